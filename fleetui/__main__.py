@@ -1,0 +1,3 @@
+from fleetui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""The `fleetui` command.
+
+Each subcommand lives in its own module in this package and is found by discovery: a module
+that defines ``register(subparsers)`` adds its parser there and sets ``run`` as the handler
+(``run(args, ctx) -> int``). Modules import anything heavy inside ``run`` so that
+``fleetui --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from fleetui import __version__
+from fleetui.cli.context import CliContext, CliError
+
+_NOT_COMMANDS = {"context", "output"}
+
+
+def _command_modules() -> list[str]:
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name not in _NOT_COMMANDS]
+    return sorted(names)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleetui",
+        description=(
+            "Manage a fleet of LLM models: health, usage, costs, rankings and routing.\n"
+            "With no command, shows the fleet (the TUI when it is available)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `fleetui COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"fleetui {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="fleet file to use (default: $FLEETUI_CONFIG, ./fleet.toml, then the user config folder)",
+    )
+    parser.add_argument(
+        "--db", metavar="FILE", help="SQLite store to use (default: $FLEETUI_DB, then the data folder)"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo database (created with demo traffic on first use) and, "
+        "when no fleet file is found, the sample fleet",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name in _command_modules():
+        module = importlib.import_module(f"fleetui.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "status"])
+    ctx = CliContext.from_args(args)
+    try:
+        return int(args.run(args, ctx) or 0)
+    except CliError as exc:
+        print(f"fleetui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("fleetui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
