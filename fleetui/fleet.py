@@ -8,8 +8,9 @@ default.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -26,6 +27,9 @@ Identifier = Annotated[
 # A key reference names where the key lives; it must never be the key itself.
 _LOOKS_LIKE_A_KEY = re.compile(r"^(sk-|sk_|AIza|xai-|gsk_|pk-|ghp_)|^[A-Za-z0-9_\-]{40,}$")
 _KEY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+Problem = tuple[tuple[str | int, ...], str]
 
 
 class Section(BaseModel):
@@ -217,7 +221,6 @@ class Ranking(Section):
     min_samples: int = Field(default=20, ge=1, description="no ranking under this many calls")
 
 
-PromptStorage = Literal["full", "hash", "none"]
 _TRUNCATE = re.compile(r"^truncate:(\d+)$")
 
 
@@ -264,51 +267,7 @@ class Fleet(Section):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Fleet:
-        # Each problem names the path of the offending value so the loader can point at its line.
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        problems += _duplicates("providers", [p.id for p in self.providers], "provider id")
-        problems += _duplicates("roles", [r.id for r in self.roles], "role id")
-        problems += _duplicates("models", [m.id for m in self.models], "model id")
-        problems += _duplicates("rules", [r.name for r in self.rules], "rule name", field="name")
-        providers = {p.id for p in self.providers}
-        roles = {r.id for r in self.roles}
-        models = {m.id for m in self.models}
-        for i, model in enumerate(self.models):
-            if model.provider not in providers:
-                problems.append(
-                    (("models", i, "provider"),
-                     f"unknown provider {model.provider!r}; known: {_listing(providers)}")
-                )
-            for j, assignment in enumerate(model.roles):
-                if assignment.role not in roles:
-                    problems.append(
-                        (("models", i, "roles", j, "role"),
-                         f"unknown role {assignment.role!r}; known: {_listing(roles)}")
-                    )
-        for i, rule in enumerate(self.rules):
-            if rule.model is not None and rule.model not in models:
-                problems.append(
-                    (("rules", i, "model"),
-                     f"rule {rule.name!r} names unknown model {rule.model!r}; "
-                     f"known: {_listing(models)}")
-                )
-            if rule.role is not None and rule.role not in roles:
-                problems.append(
-                    (("rules", i, "role"),
-                     f"rule {rule.name!r} names unknown role {rule.role!r}; known: {_listing(roles)}")
-                )
-            for j, fallback in enumerate(rule.fallbacks):
-                if fallback not in models:
-                    problems.append(
-                        (("rules", i, "fallbacks", j),
-                         f"rule {rule.name!r} falls back to unknown model {fallback!r}")
-                    )
-        for name in self.budget.per_model:
-            if name not in models:
-                problems.append((("budget", "per_model", name), f"budget for unknown model {name!r}"))
-        for name in self.budget.per_role:
-            if name not in roles:
-                problems.append((("budget", "per_role", name), f"budget for unknown role {name!r}"))
+        problems = cross_reference_problems(self.model_dump())
         if problems:
             raise CrossReferenceError(problems)
         return self
@@ -350,26 +309,73 @@ class Fleet(Section):
 class CrossReferenceError(ValueError):
     """Problems that span sections, each with the path of the value at fault."""
 
-    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(message for _, message in problems))
 
 
+def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """Problems that span sections, each with the path of the offending value.
+
+    Works on plain data so that the loader can report these alongside field errors even when
+    some entries failed to validate; anything malformed here was reported by field validation.
+    """
+
+    def entries(section: str) -> list[Mapping[str, Any]]:
+        value = data.get(section)
+        return [e if isinstance(e, Mapping) else {} for e in value] if isinstance(value, list) else []
+
+    providers, roles_, models, rules = (entries(s) for s in ("providers", "roles", "models", "rules"))
+    problems: list[Problem] = []
+    problems += _duplicates("providers", [p.get("id") for p in providers], "provider id")
+    problems += _duplicates("roles", [r.get("id") for r in roles_], "role id")
+    problems += _duplicates("models", [m.get("id") for m in models], "model id")
+    problems += _duplicates("rules", [r.get("name") for r in rules], "rule name", field="name")
+    provider_ids = {p.get("id") for p in providers} - {None}
+    role_ids = {r.get("id") for r in roles_} - {None}
+    model_ids = {m.get("id") for m in models} - {None}
+
+    def check(path: tuple[str | int, ...], value: Any, known: set[Any], what: str, owner: str) -> None:
+        if isinstance(value, str) and value not in known:
+            prefix = f"{owner}names unknown" if owner else "unknown"
+            problems.append((path, f"{prefix} {what} {value!r}; known: {_listing(known)}"))
+
+    for i, model in enumerate(models):
+        check(("models", i, "provider"), model.get("provider"), provider_ids, "provider", "")
+        for j, assignment in enumerate(model.get("roles") or []):
+            if isinstance(assignment, Mapping):
+                check(("models", i, "roles", j, "role"), assignment.get("role"), role_ids, "role", "")
+    for i, rule in enumerate(rules):
+        owner = f"rule {rule.get('name')!r} "
+        check(("rules", i, "model"), rule.get("model"), model_ids, "model", owner)
+        check(("rules", i, "role"), rule.get("role"), role_ids, "role", owner)
+        for j, fallback in enumerate(rule.get("fallbacks") or []):
+            check(("rules", i, "fallbacks", j), fallback, model_ids, "fallback model", owner)
+    budget = data.get("budget") if isinstance(data.get("budget"), Mapping) else {}
+    for name in budget.get("per_model") or {}:
+        check(("budget", "per_model", name), name, model_ids, "model", "budget ")
+    for name in budget.get("per_role") or {}:
+        check(("budget", "per_role", name), name, role_ids, "role", "budget ")
+    return problems
+
+
 def _duplicates(
-    section: str, ids: list[str], what: str, field: str = "id"
-) -> list[tuple[tuple[str | int, ...], str]]:
-    seen: dict[str, int] = {}
-    problems: list[tuple[tuple[str | int, ...], str]] = []
+    section: str, ids: list[Any], what: str, field: str = "id"
+) -> list[Problem]:
+    seen: dict[Any, int] = {}
+    problems: list[Problem] = []
     for index, value in enumerate(ids):
+        if value is None:
+            continue
         if value in seen:
             problems.append(
                 ((section, index, field),
-                 f"duplicate {what} {value!r} (first defined in {section} entry {seen[value] + 1})")
+                 f"duplicate {what} {value!r} (already used by {section} entry {seen[value] + 1})")
             )
         else:
             seen[value] = index
     return problems
 
 
-def _listing(names: set[str]) -> str:
-    return ", ".join(sorted(names)) if names else "(none defined)"
+def _listing(names: set[Any]) -> str:
+    return ", ".join(sorted(map(str, names))) if names else "(none defined)"

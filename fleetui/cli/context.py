@@ -1,0 +1,138 @@
+"""What every command needs: the fleet, the store, and how to print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fleetui import locations
+from fleetui.fleetfile import FleetFileError, FleetSource, find_fleet_file, load_fleet
+
+if TYPE_CHECKING:
+    from fleetui.fleet import Fleet
+    from fleetui.store import Store
+
+
+class CliError(Exception):
+    """An error the user can act on; printed without a traceback."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class CliContext:
+    config: str | None = None
+    db: str | None = None
+    demo: bool = False
+    _fleet: Fleet | None = field(default=None, repr=False)
+    _source: FleetSource | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> CliContext:
+        return cls(config=args.config, db=args.db, demo=args.demo)
+
+    # -- the fleet ---------------------------------------------------------------------------
+
+    def fleet_source(self) -> FleetSource:
+        if self._source is None:
+            found = find_fleet_file(self.config)
+            if found is None:
+                found = self._no_fleet_file()
+            self._source = found
+        return self._source
+
+    def _no_fleet_file(self) -> FleetSource:
+        sample = FleetSource(locations.sample_fleet_file(), "sample")
+        if self.demo:
+            return sample
+        target = locations.user_fleet_file()
+        if sys.stdin.isatty() and sys.stderr.isatty():
+            answer = input(f"No fleet file found. Create {target} from the sample fleet? [Y/n] ")
+            if answer.strip().lower() in ("", "y", "yes"):
+                from fleetui.fleetfile import create_from_sample
+
+                create_from_sample(target)
+                print(f"Created {target}; edit it to describe your own fleet.", file=sys.stderr)
+                return FleetSource(target, "user config")
+        raise CliError(
+            "no fleet file found (looked at --config, $FLEETUI_CONFIG, ./fleet.toml and "
+            f"{target}).\n  Create one from the sample with `fleetui init`, or try the sample "
+            "fleet with demo data: `fleetui --demo`."
+        )
+
+    def fleet(self) -> Fleet:
+        if self._fleet is None:
+            source = self.fleet_source()
+            try:
+                self._fleet = load_fleet(source.path)
+            except FleetFileError as exc:
+                raise CliError(str(exc)) from None
+        return self._fleet
+
+    # -- the store ---------------------------------------------------------------------------
+
+    def db_path(self) -> Path:
+        if self.db:
+            return Path(self.db).expanduser()
+        if self.demo:
+            return locations.demo_db()
+        return locations.default_db()
+
+    def store(self) -> Store:
+        if self._store is None:
+            from fleetui.store import Store, StoreError
+
+            path = self.db_path()
+            if self.demo and not path.exists():
+                self._make_demo_db(path)
+            try:
+                self._store = Store.open(path)
+            except StoreError as exc:
+                raise CliError(str(exc)) from None
+        return self._store
+
+    def _make_demo_db(self, path: Path) -> None:
+        from fleetui.demo import DEFAULT_CALLS, generate_demo
+
+        print(f"Creating demo data in {path} ({DEFAULT_CALLS:,} calls)…", file=sys.stderr)
+        generate_demo(self.fleet(), path, calls=DEFAULT_CALLS)
+
+    @property
+    def is_demo_data(self) -> bool:
+        return self.demo or self.db_path() == locations.demo_db()
+
+    # -- output ------------------------------------------------------------------------------
+
+    @staticmethod
+    def print_json(value: Any) -> None:
+        json.dump(value, sys.stdout, indent=2, default=_json_default)
+        sys.stdout.write("\n")
+
+    @staticmethod
+    def note(message: str) -> None:
+        """A remark for the human, on stderr so `--json` output stays clean."""
+        print(message, file=sys.stderr)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -1,0 +1,171 @@
+"""`fleetui status`: the fleet at a glance — what each model is, costs, and did today."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from fleetui.cli.context import CliContext
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        help="show the fleet: models, providers, roles, prices, probes, today's calls and cost",
+        description="Show every model of the fleet with its provider, roles, price per 1M "
+        "tokens, whether it is enabled, its last probe, and today's calls and cost (UTC day).",
+    )
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+    parser.set_defaults(run=run)
+
+
+def fleet_status(ctx: CliContext) -> dict[str, Any]:
+    """The rows of `fleetui status`, as plain data (also what --json prints)."""
+    from fleetui.pricing import Pricer
+
+    fleet = ctx.fleet()
+    store = ctx.store()
+    pricer = Pricer(fleet)
+    today = {row.model_id: row for row in store.today_by_model()}
+    probes = store.last_probe_by_model()
+    role_names = {r.id: r.name for r in fleet.roles}
+    models = []
+    for model in fleet.models:
+        price = pricer.price_of(model.id)
+        usage = today.get(model.id)
+        probe = probes.get(model.id)
+        models.append(
+            {
+                "id": model.id,
+                "name": model.name,
+                "provider": model.provider,
+                "model": model.model,
+                "roles": [
+                    {"id": a.role, "name": role_names.get(a.role, a.role), "priority": a.priority}
+                    for a in sorted(model.roles, key=lambda a: a.priority)
+                ],
+                "price_per_mtok": None
+                if price is None
+                else {
+                    "input": price.input_per_mtok,
+                    "output": price.output_per_mtok,
+                    "cached": price.cached_per_mtok,
+                    "source": price.source,
+                },
+                "enabled": model.enabled,
+                "last_probe": None
+                if probe is None
+                else {
+                    "status": probe.status,
+                    "latency_ms": probe.latency_ms,
+                    "at": dt.datetime.fromtimestamp(probe.ts, dt.UTC).isoformat(timespec="seconds"),
+                },
+                "calls_today": usage.calls if usage else 0,
+                "errors_today": usage.errors if usage else 0,
+                "tokens_today": (usage.input_tokens + usage.output_tokens) if usage else 0,
+                "cost_today": usage.cost_usd if usage else 0.0,
+                "unpriced_calls_today": usage.unpriced_calls if usage else 0,
+            }
+        )
+    source = ctx.fleet_source()
+    return {
+        "fleet": fleet.name,
+        "fleet_file": str(source.path),
+        "sample_fleet": source.is_sample,
+        "db": str(ctx.db_path()),
+        "demo_data": ctx.is_demo_data,
+        "models": models,
+        "today": {
+            "calls": sum(m["calls_today"] for m in models),
+            "tokens": sum(m["tokens_today"] for m in models),
+            "cost": sum(m["cost_today"] for m in models),
+            "unpriced_calls": sum(m["unpriced_calls_today"] for m in models),
+        },
+        "budget_monthly_usd": fleet.budget.monthly_usd,
+    }
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    status = fleet_status(ctx)
+    if args.json:
+        ctx.print_json(status)
+        return 0
+    print(render(status))
+    return 0
+
+
+def render(status: dict[str, Any]) -> str:
+    from fleetui.pricing import format_cost
+
+    def price(row: dict[str, Any]) -> str:
+        p = row["price_per_mtok"]
+        if p is None:
+            return "unpriced"
+        return f"${_num(p['input'])} / ${_num(p['output'])}"
+
+    def probe(row: dict[str, Any]) -> str:
+        p = row["last_probe"]
+        if p is None:
+            return "never probed"
+        latency = f" {p['latency_ms']:.0f}ms" if p["latency_ms"] is not None else ""
+        return f"{p['status']}{latency}"
+
+    def cost(row: dict[str, Any]) -> str:
+        text = format_cost(row["cost_today"]) if row["calls_today"] else "—"
+        return text + (" +unpriced" if row["unpriced_calls_today"] else "")
+
+    header = ("MODEL", "PROVIDER", "ROLES", "$/1M IN / OUT", "ON", "LAST PROBE", "CALLS", "COST")
+    rows = [
+        (
+            row["name"],
+            row["provider"],
+            ", ".join(r["name"] for r in row["roles"]) or "—",
+            price(row),
+            "yes" if row["enabled"] else "no",
+            probe(row),
+            f"{row['calls_today']:,}",
+            cost(row),
+        )
+        for row in status["models"]
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    widths[2] = min(widths[2], 34)
+    right = {6, 7}
+
+    def line(cells: tuple[str, ...]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            cell = cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…"
+            out.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
+        return "  ".join(out).rstrip()
+
+    banner = []
+    title = f"{status['fleet']} — {status['fleet_file']}"
+    if status["sample_fleet"]:
+        title += " (sample fleet)"
+    banner.append(title)
+    if status["demo_data"]:
+        banner.append("DEMO DATA — generated traffic, not your apps' usage")
+    today = status["today"]
+    totals = (
+        f"TODAY (UTC): {format_cost(today['cost'])} | {today['calls']:,} calls | "
+        f"{_tokens(today['tokens'])} tokens"
+    )
+    if today["unpriced_calls"]:
+        totals += f" | {today['unpriced_calls']:,} unpriced calls not in the cost"
+    if status["budget_monthly_usd"]:
+        totals += f" | budget ${status['budget_monthly_usd']:,.0f}/month"
+    return "\n".join([*banner, "", line(header), *(line(r) for r in rows), "", totals])
+
+
+def _num(value: float) -> str:
+    return f"{value:g}" if value >= 1 or value == 0 else f"{value:.3g}"
+
+
+def _tokens(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}M"
+    if count >= 1_000:
+        return f"{count / 1_000:.1f}K"
+    return str(count)

@@ -1,0 +1,60 @@
+"""`fleetui validate [FILE]`: check a fleet file and report every problem with its line."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fleetui.cli.context import CliContext
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a fleet file; print every problem with file, line and field",
+        description="Check a fleet file. Exits 0 when it is valid, 1 when it has problems.",
+    )
+    parser.add_argument("file", nargs="?", help="fleet file (default: the one fleetui would use)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from pathlib import Path
+
+    from fleetui.fleetfile import FleetFileError, load_fleet
+
+    path = Path(args.file) if args.file else ctx.fleet_source().path
+    try:
+        fleet = load_fleet(path)
+    except FleetFileError as exc:
+        if args.json:
+            ctx.print_json(
+                {
+                    "file": str(path),
+                    "valid": False,
+                    "problems": [
+                        {"line": p.line, "path": [str(x) for x in p.path], "message": p.message}
+                        for p in exc.problems
+                    ],
+                }
+            )
+        else:
+            print(exc)
+        return 1
+    summary = {
+        "file": str(path),
+        "valid": True,
+        "models": len(fleet.models),
+        "providers": len(fleet.providers),
+        "roles": len(fleet.roles),
+        "rules": len(fleet.rules),
+    }
+    if args.json:
+        ctx.print_json(summary)
+    else:
+        print(
+            f"{path}: valid — {summary['models']} models, {summary['providers']} providers, "
+            f"{summary['roles']} roles, {summary['rules']} rules"
+        )
+    return 0
