@@ -245,6 +245,15 @@ class Privacy(Section):
         return int(match.group(1)) if match else None
 
 
+class UseCaseRule(Section):
+    """Keywords that put a prompt in a use case before (and beside) discovered clusters."""
+
+    id: Identifier
+    name: str = ""
+    keywords: list[str] = Field(min_length=1, description="words or phrases, matched whole")
+    priority: int = Field(default=100, description="breaks ties between equally good matches")
+
+
 class Probes(Section):
     interval_s: float = Field(default=300, gt=0)
     timeout_s: float = Field(default=10, gt=0)
@@ -264,6 +273,9 @@ class Fleet(Section):
     ranking: Ranking = Field(default_factory=Ranking)
     privacy: Privacy = Field(default_factory=Privacy)
     probes: Probes = Field(default_factory=Probes)
+    use_cases: list[UseCaseRule] = Field(
+        default_factory=list, description="keyword rules; fleetui's built-in set when empty"
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Fleet:

@@ -27,7 +27,7 @@ def fleet_status(ctx: CliContext) -> dict[str, Any]:
     fleet = ctx.fleet()
     store = ctx.store()
     pricer = Pricer(fleet)
-    today = {row.model_id: row for row in store.today_by_model()}
+    today = {row.key: row for row in store.today_by_model()}
     probes = store.last_probe_by_model()
     role_names = {r.id: r.name for r in fleet.roles}
     models = []

@@ -1,0 +1,1 @@
+"""From logged calls to what to change: use cases, rankings, recommendations, replays."""

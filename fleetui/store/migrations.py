@@ -1,0 +1,104 @@
+"""Schema versions: `PRAGMA user_version` says which steps a file has had; each step runs once.
+
+Add a step by appending a function; never edit a step that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from fleetui.store import histogram
+
+
+def _step_1_initial(db: sqlite_utils.Database) -> None:
+    db["calls"].create(
+        {
+            "id": int, "call_id": str, "ts": float, "day": str, "source": str, "model_id": str,
+            "provider_name": str, "operation_name": str, "request_model": str,
+            "response_model": str, "server_address": str, "prompt": str, "prompt_hash": str,
+            "prompt_chars": int, "response": str, "response_chars": int, "input_tokens": int,
+            "output_tokens": int, "cached_input_tokens": int, "latency_ms": float,
+            "ttft_ms": float, "cost_usd": float, "success": int, "error_type": str,
+            "status_code": int, "finish_reason": str, "streamed": int, "incomplete": int,
+            "use_case": str, "task": str, "complexity": str, "route": str, "rule": str,
+            "decision_id": str, "confidence": float, "override": int, "user_id": str,
+            "session_id": str, "feedback_score": float, "feedback_comment": str,
+            "follow_up": int, "abandoned": int, "tags": str, "request_temperature": float,
+            "request_max_tokens": int, "demo": int,
+        },
+        pk="id",
+        not_null={"call_id", "ts", "day", "success"},
+    )
+    db["calls"].create_index(["call_id"], unique=True)
+    db["calls"].create_index(["ts"])
+    db["calls"].create_index(["model_id", "ts"])
+    db["calls"].create_index(["use_case"])
+    db["calls"].create_index(["prompt_hash"])
+
+    # One row per UTC day × model × use case × task; '' stands for "none" in key columns so the
+    # primary key can hold them (SQLite treats NULLs in a key as all distinct).
+    rollup: dict[str, type] = {"day": str, "model_id": str, "use_case": str, "task": str}
+    for name in ("calls", "errors", "input_tokens", "output_tokens", "cached_input_tokens",
+                 "priced_calls", "unpriced_calls", "latency_count"):
+        rollup[name] = int
+    rollup["cost_usd"] = float
+    rollup["latency_ms_sum"] = float
+    for column in histogram.COLUMNS:
+        rollup[column] = int
+    db["rollup_daily"].create(
+        rollup,
+        pk=("day", "model_id", "use_case", "task"),
+        not_null=set(rollup),
+        defaults={name: 0 for name, kind in rollup.items() if kind is not str},
+    )
+
+    db["probes"].create(
+        {"id": int, "ts": float, "model_id": str, "status": str, "latency_ms": float,
+         "error_type": str, "message": str, "deep": int},
+        pk="id",
+    )
+    db["probes"].create_index(["model_id", "ts"])
+    db["use_cases"].create(
+        {"id": str, "name": str, "description": str, "source": str, "keywords": str,
+         "examples": str, "typical_chars": int, "models": str, "calls": int, "pinned": int,
+         "merged_into": str, "centroid": str, "created_ts": float, "updated_ts": float},
+        pk="id",
+    )
+    db["rankings"].create(
+        {"use_case": str, "model_id": str, "computed_ts": float, "n": int,
+         "success_rate": float, "success_lcb": float, "p50_ms": float, "p95_ms": float,
+         "cost_per_call": float, "quality": float, "score": float, "rank": int},
+        pk=("use_case", "model_id"),
+    )
+    db["recommendations"].create(
+        {"id": str, "created_ts": float, "updated_ts": float, "kind": str, "severity": str,
+         "title": str, "sentence": str, "use_case": str, "role": str, "current_model": str,
+         "recommended_model": str, "numbers": str, "status": str, "verified_by": str},
+        pk="id",
+        defaults={"status": "new"},
+    )
+    db["replays"].create(
+        {"id": int, "run_id": str, "recommendation_id": str, "ts": float, "prompt_hash": str,
+         "model_id": str, "params_hash": str, "model_version": str, "answer": str,
+         "input_tokens": int, "output_tokens": int, "cost_usd": float, "latency_ms": float,
+         "refusal": int, "format_failure": int, "error_type": str},
+        pk="id",
+    )
+    db["replays"].create_index(
+        ["prompt_hash", "model_id", "params_hash", "model_version"], unique=True
+    )
+    db["judgments"].create(
+        {"id": int, "ts": float, "prompt_hash": str, "answers_hash": str, "judge_model": str,
+         "rubric_version": str, "order_ab": str, "scores": str, "overall": float, "raw": str},
+        pk="id",
+    )
+    db["judgments"].create_index(
+        ["prompt_hash", "answers_hash", "judge_model", "rubric_version", "order_ab"], unique=True
+    )
+    db["counters"].create({"name": str, "value": int}, pk="name", not_null={"value"})
+
+
+STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_step_1_initial,)
+SCHEMA_VERSION = len(STEPS)

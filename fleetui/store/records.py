@@ -1,0 +1,81 @@
+"""The rows fleetui stores, as plain dataclasses: the contract between writers and the store.
+
+Field names follow the OpenTelemetry GenAI semantic conventions with the ``gen_ai.`` prefix
+dropped and dots turned into underscores (``gen_ai.usage.input_tokens`` → ``input_tokens``,
+``gen_ai.request.model`` → ``request_model``, ``error.type`` → ``error_type``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+
+def new_call_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One LLM call. ``cost_usd`` None means unpriced, never free."""
+
+    call_id: str = field(default_factory=new_call_id)
+    ts: float = field(default_factory=time.time)  # unix epoch seconds when the call started
+    source: str = "app"  # the app that made the call: "demo", "fleetui-test", "import", …
+    model_id: str | None = None  # fleet model id, when the call maps to one
+    provider_name: str | None = None
+    operation_name: str = "chat"
+    request_model: str | None = None
+    response_model: str | None = None
+    server_address: str | None = None
+    prompt: str | None = None
+    prompt_hash: str | None = None
+    prompt_chars: int | None = None
+    response: str | None = None
+    response_chars: int | None = None
+    input_tokens: int | None = None  # includes cached input tokens
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    cost_usd: float | None = None
+    success: bool = True
+    error_type: str | None = None
+    status_code: int | None = None
+    finish_reason: str | None = None
+    streamed: bool = False
+    incomplete: bool = False
+    use_case: str | None = None
+    task: str | None = None
+    complexity: str | None = None
+    route: str | None = None
+    rule: str | None = None
+    decision_id: str | None = None
+    confidence: float | None = None
+    override: bool | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    feedback_score: float | None = None  # 0.0 (bad) … 1.0 (good)
+    feedback_comment: str | None = None
+    follow_up: bool | None = None
+    abandoned: bool | None = None
+    tags: list[str] = field(default_factory=list)
+    request_temperature: float | None = None
+    request_max_tokens: int | None = None
+    demo: bool = False
+
+
+# Column order of `calls` inserts; derived once so writer and schema cannot drift apart.
+CALL_COLUMNS: tuple[str, ...] = tuple(CallRecord.__dataclass_fields__)
+
+
+@dataclass(slots=True)
+class ProbeRecord:
+    model_id: str
+    status: str  # online, degraded, offline, auth_failed, rate_limited, misconfigured
+    ts: float = field(default_factory=time.time)
+    latency_ms: float | None = None
+    error_type: str | None = None
+    message: str | None = None
+    deep: bool = False
