@@ -9,13 +9,16 @@ that no view can mistake it for real usage.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import math
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fleetui.fleet import Fleet, Model
 from fleetui.pricing import Pricer
@@ -198,34 +201,62 @@ def _timestamps(rng: random.Random, count: int, now: float) -> list[float]:
     return stamps
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """Pre-filled prompts and replies of one use case: real logs repeat themselves too."""
+
+    prompts: list[tuple[str, str]]  # (prompt, hash)
+    replies: list[str]
+
+
+def _pools(rng: random.Random, size: int = 400) -> dict[str, _Pool]:
+    pools = {}
+    for use_case in _USE_CASES:
+        prompts = [_fill(rng.choice(use_case.templates), rng) for _ in range(size)]
+        pools[use_case.id] = _Pool(
+            [(p, hashlib.sha256(p.encode()).hexdigest()[:16]) for p in prompts],
+            [_fill(_REPLIES[use_case.id], rng) for _ in range(size // 4)],
+        )
+    return pools
+
+
+def _picker(rng: random.Random, items: list[Any], weights: list[float]) -> Callable[[], Any]:
+    """A weighted choice with the cumulative weights computed once, not on every call."""
+    cumulative = list(itertools.accumulate(weights))
+    total = cumulative[-1]
+    last = len(items) - 1
+    return lambda: items[min(bisect.bisect(cumulative, rng.random() * total), last)]
+
+
 def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = None) -> Iterator[CallRecord]:
     rng = random.Random(seed)
     now = time.time() if now is None else now
     pricer = Pricer(fleet)
-    choices = _choose_models(fleet)
+    pools = _pools(rng)
+    models = _choose_models(fleet)
+    model_of = {u.id: _picker(rng, *models[u.id]) for u in _USE_CASES}
+    complexity_of = {u.id: _picker(rng, ["simple", "medium", "complex"], list(u.complexity))
+                     for u in _USE_CASES}
     profiles = {m.id: _profile(m) for m in fleet.models}
-    use_case_weights = [u.share for u in _USE_CASES]
-    picked = rng.choices(_USE_CASES, weights=use_case_weights, k=count)
+    picked = rng.choices(_USE_CASES, weights=[u.share for u in _USE_CASES], k=count)
     base_url = {m.id: fleet.base_url_of(m) for m in fleet.models}
     provider_kind = {m.id: fleet.provider_of(m).kind.value for m in fleet.models}
+    failures = (("rate_limited", 429), ("timeout", None), ("server_error", 500), ("overloaded", 529))
+    lognorm = rng.lognormvariate
     for ts, use_case in zip(_timestamps(rng, count, now), picked):
-        models, weights = choices[use_case.id]
-        model = rng.choices(models, weights=weights)[0]
+        model: Model = model_of[use_case.id]()
         profile = profiles[model.id]
-        complexity = rng.choices(("simple", "medium", "complex"), weights=use_case.complexity)[0]
-        template = rng.choice(use_case.templates)
-        prompt = _fill(template, rng)
-        input_tokens = max(5, int(len(prompt) / 4 + rng.lognormvariate(math.log(use_case.context_tokens), 0.5)))
-        output_tokens = max(1, int(rng.lognormvariate(math.log(use_case.output_tokens), 0.45)))
+        complexity = complexity_of[use_case.id]()
+        pool = pools[use_case.id]
+        prompt, prompt_hash = pool.prompts[int(rng.random() * len(pool.prompts))]
+        input_tokens = max(5, int(len(prompt) / 4 + lognorm(math.log(use_case.context_tokens), 0.5)))
+        output_tokens = max(1, int(lognorm(math.log(use_case.output_tokens), 0.45)))
         cached = int(input_tokens * 0.6) if use_case.context_tokens > 1000 and rng.random() < 0.3 else 0
-        latency = (profile.base_ms + profile.ms_per_token * output_tokens) * rng.lognormvariate(0, 0.3)
+        latency = (profile.base_ms + profile.ms_per_token * output_tokens) * lognorm(0, 0.3)
         error_type: str | None = None
-        status = 200
-        roll = rng.random()
-        if roll < profile.error_rate:
-            error_type, status = rng.choice(
-                (("rate_limited", 429), ("timeout", None), ("server_error", 500), ("overloaded", 529))
-            )
+        status: int | None = 200
+        if rng.random() < profile.error_rate:
+            error_type, status = failures[int(rng.random() * len(failures))]
             if error_type == "timeout":
                 latency = 30_000 + rng.random() * 5000
         success = error_type is None
@@ -233,8 +264,7 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
         # unpriced one stays unpriced.
         if not success:
             input_tokens = output_tokens = cached = 0
-        cost = pricer.cost(model.id, input_tokens, output_tokens, cached)
-        response = _fill(_REPLIES[use_case.id], rng) if success else None
+        response = pool.replies[int(rng.random() * len(pool.replies))] if success else None
         feedback: float | None = None
         if success and rng.random() < 0.08:
             hard = complexity == "complex"
@@ -242,14 +272,14 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
             feedback = 1.0 if happy else 0.0
         yield CallRecord(
             ts=ts,
-            source=_APPS[use_case.task] if use_case.task in _APPS else "demo-app",
+            source=_APPS.get(use_case.task, "demo-app"),
             model_id=model.id,
             provider_name=provider_kind[model.id],
             request_model=model.model,
             response_model=model.model if success else None,
             server_address=base_url[model.id],
             prompt=prompt,
-            prompt_hash=hashlib.sha256(prompt.encode()).hexdigest()[:16],
+            prompt_hash=prompt_hash,
             prompt_chars=len(prompt),
             response=response,
             response_chars=len(response) if response else None,
@@ -257,8 +287,8 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
             output_tokens=output_tokens,
             cached_input_tokens=cached,
             latency_ms=round(latency, 1),
-            ttft_ms=round(min(latency, profile.base_ms * rng.lognormvariate(0, 0.2)), 1) if success else None,
-            cost_usd=cost,
+            ttft_ms=round(min(latency, profile.base_ms * lognorm(0, 0.2)), 1) if success else None,
+            cost_usd=pricer.cost(model.id, input_tokens, output_tokens, cached),
             success=success,
             error_type=error_type,
             status_code=status,
@@ -268,8 +298,8 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
             task=use_case.task,
             complexity=complexity,
             feedback_score=feedback,
-            user_id=f"user-{rng.randrange(1, 120):03d}",
-            session_id=f"s-{int(ts) // 1800:x}-{rng.randrange(40)}",
+            user_id=f"user-{int(rng.random() * 120) + 1:03d}",
+            session_id=f"s-{int(ts) // 1800:x}-{int(rng.random() * 40)}",
             demo=True,
         )
 
@@ -286,7 +316,7 @@ def generate_demo(
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     written = 0
-    with Store.open(path) as store:
+    with Store.open(path) as store, store.bulk_load():
         batch: list[CallRecord] = []
         for record in demo_calls(fleet, calls, seed=seed):
             batch.append(record)

@@ -36,25 +36,40 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `fleetui COMMAND --help` for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"fleetui {__version__}")
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="fleet file to use (default: $FLEETUI_CONFIG, ./fleet.toml, then the user config folder)",
-    )
-    parser.add_argument(
-        "--db", metavar="FILE", help="SQLite store to use (default: $FLEETUI_DB, then the data folder)"
-    )
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="use the demo database (created with demo traffic on first use) and, "
-        "when no fleet file is found, the sample fleet",
-    )
+    _add_global_options(parser, defaults=True)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in _command_modules():
         module = importlib.import_module(f"fleetui.cli.{name}")
         module.register(subparsers)
+    # The global options work after the command too (`fleetui status --demo`); SUPPRESS keeps a
+    # subcommand from resetting a value given before it.
+    for sub in set(subparsers.choices.values()):
+        _add_global_options(sub, defaults=False)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    group = parser.add_argument_group("global options")
+    unset = {} if defaults else {"default": argparse.SUPPRESS}
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        help="fleet file to use (default: $FLEETUI_CONFIG, ./fleet.toml, then the user config folder)",
+        **unset,
+    )
+    group.add_argument(
+        "--db",
+        metavar="FILE",
+        help="SQLite store to use (default: $FLEETUI_DB, then the data folder)",
+        **unset,
+    )
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo database (created with demo traffic on first use) and, "
+        "when no fleet file is found, the sample fleet",
+        **unset,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

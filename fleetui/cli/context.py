@@ -91,18 +91,30 @@ class CliContext:
             from fleetui.store import Store, StoreError
 
             path = self.db_path()
-            if self.demo and not path.exists():
+            if self.demo and not self.db and not path.exists():
                 self._make_demo_db(path)
             try:
                 self._store = Store.open(path)
             except StoreError as exc:
                 raise CliError(str(exc)) from None
+            if self.demo and not self.db and self._demo_is_stale(self._store):
+                self._store.close()
+                self._make_demo_db(path)
+                self._store = Store.open(path)
         return self._store
+
+    @staticmethod
+    def _demo_is_stale(store: Store) -> bool:
+        """Demo traffic ends when it was generated; a day later "today" would be empty."""
+        import time
+
+        latest = store.latest_call_ts()
+        return latest is None or latest < time.time() - 86400
 
     def _make_demo_db(self, path: Path) -> None:
         from fleetui.demo import DEFAULT_CALLS, generate_demo
 
-        print(f"Creating demo data in {path} ({DEFAULT_CALLS:,} calls)…", file=sys.stderr)
+        print(f"Creating demo data in {path} ({DEFAULT_CALLS:,} calls of the last 30 days)…", file=sys.stderr)
         generate_demo(self.fleet(), path, calls=DEFAULT_CALLS)
 
     @property

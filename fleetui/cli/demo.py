@@ -50,5 +50,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print(file=sys.stderr)
     elapsed = time.perf_counter() - started
     print(f"Wrote {written:,} demo calls to {path} in {elapsed:.1f}s.")
-    print("Look at them with: fleetui --demo status")
+    hint = "fleetui --demo status" if path == locations.demo_db() else f"fleetui --db {path} status"
+    print(f"Look at them with: {hint}")
     return 0

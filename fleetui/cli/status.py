@@ -83,7 +83,16 @@ def fleet_status(ctx: CliContext) -> dict[str, Any]:
             "unpriced_calls": sum(m["unpriced_calls_today"] for m in models),
         },
         "budget_monthly_usd": fleet.budget.monthly_usd,
+        "month_to_date": _month_to_date(store),
     }
+
+
+def _month_to_date(store: Any) -> dict[str, Any]:
+    from fleetui.store import today
+
+    day = today()
+    month = store.overall(since=day[:8] + "01", until=day)
+    return {"cost": month.cost_usd, "calls": month.calls, "unpriced_calls": month.unpriced_calls}
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -154,8 +163,11 @@ def render(status: dict[str, Any]) -> str:
     )
     if today["unpriced_calls"]:
         totals += f" | {today['unpriced_calls']:,} unpriced calls not in the cost"
-    if status["budget_monthly_usd"]:
-        totals += f" | budget ${status['budget_monthly_usd']:,.0f}/month"
+    month = status["month_to_date"]
+    totals += f"\nTHIS MONTH: {format_cost(month['cost'])} over {month['calls']:,} calls"
+    budget = status["budget_monthly_usd"]
+    if budget:
+        totals += f" | {month['cost'] / budget:.0%} of the ${budget:,.0f} monthly budget"
     return "\n".join([*banner, "", line(header), *(line(r) for r in rows), "", totals])
 
 

@@ -1,9 +1,26 @@
-"""fleetui's SQLite store. SQL lives in this package only."""
+"""fleetui's SQLite store. SQL lives in this package only.
+
+The record types load without sqlite-utils so that the logging shim, which lives inside other
+people's apps, can build records cheaply; the Store itself loads on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from fleetui.store.records import CallRecord, ProbeRecord, new_call_id
-from fleetui.store.store import Grouping, Store, StoreError, Totals, today, utc_day
 
-__all__ = [
-    "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "new_call_id",
-    "today", "utc_day",
-]
+if TYPE_CHECKING:
+    from fleetui.store.store import Grouping, Store, StoreError, Totals, today, utc_day
+
+_LAZY = {"Grouping", "Store", "StoreError", "Totals", "today", "utc_day"}
+
+__all__ = ["CallRecord", "ProbeRecord", "new_call_id", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from fleetui.store import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'fleetui.store' has no attribute {name!r}")

@@ -35,7 +35,8 @@ def _step_1_initial(db: sqlite_utils.Database) -> None:
     db["calls"].create_index(["ts"])
     db["calls"].create_index(["model_id", "ts"])
     db["calls"].create_index(["use_case"])
-    db["calls"].create_index(["prompt_hash"])
+    # No index on prompt_hash: hashes are random, so it would cost every insert a random page
+    # write; "most common prompts" is a periodic aggregate, not a lookup.
 
     # One row per UTC day × model × use case × task; '' stands for "none" in key columns so the
     # primary key can hold them (SQLite treats NULLs in a key as all distinct).

@@ -7,13 +7,23 @@ dropped and dots turned into underscores (``gen_ai.usage.input_tokens`` → ``in
 
 from __future__ import annotations
 
+import os
+import random
 import time
-import uuid
 from dataclasses import dataclass, field
+
+# Seeded from the OS, and again in every forked child so that two processes never share ids.
+_ids = random.Random(os.urandom(16))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))
 
 
 def new_call_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits: milliseconds since the epoch, then 80 random bits (UUIDv7's layout).
+
+    Time-ordered ids land at the end of the unique index instead of at random places in it,
+    which keeps inserts fast once the table outgrows the page cache.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{_ids.getrandbits(80):020x}"
 
 
 @dataclass(slots=True)

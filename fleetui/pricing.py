@@ -1,0 +1,193 @@
+"""What a call costs, from the genai-prices catalog unless the fleet file overrides it.
+
+Conventions:
+- Prices are USD per 1M tokens. ``input_tokens`` counts *all* input tokens, cached ones
+  included (OpenAI's convention; adapters normalise Anthropic's to it); the cached part is
+  charged at the cached rate, or the input rate when the model has none.
+- A model that neither the fleet nor the catalog prices is *unpriced*: its cost is ``None``,
+  shown as "unpriced", never as $0. A local model is not assumed free: the sample fleet gives
+  its local model an explicit 0 override.
+- The catalog answers in about half a millisecond; a dashboard prices thousands of calls. So each
+  (provider, model) is looked up once and kept as three floats; a call then costs a few
+  multiplications. Tiered prices (e.g. Claude Sonnet above 200k input tokens) keep their base
+  rate on this fast path, and calls past the first tier are priced by the catalog itself.
+- Time-of-day discounts in the catalog are not applied: costs use the daytime list price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlparse
+
+from fleetui.fleet import Fleet, ProviderKind
+
+_HOST_TO_CATALOG = {
+    "api.openai.com": "openai",
+    "api.anthropic.com": "anthropic",
+    "generativelanguage.googleapis.com": "google",
+    "api.deepseek.com": "deepseek",
+    "api.moonshot.ai": "moonshotai",
+    "api.moonshot.cn": "moonshotai",
+    "api.groq.com": "groq",
+    "openrouter.ai": "openrouter",
+    "api.together.xyz": "together",
+    "api.mistral.ai": "mistral",
+    "api.x.ai": "x-ai",
+}
+_KIND_TO_CATALOG = {ProviderKind.ANTHROPIC: "anthropic", ProviderKind.GEMINI: "google"}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_per_mtok: float | None
+    source: Literal["override", "catalog"]
+    tier_from_input_tokens: int | None = None  # above this, the catalog prices the call
+
+    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
+        cached = min(cached_input_tokens, input_tokens)
+        cached_rate = self.input_per_mtok if self.cached_per_mtok is None else self.cached_per_mtok
+        return (
+            (input_tokens - cached) * self.input_per_mtok
+            + cached * cached_rate
+            + output_tokens * self.output_per_mtok
+        ) / 1_000_000
+
+
+def catalog_id_for(base_url: str, kind: ProviderKind | None = None, explicit: str | None = None) -> str | None:
+    """The provider's id in the genai-prices catalog, from config, host or kind."""
+    if explicit:
+        return explicit
+    host = urlparse(base_url).hostname or ""
+    if host in _HOST_TO_CATALOG:
+        return _HOST_TO_CATALOG[host]
+    return _KIND_TO_CATALOG.get(kind) if kind is not None else None
+
+
+class Pricer:
+    """Prices calls for one fleet; cheap to keep around, safe to share between threads."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self._fleet = fleet
+        self._catalog: dict[tuple[str | None, str], ModelPrice | None] = {}
+        self._by_model: dict[str, ModelPrice | None] = {}
+        self._catalog_ref: dict[str, tuple[str | None, str]] = {}
+        for model in fleet.models:
+            provider = fleet.provider_of(model)
+            catalog = catalog_id_for(fleet.base_url_of(model), provider.kind, provider.catalog_id)
+            self._catalog_ref[model.id] = (catalog, model.model)
+
+    def price_of(self, model_id: str) -> ModelPrice | None:
+        if model_id in self._by_model:
+            return self._by_model[model_id]
+        price: ModelPrice | None = None
+        try:
+            model = self._fleet.model(model_id)
+        except KeyError:
+            model = None
+        if model is not None and model.price is not None:
+            o = model.price
+            price = ModelPrice(o.input, o.output, o.cached, "override")
+        elif model is not None:
+            price = self.catalog_price(*self._catalog_ref[model_id])
+        self._by_model[model_id] = price
+        return price
+
+    def cost(
+        self, model_id: str, input_tokens: int | None, output_tokens: int | None,
+        cached_input_tokens: int | None = 0,
+    ) -> float | None:
+        price = self.price_of(model_id)
+        return self._apply(price, self._catalog_ref.get(model_id), input_tokens, output_tokens, cached_input_tokens)
+
+    def cost_for(
+        self, provider_catalog_id: str | None, model_name: str, input_tokens: int | None,
+        output_tokens: int | None, cached_input_tokens: int | None = 0,
+    ) -> float | None:
+        """Cost of a call to a model outside the fleet (e.g. recorded from an app's SDK)."""
+        price = self.catalog_price(provider_catalog_id, model_name)
+        return self._apply(price, (provider_catalog_id, model_name), input_tokens, output_tokens, cached_input_tokens)
+
+    def catalog_price(self, provider_catalog_id: str | None, model_name: str) -> ModelPrice | None:
+        key = (provider_catalog_id, model_name)
+        if key not in self._catalog:
+            self._catalog[key] = _lookup(provider_catalog_id, model_name)
+        return self._catalog[key]
+
+    @staticmethod
+    def _apply(
+        price: ModelPrice | None, ref: tuple[str | None, str] | None,
+        input_tokens: int | None, output_tokens: int | None, cached: int | None,
+    ) -> float | None:
+        if price is None or input_tokens is None or output_tokens is None:
+            return None
+        if price.tier_from_input_tokens is not None and input_tokens > price.tier_from_input_tokens and ref:
+            return _catalog_cost(ref[0], ref[1], input_tokens, output_tokens, cached or 0)
+        return price.cost(input_tokens, output_tokens, cached or 0)
+
+
+def _lookup(provider_catalog_id: str | None, model_name: str) -> ModelPrice | None:
+    from genai_prices import Usage, calc_price  # the catalog loads on first use only
+
+    try:
+        found = calc_price(
+            Usage(input_tokens=1, output_tokens=1),
+            model_ref=model_name,
+            provider_id=provider_catalog_id,
+            # Some catalog prices depend on the hour (off-peak discounts); list prices are
+            # the daytime ones, and a fixed hour keeps costs stable whenever they are computed.
+            genai_request_timestamp=dt.datetime.now(dt.UTC).replace(hour=12, minute=0),
+        )
+    except LookupError:
+        return None
+    mp = found.model_price
+    base_input, tier_input = _base(mp.input_mtok)
+    base_output, tier_output = _base(mp.output_mtok)
+    base_cached, tier_cached = _base(mp.cache_read_mtok)
+    if base_input is None or base_output is None:
+        return None  # priced per request or per character, not per token: we cannot say
+    tiers = [t for t in (tier_input, tier_output, tier_cached) if t is not None]
+    return ModelPrice(base_input, base_output, base_cached, "catalog", min(tiers) if tiers else None)
+
+
+def _base(value: object) -> tuple[float | None, int | None]:
+    """A flat price, or a tiered price's base rate and where its first tier starts."""
+    if value is None:
+        return None, None
+    tiers = getattr(value, "tiers", None)
+    if tiers is not None:
+        base = getattr(value, "base")
+        return float(base), min(int(t.start) for t in tiers) if tiers else None
+    return float(value), None  # type: ignore[arg-type]
+
+
+def _catalog_cost(
+    provider_catalog_id: str | None, model_name: str, input_tokens: int, output_tokens: int, cached: int
+) -> float | None:
+    from genai_prices import Usage, calc_price
+
+    try:
+        found = calc_price(
+            Usage(input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=cached),
+            model_ref=model_name,
+            provider_id=provider_catalog_id,
+        )
+    except LookupError:
+        return None
+    return float(found.total_price)
+
+
+def format_cost(cost: float | None) -> str:
+    """How every view shows money: "unpriced" for an unknown price, never "$0"."""
+    if cost is None:
+        return "unpriced"
+    if cost == 0:
+        return "$0.00"
+    if abs(cost) < 0.0001:
+        return "<$0.0001"
+    if abs(cost) < 0.01:
+        return f"${cost:.4f}"
+    return f"${cost:,.2f}"

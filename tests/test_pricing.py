@@ -1,0 +1,98 @@
+"""Prices: the catalog, fleet overrides, and models nobody prices."""
+
+from __future__ import annotations
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from fleetui.fleetfile import load_fleet, parse_fleet
+from fleetui.pricing import Pricer, format_cost
+from tests.conftest import SAMPLE_FLEET
+
+FLEET = """
+[[providers]]
+id = "openai"
+kind = "openai-compatible"
+[[providers]]
+id = "local"
+kind = "openai-compatible"
+base_url = "http://127.0.0.1:8080/v1"
+[[models]]
+id = "mini"
+name = "GPT-4o mini"
+provider = "openai"
+model = "gpt-4o-mini"
+[[models]]
+id = "cheap-4o"
+name = "GPT-4o at a negotiated price"
+provider = "openai"
+model = "gpt-4o"
+price = { input = 1.0, output = 2.0, cached = 0.5 }
+[[models]]
+id = "homebrew"
+name = "My fine-tune"
+provider = "local"
+model = "my-finetune-7b"
+"""
+
+
+@pytest.fixture
+def pricer() -> Pricer:
+    return Pricer(parse_fleet(FLEET))
+
+
+def test_catalog_model_matches_genai_prices(pricer: Pricer) -> None:
+    expected = calc_price(
+        Usage(input_tokens=12_000, output_tokens=3_000, cache_read_tokens=4_000),
+        model_ref="gpt-4o-mini", provider_id="openai",
+    ).total_price
+    assert pricer.cost("mini", 12_000, 3_000, 4_000) == pytest.approx(float(expected), rel=1e-9)
+    assert pricer.price_of("mini").source == "catalog"
+
+
+def test_override_wins_over_catalog(pricer: Pricer) -> None:
+    price = pricer.price_of("cheap-4o")
+    assert price is not None and price.source == "override"
+    # 1M input of which 200k cached, 500k output: 0.8 * $1 + 0.2 * $0.5 + 0.5 * $2
+    assert pricer.cost("cheap-4o", 1_000_000, 500_000, 200_000) == pytest.approx(1.9)
+
+
+def test_unpriced_model_is_none_never_zero(pricer: Pricer) -> None:
+    assert pricer.price_of("homebrew") is None
+    assert pricer.cost("homebrew", 1000, 1000) is None
+    assert format_cost(pricer.cost("homebrew", 1000, 1000)) == "unpriced"
+    assert pricer.cost("not-in-fleet", 10, 10) is None
+
+
+def test_unknown_token_counts_are_unpriced(pricer: Pricer) -> None:
+    assert pricer.cost("mini", None, 100) is None
+    assert pricer.cost("mini", 100, None) is None
+
+
+def test_tiered_price_past_first_tier_uses_catalog() -> None:
+    pricer = Pricer(load_fleet(SAMPLE_FLEET))
+    big = calc_price(Usage(input_tokens=300_000, output_tokens=1_000), model_ref="claude-sonnet-4-5",
+                     provider_id="anthropic").total_price
+    assert pricer.cost("claude-sonnet", 300_000, 1_000) == pytest.approx(float(big))
+    assert pricer.cost("claude-sonnet", 1_000_000 // 10, 0) == pytest.approx(0.3)  # base tier
+
+
+def test_sample_fleet_prices_match_the_spec() -> None:
+    pricer = Pricer(load_fleet(SAMPLE_FLEET))
+    assert pricer.price_of("claude-opus").input_per_mtok == 15
+    assert pricer.price_of("gpt-4").input_per_mtok == 30
+    assert pricer.price_of("local-llama").input_per_mtok == 0  # explicit override, not a guess
+    assert all(pricer.price_of(m.id) is not None for m in load_fleet(SAMPLE_FLEET).models)
+
+
+def test_cost_for_models_outside_the_fleet(pricer: Pricer) -> None:
+    assert pricer.cost_for("openai", "gpt-4o", 1_000_000, 0) == pytest.approx(2.5)
+    assert pricer.cost_for(None, "surely-not-a-model", 10, 10) is None
+
+
+@pytest.mark.parametrize(
+    ("cost", "shown"),
+    [(None, "unpriced"), (0.0, "$0.00"), (0.00002, "<$0.0001"), (0.0042, "$0.0042"), (12.474, "$12.47"), (1234.5, "$1,234.50")],
+)
+def test_format_cost(cost: float | None, shown: str) -> None:
+    assert format_cost(cost) == shown
