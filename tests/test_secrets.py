@@ -1,0 +1,129 @@
+"""Keys: env vars first, then the OS keyring; values never shown; no keyring is not a crash."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+from keyring.errors import PasswordDeleteError
+
+from fleetui import secrets
+from fleetui.cli import main
+from tests.conftest import SAMPLE_FLEET
+
+SECRET = "sk-test-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    secrets._reset_for_tests()
+    yield backend
+    keyring.set_keyring(previous)
+    secrets._reset_for_tests()
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    secrets._reset_for_tests()
+    yield
+    keyring.set_keyring(previous)
+    secrets._reset_for_tests()
+
+
+def test_env_wins_over_keyring(memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets.set_key("OPENAI_API_KEY", "from-keyring-value-123456")
+    assert secrets.resolve_key("OPENAI_API_KEY").source == "keyring"
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    found = secrets.resolve_key("OPENAI_API_KEY")
+    assert found.source == "env" and found.value == SECRET
+    assert secrets.resolve_key("NOPE") is None
+
+
+def test_resolved_key_never_prints_its_value(memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    found = secrets.resolve_key("OPENAI_API_KEY")
+    for shown in (repr(found), str(found), f"{found}"):
+        assert SECRET not in shown and "0123456789abcdef" not in shown
+
+
+def test_no_keyring_falls_back_to_env_and_warns_once(
+    no_keyring: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="fleetui.secrets")
+    assert secrets.resolve_key("ANTHROPIC_API_KEY") is None
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    assert secrets.resolve_key("ANTHROPIC_API_KEY").source == "env"
+    assert not secrets.keyring_available()
+    assert "environment variables only" in secrets.keyring_problem()
+    assert len([r for r in caplog.records if "keyring" in r.getMessage()]) == 1
+    with pytest.raises(secrets.SecretsError, match="env"):
+        secrets.set_key("ANTHROPIC_API_KEY", SECRET)
+
+
+def test_cli_key_set_list_delete(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
+    assert main(["key", "set", "OPENAI_API_KEY"]) == 0
+    out = capsys.readouterr().out
+    assert "stored OPENAI_API_KEY" in out and SECRET not in out
+    assert memory_keyring.entries[("fleetui", "OPENAI_API_KEY")] == SECRET
+
+    monkeypatch.setenv("GEMINI_API_KEY", "gm-" + "x" * 30)
+    assert main(["--config", str(SAMPLE_FLEET), "key", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    keys = {k["name"]: k for k in listing["keys"]}
+    assert keys["OPENAI_API_KEY"]["source"] == "keyring"
+    assert keys["GEMINI_API_KEY"]["source"] == "env"
+    assert keys["ANTHROPIC_API_KEY"]["resolves"] is False
+    assert "provider anthropic" in keys["ANTHROPIC_API_KEY"]["used_by"]
+
+    assert main(["--config", str(SAMPLE_FLEET), "key", "list"]) == 0
+    text = capsys.readouterr().out
+    assert "MISSING" in text and SECRET not in text
+
+    assert main(["key", "delete", "OPENAI_API_KEY"]) == 0
+    assert ("fleetui", "OPENAI_API_KEY") not in memory_keyring.entries
+    assert main(["key", "delete", "OPENAI_API_KEY"]) == 0
+    assert "was not in the OS keyring" in capsys.readouterr().out
+
+
+def test_cli_key_set_without_keyring_says_what_to_do(
+    no_keyring: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
+    assert main(["key", "set", "OPENAI_API_KEY"]) == 2
+    err = capsys.readouterr().err
+    assert "environment variables only" in err and SECRET not in err
