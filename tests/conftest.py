@@ -33,3 +33,12 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 @pytest.fixture
 def sample_text() -> str:
     return SAMPLE_FLEET.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def fake_providers() -> Iterator["FakeProviders"]:
+    from tests.fakeproviders import FakeProviders
+
+    server = FakeProviders(slow_s=1.0).start()
+    yield server
+    server.stop()
