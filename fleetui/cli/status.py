@@ -28,6 +28,8 @@ def fleet_status(ctx: CliContext) -> dict[str, Any]:
     store = ctx.store()
     pricer = Pricer(fleet)
     today = {row.key: row for row in store.today_by_model()}
+    from fleetui.probes import model_status
+
     probes = store.last_probe_by_model()
     role_names = {r.id: r.name for r in fleet.roles}
     models = []
@@ -57,7 +59,7 @@ def fleet_status(ctx: CliContext) -> dict[str, Any]:
                 "last_probe": None
                 if probe is None
                 else {
-                    "status": probe.status,
+                    "status": model_status(store.recent_probes(model.id, 5)),
                     "latency_ms": probe.latency_ms,
                     "at": dt.datetime.fromtimestamp(probe.ts, dt.UTC).isoformat(timespec="seconds"),
                 },

@@ -52,6 +52,7 @@ class FakeProviders:
         "openai": "sk-fake-openai", "anthropic": "sk-ant-fake", "gemini": "gm-fake", "ollama": "",
     })
     slow_s: float = 2.0
+    list_delay_s: float = 0.0  # how long the model list takes (probe benchmarks)
     requests: list[Recorded] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
@@ -214,6 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _openai(self, method: str, path: str, body: dict[str, Any]) -> None:
         if method == "GET" and path == "/v1/models":
+            time.sleep(self.fake.list_delay_s)
             return self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in MODELS]})
         if path != "/v1/chat/completions":
             return self._error("openai", 404, "not_found", f"no route {path}")
