@@ -94,30 +94,36 @@ def today() -> str:
 
 
 class Store:
-    def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: Path | None, lock_retries: int = _LOCK_RETRIES) -> None:
         self.db = db
         self.path = path
+        self._lock_retries = lock_retries
         self._conn: sqlite3.Connection = db.conn
         self._days: dict[int, str] = {}
 
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, *, create: bool = True) -> Store:
+    def open(
+        cls, path: Path | str, *, create: bool = True, busy_timeout_s: float = 5.0,
+        lock_retries: int = _LOCK_RETRIES,
+    ) -> Store:
+        """Open (and migrate) a store. A write waits `busy_timeout_s` for another writer's lock,
+        `lock_retries` times, before it fails."""
         file = Path(path).expanduser()
         if not create and not file.exists():
             raise StoreError(f"{file}: no such database")
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(file, timeout=5.0, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(file, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"{file}: cannot open the database ({exc}); check the folder exists and is "
                 "writable, or choose another file with --db / FLEETUI_DB"
             ) from None
-        store = cls(sqlite_utils.Database(conn), file)
+        store = cls(sqlite_utils.Database(conn), file, lock_retries)
         try:
-            store._prepare()
+            store._prepare(busy_timeout_s)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(
@@ -133,9 +139,9 @@ class Store:
         store._prepare()
         return store
 
-    def _prepare(self) -> None:
+    def _prepare(self, busy_timeout_s: float = 5.0) -> None:
         conn = self._conn
-        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         if self.path is not None:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed row
@@ -183,13 +189,13 @@ class Store:
 
     def _write(self, work: _Work) -> None:
         """Run `work` in a transaction, retrying when another process holds the lock too long."""
-        for attempt in range(_LOCK_RETRIES):
+        for attempt in range(self._lock_retries):
             try:
                 with self._transaction() as conn:
                     work(conn)
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == _LOCK_RETRIES - 1:
+                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == self._lock_retries - 1:
                     raise
                 time.sleep(0.05 * 2**attempt)
 

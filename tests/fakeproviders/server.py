@@ -130,7 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         sent = {
             "openai": self.headers.get("authorization", "").removeprefix("Bearer "),
-            "anthropic": self.headers.get("x-api-key", ""),
+            # x-api-key is the documented header; anthropic SDK 2.x sends the key as a Bearer token.
+            "anthropic": self.headers.get("x-api-key") or self.headers.get("authorization", "").removeprefix("Bearer "),
             "gemini": self.headers.get("x-goog-api-key", ""),
             "ollama": self.headers.get("authorization", "").removeprefix("Bearer "),
         }[provider]

@@ -1,0 +1,65 @@
+"""What the writer thread adds to a recorded call: fleet model id, cost, use case, privacy.
+
+This runs off the app's thread, so it may load the fleet file, the price catalog and the
+classifier; the app only ever paid for appending a record to a queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from fleetui.analysis.classify import Classifier, classifier_for
+from fleetui.fleet import Fleet
+from fleetui.fleetfile import find_fleet_file, load_fleet
+from fleetui.pricing import Pricer, catalog_id_for
+from fleetui.privacy import keep
+from fleetui.store.records import CallRecord
+
+
+@dataclass
+class Enricher:
+    fleet: Fleet
+    pricer: Pricer
+    classifier: Classifier
+    privacy: str
+    source: str
+    by_endpoint: dict[tuple[str, str], str]  # (host, provider model name) -> fleet model id
+
+    @classmethod
+    def load(cls, fleet_path: Path | None, privacy: str | None, source: str) -> Enricher:
+        found = fleet_path or (s.path if (s := find_fleet_file()) else None)
+        fleet = load_fleet(found) if found else Fleet()
+        by_endpoint = {
+            (urlparse(fleet.base_url_of(m)).netloc, m.model): m.id for m in fleet.models
+        }
+        return cls(fleet, Pricer(fleet), classifier_for(fleet.use_cases),
+                   privacy or fleet.privacy.prompts, source, by_endpoint)
+
+    def __call__(self, call: CallRecord) -> None:
+        if call.source == "app":
+            call.source = self.source
+        host = urlparse(call.server_address or "").netloc
+        if call.model_id is None and call.request_model:
+            call.model_id = self.by_endpoint.get((host, call.request_model))
+        if call.use_case is None and call.prompt:
+            call.use_case = self.classifier.classify(call.prompt)
+        if call.cost_usd is None:
+            cached = call.cached_input_tokens or 0
+            if call.model_id is not None:
+                call.cost_usd = self.pricer.cost(call.model_id, call.input_tokens, call.output_tokens, cached)
+            elif call.response_model or call.request_model:
+                catalog = catalog_id_for(call.server_address or "", None, None) if call.server_address else None
+                name = call.response_model or call.request_model or ""
+                call.cost_usd = self.pricer.cost_for(catalog, name, call.input_tokens, call.output_tokens, cached)
+                if call.cost_usd is None and call.request_model and call.request_model != name:
+                    call.cost_usd = self.pricer.cost_for(catalog, call.request_model, call.input_tokens,
+                                                         call.output_tokens, cached)
+        if call.prompt is not None:
+            kept = keep(call.prompt, self.privacy)
+            call.prompt, call.prompt_hash, call.prompt_chars = kept.text, kept.hash, kept.chars
+        if call.response is not None:
+            call.response_chars = len(call.response)
+            if self.privacy != "full":
+                call.response = keep(call.response, self.privacy).text

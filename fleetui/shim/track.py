@@ -1,0 +1,155 @@
+"""`track()` for any client, app-level attributes, and feedback markers."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, TypeVar
+
+from fleetui.shim.recorder import default_recorder
+from fleetui.store.records import CallRecord
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Attributes an app sets once for a stretch of work (a request, a job); every call recorded
+# inside it — through track() or an instrumented SDK client — carries them.
+_attributes: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("fleetui_attributes", default={})
+_current: contextvars.ContextVar[TrackedCall | None] = contextvars.ContextVar("fleetui_call", default=None)
+
+_FIELDS = {"user": "user_id", "session": "session_id", "task": "task", "use_case": "use_case",
+           "tags": "tags", "decision_id": "decision_id", "route": "route", "rule": "rule",
+           "complexity": "complexity", "source": "source"}
+
+
+@contextlib.contextmanager
+def attributes(**values: Any) -> Iterator[None]:
+    """Attach user, session, task, use_case, tags, decision_id, route, rule or source to calls."""
+    unknown = set(values) - set(_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown attribute(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    token = _attributes.set({**_attributes.get(), **{k: v for k, v in values.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _attributes.reset(token)
+
+
+def apply_attributes(call: CallRecord) -> None:
+    for name, value in _attributes.get().items():
+        field = _FIELDS[name]
+        if field == "tags":
+            call.tags = [*call.tags, *value]
+        elif getattr(call, field) in (None, "app"):
+            setattr(call, field, value)
+
+
+class TrackedCall:
+    """One call being tracked; `record()` adds what only the app knows (reply, tokens)."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.call = CallRecord(**fields)
+        self._started = time.perf_counter()
+
+    @property
+    def call_id(self) -> str:
+        return self.call.call_id
+
+    def record(self, *, response: str | None = None, prompt: str | None = None,
+               input_tokens: int | None = None, output_tokens: int | None = None,
+               cached_input_tokens: int | None = None, response_model: str | None = None,
+               finish_reason: str | None = None, cost_usd: float | None = None,
+               ttft_ms: float | None = None, **other: Any) -> None:
+        c = self.call
+        for name, value in (("response", response), ("prompt", prompt), ("input_tokens", input_tokens),
+                            ("output_tokens", output_tokens), ("cached_input_tokens", cached_input_tokens),
+                            ("response_model", response_model), ("finish_reason", finish_reason),
+                            ("cost_usd", cost_usd), ("ttft_ms", ttft_ms), *other.items()):
+            if value is not None:
+                setattr(c, name, value)
+
+    def _finish(self, error: BaseException | None) -> None:
+        c = self.call
+        c.latency_ms = (time.perf_counter() - self._started) * 1000
+        if error is not None:
+            c.success = False
+            c.error_type = type(error).__name__
+        apply_attributes(c)
+        default_recorder().record(c)
+
+
+class track:  # noqa: N801 - used like a function: `with track(...)` / `@track(...)`
+    """Record a call made with any client, as a context manager or a decorator.
+
+    Exceptions inside are recorded (success false, error type) and re-raised unchanged.
+    """
+
+    def __init__(self, model: str | None = None, *, use_case: str | None = None, task: str | None = None,
+                 user: str | None = None, session: str | None = None, tags: list[str] | None = None,
+                 provider: str | None = None, prompt: str | None = None, source: str | None = None) -> None:
+        self._fields: dict[str, Any] = {
+            "request_model": model, "use_case": use_case, "task": task, "user_id": user,
+            "session_id": session, "tags": list(tags or ()), "provider_name": provider, "prompt": prompt,
+            "operation_name": "chat",
+        }
+        if source:
+            self._fields["source"] = source
+        self._active: list[tuple[TrackedCall, contextvars.Token[TrackedCall | None]]] = []
+
+    def __enter__(self) -> TrackedCall:
+        call = TrackedCall(**self._fields)
+        self._active.append((call, _current.set(call)))
+        return call
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        call, token = self._active.pop()
+        _current.reset(token)
+        try:
+            call._finish(error)
+        except Exception:
+            pass  # recording must never change what the app sees
+        return None
+
+    def __call__(self, fn: F) -> F:
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await fn(*args, **kwargs)
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+
+
+def current() -> TrackedCall | None:
+    """The call being tracked here (inside `with track()` or a `@track` function), if any."""
+    return _current.get()
+
+
+def feedback(call_id: str, score: float, comment: str | None = None) -> None:
+    """A user's judgement of a call: 0.0 (bad) … 1.0 (good)."""
+    default_recorder().record(("feedback", call_id, (float(score), comment)))
+
+
+def follow_up(call_id: str) -> None:
+    """The user had to ask again: a sign the answer did not serve."""
+    default_recorder().record(("follow_up", call_id, ()))
+
+
+def abandoned(call_id: str) -> None:
+    """The user left without using the answer."""
+    default_recorder().record(("abandoned", call_id, ()))
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Write everything recorded so far (also done at interpreter exit)."""
+    return default_recorder().flush(timeout)

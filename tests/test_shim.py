@@ -1,0 +1,321 @@
+"""The logging shim: track(), the SDK hooks, and a recorder that never hurts the app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import openai
+import pytest
+
+import fleetui
+from fleetui.shim import Recorder, attributes, configure, feedback, flush, instrument, track
+from fleetui.store import Store
+from tests.conftest import SAMPLE_FLEET
+from tests.fakeproviders import CHUNKS, REPLY, FakeProviders
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Iterator[Recorder]:
+    rec = configure(db_path=tmp_path / "shim.db", fleet_path=SAMPLE_FLEET, source="test-app", interval_s=0.05)
+    yield rec
+    rec.close()
+
+
+def rows(rec: Recorder) -> list[dict[str, object]]:
+    assert rec.flush(10)
+    with Store.open(rec.db_path) as store:
+        return list(store.db.query("SELECT * FROM calls ORDER BY id"))
+
+
+# -- track() -------------------------------------------------------------------------------------
+
+
+def test_track_records_a_call_with_attributes(recorder: Recorder) -> None:
+    with attributes(user="u-1", session="s-9", tags=["beta"]):
+        with fleetui.track(model="gpt-4o-mini", task="summarize", provider="openai") as call:
+            call.record(prompt="summarize this please", response="short", input_tokens=1000, output_tokens=100)
+    [row] = rows(recorder)
+    assert row["call_id"] == call.call_id and row["source"] == "test-app"
+    assert (row["request_model"], row["task"], row["user_id"], row["session_id"]) == ("gpt-4o-mini", "summarize", "u-1", "s-9")
+    assert row["tags"] == '["beta"]' and row["success"] == 1 and row["latency_ms"] >= 0
+    assert row["cost_usd"] == pytest.approx(1000 * 0.15e-6 + 100 * 0.6e-6)  # priced from the catalog
+    assert row["model_id"] is None and row["use_case"] == "analysis"  # classified by keywords
+
+
+def test_track_records_exceptions_and_reraises_them_unchanged(recorder: Recorder) -> None:
+    class AppError(Exception):
+        pass
+
+    error = AppError("boom")
+    with pytest.raises(AppError) as caught:
+        with track(model="m"):
+            raise error
+    assert caught.value is error
+    [row] = rows(recorder)
+    assert row["success"] == 0 and row["error_type"] == "AppError"
+
+
+async def test_track_as_decorator_sync_and_async(recorder: Recorder) -> None:
+    @track(task="sync-job")
+    def work(x: int) -> int:
+        fleetui.shim.current().record(output_tokens=x)
+        return x * 2
+
+    @track(task="async-job")
+    async def awork() -> str:
+        await asyncio.sleep(0.01)
+        return "done"
+
+    assert work(21) == 42 and await awork() == "done"
+    got = {r["task"]: r for r in rows(recorder)}
+    assert got["sync-job"]["output_tokens"] == 21
+    assert got["async-job"]["latency_ms"] >= 10
+
+
+def test_feedback_and_markers_reach_the_call(recorder: Recorder) -> None:
+    with track(model="m") as call:
+        pass
+    feedback(call.call_id, 0.9, "spot on")
+    fleetui.shim.follow_up(call.call_id)
+    [row] = rows(recorder)
+    assert (row["feedback_score"], row["feedback_comment"], row["follow_up"]) == (0.9, "spot on", 1)
+
+
+def test_privacy_hash_keeps_no_prompt_text(tmp_path: Path) -> None:
+    rec = configure(db_path=tmp_path / "p.db", fleet_path=SAMPLE_FLEET, privacy="hash", interval_s=0.05)
+    try:
+        with track(model="m", prompt="my secret medical question") as call:
+            call.record(response="an answer")
+        [row] = rows(rec)
+        assert row["prompt"] is None and row["response"] is None
+        assert row["prompt_hash"] and row["prompt_chars"] == len("my secret medical question")
+    finally:
+        rec.close()
+
+
+# -- SDK hooks -------------------------------------------------------------------------------------
+
+
+def openai_client(fake: FakeProviders, asynchronous: bool = False) -> openai.OpenAI | openai.AsyncOpenAI:
+    cls = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+    return instrument(cls(base_url=fake.url("openai"), api_key=fake.keys["openai"], max_retries=0))
+
+
+def anthropic_client(fake: FakeProviders, asynchronous: bool = False) -> anthropic.Anthropic | anthropic.AsyncAnthropic:
+    cls = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
+    return instrument(cls(base_url=fake.url("anthropic"), api_key=fake.keys["anthropic"], max_retries=0))
+
+
+def test_openai_sync_call_is_recorded_as_returned(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = openai_client(fake_providers)
+    with attributes(task="support"):
+        reply = client.chat.completions.create(
+            model="fake-small", messages=[{"role": "user", "content": "what is on the menu at Chipotle?"}], max_tokens=50
+        )
+    [row] = rows(recorder)
+    assert row["response"] == reply.choices[0].message.content == REPLY
+    assert row["input_tokens"] == reply.usage.prompt_tokens and row["output_tokens"] == reply.usage.completion_tokens
+    assert row["request_model"] == "fake-small" and row["response_model"] == reply.model
+    assert row["provider_name"] == "openai" and row["status_code"] == 200 and row["finish_reason"] == "stop"
+    assert row["prompt"] == "what is on the menu at Chipotle?" and row["use_case"] == "food_dining"
+    assert row["task"] == "support" and row["request_max_tokens"] == 50
+    assert row["server_address"] == f"http://127.0.0.1:{fake_providers.port}"
+
+
+def test_openai_stream_reaches_the_app_unchanged_and_as_sent(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = openai_client(fake_providers)
+    stream = client.chat.completions.create(
+        model="stall", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+    )
+    started = time.perf_counter()
+    first = next(iter(stream))
+    assert time.perf_counter() - started < 0.8, "the first chunk arrived before the server's 1 s stall ended"
+    pieces = [first] + list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in pieces if c.choices)
+    assert text == REPLY
+    [row] = rows(recorder)
+    assert row["streamed"] == 1 and row["response"] == REPLY and row["incomplete"] == 0
+    assert row["output_tokens"] == len(CHUNKS) and row["ttft_ms"] is not None and row["ttft_ms"] < row["latency_ms"]
+
+
+def test_abandoned_stream_is_recorded_incomplete(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = openai_client(fake_providers)
+    stream = client.chat.completions.create(model="fake-small", messages=[{"role": "user", "content": "hi"}], stream=True)
+    next(iter(stream))
+    stream.close()
+    [row] = rows(recorder)
+    assert row["incomplete"] == 1 and row["streamed"] == 1
+
+
+async def test_openai_async_call_and_stream(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = openai_client(fake_providers, asynchronous=True)
+    reply = await client.chat.completions.create(model="fake-large", messages=[{"role": "user", "content": "hi"}])
+    stream = await client.chat.completions.create(model="fake-small", messages=[{"role": "user", "content": "hi"}], stream=True)
+    text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+    await client.close()
+    assert reply.choices[0].message.content == REPLY == text
+    got = rows(recorder)
+    assert [r["request_model"] for r in got] == ["fake-large", "fake-small"]
+    assert got[1]["response"] == REPLY and got[1]["incomplete"] == 0
+
+
+def test_anthropic_sync_and_stream(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = anthropic_client(fake_providers)
+    message = client.messages.create(model="fake-large", max_tokens=64, messages=[{"role": "user", "content": "hello there"}])
+    with client.messages.stream(model="fake-small", max_tokens=64, messages=[{"role": "user", "content": "hi"}]) as stream:
+        streamed = "".join(stream.text_stream)
+    assert message.content[0].text == REPLY == streamed
+    first, second = rows(recorder)
+    assert first["provider_name"] == "anthropic" and first["response"] == REPLY
+    assert first["input_tokens"] == message.usage.input_tokens + 3 and first["cached_input_tokens"] == 3
+    assert second["streamed"] == 1 and second["response"] == REPLY and second["output_tokens"] == len(CHUNKS)
+
+
+async def test_anthropic_async(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = anthropic_client(fake_providers, asynchronous=True)
+    message = await client.messages.create(model="fake-small", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    await client.close()
+    [row] = rows(recorder)
+    assert row["response"] == message.content[0].text and row["finish_reason"] == "stop"
+
+
+def test_sdk_errors_are_recorded_and_raised_as_the_sdk_does(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = openai_client(fake_providers)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="fault-429", messages=[{"role": "user", "content": "hi"}])
+    bad = openai.OpenAI(base_url=fake_providers.url("openai"), api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        instrument(bad).chat.completions.create(model="fake-small", messages=[{"role": "user", "content": "hi"}])
+    down = instrument(openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="x", max_retries=0))
+    with pytest.raises(openai.APIConnectionError):
+        down.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    got = rows(recorder)
+    assert [(r["success"], r["error_type"], r["status_code"]) for r in got] == [
+        (0, "rate_limited", 429), (0, "auth", 401), (0, "ConnectError", None)]
+
+
+def test_instrumented_key_is_never_recorded(recorder: Recorder, fake_providers: FakeProviders) -> None:
+    client = openai_client(fake_providers)
+    client.chat.completions.create(model="fake-small", messages=[{"role": "user", "content": "hi"}])
+    rows(recorder)
+    blob = Path(recorder.db_path).read_bytes() + Path(str(recorder.db_path) + "-wal").read_bytes()
+    assert fake_providers.keys["openai"].encode() not in blob
+
+
+def test_instrument_rejects_what_it_cannot_hook() -> None:
+    with pytest.raises(TypeError, match="openai or anthropic client"):
+        instrument(object())
+
+
+# -- the recorder under faults -------------------------------------------------------------------
+
+
+def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path / "q.db", fleet_path=SAMPLE_FLEET, max_queue=100, interval_s=5)
+    started = time.perf_counter()
+    for _ in range(1_000):
+        with_call = fleetui.shim.track  # noqa: F841 - keep the loop body as apps write it
+        rec.record(fleetui.store.CallRecord(model_id="m"))
+    assert time.perf_counter() - started < 0.5
+    assert rec.dropped == 900
+    assert rec.flush(10)
+    with Store.open(rec.db_path) as store:
+        assert store.count_calls() == 100 and store.counter("shim.dropped") == 900
+    rec.close()
+
+
+def test_locked_database_keeps_records_and_writes_them_later(tmp_path: Path) -> None:
+    db = tmp_path / "locked.db"
+    Store.open(db).close()
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    rec = Recorder(db, fleet_path=SAMPLE_FLEET, interval_s=0.05)
+    started = time.perf_counter()
+    for i in range(50):
+        rec.record(fleetui.store.CallRecord(model_id="m", task=f"t{i}"))
+    assert time.perf_counter() - started < 0.1, "the app never waits for the lock"
+    rec.flush(30)  # the writer gives up on the lock and spools
+    assert rec.spool_path.exists()
+    holder.execute("COMMIT")
+    holder.close()
+    rec.record(fleetui.store.CallRecord(model_id="m", task="after"))
+    assert rec.flush(30)
+    with Store.open(db) as store:
+        assert store.count_calls() == 51 and store.overall().calls == 51
+    assert not rec.spool_path.exists()
+    rec.close()
+
+
+def test_read_only_database_spools_beside_it(tmp_path: Path) -> None:
+    db = tmp_path / "ro.db"
+    Store.open(db).close()
+    os.chmod(db, 0o444)
+    rec = Recorder(db, fleet_path=SAMPLE_FLEET, interval_s=0.05)
+    rec.record(fleetui.store.CallRecord(model_id="m"))
+    rec.flush(10)
+    if os.geteuid() != 0:  # root writes read-only files anyway
+        assert rec.spool_path.exists() and "call" in rec.spool_path.read_text()
+    os.chmod(db, 0o644)
+    rec.record(fleetui.store.CallRecord(model_id="m"))
+    assert rec.flush(10)
+    with Store.open(db) as store:
+        assert store.count_calls() == 2
+    rec.close()
+
+
+def test_missing_folder_is_created(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path / "not" / "yet" / "there.db", fleet_path=SAMPLE_FLEET, interval_s=0.05)
+    rec.record(fleetui.store.CallRecord(model_id="m"))
+    assert rec.flush(10)
+    assert (tmp_path / "not" / "yet" / "there.db").exists()
+    rec.close()
+
+
+def test_writer_error_never_reaches_the_app(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def to_record(self) -> None:
+            raise RuntimeError("parser bug")
+
+    rec = Recorder(tmp_path / "w.db", fleet_path=SAMPLE_FLEET, interval_s=0.05)
+    rec.record(Broken())
+    rec.record(fleetui.store.CallRecord(model_id="m"))
+    assert rec.flush(10)
+    with Store.open(rec.db_path) as store:
+        assert store.count_calls() == 1
+    assert any("could not read an exchange" in r.getMessage() for r in caplog.records)
+    rec.close()
+
+
+WORKER = """
+import sys
+from fleetui.shim import configure
+from fleetui.store import CallRecord
+rec = configure(db_path=sys.argv[1], fleet_path=sys.argv[2], max_queue=100_000, interval_s=0.05)
+for i in range(int(sys.argv[3])):
+    rec.record(CallRecord(model_id="m", task=sys.argv[4]))
+assert rec.flush(120), "flush timed out"
+"""
+
+
+@pytest.mark.slow
+def test_eight_processes_lose_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "many.db"
+    Store.open(db).close()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(db), str(SAMPLE_FLEET), "5000", f"p{i}"])
+        for i in range(8)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0] * 8
+    with Store.open(db) as store:
+        assert store.count_calls() == 40_000 and store.overall().calls == 40_000
+        per = {r["task"]: r["n"] for r in store.db.query("SELECT task, COUNT(*) n FROM calls GROUP BY task")}
+    assert per == {f"p{i}": 5000 for i in range(8)}
