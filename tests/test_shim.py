@@ -48,7 +48,7 @@ def test_track_records_a_call_with_attributes(recorder: Recorder) -> None:
     assert (row["request_model"], row["task"], row["user_id"], row["session_id"]) == ("gpt-4o-mini", "summarize", "u-1", "s-9")
     assert row["tags"] == '["beta"]' and row["success"] == 1 and row["latency_ms"] >= 0
     assert row["cost_usd"] == pytest.approx(1000 * 0.15e-6 + 100 * 0.6e-6)  # priced from the catalog
-    assert row["model_id"] is None and row["use_case"] == "analysis"  # classified by keywords
+    assert row["model_id"] is None
 
 
 def test_track_records_exceptions_and_reraises_them_unchanged(recorder: Recorder) -> None:
@@ -126,7 +126,7 @@ def test_openai_sync_call_is_recorded_as_returned(recorder: Recorder, fake_provi
     assert row["input_tokens"] == reply.usage.prompt_tokens and row["output_tokens"] == reply.usage.completion_tokens
     assert row["request_model"] == "fake-small" and row["response_model"] == reply.model
     assert row["provider_name"] == "openai" and row["status_code"] == 200 and row["finish_reason"] == "stop"
-    assert row["prompt"] == "what is on the menu at Chipotle?" and row["use_case"] == "food_dining"
+    assert row["prompt"] == "what is on the menu at Chipotle?"
     assert row["task"] == "support" and row["request_max_tokens"] == 50
     assert row["server_address"] == f"http://127.0.0.1:{fake_providers.port}"
 

@@ -1,16 +1,17 @@
-"""What the writer thread adds to a recorded call: fleet model id, cost, use case, privacy.
+"""What the writer thread adds to a recorded call: fleet model id, cost, privacy.
 
-This runs off the app's thread, so it may load the fleet file, the price catalog and the
-classifier; the app only ever paid for appending a record to a queue.
+This runs off the app's thread, so it may load the fleet file and the price catalog; the app
+only ever paid for appending a record to a queue. Use cases are not classified here: at ~20 µs
+a prompt that would halve the writer's throughput, so discovery assigns them in its own pass.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from fleetui.analysis.classify import Classifier, classifier_for
 from fleetui.fleet import Fleet
 from fleetui.fleetfile import find_fleet_file, load_fleet
 from fleetui.pricing import Pricer, catalog_id_for
@@ -22,7 +23,6 @@ from fleetui.store.records import CallRecord
 class Enricher:
     fleet: Fleet
     pricer: Pricer
-    classifier: Classifier
     privacy: str
     source: str
     by_endpoint: dict[tuple[str, str], str]  # (host, provider model name) -> fleet model id
@@ -34,23 +34,19 @@ class Enricher:
         by_endpoint = {
             (urlparse(fleet.base_url_of(m)).netloc, m.model): m.id for m in fleet.models
         }
-        return cls(fleet, Pricer(fleet), classifier_for(fleet.use_cases),
-                   privacy or fleet.privacy.prompts, source, by_endpoint)
+        return cls(fleet, Pricer(fleet), privacy or fleet.privacy.prompts, source, by_endpoint)
 
     def __call__(self, call: CallRecord) -> None:
         if call.source == "app":
             call.source = self.source
-        host = urlparse(call.server_address or "").netloc
         if call.model_id is None and call.request_model:
-            call.model_id = self.by_endpoint.get((host, call.request_model))
-        if call.use_case is None and call.prompt:
-            call.use_case = self.classifier.classify(call.prompt)
+            call.model_id = self.by_endpoint.get((_host(call.server_address or ""), call.request_model))
         if call.cost_usd is None:
             cached = call.cached_input_tokens or 0
             if call.model_id is not None:
                 call.cost_usd = self.pricer.cost(call.model_id, call.input_tokens, call.output_tokens, cached)
             elif call.response_model or call.request_model:
-                catalog = catalog_id_for(call.server_address or "", None, None) if call.server_address else None
+                catalog = _catalog(call.server_address) if call.server_address else None
                 name = call.response_model or call.request_model or ""
                 call.cost_usd = self.pricer.cost_for(catalog, name, call.input_tokens, call.output_tokens, cached)
                 if call.cost_usd is None and call.request_model and call.request_model != name:
@@ -63,3 +59,13 @@ class Enricher:
             call.response_chars = len(call.response)
             if self.privacy != "full":
                 call.response = keep(call.response, self.privacy).text
+
+
+@functools.lru_cache(maxsize=256)
+def _host(url: str) -> str:
+    return urlparse(url).netloc
+
+
+@functools.lru_cache(maxsize=256)
+def _catalog(url: str) -> str | None:
+    return catalog_id_for(url)

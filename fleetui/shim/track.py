@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from fleetui.shim.recorder import default_recorder
-from fleetui.store.records import CallRecord
+from fleetui.store.records import CallRecord, new_call_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,47 +39,51 @@ def attributes(**values: Any) -> Iterator[None]:
         _attributes.reset(token)
 
 
-def apply_attributes(call: CallRecord) -> None:
-    for name, value in _attributes.get().items():
-        field = _FIELDS[name]
-        if field == "tags":
-            call.tags = [*call.tags, *value]
-        elif getattr(call, field) in (None, "app"):
-            setattr(call, field, value)
+class _PendingCall(dict):  # type: ignore[type-arg]
+    """A tracked call's fields; the recorder's thread turns them into a CallRecord."""
+
+    __slots__ = ()
+
+    def to_record(self) -> CallRecord:
+        return CallRecord(**self)
 
 
 class TrackedCall:
-    """One call being tracked; `record()` adds what only the app knows (reply, tokens)."""
+    """One call being tracked; `record()` adds what only the app knows (reply, tokens).
 
-    def __init__(self, **fields: Any) -> None:
-        self.call = CallRecord(**fields)
+    Kept to a dict and two numbers on purpose: this runs on the app's thread.
+    """
+
+    __slots__ = ("call_id", "_fields", "_started")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.call_id = new_call_id()
+        self._fields = _PendingCall(fields, call_id=self.call_id, ts=time.time())
         self._started = time.perf_counter()
 
-    @property
-    def call_id(self) -> str:
-        return self.call.call_id
-
-    def record(self, *, response: str | None = None, prompt: str | None = None,
-               input_tokens: int | None = None, output_tokens: int | None = None,
-               cached_input_tokens: int | None = None, response_model: str | None = None,
-               finish_reason: str | None = None, cost_usd: float | None = None,
-               ttft_ms: float | None = None, **other: Any) -> None:
-        c = self.call
-        for name, value in (("response", response), ("prompt", prompt), ("input_tokens", input_tokens),
-                            ("output_tokens", output_tokens), ("cached_input_tokens", cached_input_tokens),
-                            ("response_model", response_model), ("finish_reason", finish_reason),
-                            ("cost_usd", cost_usd), ("ttft_ms", ttft_ms), *other.items()):
+    def record(self, **values: Any) -> None:
+        """Any CallRecord field: response, prompt, input_tokens, output_tokens,
+        cached_input_tokens, response_model, finish_reason, cost_usd, ttft_ms, …"""
+        fields = self._fields
+        for name, value in values.items():
             if value is not None:
-                setattr(c, name, value)
+                fields[name] = value
 
     def _finish(self, error: BaseException | None) -> None:
-        c = self.call
-        c.latency_ms = (time.perf_counter() - self._started) * 1000
+        fields = self._fields
+        fields["latency_ms"] = (time.perf_counter() - self._started) * 1000
         if error is not None:
-            c.success = False
-            c.error_type = type(error).__name__
-        apply_attributes(c)
-        default_recorder().record(c)
+            fields["success"] = False
+            fields["error_type"] = type(error).__name__
+        extra = _attributes.get()
+        if extra:
+            for name, value in extra.items():
+                field = _FIELDS[name]
+                if field == "tags":
+                    fields["tags"] = [*fields.get("tags", ()), *value]
+                else:
+                    fields.setdefault(field, value)
+        default_recorder().record(fields)
 
 
 class track:  # noqa: N801 - used like a function: `with track(...)` / `@track(...)`
@@ -91,17 +95,14 @@ class track:  # noqa: N801 - used like a function: `with track(...)` / `@track(.
     def __init__(self, model: str | None = None, *, use_case: str | None = None, task: str | None = None,
                  user: str | None = None, session: str | None = None, tags: list[str] | None = None,
                  provider: str | None = None, prompt: str | None = None, source: str | None = None) -> None:
-        self._fields: dict[str, Any] = {
-            "request_model": model, "use_case": use_case, "task": task, "user_id": user,
-            "session_id": session, "tags": list(tags or ()), "provider_name": provider, "prompt": prompt,
-            "operation_name": "chat",
-        }
-        if source:
-            self._fields["source"] = source
+        given = {"request_model": model, "use_case": use_case, "task": task, "user_id": user,
+                 "session_id": session, "tags": list(tags) if tags else None, "provider_name": provider,
+                 "prompt": prompt, "source": source}
+        self._fields: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         self._active: list[tuple[TrackedCall, contextvars.Token[TrackedCall | None]]] = []
 
     def __enter__(self) -> TrackedCall:
-        call = TrackedCall(**self._fields)
+        call = TrackedCall(self._fields)
         self._active.append((call, _current.set(call)))
         return call
 

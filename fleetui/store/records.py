@@ -23,7 +23,7 @@ def new_call_id() -> str:
     Time-ordered ids land at the end of the unique index instead of at random places in it,
     which keeps inserts fast once the table outgrows the page cache.
     """
-    return f"{time.time_ns() // 1_000_000:012x}{_ids.getrandbits(80):020x}"
+    return f"{(time.time_ns() // 1_000_000) << 80 | _ids.getrandbits(80):032x}"
 
 
 @dataclass(slots=True)

@@ -1,0 +1,156 @@
+"""What the logging shim costs an app.
+
+    python benchmarks/bench_shim.py [--calls 20000] [--writer-rows 100000] [--sdk-calls 300]
+
+1. Caller-thread cost of one recorded call (`with track(...) as call: call.record(...)`),
+   median and p99, against the same call with no recording and against inserting the row
+   synchronously with sqlite3.
+2. Sustained calls/s the background writer stores (pricing, classification, privacy and
+   rollups included) against plain sqlite3 executemany of the same rows into the same schema.
+3. Added time per non-streaming openai SDK call with instrument(), on a loopback server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fleetui.shim import Recorder, configure, track  # noqa: E402
+from fleetui.store import CallRecord, Store  # noqa: E402
+from fleetui.store.records import CALL_COLUMNS  # noqa: E402
+from fleetui.store.store import _INSERT_CALL, utc_day  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"
+PROMPT = "What time does the Starbucks on 5th close today, and do they have oat milk? " * 3
+REPLY = "They close at 9 pm on weekdays and 8 pm on Sundays; oat milk is available at no charge. " * 5
+
+
+def quantiles(samples_ns: list[int]) -> tuple[float, float]:
+    ordered = sorted(samples_ns)
+    return statistics.median(ordered) / 1000, ordered[int(len(ordered) * 0.99)] / 1000
+
+
+def app_call() -> str:
+    return REPLY  # stands for the app's own work; the shim's cost is what is added around it
+
+
+def caller_cost(calls: int, folder: Path) -> None:
+    rec = configure(db_path=folder / "caller.db", fleet_path=SAMPLE, max_queue=calls * 2, interval_s=3600)
+    plain, tracked, synchronous = [], [], []
+    conn = sqlite3.connect(folder / "sync.db", isolation_level=None)
+    Store.open(folder / "sync.db").close()
+    clock = time.perf_counter_ns
+    # Each variant in its own loop, so that one's cache traffic does not count against another.
+    for _ in range(calls):
+        t0 = clock()
+        app_call()
+        plain.append(clock() - t0)
+    for _ in range(calls):
+        t0 = clock()
+        with track(model="gpt-4o-mini", task="chat", prompt=PROMPT) as call:
+            call.record(response=app_call(), input_tokens=60, output_tokens=120)
+        tracked.append(clock() - t0)
+    tags = CALL_COLUMNS.index("tags")
+    for _ in range(calls):
+        t0 = clock()
+        record = CallRecord(request_model="gpt-4o-mini", task="chat", prompt=PROMPT, response=app_call(),
+                            input_tokens=60, output_tokens=120)
+        row = [getattr(record, c) for c in CALL_COLUMNS]
+        row[tags] = None
+        conn.execute(_INSERT_CALL, [*row, utc_day(record.ts)])
+        synchronous.append(clock() - t0)
+    print(f"1. caller-thread cost per call ({calls:,} calls)")
+    for name, samples in (("no recording", plain), ("with track()", tracked), ("sync sqlite3 insert", synchronous)):
+        median, p99 = quantiles(samples)
+        print(f"   {name:<20} median {median:7.2f} µs   p99 {p99:8.2f} µs")
+    rec.close()
+
+
+def writer_throughput(rows: int, folder: Path) -> None:
+    records = [CallRecord(request_model="gpt-4o-mini", provider_name="openai", server_address="https://api.openai.com",
+                          prompt=PROMPT, response=REPLY, input_tokens=60, output_tokens=120, latency_ms=800.0)
+               for _ in range(rows)]
+    size = len(PROMPT) + len(REPLY)
+    rec = Recorder(folder / "writer.db", fleet_path=SAMPLE, max_queue=rows + 1, interval_s=3600)
+    rec.flush(1)  # opens nothing yet; the first batch loads the fleet and price catalog
+    for r in records:
+        rec.record(r)
+    started = time.perf_counter()
+    assert rec.flush(600)
+    ours = rows / (time.perf_counter() - started)
+    rec.close()
+    Store.open(folder / "plain.db").close()
+    conn = sqlite3.connect(folder / "plain.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    fresh = [CallRecord(request_model="gpt-4o-mini", prompt=PROMPT, response=REPLY, input_tokens=60,
+                        output_tokens=120, latency_ms=800.0) for _ in range(rows)]
+    started = time.perf_counter()
+    tags = CALL_COLUMNS.index("tags")
+    for offset in range(0, rows, 1000):
+        batch = []
+        for record in fresh[offset : offset + 1000]:
+            row = [getattr(record, c) for c in CALL_COLUMNS]
+            row[tags] = None
+            row.append(utc_day(record.ts))
+            batch.append(row)
+        conn.execute("BEGIN")
+        conn.executemany(_INSERT_CALL, batch)
+        conn.execute("COMMIT")
+    plain = rows / (time.perf_counter() - started)
+    print(f"2. writer throughput ({rows:,} rows of {size} bytes of text)")
+    print(f"   recorder (enrich + rollups) {ours:10,.0f} rows/s")
+    print(f"   plain sqlite3 executemany   {plain:10,.0f} rows/s   → {ours / plain:.2f}× plain")
+
+
+def sdk_overhead(calls: int, folder: Path) -> None:
+    import openai
+
+    from fleetui.shim import instrument
+    from tests.fakeproviders import FakeProviders
+
+    server = FakeProviders(keys={"openai": ""}).start()
+    rec = configure(db_path=folder / "sdk.db", fleet_path=SAMPLE, interval_s=0.2)
+    try:
+        bare = openai.OpenAI(base_url=server.url("openai"), api_key="x", max_retries=0)
+        hooked = instrument(openai.OpenAI(base_url=server.url("openai"), api_key="x", max_retries=0))
+        messages = [{"role": "user", "content": "hello"}]
+        timings: dict[str, list[float]] = {"without": [], "with": []}
+        for _ in range(calls):
+            for name, client in (("without", bare), ("with", hooked)):
+                t0 = time.perf_counter()
+                client.chat.completions.create(model="fake-small", messages=messages)  # type: ignore[arg-type]
+                timings[name].append((time.perf_counter() - t0) * 1e6)
+        without, with_ = statistics.median(timings["without"]), statistics.median(timings["with"])
+        print(f"3. openai SDK call on loopback ({calls} calls each, medians)")
+        print(f"   without instrument() {without:8.0f} µs")
+        print(f"   with instrument()    {with_:8.0f} µs   added {with_ - without:+.0f} µs")
+    finally:
+        rec.close()
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--writer-rows", type=int, default=100_000)
+    parser.add_argument("--sdk-calls", type=int, default=300)
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        caller_cost(args.calls, folder)
+        writer_throughput(args.writer_rows, folder)
+        sdk_overhead(args.sdk_calls, folder)
+
+
+if __name__ == "__main__":
+    main()
