@@ -24,20 +24,23 @@ class Enricher:
     fleet: Fleet
     pricer: Pricer
     privacy: str
-    source: str
+    source: str | None  # replaces the shim's default "app"; None keeps sources as they are
     by_endpoint: dict[tuple[str, str], str]  # (host, provider model name) -> fleet model id
 
     @classmethod
-    def load(cls, fleet_path: Path | None, privacy: str | None, source: str) -> Enricher:
+    def load(cls, fleet_path: Path | None, privacy: str | None, source: str | None) -> Enricher:
         found = fleet_path or (s.path if (s := find_fleet_file()) else None)
-        fleet = load_fleet(found) if found else Fleet()
+        return cls.for_fleet(load_fleet(found) if found else Fleet(), privacy, source)
+
+    @classmethod
+    def for_fleet(cls, fleet: Fleet, privacy: str | None, source: str | None) -> Enricher:
         by_endpoint = {
             (urlparse(fleet.base_url_of(m)).netloc, m.model): m.id for m in fleet.models
         }
         return cls(fleet, Pricer(fleet), privacy or fleet.privacy.prompts, source, by_endpoint)
 
     def __call__(self, call: CallRecord) -> None:
-        if call.source == "app":
+        if call.source == "app" and self.source is not None:
             call.source = self.source
         if call.model_id is None and call.request_model:
             call.model_id = self.by_endpoint.get((_host(call.server_address or ""), call.request_model))

@@ -259,18 +259,10 @@ class Recorder:
                     elif "marker" in entry:
                         kind, call_id, args = entry["marker"]
                         markers.append((kind, call_id, tuple(args)))
-            # A crash between insert and unlink would replay rows already stored: skip them.
-            ids = [c.call_id for c in calls]
-            known = set()
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                rows = store.db.execute(
-                    f"SELECT call_id FROM calls WHERE call_id IN ({', '.join('?' * len(chunk))})", chunk
-                )
-                known.update(r[0] for r in rows)
-            store.insert_calls(c for c in calls if c.call_id not in known)
+            # A crash between insert and unlink would replay rows already stored: skipped.
+            stored, _ = store.insert_new_calls(calls)
             self._apply_markers(store, markers)
-            self._written += len(calls) - len(known)
+            self._written += stored
             path.unlink()
 
     # -- pricing, model ids, privacy ----------------------------------------------------------

@@ -234,6 +234,34 @@ class Store:
             for _, sql in indexes:
                 self._conn.execute(sql)
 
+    def insert_new_calls(self, records: Iterable[CallRecord]) -> tuple[int, int]:
+        """Store only calls whose call_id is not stored yet; returns (stored, already there).
+
+        Imports and the shim's spool replay use this so that doing them twice adds nothing.
+        """
+        stored = skipped = 0
+        iterator = iter(records)
+        while chunk := list(islice(iterator, CHUNK)):
+            ids = [r.call_id for r in chunk]
+            known: set[str] = set()
+            for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+                part = ids[start : start + 900]
+                known.update(
+                    row[0] for row in self._conn.execute(
+                        f"SELECT call_id FROM calls WHERE call_id IN ({', '.join('?' * len(part))})", part
+                    )
+                )
+            seen: set[str] = set()
+            fresh = []
+            for record in chunk:
+                if record.call_id in known or record.call_id in seen:
+                    continue
+                seen.add(record.call_id)
+                fresh.append(record)
+            stored += self.insert_calls(fresh)
+            skipped += len(chunk) - len(fresh)
+        return stored, skipped
+
     def _day(self, ts: float) -> str:
         index = int(ts // 86400)
         day = self._days.get(index)
@@ -280,6 +308,28 @@ class Store:
     def call(self, call_id: str) -> dict[str, object] | None:
         rows = list(self.db.query("SELECT * FROM calls WHERE call_id = ?", [call_id]))
         return rows[0] if rows else None
+
+    def iter_calls(self, *, since_ts: float | None = None, until_ts: float | None = None) -> Iterator[CallRecord]:
+        """Stored calls in time order, as records (for exports and re-analysis)."""
+        where, params = [], []
+        if since_ts is not None:
+            where.append("ts >= ?")
+            params.append(since_ts)
+        if until_ts is not None:
+            where.append("ts < ?")
+            params.append(until_ts)
+        sql = f"SELECT {', '.join(CALL_COLUMNS)} FROM calls" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY ts, id"
+        bools = {"success", "streamed", "incomplete", "demo"}
+        optional_bools = {"override", "follow_up", "abandoned"}
+        for row in self._conn.execute(sql, params):
+            values = dict(zip(CALL_COLUMNS, row))
+            values["tags"] = json.loads(values["tags"]) if values["tags"] else []
+            for name in bools:
+                values[name] = bool(values[name])
+            for name in optional_bools:
+                if values[name] is not None:
+                    values[name] = bool(values[name])
+            yield CallRecord(**values)
 
     def count_calls(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])

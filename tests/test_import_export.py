@@ -1,0 +1,136 @@
+"""`fleetui import` and `fleetui export calls`: other tools' logs in, our log out, idempotently."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from fleetui.cli import main
+from fleetui.privacy import prompt_hash
+from fleetui.store import CallRecord, Store
+from tests.conftest import SAMPLE_FLEET
+
+
+def cli(*argv: str, db: Path) -> int:
+    return main(["--config", str(SAMPLE_FLEET), "--db", str(db), *argv])
+
+
+def test_jsonl_import_reports_bad_lines_and_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "calls.jsonl"
+    log.write_text("\n".join([
+        json.dumps({"ts": "2026-11-20T10:00:00Z", "request_model": "gpt-4o-mini", "server_address": "https://api.openai.com",
+                    "prompt": "what is GDPR?", "input_tokens": 1000, "output_tokens": 200, "latency_ms": 900}),
+        json.dumps({"ts": 1763640000, "model_id": "claude-haiku", "input_tokens": 10, "output_tokens": 5, "success": False,
+                    "error_type": "timeout"}),
+        "{broken",
+        json.dumps({"ts": 1763640000, "request_model": "x", "tokens": 3}),
+        json.dumps({"request_model": "x"}),
+        json.dumps({"ts": 1763640000, "request_model": "x", "input_tokens": -4}),
+        "",
+    ]))
+    db = tmp_path / "s.db"
+    assert cli("import", str(log), db=db) == 1
+    captured = capsys.readouterr()
+    assert f"{log}:3: not JSON" in captured.err
+    assert f"{log}:4: unknown key(s) tokens" in captured.err
+    assert f"{log}:5: missing 'ts'" in captured.err
+    assert f"{log}:6: input_tokens must be a whole number" in captured.err
+    assert "2 calls read, 2 stored, 0 already there, 4 lines skipped" in captured.out
+    with Store.open(db) as store:
+        got = {r["request_model"] or r["model_id"]: r for r in store.db.query("SELECT * FROM calls")}
+    assert got["gpt-4o-mini"]["cost_usd"] == pytest.approx(1000 * 0.15e-6 + 200 * 0.6e-6)  # priced on import
+    assert got["claude-haiku"]["success"] == 0 and got["gpt-4o-mini"]["source"] == "import"
+    assert cli("import", str(log), "--json", db=db) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["stored"], summary["already_there"]) == (0, 2)
+
+
+def test_llm_logs_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    logs = tmp_path / "logs.db"
+    conn = sqlite3.connect(logs)
+    conn.execute("""CREATE TABLE responses (id TEXT PRIMARY KEY, model TEXT, prompt TEXT, system TEXT, prompt_json TEXT,
+        options_json TEXT, response TEXT, response_json TEXT, conversation_id TEXT, duration_ms INTEGER,
+        datetime_utc TEXT, input_tokens INTEGER, output_tokens INTEGER, token_details TEXT)""")
+    conn.executemany("INSERT INTO responses (id, model, prompt, response, conversation_id, duration_ms, datetime_utc, "
+                     "input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        ("01j1", "gpt-4o-mini", "ten names for a cat", "Whiskers…", "c1", 1234, "2026-11-01T12:00:00.123456", 8, 40),
+        ("01j2", "claude-3-haiku-20240307", "hello", "Hi!", "c1", 300, "2026-11-01T12:01:00", 2, 3),
+    ])
+    conn.commit()
+    conn.close()
+    db = tmp_path / "s.db"
+    assert cli("import", str(logs), db=db) == 0
+    assert "(llm): 2 calls read, 2 stored" in capsys.readouterr().out
+    with Store.open(db) as store:
+        rows = list(store.db.query("SELECT * FROM calls ORDER BY ts"))
+    assert [r["call_id"] for r in rows] == ["llm:01j1", "llm:01j2"]
+    assert rows[0]["latency_ms"] == 1234 and rows[0]["session_id"] == "c1" and rows[0]["source"] == "llm"
+    assert rows[1]["model_id"] is None and rows[1]["cost_usd"] == pytest.approx(2 * 0.25e-6 + 3 * 1.25e-6)
+
+
+LITELLM_ROWS = [
+    {"request_id": "req-1", "call_type": "acompletion", "api_key": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
+     "spend": 0.0021, "total_tokens": 150, "prompt_tokens": 100, "completion_tokens": 50,
+     "startTime": "2026-11-10T09:00:00.000Z", "endTime": "2026-11-10T09:00:01.500Z", "model": "gpt-4o-mini",
+     "model_group": "cheap", "custom_llm_provider": "openai", "api_base": "https://api.openai.com/v1", "user": "u7",
+     "request_tags": '["prod"]', "messages": '[{"role": "user", "content": "is the store open?"}]',
+     "response": '{"choices": [{"message": {"content": "Yes, until 9."}}]}', "status": "success"},
+    {"request_id": "req-2", "spend": 0.0, "startTime": "2026-11-10T09:05:00Z", "endTime": "2026-11-10T09:05:30Z",
+     "model": "gpt-4o", "status": "failure"},
+    {"spend": 1, "startTime": "2026-11-10T09:05:00Z"},
+]
+
+
+def test_litellm_json_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    as_json = tmp_path / "spend.json"
+    as_json.write_text(json.dumps(LITELLM_ROWS))
+    as_csv = tmp_path / "spend.csv"
+    with open(as_csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(LITELLM_ROWS[0]))
+        writer.writeheader()
+        for row in LITELLM_ROWS:
+            writer.writerow(row)
+    db = tmp_path / "s.db"
+    assert cli("import", str(as_json), db=db) == 1
+    out = capsys.readouterr()
+    assert "(litellm-json): 2 calls read, 2 stored" in out.out and "entry 3: ValueError: missing request_id" in out.err
+    assert cli("import", str(as_csv), db=db) == 1
+    assert "(litellm-csv): 2 calls read, 0 stored, 2 already there" in capsys.readouterr().out
+    with Store.open(db) as store:
+        first = store.call("litellm:req-1")
+        blob = json.dumps(list(store.db.query("SELECT * FROM calls")))
+    assert first["cost_usd"] == 0.0021 and first["latency_ms"] == pytest.approx(1500)
+    assert first["prompt"] == "is the store open?" and first["response"] == "Yes, until 9."
+    assert first["user_id"] == "u7" and first["tags"] == '["prod"]' and first["request_model"] == "cheap"
+    assert "88dc28d0" not in blob, "LiteLLM's key hash is never imported"
+
+
+def test_export_then_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "a.db"
+    with Store.open(source) as store:
+        store.insert_calls([
+            CallRecord(ts=1763600000.5, model_id="gpt-4", prompt="hi", prompt_hash=prompt_hash("hi"), prompt_chars=2,
+                       input_tokens=3, output_tokens=4, cost_usd=0.1, tags=["x"], success=True, latency_ms=12.5,
+                       source="support-bot"),
+            CallRecord(ts=1763700000.0, model_id="claude-haiku", success=False, error_type="timeout"),
+        ])
+    out = tmp_path / "calls.jsonl"
+    assert cli("export", "calls", "-o", str(out), db=source) == 0
+    assert "exported 2 calls" in capsys.readouterr().out
+    target = tmp_path / "b.db"
+    assert cli("import", str(out), db=target) == 0
+    with Store.open(source) as a, Store.open(target) as b:
+        assert [vars_of(c) for c in a.iter_calls()] == [vars_of(c) for c in b.iter_calls()]
+    assert cli("export", "calls", "--since", "2025-11-21", db=source) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["model_id"] == "claude-haiku"
+    assert cli("export", "calls", "--since", "last tuesday", db=source) == 2
+    assert "use a span like 7d" in capsys.readouterr().err
+
+
+def vars_of(call: CallRecord) -> dict[str, object]:
+    return {name: getattr(call, name) for name in call.__dataclass_fields__}
