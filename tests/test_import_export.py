@@ -123,6 +123,7 @@ def test_export_then_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFi
     assert "exported 2 calls" in capsys.readouterr().out
     target = tmp_path / "b.db"
     assert cli("import", str(out), db=target) == 0
+    capsys.readouterr()
     with Store.open(source) as a, Store.open(target) as b:
         assert [vars_of(c) for c in a.iter_calls()] == [vars_of(c) for c in b.iter_calls()]
     assert cli("export", "calls", "--since", "2025-11-21", db=source) == 0
