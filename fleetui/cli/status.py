@@ -86,6 +86,7 @@ def fleet_status(ctx: CliContext) -> dict[str, Any]:
         },
         "budget_monthly_usd": fleet.budget.monthly_usd,
         "month_to_date": _month_to_date(store),
+        "shim_dropped": store.counter("shim.dropped"),
     }
 
 
@@ -170,6 +171,9 @@ def render(status: dict[str, Any]) -> str:
     budget = status["budget_monthly_usd"]
     if budget:
         totals += f" | {month['cost'] / budget:.0%} of the ${budget:,.0f} monthly budget"
+    if status["shim_dropped"]:
+        totals += (f"\nNOTE: the logging shim dropped {status['shim_dropped']:,} records because its "
+                   "queue was full (raise max_queue in fleetui.shim.configure)")
     return "\n".join([*banner, "", line(header), *(line(r) for r in rows), "", totals])
 
 
