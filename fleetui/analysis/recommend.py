@@ -1,0 +1,348 @@
+"""Recommendations: what to change, each with the numbers behind it and one business sentence.
+
+Every recommendation carries its sample size, current and projected monthly cost, the saving per
+month and year, and the success difference with its uncertainty. Monthly figures scale the
+analysed window (default 30 days) to 30 days. Ids are stable (kind + subject), so re-running
+updates a recommendation instead of duplicating it, and one the user dismissed stays dismissed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
+from fleetui.fleet import Fleet
+from fleetui.pricing import Pricer
+from fleetui.store import Store
+
+CASUAL = ("casual_chat", "food_dining", "quick_lookup")
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass
+class Recommendation:
+    kind: str
+    severity: str
+    title: str
+    sentence: str
+    numbers: dict[str, Any]
+    use_case: str | None = None
+    role: str | None = None
+    current_model: str | None = None
+    recommended_model: str | None = None
+    status: str = "new"
+    id: str = ""
+    implementation: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            subject = f"{self.kind}|{self.use_case}|{self.role}|{self.current_model}"
+            self.id = "rec-" + hashlib.sha256(subject.encode()).hexdigest()[:8]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Window:
+    days: int
+    since_day: str
+
+    @property
+    def to_month(self) -> float:
+        return 30 / self.days
+
+
+def _money(x: float) -> str:
+    return f"${x:,.0f}" if abs(x) >= 10 else f"${x:,.2f}"
+
+
+def _severity(monthly_saving: float) -> str:
+    return "high" if monthly_saving >= 50 else "medium" if monthly_saving >= 5 else "low"
+
+
+def diff_interval(a: ModelInUseCase, b: ModelInUseCase) -> tuple[float, float, float]:
+    """Success-rate difference b − a with a 95% normal interval, in percentage points."""
+    pa, pb = a.success_rate, b.success_rate
+    se = math.sqrt(max(pa * (1 - pa), 1e-9) / max(a.n, 1) + max(pb * (1 - pb), 1e-9) / max(b.n, 1))
+    d = pb - pa
+    return 100 * d, 100 * (d - 1.96 * se), 100 * (d + 1.96 * se)
+
+
+def _reprice(pricer: Pricer, model_id: str, calls: ModelInUseCase) -> float | None:
+    price = pricer.price_of(model_id)
+    if price is None:
+        return None
+    return price.cost(calls.input_tokens, calls.output_tokens, min(calls.cached_input_tokens, calls.input_tokens))
+
+
+def cheaper_model(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], window: Window) -> list[Recommendation]:
+    """Per use case: move its most expensive model's traffic to a cheaper one that does as well."""
+    pricer = Pricer(fleet)
+    limits = fleet.recommendations
+    enabled = {m.id for m in fleet.models if m.enabled}
+    out = []
+    for use_case, models in ranking.items():
+        ranked = [m for m in models if m.ranked]
+        spenders = sorted((m for m in ranked if m.cost_usd > 0), key=lambda m: -m.cost_usd)
+        if not spenders:
+            continue
+        current = spenders[0]
+        best: tuple[float, ModelInUseCase, float] | None = None
+        for candidate in ranked:
+            if candidate.model_id == current.model_id or candidate.model_id not in enabled:
+                continue
+            projected = _reprice(pricer, candidate.model_id, current)
+            if projected is None or current.cost_usd <= 0:
+                continue
+            saving_pct = 100 * (current.cost_usd - projected) / current.cost_usd
+            drop = 100 * (current.success_rate - candidate.success_rate)
+            quality_drop = 0.0
+            if current.quality is not None and candidate.quality is not None and current.quality > 0:
+                quality_drop = 100 * (current.quality - candidate.quality) / current.quality
+            if (saving_pct < limits.min_saving_pct or drop > limits.max_quality_drop_pct
+                    or quality_drop > limits.max_quality_drop_pct or candidate.n < limits.min_samples):
+                continue
+            if best is None or projected < best[2]:
+                best = (saving_pct, candidate, projected)
+        if best is None:
+            continue
+        saving_pct, candidate, projected = best
+        monthly_now = current.cost_usd * window.to_month
+        monthly_then = projected * window.to_month
+        saving = monthly_now - monthly_then
+        d, low, high = diff_interval(current, candidate)
+        numbers = {
+            "n": current.n, "candidate_n": candidate.n, "window_days": window.days,
+            "current_monthly_usd": round(monthly_now, 2), "projected_monthly_usd": round(monthly_then, 2),
+            "saving_monthly_usd": round(saving, 2), "saving_yearly_usd": round(12 * saving, 2),
+            "saving_pct": round(saving_pct, 1),
+            "success_current": round(current.success_rate, 4), "success_candidate": round(candidate.success_rate, 4),
+            "success_diff_pp": round(d, 2), "success_diff_ci95_pp": [round(low, 2), round(high, 2)],
+            "quality_current": current.quality, "quality_candidate": candidate.quality,
+        }
+        out.append(Recommendation(
+            kind="cheaper_model", severity=_severity(saving), use_case=use_case,
+            current_model=current.model_id, recommended_model=candidate.model_id,
+            title=f"Switch {use_case} from {current.model_id} to {candidate.model_id}",
+            sentence=(f"Switching {use_case} from {current.model_id} to {candidate.model_id} saves "
+                      f"{_money(saving)}/month ({saving_pct:.0f}%); success {100 * current.success_rate:.1f}% → "
+                      f"{100 * candidate.success_rate:.1f}%, n={current.n:,}"),
+            numbers=numbers,
+            implementation=f"add a rule `use_case == \"{use_case}\"` → model {candidate.model_id} "
+                           f"(fallback {current.model_id})",
+        ))
+    return out
+
+
+def expensive_on_casual(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], window: Window) -> list[Recommendation]:
+    """Casual traffic (chat, food, lookups) on expensive models: route it to the cheapest capable one."""
+    pricer = Pricer(fleet)
+    prices = {m.id: p for m in fleet.models if m.enabled and (p := pricer.price_of(m.id)) is not None}
+    if not prices:
+        return []
+    blended = {k: (p.input_per_mtok + 3 * p.output_per_mtok) / 4 for k, p in prices.items()}
+    cheapest = min(blended, key=lambda k: blended[k])
+    ordered = sorted(blended.values())
+    expensive_line = ordered[len(ordered) * 2 // 3]  # the top third by price
+    totals: dict[str, dict[str, Any]] = {}
+    for use_case in CASUAL:
+        for m in ranking.get(use_case, []):
+            if m.model_id not in blended or blended[m.model_id] < expensive_line or m.model_id == cheapest:
+                continue
+            entry = totals.setdefault(m.model_id, {"n": 0, "cost": 0.0, "alt": 0.0, "use_cases": []})
+            entry["n"] += m.n
+            entry["cost"] += m.cost_usd
+            entry["alt"] += _reprice(pricer, cheapest, m) or 0.0
+            entry["use_cases"].append(use_case)
+    out = []
+    for model_id, t in totals.items():
+        if t["n"] == 0:
+            continue
+        per_call = t["cost"] / t["n"]
+        saving = (t["cost"] - t["alt"]) * window.to_month
+        out.append(Recommendation(
+            kind="expensive_on_casual", severity=_severity(saving), current_model=model_id,
+            recommended_model=cheapest, use_case=",".join(t["use_cases"]),
+            title=f"Route casual queries away from {model_id}",
+            sentence=(f"{model_id} answered {t['n']:,} casual queries in {window.days} days (costs "
+                      f"${per_call:.4f}/req) → route casual queries to {cheapest}: saves "
+                      f"{_money(saving)}/month"),
+            numbers={
+                "n": t["n"], "window_days": window.days, "cost_per_call_usd": round(per_call, 6),
+                "current_monthly_usd": round(t["cost"] * window.to_month, 2),
+                "projected_monthly_usd": round(t["alt"] * window.to_month, 2),
+                "saving_monthly_usd": round(saving, 2), "saving_yearly_usd": round(12 * saving, 2),
+                "use_cases": t["use_cases"],
+            },
+            implementation=f"rule `use_case in {list(CASUAL)} and complexity == \"simple\"` → {cheapest}",
+        ))
+    return out
+
+
+def low_success(ranking: dict[str, list[ModelInUseCase]], fleet: Fleet) -> list[Recommendation]:
+    by_model: dict[str, list[int]] = {}
+    for models in ranking.values():
+        for m in models:
+            acc = by_model.setdefault(m.model_id, [0, 0])
+            acc[0] += m.successes
+            acc[1] += m.n
+    out = []
+    for model_id, (ok, n) in by_model.items():
+        if n < fleet.ranking.min_samples:
+            continue
+        high = wilson_interval(ok, n)[1]
+        if high < 0.95:  # even the optimistic bound is under 95%
+            out.append(Recommendation(
+                kind="low_success", severity="high", current_model=model_id,
+                title=f"{model_id} fails too often",
+                sentence=f"{model_id} succeeded on {100 * ok / n:.1f}% of {n:,} calls (95% CI up to {100 * high:.1f}%)",
+                numbers={"n": n, "success_rate": round(ok / n, 4), "success_ci95_high": round(high, 4)},
+                implementation="check its errors (`fleetui probe --deep`), add a fallback to its rules",
+            ))
+    return out
+
+
+def underused(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], share: float = 0.015) -> list[Recommendation]:
+    counts: dict[str, int] = {}
+    for models in ranking.values():
+        for m in models:
+            counts[m.model_id] = counts.get(m.model_id, 0) + m.n
+    total = sum(counts.values())
+    out = []
+    if total < 100:
+        return out
+    for model in fleet.models:
+        used = counts.get(model.id, 0)
+        if model.enabled and used / total < share and "standby" not in model.tags:
+            out.append(Recommendation(
+                kind="underused_model", severity="low", current_model=model.id,
+                title=f"{model.id} is barely used",
+                sentence=f"{model.id} served {used:,} of {total:,} calls ({100 * used / total:.1f}%): "
+                         "give it traffic it is good at, or disable it",
+                numbers={"n": used, "total_calls": total, "share_pct": round(100 * used / total, 2)},
+            ))
+    return out
+
+
+def budget_forecast(fleet: Fleet, store: Store) -> list[Recommendation]:
+    from fleetui.analysis.usage import cost_report
+
+    report = cost_report(fleet, store)
+    budget = report.budget
+    if budget.level != "critical" or not budget.monthly_usd:
+        return []
+    over = report.projection - budget.monthly_usd
+    return [Recommendation(
+        kind="budget_forecast", severity="high" if over > 0 else "medium",
+        title="Month-end spend is heading over the budget" if over > 0 else "Spend is near the budget",
+        sentence=f"Projected month-end spend {_money(report.projection)} against a {_money(budget.monthly_usd)} budget "
+                 f"({budget.used_pct:.0f}%)",
+        numbers={"month_to_date_usd": round(report.this_month, 2), "projected_usd": round(report.projection, 2),
+                 "budget_usd": budget.monthly_usd, "used_pct": budget.used_pct},
+    )]
+
+
+def unhealthy(fleet: Fleet, store: Store) -> list[Recommendation]:
+    from fleetui.probes import model_status
+
+    out = []
+    for model in fleet.models:
+        if not model.enabled:
+            continue
+        recent = store.recent_probes(model.id, 5)
+        status = model_status(recent)
+        if status in ("offline", "auth_failed", "misconfigured"):
+            out.append(Recommendation(
+                kind="model_unhealthy", severity="high", current_model=model.id,
+                title=f"{model.id} is {status.replace('_', ' ')}",
+                sentence=f"{model.id} is {status.replace('_', ' ')} in its last probe: {recent[0].message}",
+                numbers={"n": len(recent), "status": status},
+                implementation="fix its key or endpoint, or disable it so routing skips it",
+            ))
+    return out
+
+
+def routing_issues(store: Store, since_ts: float) -> list[Recommendation]:
+    from fleetui.analysis.usage import routing_stats
+
+    stats = routing_stats(store, since_ts)
+    out = []
+    if stats["routed_calls"] >= 50 and (stats["override_rate"] or 0) > 0.15:
+        out.append(Recommendation(
+            kind="high_override_rate", severity="medium",
+            title="Routing decisions are overridden often",
+            sentence=f"{100 * stats['override_rate']:.0f}% of {stats['routed_calls']:,} routed calls were overridden",
+            numbers={"n": stats["routed_calls"], "override_rate": stats["override_rate"]},
+        ))
+    for route in stats["routes"]:
+        if route["calls"] >= 50 and route["confidence"] is not None and route["confidence"] < 0.6:
+            out.append(Recommendation(
+                kind="low_confidence_route", severity="medium", role=route["route"],
+                title=f"Route {route['route']} decides with low confidence",
+                sentence=f"route {route['route']}: mean confidence {route['confidence']:.2f} over {route['calls']:,} calls",
+                numbers={"n": route["calls"], "mean_confidence": route["confidence"]},
+            ))
+    return out
+
+
+def recommend(fleet: Fleet, store: Store, days: int = 30, now: float | None = None) -> list[Recommendation]:
+    now = time.time() if now is None else now
+    since_day = time.strftime("%Y-%m-%d", time.gmtime(now - (days - 1) * 86400))
+    window = Window(days, since_day)
+    ranking = rank_use_cases(fleet, store, since_day)
+    found = (
+        cheaper_model(fleet, ranking, window) + expensive_on_casual(fleet, ranking, window)
+        + low_success(ranking, fleet) + underused(fleet, ranking) + budget_forecast(fleet, store)
+        + unhealthy(fleet, store) + routing_issues(store, now - days * 86400)
+    )
+    found.sort(key=lambda r: (SEVERITY_ORDER[r.severity], -float(r.numbers.get("saving_monthly_usd") or 0)))
+    return found
+
+
+def savings(fleet: Fleet, store: Store, days: int = 30) -> dict[str, Any]:
+    """Actual cost against the best-ranked priced model per use case ("could save $106/month")."""
+    since_day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - (days - 1) * 86400))
+    pricer = Pricer(fleet)
+    actual = optimal = 0.0
+    per_use_case = []
+    for use_case, models in rank_use_cases(fleet, store, since_day).items():
+        best = next((m for m in models if m.ranked and pricer.price_of(m.model_id) is not None), None)
+        spent = sum(m.cost_usd for m in models)
+        if best is None:
+            continue
+        could = sum(_reprice(pricer, best.model_id, m) or 0.0 for m in models)
+        actual += spent
+        optimal += could
+        per_use_case.append({"use_case": use_case, "best_model": best.model_id, "actual_usd": round(spent, 2),
+                             "optimal_usd": round(could, 2)})
+    scale = 30 / days
+    saving = (actual - optimal) * scale
+    return {
+        "window_days": days, "actual_monthly_usd": round(actual * scale, 2),
+        "optimal_monthly_usd": round(optimal * scale, 2), "saving_monthly_usd": round(saving, 2),
+        "saving_pct": round(100 * (actual - optimal) / actual, 1) if actual else None,
+        "per_use_case": per_use_case,
+    }
+
+
+def store_recommendations(store: Store, found: list[Recommendation], now: float | None = None) -> list[Recommendation]:
+    """Upsert by id, keeping the user's status (accepted, dismissed, applied) on re-runs."""
+    now = time.time() if now is None else now
+    existing = {r["id"]: r["status"] for r in store.db.query("SELECT id, status FROM recommendations")}
+    rows = []
+    for rec in found:
+        rec.status = existing.get(rec.id, "new")
+        rows.append({
+            "id": rec.id, "created_ts": now, "updated_ts": now, "kind": rec.kind, "severity": rec.severity,
+            "title": rec.title, "sentence": rec.sentence, "use_case": rec.use_case, "role": rec.role,
+            "current_model": rec.current_model, "recommended_model": rec.recommended_model,
+            "numbers": json.dumps({**rec.numbers, "implementation": rec.implementation}), "status": rec.status,
+        })
+    store.db["recommendations"].upsert_all(rows, pk="id")
+    return found

@@ -1,0 +1,44 @@
+"""`fleetui recommend`: what to change, by severity, with the numbers behind each."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fleetui.cli.context import CliContext
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "recommend",
+        help="recommendations with their numbers: cheaper models, casual traffic on expensive models, …",
+        description="Analyse the last --days days and list recommendations by severity: cheaper "
+        "model per use case, expensive models on casual traffic, low success, underused models, "
+        "budget forecast, unhealthy models, routing issues. They are stored (with a status) for "
+        "the TUI and `fleetui apply`.",
+    )
+    parser.add_argument("--days", type=int, default=30, help="window to analyse (default 30)")
+    parser.add_argument("--all", action="store_true", help="include dismissed and applied ones")
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.analysis.recommend import recommend, store_recommendations
+
+    fleet, store = ctx.fleet(), ctx.store()
+    found = store_recommendations(store, recommend(fleet, store, days=args.days))
+    shown = [r for r in found if args.all or r.status not in ("dismissed", "applied")]
+    if args.json:
+        ctx.print_json([r.as_json() for r in shown])
+        return 0
+    if ctx.is_demo_data:
+        print("DEMO DATA")
+    if not shown:
+        print("nothing to recommend: no calls yet, or the fleet already routes well")
+    for r in shown:
+        print(f"[{r.severity.upper():<6}] {r.id}  {r.title}")
+        print(f"          {r.sentence}")
+        if r.implementation:
+            print(f"          how: {r.implementation}")
+    return 0
