@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.fakeproviders import FakeProviders
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_FLEET = REPO / "sample_fleet.toml"

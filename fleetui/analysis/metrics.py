@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fleetui.store import Store
-from fleetui.store import histogram
+from fleetui.store import Store, analytics, histogram
 
 
 def _label(value: str | None) -> str:
@@ -13,14 +12,8 @@ def _label(value: str | None) -> str:
 
 def prometheus_text(store: Store) -> str:
     lines: list[str] = []
-    sums = ", ".join(f"SUM({c}) {c}" for c in histogram.COLUMNS)
-    rows = list(store.db.query(
-        f"SELECT model_id, SUM(calls) calls, SUM(errors) errors, SUM(cost_usd) cost, "
-        f"SUM(latency_ms_sum) lat_sum, SUM(latency_count) lat_n, {sums} FROM rollup_daily GROUP BY model_id"
-    ))
-    refusals = {r["model_id"] or "": r["n"] for r in store.db.query(
-        "SELECT model_id, COUNT(*) n FROM calls WHERE finish_reason IN ('refusal', 'content_filter') GROUP BY model_id"
-    )}
+    rows = analytics.totals_with_histograms_by_model(store)
+    refusals = analytics.refusals_by_model(store)
 
     def family(name: str, kind: str, help_text: str) -> None:
         lines.append(f"# HELP {name} {help_text}")
@@ -45,7 +38,7 @@ def prometheus_text(store: Store) -> str:
         lines.append(f'fleetui_latency_seconds_bucket{{model="{label}",le="+Inf"}} {r["lat_n"]}')
         lines.append(f'fleetui_latency_seconds_sum{{model="{label}"}} {(r["lat_sum"] or 0) / 1000:.3f}')
         lines.append(f'fleetui_latency_seconds_count{{model="{label}"}} {r["lat_n"]}')
-    lines.append(f"# HELP fleetui_shim_dropped_total Records the logging shim dropped (queue full).")
+    lines.append("# HELP fleetui_shim_dropped_total Records the logging shim dropped (queue full).")
     lines.append("# TYPE fleetui_shim_dropped_total counter")
     lines.append(f"fleetui_shim_dropped_total {store.counter('shim.dropped')}")
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetui.fleet import Fleet
-from fleetui.store import Store, histogram
+from fleetui.store import Store, analytics, histogram
 
 Z95 = 1.96
 SHRINK = 10  # pseudo-calls of the use case's mean satisfaction mixed into each model's
@@ -97,14 +97,7 @@ def _normalised_inverse(values: dict[str, float]) -> dict[str, float]:
 def rank_use_cases(fleet: Fleet, store: Store, since_day: str | None = None) -> dict[str, list[ModelInUseCase]]:
     """Per use case, its models best first (ranked ones, then those under the minimum sample)."""
     cells: dict[tuple[str, str], ModelInUseCase] = {}
-    hist = ", ".join(f"SUM({c})" for c in histogram.COLUMNS)
-    query = (
-        f"SELECT use_case, model_id, SUM(calls), SUM(errors), SUM(cost_usd), SUM(priced_calls), "
-        f"SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), {hist} FROM rollup_daily "
-        "WHERE use_case != '' AND model_id != ''" + (" AND day >= ?" if since_day else "")
-        + " GROUP BY use_case, model_id"
-    )
-    for row in store.db.execute(query, [since_day] if since_day else []):
+    for row in analytics.use_case_model_cells(store, since_day):
         counts = [int(v or 0) for v in row[9:]]
         cells[(row[0], row[1])] = ModelInUseCase(
             use_case=row[0], model_id=row[1], n=int(row[2]), successes=int(row[2]) - int(row[3]),
@@ -112,12 +105,7 @@ def rank_use_cases(fleet: Fleet, store: Store, since_day: str | None = None) -> 
             cost_usd=float(row[4] or 0), priced_calls=int(row[5] or 0), input_tokens=int(row[6] or 0),
             output_tokens=int(row[7] or 0), cached_input_tokens=int(row[8] or 0),
         )
-    feedback_sql = (
-        "SELECT use_case, model_id, COUNT(feedback_score), AVG(feedback_score) FROM calls "
-        "WHERE feedback_score IS NOT NULL AND use_case IS NOT NULL AND model_id IS NOT NULL"
-        + (" AND day >= ?" if since_day else "") + " GROUP BY use_case, model_id"
-    )
-    for use_case, model_id, n, mean in store.db.execute(feedback_sql, [since_day] if since_day else []):
+    for use_case, model_id, n, mean in analytics.feedback_by_use_case_model(store, since_day):
         cell = cells.get((use_case, model_id))
         if cell is not None:
             cell.feedback_n, cell.feedback_mean = int(n), float(mean)
@@ -166,5 +154,4 @@ def save_rankings(store: Store, ranking: dict[str, list[ModelInUseCase]], comput
          "rank": m.rank}
         for models in ranking.values() for m in models
     ]
-    store.db["rankings"].delete_where()
-    store.db["rankings"].insert_all(rows, replace=True)
+    analytics.replace_rankings(store, rows)

@@ -9,16 +9,15 @@ updates a recommendation instead of duplicating it, and one the user dismissed s
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui.fleet import Fleet
 from fleetui.pricing import Pricer
-from fleetui.store import Store
+from fleetui.store import Store, analytics
 
 CASUAL = ("casual_chat", "food_dining", "quick_lookup")
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -334,7 +333,7 @@ def savings(fleet: Fleet, store: Store, days: int = 30) -> dict[str, Any]:
 def store_recommendations(store: Store, found: list[Recommendation], now: float | None = None) -> list[Recommendation]:
     """Upsert by id, keeping the user's status (accepted, dismissed, applied) on re-runs."""
     now = time.time() if now is None else now
-    existing = {r["id"]: r["status"] for r in store.db.query("SELECT id, status FROM recommendations")}
+    existing = analytics.recommendation_statuses(store)
     rows = []
     for rec in found:
         rec.status = existing.get(rec.id, "new")
@@ -342,7 +341,7 @@ def store_recommendations(store: Store, found: list[Recommendation], now: float 
             "id": rec.id, "created_ts": now, "updated_ts": now, "kind": rec.kind, "severity": rec.severity,
             "title": rec.title, "sentence": rec.sentence, "use_case": rec.use_case, "role": rec.role,
             "current_model": rec.current_model, "recommended_model": rec.recommended_model,
-            "numbers": json.dumps({**rec.numbers, "implementation": rec.implementation}), "status": rec.status,
+            "numbers": {**rec.numbers, "implementation": rec.implementation}, "status": rec.status,
         })
-    store.db["recommendations"].upsert_all(rows, pk="id")
+    analytics.upsert_recommendations(store, rows)
     return found

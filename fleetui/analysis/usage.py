@@ -13,7 +13,7 @@ from typing import Any
 
 from fleetui.fleet import Fleet
 from fleetui.pricing import Pricer
-from fleetui.store import Grouping, Store, Totals
+from fleetui.store import Grouping, Store, Totals, analytics
 
 
 def _day(offset_days: int = 0, today: dt.date | None = None) -> str:
@@ -150,16 +150,10 @@ def what_it_would_have_cost(fleet: Fleet, store: Store, since_day: str | None, u
     their base rate here). Calls that were unpriced are left out of both sides.
     """
     pricer = Pricer(fleet)
-    rows = [r for r in store.db.query(
-        "SELECT model_id, SUM(input_tokens) i, SUM(output_tokens) o, SUM(cached_input_tokens) c, "
-        "SUM(cost_usd) cost, SUM(priced_calls) n FROM rollup_daily WHERE priced_calls > 0"
-        + (" AND day >= :since" if since_day else "") + (" AND day <= :until" if until_day else "")
-        + " GROUP BY model_id",
-        {"since": since_day, "until": until_day},
-    )]
-    actual = sum(r["cost"] or 0.0 for r in rows)
-    calls = sum(r["n"] or 0 for r in rows)
-    tokens = (sum(r["i"] or 0 for r in rows), sum(r["o"] or 0 for r in rows), sum(r["c"] or 0 for r in rows))
+    rows = analytics.priced_tokens_by_model(store, since_day, until_day)
+    actual = sum(r["cost_usd"] or 0.0 for r in rows)
+    calls = sum(r["calls"] or 0 for r in rows)
+    tokens = tuple(sum(r[k] or 0 for r in rows) for k in ("input_tokens", "output_tokens", "cached_input_tokens"))
     out = []
     for model in fleet.models:
         price = pricer.price_of(model.id)
@@ -172,13 +166,7 @@ def what_it_would_have_cost(fleet: Fleet, store: Store, since_day: str | None, u
 
 
 def top_prompts(store: Store, since_ts: float | None, limit: int = 10) -> list[dict[str, Any]]:
-    return list(store.db.query(
-        "SELECT prompt_hash, MAX(prompt) example, COUNT(*) calls, SUM(cost_usd) cost_usd, "
-        "GROUP_CONCAT(DISTINCT model_id) models FROM calls WHERE prompt_hash IS NOT NULL"
-        + (" AND ts >= :since" if since_ts else "")
-        + " GROUP BY prompt_hash ORDER BY calls DESC LIMIT :limit",
-        {"since": since_ts, "limit": limit},
-    ))
+    return analytics.top_prompts(store, since_ts, limit)
 
 
 CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001))
@@ -186,25 +174,14 @@ CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001))
 
 def routing_stats(store: Store, since_ts: float | None) -> dict[str, Any]:
     """Confidence distribution, override rate and per-route outcomes of routed calls."""
-    where = "route IS NOT NULL" + (" AND ts >= :since" if since_ts else "")
-    params = {"since": since_ts}
-    total = store.db.execute(f"SELECT COUNT(*), SUM(override) FROM calls WHERE {where}", params).fetchone()
-    bands = []
-    for low, high in CONFIDENCE_BANDS:
-        n = store.db.execute(
-            f"SELECT COUNT(*) FROM calls WHERE {where} AND confidence >= :low AND confidence < :high",
-            {**params, "low": low, "high": high},
-        ).fetchone()[0]
-        bands.append({"band": f"{low:.1f}–{min(high, 1.0):.1f}", "calls": n})
-    routes = list(store.db.query(
-        f"SELECT route, COUNT(*) calls, AVG(success) success_rate, AVG(confidence) confidence, "
-        f"AVG(latency_ms) mean_latency_ms, SUM(cost_usd) cost_usd FROM calls WHERE {where} GROUP BY route "
-        "ORDER BY calls DESC", params,
-    ))
-    routed = total[0] or 0
+    found = analytics.routed_calls(store, since_ts, CONFIDENCE_BANDS)
+    routed = found["total"]
     return {
         "routed_calls": routed,
-        "override_rate": (total[1] or 0) / routed if routed else None,
-        "confidence": bands,
-        "routes": routes,
+        "override_rate": found["overridden"] / routed if routed else None,
+        "confidence": [
+            {"band": f"{low:.1f}–{min(high, 1.0):.1f}", "calls": n}
+            for (low, high), n in zip(CONFIDENCE_BANDS, found["band_counts"])
+        ],
+        "routes": found["routes"],
     }

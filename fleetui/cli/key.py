@@ -89,5 +89,5 @@ def _list(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"{s.name:<{width}}  {where:<16}  used by {', '.join(users[s.name])}")
     missing = [s.name for s in statuses if not s.resolves]
     if missing:
-        print(f"\nSet a missing key with `fleetui key set NAME` or `export NAME=…`.")
+        print("\nSet a missing key with `fleetui key set NAME` or `export NAME=…`.")
     return 0

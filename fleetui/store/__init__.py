@@ -14,8 +14,11 @@ if TYPE_CHECKING:
     from fleetui.store.store import Grouping, Store, StoreError, Totals, today, utc_day
 
 _LAZY = {"Grouping", "Store", "StoreError", "Totals", "today", "utc_day"}
+_SUBMODULES = {"analytics", "histogram"}
 
-__all__ = ["CallRecord", "ProbeRecord", "new_call_id", *sorted(_LAZY)]
+__all__ = [
+    "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "new_call_id", "today", "utc_day",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +26,8 @@ def __getattr__(name: str) -> Any:
         from fleetui.store import store
 
         return getattr(store, name)
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"fleetui.store.{name}")
     raise AttributeError(f"module 'fleetui.store' has no attribute {name!r}")

@@ -1,0 +1,118 @@
+"""The analysis layer's queries. Rollups wherever they can answer; the call log only for what
+rollups do not keep (prompt hashes, routing decisions, feedback, refusals)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fleetui.store import histogram
+from fleetui.store.store import Store
+
+
+def _period(since_day: str | None, until_day: str | None) -> tuple[str, dict[str, Any]]:
+    clause = (" AND day >= :since" if since_day else "") + (" AND day <= :until" if until_day else "")
+    return clause, {"since": since_day, "until": until_day}
+
+
+def priced_tokens_by_model(store: Store, since_day: str | None, until_day: str | None = None) -> list[dict[str, Any]]:
+    clause, params = _period(since_day, until_day)
+    return list(store.db.query(
+        "SELECT model_id, SUM(input_tokens) input_tokens, SUM(output_tokens) output_tokens, "
+        "SUM(cached_input_tokens) cached_input_tokens, SUM(cost_usd) cost_usd, SUM(priced_calls) calls "
+        f"FROM rollup_daily WHERE priced_calls > 0{clause} GROUP BY model_id", params,
+    ))
+
+
+def top_prompts(store: Store, since_ts: float | None, limit: int = 10) -> list[dict[str, Any]]:
+    return list(store.db.query(
+        "SELECT prompt_hash, MAX(prompt) example, COUNT(*) calls, SUM(cost_usd) cost_usd, "
+        "GROUP_CONCAT(DISTINCT model_id) models FROM calls WHERE prompt_hash IS NOT NULL"
+        + (" AND ts >= :since" if since_ts else "")
+        + " GROUP BY prompt_hash ORDER BY calls DESC LIMIT :limit",
+        {"since": since_ts, "limit": limit},
+    ))
+
+
+def routed_calls(store: Store, since_ts: float | None, bands: tuple[tuple[float, float], ...]) -> dict[str, Any]:
+    where = "route IS NOT NULL" + (" AND ts >= :since" if since_ts else "")
+    params: dict[str, Any] = {"since": since_ts}
+    total, overridden = store.db.execute(f"SELECT COUNT(*), SUM(override) FROM calls WHERE {where}", params).fetchone()
+    counts = [
+        store.db.execute(
+            f"SELECT COUNT(*) FROM calls WHERE {where} AND confidence >= :low AND confidence < :high",
+            {**params, "low": low, "high": high},
+        ).fetchone()[0]
+        for low, high in bands
+    ]
+    routes = list(store.db.query(
+        f"SELECT route, COUNT(*) calls, AVG(success) success_rate, AVG(confidence) confidence, "
+        f"AVG(latency_ms) mean_latency_ms, SUM(cost_usd) cost_usd FROM calls WHERE {where} GROUP BY route "
+        "ORDER BY calls DESC", params,
+    ))
+    return {"total": total or 0, "overridden": overridden or 0, "band_counts": counts, "routes": routes}
+
+
+def totals_with_histograms_by_model(store: Store) -> list[dict[str, Any]]:
+    sums = ", ".join(f"SUM({c}) {c}" for c in histogram.COLUMNS)
+    return list(store.db.query(
+        f"SELECT model_id, SUM(calls) calls, SUM(errors) errors, SUM(cost_usd) cost, "
+        f"SUM(latency_ms_sum) lat_sum, SUM(latency_count) lat_n, {sums} FROM rollup_daily GROUP BY model_id"
+    ))
+
+
+def refusals_by_model(store: Store) -> dict[str, int]:
+    return {r["model_id"] or "": r["n"] for r in store.db.query(
+        "SELECT model_id, COUNT(*) n FROM calls WHERE finish_reason IN ('refusal', 'content_filter') GROUP BY model_id"
+    )}
+
+
+def use_case_model_cells(store: Store, since_day: str | None) -> list[tuple[Any, ...]]:
+    """(use_case, model_id, calls, errors, cost, priced calls, in, out, cached, h00…) per pair."""
+    hist = ", ".join(f"SUM({c})" for c in histogram.COLUMNS)
+    return list(store.db.execute(
+        f"SELECT use_case, model_id, SUM(calls), SUM(errors), SUM(cost_usd), SUM(priced_calls), "
+        f"SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), {hist} FROM rollup_daily "
+        "WHERE use_case != '' AND model_id != ''" + (" AND day >= ?" if since_day else "")
+        + " GROUP BY use_case, model_id",
+        [since_day] if since_day else [],
+    ))
+
+
+def feedback_by_use_case_model(store: Store, since_day: str | None) -> list[tuple[str, str, int, float]]:
+    return list(store.db.execute(
+        "SELECT use_case, model_id, COUNT(feedback_score), AVG(feedback_score) FROM calls "
+        "WHERE feedback_score IS NOT NULL AND use_case IS NOT NULL AND model_id IS NOT NULL"
+        + (" AND day >= ?" if since_day else "") + " GROUP BY use_case, model_id",
+        [since_day] if since_day else [],
+    ))
+
+
+def replace_rankings(store: Store, rows: list[dict[str, Any]]) -> None:
+    with store.db.conn:
+        store.db["rankings"].delete_where()
+        store.db["rankings"].insert_all(rows, replace=True)
+
+
+def recommendation_statuses(store: Store) -> dict[str, str]:
+    return {r["id"]: r["status"] for r in store.db.query("SELECT id, status FROM recommendations")}
+
+
+def upsert_recommendations(store: Store, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        row["numbers"] = json.dumps(row["numbers"])
+    store.db["recommendations"].upsert_all(rows, pk="id")
+
+
+def recommendations(store: Store) -> list[dict[str, Any]]:
+    rows = list(store.db.query("SELECT * FROM recommendations ORDER BY updated_ts DESC"))
+    for row in rows:
+        row["numbers"] = json.loads(row["numbers"] or "{}")
+    return rows
+
+
+def set_recommendation_status(store: Store, rec_id: str, status: str) -> bool:
+    with store.db.conn:
+        return store.db.execute(
+            "UPDATE recommendations SET status = ? WHERE id = ?", [status, rec_id]
+        ).rowcount > 0

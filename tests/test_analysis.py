@@ -1,0 +1,157 @@
+"""Analytics, rankings and recommendations: the numbers, checked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from fleetui.analysis.ranking import rank_use_cases, wilson_interval
+from fleetui.analysis.recommend import Window, expensive_on_casual, recommend, savings, store_recommendations
+from fleetui.analysis.usage import cost_report, project_month, what_it_would_have_cost
+from fleetui.cli import main
+from fleetui.fleetfile import load_fleet
+from fleetui.pricing import Pricer
+from fleetui.store import CallRecord, Store
+from tests.conftest import SAMPLE_FLEET
+
+NOW = time.time()
+
+
+def calls(model: str, use_case: str, n: int, *, failures: int = 0, input_tokens: int = 1000,
+          output_tokens: int = 200, latency: float = 1000.0, feedback: float | None = None) -> list[CallRecord]:
+    pricer = Pricer(load_fleet(SAMPLE_FLEET))
+    out = []
+    for i in range(n):
+        ok = i >= failures
+        out.append(CallRecord(
+            ts=NOW - 3600 - i, model_id=model, use_case=use_case, task="chat",
+            input_tokens=input_tokens if ok else 0, output_tokens=output_tokens if ok else 0,
+            cost_usd=pricer.cost(model, input_tokens if ok else 0, output_tokens if ok else 0),
+            success=ok, latency_ms=latency, feedback_score=feedback,
+        ))
+    return out
+
+
+@pytest.fixture
+def store() -> Store:
+    s = Store.memory()
+    s.insert_calls(
+        calls("gpt-4", "casual_chat", 400, failures=4, latency=4000, feedback=1.0)
+        + calls("gpt-4o-mini", "casual_chat", 100, failures=1, latency=900, feedback=1.0)
+        + calls("claude-sonnet", "coding", 50, latency=8000)
+        + calls("deepseek-v3", "coding", 5, latency=3000)
+    )
+    return s
+
+
+def test_wilson_interval_known_values() -> None:
+    low, high = wilson_interval(980, 1000)
+    assert low == pytest.approx(0.9691, abs=1e-3) and high == pytest.approx(0.9870, abs=1e-3)
+    assert wilson_interval(3, 3)[0] < wilson_interval(980, 1000)[0], "3/3 does not beat 980/1000"
+
+
+def test_ranking_prefers_the_cheap_fast_model_and_refuses_small_samples(store: Store) -> None:
+    fleet = load_fleet(SAMPLE_FLEET)
+    ranking = rank_use_cases(fleet, store)
+    casual = ranking["casual_chat"]
+    assert [m.model_id for m in casual] == ["gpt-4o-mini", "gpt-4"]
+    assert casual[0].scores["speed"] == 100 and casual[1].scores["speed"] == 0
+    assert casual[0].scores["cost"] == 100 and casual[1].scores["cost"] == 0
+    coding = {m.model_id: m for m in ranking["coding"]}
+    assert coding["claude-sonnet"].ranked and not coding["deepseek-v3"].ranked  # n=5 < 20
+    assert coding["deepseek-v3"].rank is None
+
+
+def test_expensive_on_casual_arithmetic_matches_a_hand_computation(store: Store) -> None:
+    fleet = load_fleet(SAMPLE_FLEET)
+    ranking = rank_use_cases(fleet, store)
+    [rec] = [r for r in expensive_on_casual(fleet, ranking, Window(30, "2000-01-01")) if r.current_model == "gpt-4"]
+    # 396 successful gpt-4 calls of 1000 in / 200 out at $30 / $60 per 1M tokens
+    spent = 396 * (1000 * 30 + 200 * 60) / 1e6
+    # the same tokens on the cheapest enabled model, local-llama at $0 (its override)
+    assert rec.recommended_model == "local-llama"
+    assert rec.numbers["n"] == 400
+    assert rec.numbers["current_monthly_usd"] == pytest.approx(spent, abs=0.01)
+    assert rec.numbers["saving_monthly_usd"] == pytest.approx(spent, abs=0.01)
+    assert rec.numbers["cost_per_call_usd"] == pytest.approx(spent / 400, abs=1e-6)
+    assert f"{400:,} casual queries" in rec.sentence and "local-llama" in rec.sentence
+
+
+def test_cheaper_model_recommendation_carries_its_numbers(store: Store) -> None:
+    fleet = load_fleet(SAMPLE_FLEET)
+    found = {r.kind + ":" + (r.use_case or ""): r for r in recommend(fleet, store)}
+    rec = found["cheaper_model:casual_chat"]
+    assert (rec.current_model, rec.recommended_model) == ("gpt-4", "gpt-4o-mini")
+    spent = 396 * (1000 * 30 + 200 * 60) / 1e6
+    on_mini = 396 * (1000 * 0.15 + 200 * 0.6) / 1e6
+    assert rec.numbers["saving_monthly_usd"] == pytest.approx(spent - on_mini, abs=0.01)
+    assert rec.numbers["saving_yearly_usd"] == pytest.approx(12 * (spent - on_mini), abs=0.1)
+    assert rec.numbers["n"] == 400 and rec.numbers["candidate_n"] == 100
+    low, high = rec.numbers["success_diff_ci95_pp"]
+    assert low < rec.numbers["success_diff_pp"] < high
+    assert "success 99.0% → 99.0%, n=400" in rec.sentence
+    assert "cheaper_model:coding" not in found, "deepseek-v3 has too few calls to vouch for"
+
+
+def test_recommendations_keep_their_status_across_runs(store: Store) -> None:
+    fleet = load_fleet(SAMPLE_FLEET)
+    first = store_recommendations(store, recommend(fleet, store))
+    target = first[0].id
+    store.db.execute("UPDATE recommendations SET status = 'dismissed' WHERE id = ?", [target])
+    again = {r.id: r for r in store_recommendations(store, recommend(fleet, store))}
+    assert again[target].status == "dismissed"
+    assert store.db.execute("SELECT COUNT(*) FROM recommendations").fetchone()[0] == len(again)
+
+
+def test_costs_projection_and_budget_levels(store: Store) -> None:
+    fleet = load_fleet(SAMPLE_FLEET)
+    assert project_month(150.0, dt.date(2026, 11, 15)) == pytest.approx(150 / 14.5 * 30)
+    report = cost_report(fleet, store)
+    total = sum(c.cost_usd or 0 for c in calls("gpt-4", "x", 400, failures=4) + calls("gpt-4o-mini", "x", 100, failures=1)
+                + calls("claude-sonnet", "x", 50) + calls("deepseek-v3", "x", 5))
+    assert report.today + report.yesterday == pytest.approx(total, rel=1e-6)
+    assert len(report.daily) == 30 and report.budget.level in ("ok", "warn", "critical")
+    fleet.budget.monthly_usd = 1.0
+    assert cost_report(fleet, store).budget.level == "critical"
+
+
+def test_what_it_would_have_cost_reprices_tokens(store: Store) -> None:
+    fleet = load_fleet(SAMPLE_FLEET)
+    by_model = {w.model_id: w for w in what_it_would_have_cost(fleet, store, None)}
+    tokens_in = (396 + 99 + 50 + 5) * 1000
+    tokens_out = (396 + 99 + 50 + 5) * 200
+    assert by_model["gpt-4"].cost_usd == pytest.approx((tokens_in * 30 + tokens_out * 60) / 1e6)
+    assert by_model["local-llama"].cost_usd == 0.0
+
+
+def test_savings_against_the_best_ranked_model(store: Store) -> None:
+    result = savings(load_fleet(SAMPLE_FLEET), store)
+    assert result["saving_monthly_usd"] > 0 and 0 < result["saving_pct"] < 100
+
+
+def test_cli_on_demo_data(isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--calls", "4000"]) == 0
+    capsys.readouterr()
+    assert main(["--demo", "usage", "--by", "use-case", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    use_cases = {r["key"]: r["calls"] for r in data["rows"]}
+    casual = sum(use_cases.get(u, 0) for u in ("casual_chat", "food_dining", "quick_lookup"))
+    assert casual > max(v for k, v in use_cases.items() if k not in ("casual_chat", "food_dining", "quick_lookup"))
+    assert data["top_prompts"] and data["top_prompts"][0]["calls"] >= data["top_prompts"][-1]["calls"]
+    assert main(["--demo", "costs", "--json"]) == 0
+    costs = json.loads(capsys.readouterr().out)
+    assert costs["budget"]["monthly_usd"] == 500 and len(costs["daily"]) == 30
+    assert main(["--demo", "recommend", "--json"]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert any(r["kind"] == "expensive_on_casual" for r in recs)
+    assert all("n" in r["numbers"] for r in recs), "no recommendation without its sample size"
+    assert main(["--demo", "rank", "casual_chat"]) == 0
+    assert "★" in capsys.readouterr().out
+    assert main(["--demo", "metrics"]) == 0
+    metrics = capsys.readouterr().out
+    assert '# TYPE fleetui_latency_seconds histogram' in metrics and 'fleetui_calls_total{model="gpt-4"}' in metrics
+    assert main(["--demo", "rank", "no_such_use_case"]) == 2
