@@ -191,3 +191,28 @@ def format_cost(cost: float | None) -> str:
     if abs(cost) < 0.01:
         return f"${cost:.4f}"
     return f"${cost:,.2f}"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogModel:
+    id: str
+    name: str
+    context_window: int | None
+    price: ModelPrice | None
+
+
+def catalog_models(provider_catalog_id: str) -> list[CatalogModel]:
+    """The catalog's models of one provider (for suggestions when adding a model)."""
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    provider = next((p for p in snapshot.providers if p.id == provider_catalog_id), None)
+    if provider is None:
+        return []
+    out = []
+    for model in provider.models:
+        if getattr(model, "deprecated", False):
+            continue
+        out.append(CatalogModel(model.id, model.name or model.id, model.context_window,
+                                _lookup(provider_catalog_id, model.id)))
+    return out

@@ -123,7 +123,8 @@ def cheaper_model(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], window
             "saving_pct": round(saving_pct, 1),
             "success_current": round(current.success_rate, 4), "success_candidate": round(candidate.success_rate, 4),
             "success_diff_pp": round(d, 2), "success_diff_ci95_pp": [round(low, 2), round(high, 2)],
-            "quality_current": current.quality, "quality_candidate": candidate.quality,
+            "quality_current": None if current.quality is None else round(current.quality, 3),
+            "quality_candidate": None if candidate.quality is None else round(candidate.quality, 3),
         }
         out.append(Recommendation(
             kind="cheaper_model", severity=_severity(saving), use_case=use_case,

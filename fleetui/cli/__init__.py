@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fleetui",
         description=(
             "Manage a fleet of LLM models: health, usage, costs, rankings and routing.\n"
-            "With no command, shows the fleet (the TUI when it is available)."
+            "With no command: the terminal app in a terminal, `fleetui status` otherwise."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run `fleetui COMMAND --help` for a command's options.",
@@ -76,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "status"])
+        # In a terminal, the app; piped or scripted, the plain fleet table.
+        default = "tui" if sys.stdout.isatty() and sys.stdin.isatty() else "status"
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), default])
     ctx = CliContext.from_args(args)
     try:
         return int(args.run(args, ctx) or 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from typing import Any
 
 from fleetui.cli.context import CliContext
@@ -22,80 +21,17 @@ def register(subparsers: Any) -> None:
 
 def fleet_status(ctx: CliContext) -> dict[str, Any]:
     """The rows of `fleetui status`, as plain data (also what --json prints)."""
-    from fleetui.pricing import Pricer
+    from fleetui.analysis.overview import fleet_overview
 
-    fleet = ctx.fleet()
-    store = ctx.store()
-    pricer = Pricer(fleet)
-    today = {row.key: row for row in store.today_by_model()}
-    from fleetui.probes import model_status
-
-    probes = store.last_probe_by_model()
-    role_names = {r.id: r.name for r in fleet.roles}
-    models = []
-    for model in fleet.models:
-        price = pricer.price_of(model.id)
-        usage = today.get(model.id)
-        probe = probes.get(model.id)
-        models.append(
-            {
-                "id": model.id,
-                "name": model.name,
-                "provider": model.provider,
-                "model": model.model,
-                "roles": [
-                    {"id": a.role, "name": role_names.get(a.role, a.role), "priority": a.priority}
-                    for a in sorted(model.roles, key=lambda a: a.priority)
-                ],
-                "price_per_mtok": None
-                if price is None
-                else {
-                    "input": price.input_per_mtok,
-                    "output": price.output_per_mtok,
-                    "cached": price.cached_per_mtok,
-                    "source": price.source,
-                },
-                "enabled": model.enabled,
-                "last_probe": None
-                if probe is None
-                else {
-                    "status": model_status(store.recent_probes(model.id, 5)),
-                    "latency_ms": probe.latency_ms,
-                    "at": dt.datetime.fromtimestamp(probe.ts, dt.UTC).isoformat(timespec="seconds"),
-                },
-                "calls_today": usage.calls if usage else 0,
-                "errors_today": usage.errors if usage else 0,
-                "tokens_today": (usage.input_tokens + usage.output_tokens) if usage else 0,
-                "cost_today": usage.cost_usd if usage else 0.0,
-                "unpriced_calls_today": usage.unpriced_calls if usage else 0,
-            }
-        )
     source = ctx.fleet_source()
     return {
-        "fleet": fleet.name,
+        "fleet": ctx.fleet().name,
         "fleet_file": str(source.path),
         "sample_fleet": source.is_sample,
         "db": str(ctx.db_path()),
         "demo_data": ctx.is_demo_data,
-        "models": models,
-        "today": {
-            "calls": sum(m["calls_today"] for m in models),
-            "tokens": sum(m["tokens_today"] for m in models),
-            "cost": sum(m["cost_today"] for m in models),
-            "unpriced_calls": sum(m["unpriced_calls_today"] for m in models),
-        },
-        "budget_monthly_usd": fleet.budget.monthly_usd,
-        "month_to_date": _month_to_date(store),
-        "shim_dropped": store.counter("shim.dropped"),
+        **fleet_overview(ctx.fleet(), ctx.store()),
     }
-
-
-def _month_to_date(store: Any) -> dict[str, Any]:
-    from fleetui.store import today
-
-    day = today()
-    month = store.overall(since=day[:8] + "01", until=day)
-    return {"cost": month.cost_usd, "calls": month.calls, "unpriced_calls": month.unpriced_calls}
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:

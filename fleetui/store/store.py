@@ -331,6 +331,12 @@ class Store:
                     values[name] = bool(values[name])
             yield CallRecord(**values)
 
+    def recent_errors(self, model_id: str, limit: int = 5) -> list[dict[str, object]]:
+        return list(self.db.query(
+            "SELECT ts, error_type, status_code, source FROM calls WHERE model_id = ? AND success = 0 "
+            "ORDER BY ts DESC LIMIT ?", [model_id, limit],
+        ))
+
     def count_calls(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
 

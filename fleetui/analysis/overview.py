@@ -1,0 +1,68 @@
+"""The fleet at a glance: every model with its price, roles, health and today's usage.
+
+Shared by `fleetui status` and the TUI's Fleet tab, so both always say the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fleetui.fleet import Fleet
+from fleetui.pricing import Pricer
+from fleetui.store import Store, today
+
+
+def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
+    from fleetui.probes import model_status
+
+    pricer = Pricer(fleet)
+    day = today()
+    usage = {row.key: row for row in store.totals("model", since=day, until=day)}
+    probes = store.last_probe_by_model()
+    role_names = {r.id: r.name for r in fleet.roles}
+    models = []
+    for model in fleet.models:
+        price = pricer.price_of(model.id)
+        used = usage.get(model.id)
+        probe = probes.get(model.id)
+        models.append({
+            "id": model.id,
+            "name": model.name,
+            "provider": model.provider,
+            "model": model.model,
+            "roles": [
+                {"id": a.role, "name": role_names.get(a.role, a.role), "priority": a.priority}
+                for a in sorted(model.roles, key=lambda a: a.priority)
+            ],
+            "price_per_mtok": None if price is None else {
+                "input": price.input_per_mtok, "output": price.output_per_mtok,
+                "cached": price.cached_per_mtok, "source": price.source,
+            },
+            "enabled": model.enabled,
+            "last_probe": None if probe is None else {
+                "status": model_status(store.recent_probes(model.id, 5)),
+                "latency_ms": probe.latency_ms,
+                "at": dt.datetime.fromtimestamp(probe.ts, dt.UTC).isoformat(timespec="seconds"),
+            },
+            "calls_today": used.calls if used else 0,
+            "errors_today": used.errors if used else 0,
+            "success_today": used.success_rate if used else None,
+            "p50_ms_today": used.p50_ms if used else None,
+            "tokens_today": used.tokens if used else 0,
+            "cost_today": used.cost_usd if used else 0.0,
+            "unpriced_calls_today": used.unpriced_calls if used else 0,
+        })
+    month = store.overall(since=day[:8] + "01", until=day)
+    return {
+        "models": models,
+        "today": {
+            "calls": sum(m["calls_today"] for m in models),
+            "tokens": sum(m["tokens_today"] for m in models),
+            "cost": sum(m["cost_today"] for m in models),
+            "unpriced_calls": sum(m["unpriced_calls_today"] for m in models),
+        },
+        "budget_monthly_usd": fleet.budget.monthly_usd,
+        "month_to_date": {"cost": month.cost_usd, "calls": month.calls, "unpriced_calls": month.unpriced_calls},
+        "shim_dropped": store.counter("shim.dropped"),
+    }

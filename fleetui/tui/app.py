@@ -1,0 +1,141 @@
+"""The fleetui terminal app: Fleet, Usage, Costs, Recommendations and Add Model tabs.
+
+Data loads in thread workers and is rendered on the main thread; the visible tab refreshes on a
+timer that re-arms only after a load finished, so rounds never overlap. Hidden tabs do not load.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from fleetui.tui.add_model import AddModelTab
+from fleetui.tui.costs_tab import CostsTab
+from fleetui.tui.data import Session
+from fleetui.tui.fleet_tab import FleetTab
+from fleetui.tui.help import HelpScreen
+from fleetui.tui.recs_tab import RecommendationsTab
+from fleetui.tui.themes import load_themes
+from fleetui.tui.usage_tab import UsageTab
+
+REFRESH_S = 15.0
+TABS = {"fleet": "Fleet", "usage": "Usage", "costs": "Costs", "recommendations": "Recommendations", "add": "Add Model"}
+
+
+class FleetApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "fleetui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("colon", "command_palette", "Go to", id="goto"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("1", "show_tab('fleet')", "Fleet", show=False, id="tab.fleet"),
+        Binding("2", "show_tab('usage')", "Usage", show=False, id="tab.usage"),
+        Binding("3", "show_tab('costs')", "Costs", show=False, id="tab.costs"),
+        Binding("4", "show_tab('recommendations')", "Recs", show=False, id="tab.recommendations"),
+        Binding("5", "show_tab('add')", "Add", show=False, id="tab.add"),
+    ]
+
+    def __init__(self, session: Session, *, refresh_s: float = REFRESH_S, keymap: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.refresh_s = refresh_s
+        self._keymap = keymap or {}
+        self.theme_problems: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if self.session.demo:
+            yield Static("DEMO DATA — generated traffic on the sample fleet, not your apps' usage", id="demo-banner")
+        with TabbedContent(initial="fleet", id="tabs"):
+            with TabPane(TABS["fleet"], id="fleet"):
+                yield FleetTab(self.session)
+            with TabPane(TABS["usage"], id="usage"):
+                yield UsageTab(self.session)
+            with TabPane(TABS["costs"], id="costs"):
+                yield CostsTab(self.session)
+            with TabPane(TABS["recommendations"], id="recommendations"):
+                yield RecommendationsTab(self.session)
+            with TabPane(TABS["add"], id="add"):
+                yield AddModelTab(self.session)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.session.fleet.name} — {self.session.source.path.name}"
+        loaded, problems = load_themes()
+        for theme in loaded:
+            self.register_theme(theme)
+        self.theme_problems = problems
+        for problem in problems:
+            self.notify(problem, title="Theme skipped", severity="warning", timeout=8)
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.refresh_visible()
+        if self.refresh_s > 0:
+            # Live refresh of the visible tab only; its loads are exclusive, so a slow round is
+            # replaced by the next rather than piling up.
+            self.set_interval(self.refresh_s, self._refresh_if_idle)
+
+    def _refresh_if_idle(self) -> None:
+        if len(self.screen_stack) == 1:  # not under a modal or a detail screen
+            self.refresh_visible()
+
+    # -- navigation --------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self.refresh_visible()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_visible()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_refresh(self) -> None:
+        self.refresh_visible()
+
+    def visible_tab(self) -> Vertical | None:
+        active = self.query_one(TabbedContent).active
+        pane = self.query_one(f"#{active}", TabPane)
+        children = list(pane.children)
+        return children[0] if children else None  # type: ignore[return-value]
+
+    def refresh_visible(self) -> None:
+        tab = self.visible_tab()
+        if tab is not None and hasattr(tab, "reload"):
+            tab.reload()
+
+    def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
+        from textual.app import SystemCommand
+
+        yield from super().get_system_commands(screen)
+        for tab_id, title in TABS.items():
+            yield SystemCommand(f"Go to {title}", f"Show the {title} tab", lambda t=tab_id: self.action_show_tab(t))
+        yield SystemCommand("Probe all models", "Probe every enabled model now", self.probe_all)
+
+    @work(exclusive=True, group="probe", thread=True)
+    def probe_all(self) -> None:
+        import asyncio
+
+        from fleetui.probes import probe_fleet
+
+        with self.session.store() as store:
+            outcomes = asyncio.run(probe_fleet(self.session.fleet, history=lambda m: store.recent_probes(m, 4)))
+            store.record_probes(o.record for o in outcomes)
+        down = [o.model_id for o in outcomes if o.status not in ("online", "degraded")]
+        self.call_from_thread(
+            self.notify, f"{len(outcomes) - len(down)} of {len(outcomes)} models up" + (f"; down: {', '.join(down)}" if down else ""),
+            title="Probe",
+        )
+        self.call_from_thread(self.refresh_visible)
+
+
+def run_tui(session: Session) -> None:
+    FleetApp(session).run()

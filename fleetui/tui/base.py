@@ -1,0 +1,44 @@
+"""A tab whose data loads in a thread worker and renders on the main thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.containers import Vertical
+from textual.worker import get_current_worker
+
+from fleetui.tui.data import Session
+
+
+class DataTab(Vertical):
+    """Subclasses define `load()` (runs on a thread; no widgets) and `show(data)` (main thread)."""
+
+    def __init__(self, session: Session, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.loaded = False
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="tab-load")
+    def _load(self) -> None:
+        try:
+            data = self.load()
+        except Exception as exc:  # a broken store is a message on screen, not a crash
+            self.app.call_from_thread(self.app.notify, f"{type(exc).__name__}: {exc}", title="Could not load",
+                                      severity="error")
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, data)
+
+    def _show(self, data: Any) -> None:
+        self.show(data)
+        self.loaded = True
+
+    def load(self) -> Any:
+        raise NotImplementedError
+
+    def show(self, data: Any) -> None:
+        raise NotImplementedError

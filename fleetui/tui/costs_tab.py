@@ -1,0 +1,78 @@
+"""The Costs tab: 30-day spend chart, budget bar, cost by model and task, what-it-would-have-cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from fleetui.analysis.usage import cost_report, what_it_would_have_cost
+from fleetui.pricing import format_cost
+from fleetui.tui.base import DataTab
+
+
+def budget_bar(used_pct: float, warn: float, critical: float, width: int = 40) -> str:
+    colour = "red" if used_pct >= critical else "yellow" if used_pct >= warn else "green"
+    filled = min(width, round(width * used_pct / 100))
+    return f"[{colour}]{'█' * filled}[/][dim]{'░' * (width - filled)}[/] {used_pct:.0f}%"
+
+
+class CostsTab(DataTab):
+    def compose(self) -> ComposeResult:
+        yield Static("", id="costs-summary")
+        yield PlotextPlot(id="costs-chart")
+        with Horizontal():
+            for widget_id, first in (("costs-models", "Model"), ("costs-tasks", "Task"), ("costs-whatif", "All on")):
+                table: DataTable[Any] = DataTable(id=widget_id, zebra_stripes=True)
+                table.add_columns(first, "Cost", "%" if widget_id != "costs-whatif" else "vs actual")
+                yield table
+
+    def load(self) -> dict[str, Any]:
+        with self.session.store() as store:
+            report = cost_report(self.session.fleet, store)
+            month_start = report.daily[-1][0][:8] + "01"
+            return {"report": report, "what_if": what_it_would_have_cost(self.session.fleet, store, month_start)}
+
+    def show(self, data: dict[str, Any]) -> None:
+        report = data["report"]
+        budget = self.session.fleet.budget
+        change = report.change_vs_yesterday_pct
+        lines = [
+            f"today {format_cost(report.today)}"
+            + ("" if change is None else f" ({'↑' if change > 0 else '↓'}{abs(change):.0f}% vs yesterday)")
+            + f"   week {format_cost(report.this_week)}   month {format_cost(report.this_month)}"
+            + f"   projected {format_cost(report.projection)}",
+        ]
+        if report.budget.used_pct is not None:
+            lines.append(f"budget ${budget.monthly_usd:,.0f}: "
+                         + budget_bar(report.budget.used_pct, budget.warn_pct, budget.critical_pct)
+                         + f"  {report.budget.message}")
+        else:
+            lines.append("no monthly budget: set [budget] monthly_usd in the fleet file")
+        if report.unpriced_calls_this_month:
+            lines.append(f"[dim]{report.unpriced_calls_this_month:,} unpriced calls are not in these sums[/]")
+        self.query_one("#costs-summary", Static).update("\n".join(lines))
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        labels = [d[5:] for d, _ in report.daily]
+        plt.plot(list(range(len(labels))), [c for _, c in report.daily], marker="braille")
+        plt.xticks(list(range(0, len(labels), 5)), labels[::5])
+        plt.title("daily spend, last 30 days (USD)")
+        plot.refresh()
+        total = report.this_month or 1.0
+        for widget_id, rows in (("costs-models", report.by_model), ("costs-tasks", report.by_task)):
+            table = self.query_one(f"#{widget_id}", DataTable)
+            table.clear()
+            for t in rows:
+                table.add_row(t.key or "(none)", format_cost(t.cost_usd), f"{100 * t.cost_usd / total:.1f}%")
+        table = self.query_one("#costs-whatif", DataTable)
+        table.clear()
+        for w in data["what_if"]:
+            delta = "unpriced" if w.saving_usd is None else (
+                f"-{format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"+{format_cost(-w.saving_usd)}")
+            table.add_row(w.model_id, format_cost(w.cost_usd), delta)

@@ -1,0 +1,140 @@
+"""The Fleet tab: every model with status, roles, today's calls and cost, price; Enter opens it."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Input, Static
+
+from fleetui.analysis.overview import fleet_overview
+from fleetui.pricing import format_cost
+from fleetui.tui.base import DataTab
+
+STATUS_STYLE = {"online": ("●", "green"), "degraded": ("◐", "yellow"), "offline": ("○", "red"),
+                "auth_failed": ("✗", "red"), "rate_limited": ("◔", "yellow"), "misconfigured": ("!", "red")}
+SORTS = {"n": "name", "c": "cost", "k": "calls", "p": "price"}
+
+
+def status_text(status: str | None, enabled: bool) -> Text:
+    if not enabled:
+        return Text("– disabled", style="dim")
+    if status is None:
+        return Text("? not probed", style="dim")
+    mark, colour = STATUS_STYLE.get(status, ("?", "white"))
+    return Text(f"{mark} {status.replace('_', ' ')}", style=colour)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class FleetTab(DataTab):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="fleet.filter"),
+        Binding("s", "cycle_sort", "Sort", id="fleet.sort"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="fleet.clear"),
+    ]
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.rows: list[dict[str, Any]] = []
+        self.sort = "name"
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter models (name, provider, role)…", id="fleet-filter", classes="hidden")
+        table: DataTable[Any] = DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Model", "Status", "Provider", "Roles", "Calls", "Cost today", "Success", "p50", "$/1M in/out")
+        yield table
+        yield Static("", id="fleet-totals")
+        yield Static("", id="fleet-empty")
+
+    def load(self) -> dict[str, Any]:
+        with self.session.store() as store:
+            return fleet_overview(self.session.fleet, store)
+
+    def show(self, data: dict[str, Any]) -> None:
+        self.rows = data["models"]
+        self._fill()
+        if not self.loaded:
+            self.query_one("#fleet-table", DataTable).focus()
+        today, month, budget = data["today"], data["month_to_date"], data["budget_monthly_usd"]
+        line = (f"TODAY {format_cost(today['cost'])} | {today['calls']:,} calls | {today['tokens']:,} tokens"
+                f"    MONTH {format_cost(month['cost'])}")
+        if budget:
+            used = month["cost"] / budget * 100
+            colour = "red" if used >= self.session.fleet.budget.critical_pct else "yellow" if used >= self.session.fleet.budget.warn_pct else "green"
+            line += f" [{colour}]{used:.0f}% of ${budget:,.0f} budget[/]"
+        self.query_one("#fleet-totals", Static).update(line)
+        empty = self.query_one("#fleet-empty", Static)
+        if not self.rows:
+            empty.update("No models yet: add one in the Add Model tab, or start from the sample with `fleetui init`.")
+        elif today["calls"] == 0 and month["calls"] == 0:
+            empty.update("No calls recorded yet. Add the logging shim to your app:\n"
+                         "  from fleetui.shim import instrument; client = instrument(openai.OpenAI())\n"
+                         "or look around with demo data: fleetui --demo")
+        else:
+            empty.update("")
+
+    def _fill(self) -> None:
+        table = self.query_one("#fleet-table", DataTable)
+        needle = self.query_one("#fleet-filter", Input).value.strip().lower()
+        rows = [r for r in self.rows if not needle or needle in " ".join(
+            [r["id"], r["name"], r["provider"], *(x["name"] for x in r["roles"])]).lower()]
+        key = {"name": lambda r: r["name"].lower(), "cost": lambda r: -r["cost_today"],
+               "calls": lambda r: -r["calls_today"],
+               "price": lambda r: (r["price_per_mtok"] or {"input": 1e9})["input"]}[self.sort]
+        rows.sort(key=key)
+        with self.app.batch_update():
+            cursor = table.cursor_row
+            table.clear()
+            for r in rows:
+                price = r["price_per_mtok"]
+                table.add_row(
+                    r["name"],
+                    status_text((r["last_probe"] or {}).get("status"), r["enabled"]),
+                    r["provider"],
+                    _clip(", ".join(x["name"] for x in r["roles"]) or "—", 30),
+                    f"{r['calls_today']:,}",
+                    format_cost(r["cost_today"]) if r["calls_today"] else "—",
+                    f"{100 * r['success_today']:.1f}%" if r["success_today"] is not None else "—",
+                    f"{r['p50_ms_today'] / 1000:.1f}s" if r["p50_ms_today"] else "—",
+                    "unpriced" if price is None else f"${price['input']:g} / ${price['output']:g}",
+                    key=r["id"],
+                )
+            if rows:
+                table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#fleet-filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#fleet-filter", Input)
+        box.value = ""
+        box.add_class("hidden")
+        self.query_one("#fleet-table", DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "fleet-filter":
+            self._fill()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "fleet-filter":
+            self.query_one("#fleet-table", DataTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        order = ["name", "cost", "calls", "price"]
+        self.sort = order[(order.index(self.sort) + 1) % len(order)]
+        self.app.notify(f"sorted by {self.sort}", timeout=2)
+        self._fill()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        from fleetui.tui.model_detail import ModelDetail
+
+        model_id = event.row_key.value
+        if model_id:
+            self.app.push_screen(ModelDetail(self.session, model_id), lambda _: self.reload())

@@ -1,0 +1,40 @@
+"""`?`: the keys, and where to look next."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# fleetui keys
+
+| key | what |
+|---|---|
+| `1`–`5` | Fleet, Usage, Costs, Recommendations, Add Model |
+| `:` or `ctrl+p` | command palette: go to a tab, probe all models, change theme |
+| `/` | filter the fleet table; `esc` clears |
+| `s` | change the fleet table's sort (name, cost, calls, price) |
+| `enter` | open the selected model: `t` test, `d` disable/enable, `p` probe, `x` remove, `esc` back |
+| `a` / `x` / `v` | on a recommendation: accept, dismiss, verify |
+| `r` | refresh the visible tab |
+| `q` | quit |
+
+Keys can be remapped in `~/.config/fleetui/keymap.toml` (`binding-id = "key"`, ids such as
+`fleet.filter`, `recs.dismiss`). Themes: `*.toml` files in `fleetui locate themes`.
+
+No calls yet? Add the shim to your app (`from fleetui.shim import instrument`), or run
+`fleetui --demo` to look around. No keys? `fleetui key set OPENAI_API_KEY`, or an env var.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)

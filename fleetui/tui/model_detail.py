@@ -1,0 +1,196 @@
+"""One model: capabilities, costs, today's usage by task, roles, performance, recent errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Label, Static
+
+from fleetui.fleetfile import FleetFileError
+from fleetui.pricing import Pricer, format_cost
+from fleetui.tui.data import Session
+
+
+def bar(label: str, score: int | None, width: int = 30) -> str:
+    if score is None:
+        return f"{label:<11} {'·' * width}  —"
+    filled = round(width * score / 100)
+    return f"{label:<11} [green]{'█' * filled}[/][dim]{'░' * (width - filled)}[/] {score:>3}"
+
+
+class Confirm(ModalScreen[bool]):
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="confirm"):
+            yield Label(self.question)
+            with Horizontal():
+                yield Button("Yes", id="yes", variant="error")
+                yield Button("No", id="no", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class ModelDetail(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="detail.back"),
+        Binding("t", "test", "Test", id="detail.test"),
+        Binding("d", "toggle", "Disable/Enable", id="detail.toggle"),
+        Binding("p", "probe", "Probe now", id="detail.probe"),
+        Binding("x", "remove", "Remove", id="detail.remove"),
+    ]
+
+    def __init__(self, session: Session, model_id: str) -> None:
+        super().__init__()
+        self.session = session
+        self.model_id = model_id
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="detail"):
+            yield Static(id="detail-head")
+            yield Static(id="detail-caps")
+            yield Static(id="detail-costs")
+            yield Static(id="detail-usage")
+            yield Static(id="detail-health")
+            with Horizontal(id="detail-actions"):
+                yield Button("Test", id="test", variant="primary")
+                yield Button("Disable" if self.model.enabled else "Enable", id="toggle")
+                yield Button("Probe now", id="probe")
+                yield Button("Remove", id="remove", variant="error")
+        yield Footer()
+
+    @property
+    def model(self) -> Any:
+        return self.session.fleet.model(self.model_id)
+
+    def on_mount(self) -> None:
+        self._render_static()
+        self.load()
+
+    def _render_static(self) -> None:
+        fleet, model = self.session.fleet, self.model
+        roles = ", ".join(f"{a.role} (priority {a.priority})" for a in sorted(model.roles, key=lambda a: a.priority))
+        self.query_one("#detail-head", Static).update(
+            f"[b]{model.name}[/]  ({model.id})  {'' if model.enabled else '[dim]disabled[/]'}\n"
+            f"{model.provider} · {model.model} · {fleet.base_url_of(model)}\nroles: {roles or '—'}"
+        )
+        caps = model.capabilities
+        lines = [bar("Coding", caps.coding), bar("Reasoning", caps.reasoning), bar("Creativity", caps.creativity),
+                 bar("Speed", caps.speed)]
+        extra = [name for name, on in (("vision", caps.vision), ("tools", caps.tools), ("json", caps.json_mode)) if on]
+        lines.append(f"context {model.context_window:,} tokens" if model.context_window else "context —")
+        lines.append("strengths: " + (", ".join(caps.strengths) or "—") + ("  ·  " + ", ".join(extra) if extra else ""))
+        self.query_one("#detail-caps", Static).update("\n".join(lines))
+        price = Pricer(fleet).price_of(model.id)
+        if price is None:
+            costs = "costs per 1K tokens: unpriced (add a [models.price] override)"
+        else:
+            avg = (price.input_per_mtok * 500 + price.output_per_mtok * 200) / 700 / 1000
+            costs = (f"costs per 1K tokens: in ${price.input_per_mtok / 1000:.5f} · out ${price.output_per_mtok / 1000:.5f}"
+                     f" · avg ${avg:.5f} ({price.source})")
+        self.query_one("#detail-costs", Static).update(costs)
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        from fleetui.probes import model_status
+        from fleetui.store import today
+
+        with self.session.store() as store:
+            day = today()
+            by_task = store.totals("task", since=day, until=day, model_id=self.model_id)
+            month_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 29 * 86400))
+            month = store.totals("model", since=month_ago, model_id=self.model_id)
+            probes = store.recent_probes(self.model_id, 5)
+            errors = store.recent_errors(self.model_id, 5)
+        self.app.call_from_thread(self._show, by_task, month, probes, errors, model_status(probes))
+
+    def _show(self, by_task: list[Any], month: list[Any], probes: list[Any], errors: list[Any], status: str) -> None:
+        total = sum(t.calls for t in by_task)
+        lines = [f"[b]today[/]: {total:,} calls, {sum(t.tokens for t in by_task):,} tokens, "
+                 f"{format_cost(sum(t.cost_usd for t in by_task))}"]
+        for t in sorted(by_task, key=lambda t: -t.calls):
+            lines.append(f"  {t.key or '(no task)':<14} {t.calls:>6,} calls {format_cost(t.cost_usd):>10} "
+                         f"{100 * t.calls / total:5.1f}%")
+        if month:
+            m = month[0]
+            lines.append(f"[b]30 days[/]: success {100 * (m.success_rate or 0):.1f}% of {m.calls:,}, "
+                         f"p50 {(m.p50_ms or 0) / 1000:.2f}s, p95 {(m.p95_ms or 0) / 1000:.2f}s, {format_cost(m.cost_usd)}")
+        self.query_one("#detail-usage", Static).update("\n".join(lines))
+        health = [f"[b]health[/]: {status}"]
+        for p in probes:
+            when = dt.datetime.fromtimestamp(p.ts, dt.UTC).strftime("%m-%d %H:%M")
+            health.append(f"  {when} {p.status:<13} {p.message or ''}")
+        if errors:
+            health.append("[b]recent errors[/]:")
+            for e in errors:
+                when = dt.datetime.fromtimestamp(float(e["ts"]), dt.UTC).strftime("%m-%d %H:%M")
+                health.append(f"  {when} {e['error_type']} (HTTP {e['status_code'] or '—'}, {e['source']})")
+        self.query_one("#detail-health", Static).update("\n".join(health))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        action = {"test": self.action_test, "toggle": self.action_toggle, "probe": self.action_probe,
+                  "remove": self.action_remove}.get(event.button.id or "")
+        if action:
+            action()
+
+    def action_test(self) -> None:
+        from fleetui.tui.test_panel import TrialPanel
+
+        self.app.push_screen(TrialPanel(self.session, self.model_id))
+
+    def _save(self, fleet: Any, done: str) -> bool:
+        try:
+            self.session.save(fleet)
+        except (PermissionError, ValueError, OSError, FleetFileError) as exc:
+            self.app.notify(str(exc), title="Not saved", severity="error", timeout=8)
+            return False
+        self.app.notify(done, title="Saved", timeout=4)
+        return True
+
+    def action_toggle(self) -> None:
+        fleet = self.session.fleet.model_copy(deep=True)
+        model = fleet.model(self.model_id)
+        model.enabled = not model.enabled
+        if self._save(fleet, f"{self.model_id} {'enabled' if model.enabled else 'disabled'}"):
+            self.query_one("#toggle", Button).label = "Disable" if model.enabled else "Enable"
+            self._render_static()
+
+    @work(thread=True, exclusive=True, group="probe-one")
+    def action_probe(self) -> None:
+        import asyncio
+
+        from fleetui.probes import probe_fleet
+
+        with self.session.store() as store:
+            [outcome] = asyncio.run(probe_fleet(self.session.fleet, [self.model_id],
+                                                history=lambda m: store.recent_probes(m, 4)))
+            store.record_probes([outcome.record])
+        self.app.call_from_thread(self.app.notify, f"{self.model_id}: {outcome.status} — {outcome.detail}", title="Probe")
+        self.app.call_from_thread(self.load)
+
+    def action_remove(self) -> None:
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            fleet = self.session.fleet.model_copy(deep=True)
+            try:
+                fleet.models = [m for m in fleet.models if m.id != self.model_id]
+            except ValueError as exc:  # e.g. a routing rule still names it
+                self.app.notify(str(exc).splitlines()[-1][:300], title="Cannot remove", severity="error", timeout=10)
+                return
+            if self._save(fleet, f"{self.model_id} removed"):
+                self.app.pop_screen()
+
+        self.app.push_screen(Confirm(f"Remove {self.model_id} from the fleet file?"), answer)

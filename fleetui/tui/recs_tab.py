@@ -1,0 +1,88 @@
+"""The Recommendations tab: by severity with their numbers; dismiss or accept."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from fleetui.analysis.recommend import Recommendation, recommend, store_recommendations
+from fleetui.store import analytics
+from fleetui.tui.base import DataTab
+
+SEVERITY_STYLE = {"high": "[red]HIGH[/]", "medium": "[yellow]MEDIUM[/]", "low": "[dim]LOW[/]"}
+
+
+class RecommendationsTab(DataTab):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("x", "dismiss_rec", "Dismiss", id="recs.dismiss"),
+        Binding("a", "accept_rec", "Accept", id="recs.accept"),
+        Binding("v", "verify_rec", "Verify", id="recs.verify"),
+    ]
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.recs: list[Recommendation] = []
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Any] = DataTable(id="recs-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Severity", "Recommendation", "Saving/month", "n", "Status")
+        yield table
+        yield Static("", id="recs-detail")
+
+    def load(self) -> list[Recommendation]:
+        with self.session.store() as store:
+            return store_recommendations(store, recommend(self.session.fleet, store))
+
+    def show(self, recs: list[Recommendation]) -> None:
+        self.recs = [r for r in recs if r.status != "dismissed"]
+        table = self.query_one("#recs-table", DataTable)
+        table.clear()
+        for r in self.recs:
+            saving = r.numbers.get("saving_monthly_usd")
+            table.add_row(SEVERITY_STYLE[r.severity], r.title, f"${saving:,.2f}" if saving is not None else "—",
+                          f"{r.numbers.get('n', 0):,}", r.status, key=r.id)
+        if not self.recs:
+            self.query_one("#recs-detail", Static).update(
+                "Nothing to recommend yet: recommendations need logged calls (see the README's shim section).")
+        else:
+            self._detail(self.recs[0])
+
+    def _detail(self, rec: Recommendation) -> None:
+        numbers = "  ".join(f"{k}={v}" for k, v in rec.numbers.items() if not isinstance(v, list | dict))
+        self.query_one("#recs-detail", Static).update(
+            f"[b]{rec.title}[/]\n{rec.sentence}\n[dim]{numbers}[/]"
+            + (f"\nhow: {rec.implementation}" if rec.implementation else "")
+        )
+
+    def _selected(self) -> Recommendation | None:
+        table = self.query_one("#recs-table", DataTable)
+        if not self.recs or table.cursor_row >= len(self.recs):
+            return None
+        return self.recs[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        rec = self._selected()
+        if rec:
+            self._detail(rec)
+
+    def _set_status(self, status: str) -> None:
+        rec = self._selected()
+        if rec is None:
+            return
+        with self.session.store() as store:
+            analytics.set_recommendation_status(store, rec.id, status)
+        self.app.notify(f"{rec.id} {status}", timeout=3)
+        self.reload()
+
+    def action_dismiss_rec(self) -> None:
+        self._set_status("dismissed")
+
+    def action_accept_rec(self) -> None:
+        self._set_status("accepted")
+
+    def action_verify_rec(self) -> None:
+        self.app.notify("Verifying by replay arrives with `fleetui replay` (issue 7); not available yet.",
+                        title="Verify", severity="warning")

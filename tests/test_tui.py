@@ -1,0 +1,191 @@
+"""The Textual app, driven with Pilot: each flow a user takes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, DataTable, Input, Select, Static
+
+from fleetui.demo import generate_demo
+from fleetui.fleetfile import FleetSource, load_fleet
+from fleetui.store import Store
+from fleetui.tui.app import FleetApp
+from fleetui.tui.data import Session
+from fleetui.tui.model_detail import ModelDetail
+from fleetui.tui.test_panel import TrialPanel
+from fleetui.tui.themes import load_themes
+from tests.conftest import SAMPLE_FLEET
+from tests.fakeproviders import REPLY, FakeProviders
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def demo_session(tmp_path: Path) -> Session:
+    fleet_file = tmp_path / "fleet.toml"
+    shutil.copy(SAMPLE_FLEET, fleet_file)
+    db = tmp_path / "demo.db"
+    generate_demo(load_fleet(fleet_file), db, calls=3000)
+    return Session(FleetSource(fleet_file, "--config"), db, demo=True)
+
+
+async def settle(app: FleetApp, pilot: object, timeout: float = 10.0) -> None:
+    """Wait until no worker is pending or running (a cancelled exclusive one counts as done)."""
+    from textual.worker import WorkerState
+
+    waited = 0.0
+    while waited < timeout:
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+        waited += 0.05
+        if not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+            await pilot.pause(0.05)  # type: ignore[attr-defined]
+            return
+    raise AssertionError("workers still running")
+
+
+async def test_fleet_tab_lists_models_and_filters(demo_session: Session) -> None:
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table = app.query_one("#fleet-table", DataTable)
+        assert table.row_count == 11
+        assert "DEMO DATA" in str(app.query_one("#demo-banner", Static).render())
+        assert "TODAY" in str(app.query_one("#fleet-totals", Static).render())
+        await pilot.press("slash")
+        await pilot.press(*"gemini")
+        await pilot.pause(0.05)
+        assert table.row_count == 2
+        await pilot.press("escape")
+        assert table.row_count == 11
+
+
+async def test_model_detail_disable_saves_the_fleet_file(demo_session: Session) -> None:
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ModelDetail)
+        model_id = app.screen.model_id
+        assert "Coding" in str(app.screen.query_one("#detail-caps", Static).render())
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        assert load_fleet(demo_session.source.path).model(model_id).enabled is False
+        assert (demo_session.source.path.parent / "fleet.toml.bak").exists()
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ModelDetail)
+
+
+async def test_remove_asks_and_refuses_when_a_rule_needs_the_model(demo_session: Session) -> None:
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ModelDetail(demo_session, "gemini-pro"))  # the long-documents rule names it
+        await settle(app, pilot)
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        await pilot.click("#yes")
+        await pilot.pause(0.2)
+        assert "gemini-pro" in {m.id for m in load_fleet(demo_session.source.path).models}
+
+
+def fake_fleet(tmp_path: Path, fake: FakeProviders) -> Path:
+    path = tmp_path / "fake.toml"
+    path.write_text(
+        f'[[providers]]\nid = "local"\nkind = "ollama"\nbase_url = "{fake.url("ollama")}"\n'
+        f'[[models]]\nid = "tiny"\nname = "Tiny"\nprovider = "local"\nmodel = "fake-small"\n'
+        f'price = {{ input = 1.0, output = 2.0 }}\n'
+    )
+    return path
+
+
+async def test_test_panel_streams_a_reply_and_logs_it(tmp_path: Path, fake_providers: FakeProviders) -> None:
+    session = Session(FleetSource(fake_fleet(tmp_path, fake_providers), "--config"), tmp_path / "s.db", demo=False)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(TrialPanel(session, "tiny"))
+        await pilot.pause(0.1)
+        await pilot.press(*"hello there", "enter")
+        await settle(app, pilot)
+        assert str(app.screen.query_one("#test-reply", Static).render()) == REPLY
+        stats = str(app.screen.query_one("#test-stats", Static).render())
+        assert "first token" in stats and "out tokens" in stats and "$" in stats
+    with Store.open(tmp_path / "s.db") as store:
+        [row] = list(store.db.query("SELECT source, model_id, response FROM calls"))
+    assert row == {"source": "fleetui-test", "model_id": "tiny", "response": REPLY}
+
+
+async def test_add_model_validates_then_saves(tmp_path: Path, fake_providers: FakeProviders) -> None:
+    session = Session(FleetSource(fake_fleet(tmp_path, fake_providers), "--config"), tmp_path / "s.db", demo=False)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("5")
+        await pilot.pause(0.1)
+        app.query_one("#add-provider", Select).value = "local"
+        app.query_one("#add-id", Input).value = "bad id!"
+        await pilot.pause(0.1)
+        assert "id" in str(app.query_one("#add-errors", Static).render())
+        app.query_one("#add-id", Input).value = "tiny-2"
+        app.query_one("#add-model", Input).value = "fake-large"
+        app.query_one("#add-coding", Input).value = "88"
+        await pilot.pause(0.1)
+        assert "looks valid" in str(app.query_one("#add-errors", Static).render())
+        app.query_one("#add-save", Button).press()
+        await pilot.pause(0.2)
+    saved = load_fleet(session.source.path)
+    assert saved.model("tiny-2").capabilities.coding == 88 and saved.model("tiny-2").provider == "local"
+
+
+async def test_sample_fleet_is_never_overwritten(tmp_path: Path) -> None:
+    session = Session(FleetSource(SAMPLE_FLEET, "sample"), tmp_path / "s.db", demo=True)
+    before = SAMPLE_FLEET.read_text()
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ModelDetail(session, "gpt-4"))
+        await settle(app, pilot)
+        await pilot.press("d")
+        await pilot.pause(0.1)
+    assert SAMPLE_FLEET.read_text() == before
+
+
+async def test_recommendation_dismissed_from_the_tab(demo_session: Session) -> None:
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        await settle(app, pilot)
+        table = app.query_one("#recs-table", DataTable)
+        assert table.row_count > 0
+        first = app.query_one("RecommendationsTab").recs[0].id
+        table.focus()
+        await pilot.press("x")
+        await settle(app, pilot)
+    with Store.open(demo_session.db_path) as store:
+        assert store.db.execute("SELECT status FROM recommendations WHERE id = ?", [first]).fetchone()[0] == "dismissed"
+
+
+async def test_every_tab_loads_without_errors(demo_session: Session) -> None:
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in "23451":
+            await pilot.press(key)
+            await settle(app, pilot)
+        assert app.query_one("#usage-models", DataTable).row_count > 0
+        assert app.query_one("#costs-models", DataTable).row_count > 0
+        assert "budget $500" in str(app.query_one("#costs-summary", Static).render())
+
+
+def test_bad_theme_is_reported_and_skipped(tmp_path: Path) -> None:
+    (tmp_path / "good.toml").write_text('name = "mine"\nprimary = "#336699"\n')
+    (tmp_path / "bad.toml").write_text('name = "oops"\nprimary = "not-a-colour"\n')
+    (tmp_path / "broken.toml").write_text('name = "x\n')
+    themes, problems = load_themes([tmp_path])
+    assert [t.name for t in themes] == ["mine"]
+    assert len(problems) == 2 and any("not a colour" in p for p in problems)
+    builtin, builtin_problems = load_themes()
+    assert {"fleet-night", "fleet-day"} <= {t.name for t in builtin} and not builtin_problems
