@@ -51,7 +51,9 @@ async def test_fleet_tab_lists_models_and_filters(demo_session: Session) -> None
         await settle(app, pilot)
         table = app.query_one("#fleet-table", DataTable)
         assert table.row_count == 11
-        assert "DEMO DATA" in str(app.query_one("#demo-banner", Static).render())
+        banner = app.query_one("#demo-banner", Static)
+        assert "DEMO DATA" in str(banner.render())
+        assert app.screen.scroll_y == 0 and banner.region.y == 1, "the banner stays on screen under the title"
         assert "TODAY" in str(app.query_one("#fleet-totals", Static).render())
         await pilot.press("slash")
         await pilot.press(*"gemini")

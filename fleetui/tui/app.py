@@ -12,7 +12,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from fleetui.tui.add_model import AddModelTab
 from fleetui.tui.costs_tab import CostsTab
@@ -50,7 +50,8 @@ class FleetApp(App[None]):
         self.theme_problems: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        title = f"fleetui — {self.session.fleet.name} — {self.session.source.path.name}"
+        yield Static(title, id="topbar")
         if self.session.demo:
             yield Static("DEMO DATA — generated traffic on the sample fleet, not your apps' usage", id="demo-banner")
         with TabbedContent(initial="fleet", id="tabs"):
