@@ -13,6 +13,10 @@ _SHIM = {"track", "instrument", "feedback", "flush", "attributes", "follow_up", 
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Router":
+        from fleetui.routing import Router
+
+        return Router
     if name in _SHIM:
         from fleetui import shim
 

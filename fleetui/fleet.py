@@ -359,6 +359,12 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
                 check(("models", i, "roles", j, "role"), assignment.get("role"), role_ids, "role", "")
     for i, rule in enumerate(rules):
         owner = f"rule {rule.get('name')!r} "
+        if isinstance(rule.get("when"), str) and rule["when"].strip():
+            from fleetui.conditions import validate_condition
+
+            problem = validate_condition(rule["when"])
+            if problem:
+                problems.append((("rules", i, "when"), f"condition: {problem}"))
         check(("rules", i, "model"), rule.get("model"), model_ids, "model", owner)
         check(("rules", i, "role"), rule.get("role"), role_ids, "role", owner)
         for j, fallback in enumerate(rule.get("fallbacks") or []):

@@ -1,4 +1,4 @@
-"""`fleetui export calls`: the call log as JSONL, for other tools and backups."""
+"""`fleetui export`: routing config for apps (TOML, JSON, LiteLLM) or the call log (JSONL)."""
 
 from __future__ import annotations
 
@@ -15,20 +15,65 @@ from fleetui.cli.context import CliContext, CliError
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export",
-        help="export the call log (JSONL)",
-        description="Export stored calls as fleetui JSONL (the format `fleetui import` reads).",
+        help="export routing config (toml, json, litellm) or the call log (calls, jsonl)",
+        description="`fleetui export --format toml|json|litellm`: the fleet's routing for apps; the "
+        "LiteLLM form is a proxy config.yaml with keys as os.environ/NAME. `fleetui export calls`: "
+        "stored calls as fleetui JSONL (what `fleetui import` reads).",
     )
-    parser.add_argument("what", choices=["calls"], help="what to export")
-    parser.add_argument("--since", help="only calls since: 7d, 24h, 2w or a date (default: all)")
-    parser.add_argument("--format", choices=["jsonl"], default="jsonl")
+    parser.add_argument("what", nargs="?", choices=["routing", "calls"], default="routing",
+                        help="what to export (default: routing)")
+    parser.add_argument("--since", help="calls only: since 7d, 24h, 2w or a date (default: all)")
+    parser.add_argument("--format", choices=["toml", "json", "litellm", "jsonl"],
+                        help="routing: toml (default), json, litellm; calls: jsonl")
     parser.add_argument("-o", "--output", help="write to FILE atomically (default: stdout)")
     parser.set_defaults(run=run)
 
 
+def _write(target: Path, lines: Any) -> int:
+    """Write lines to `target` atomically; returns how many."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line)
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return count
+
+
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.what == "routing":
+        return _routing(args, ctx)
+    return _calls(args, ctx)
+
+
+def _routing(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.routing.export import EXPORTERS
+
+    fmt = args.format or "toml"
+    if fmt not in EXPORTERS:
+        raise CliError(f"routing exports as toml, json or litellm, not {fmt}")
+    text = EXPORTERS[fmt](ctx.fleet())
+    if args.output:
+        _write(Path(args.output), [text])
+        print(f"wrote {fmt} routing config to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _calls(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.importers.jsonl import to_json
     from fleetui.timespec import parse_since
 
+    if args.format not in (None, "jsonl"):
+        raise CliError(f"calls export as jsonl, not {args.format}")
     try:
         since = parse_since(args.since) if args.since else None
     except ValueError as exc:
@@ -41,19 +86,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             count += 1
         ctx.note(f"exported {count:,} calls")
         return 0
-    target = Path(args.output)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for call in calls:
-                handle.write(to_json(call) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    print(f"exported {count:,} calls to {target}")
+    count = _write(Path(args.output), (to_json(call) + "\n" for call in calls))
+    print(f"exported {count:,} calls to {args.output}")
     return 0

@@ -1,0 +1,54 @@
+"""`fleetui route "prompt"`: which model the fleet's routing picks for a request, and why."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fleetui.cli.context import CliContext, CliError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "route",
+        help="show the routing decision for one prompt",
+        description="Run one request through the fleet's routing rules and print the decision: "
+        "model, endpoint, fallbacks, the rule that matched, complexity and confidence.",
+    )
+    parser.add_argument("prompt", nargs="?", help="the prompt ('-' or omitted: stdin)")
+    parser.add_argument("--task")
+    parser.add_argument("--use-case")
+    parser.add_argument("--complexity", choices=["simple", "medium", "complex"])
+    parser.add_argument("--tag", action="append", default=[], help="a request tag (repeatable)")
+    parser.add_argument("--user")
+    parser.add_argument("--strategy", choices=["task-based", "cost-first", "quality-first", "adaptive"],
+                        default="task-based")
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.cli.prompting import read_prompt
+    from fleetui.probes import model_status
+    from fleetui.routing import NoRoute, Router
+
+    fleet = ctx.fleet()
+    router = Router(fleet, strategy=args.strategy)
+    if ctx.db_path().exists():
+        store = ctx.store()
+        router.set_health({m.id: model_status(store.recent_probes(m.id, 5)) for m in fleet.models})
+    try:
+        decision = router.route(read_prompt(args.prompt), task=args.task, use_case=args.use_case,
+                                complexity=args.complexity, tags=args.tag, user=args.user)
+    except NoRoute as exc:
+        raise CliError(str(exc), exit_code=1) from None
+    if args.json:
+        ctx.print_json(decision.as_json())
+        return 0
+    print(f"→ {decision.model_id} ({decision.provider_model} at {decision.endpoint})")
+    print(f"  {decision.reason}")
+    print(f"  complexity {decision.complexity} (confidence {decision.confidence:.2f}"
+          + (", escalated one tier" if decision.escalated else "") + ")")
+    if decision.fallbacks:
+        print(f"  fallbacks: {', '.join(decision.fallbacks)}")
+    return 0
