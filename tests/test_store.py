@@ -169,3 +169,20 @@ def test_writes_wait_for_another_writer(tmp_path: Path) -> None:
     threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
     assert store.insert_calls([CallRecord(model_id="m")]) == 1  # waited, did not fail
     other.close()
+
+
+def test_moving_calls_to_a_use_case_keeps_rollups_equal_to_the_log() -> None:
+    store = Store.memory()
+    batch = [CallRecord(ts=DAYS[0] + i, model_id="m", cost_usd=0.01 * i, latency_ms=100.0 * i, input_tokens=i,
+                        success=i % 5 != 0) for i in range(1, 40)]
+    store.insert_calls(batch)
+    moved = store.set_use_cases({c.call_id: ("coding" if i % 2 else "casual_chat") for i, c in enumerate(batch)})
+    assert moved == len(batch)
+    by_case = {t.key: t for t in store.totals("use_case")}
+    assert None not in by_case
+    truth = {r["use_case"]: r for r in store.db.query(
+        "SELECT use_case, COUNT(*) n, SUM(cost_usd) cost, SUM(input_tokens) i FROM calls GROUP BY use_case")}
+    for case, row in truth.items():
+        assert by_case[case].calls == row["n"] and by_case[case].input_tokens == row["i"]
+        assert by_case[case].cost_usd == pytest.approx(row["cost"])
+    assert store.set_use_cases({batch[0].call_id: "casual_chat"}) == 0  # already there

@@ -67,10 +67,20 @@ class _Compiled:
     id: str
     priority: int
     pattern: re.Pattern[str]
-    weights: dict[str, int]  # a phrase of n words counts n: "state of the art" beats "what is"
+    weights: dict[str, int]  # see _weight
 
     def score(self, text: str) -> int:
         return sum(self.weights[hit] for hit in self.pattern.findall(text))
+
+
+_QUESTION_WORDS = ("what", "who", "where", "when", "how", "why", "which")
+
+
+def _weight(keyword: str) -> int:
+    """A phrase of n words counts n ("state of the art" beats "research"), but a question opener
+    ("what is", "how do") counts 1: it says how someone asks, not what about."""
+    words = keyword.lower().split()
+    return 1 if words and words[0] in _QUESTION_WORDS else len(words)
 
 
 class Classifier:
@@ -86,7 +96,7 @@ class Classifier:
                     + "|".join(re.escape(k.lower()) for k in sorted(rule.keywords, key=len, reverse=True))
                     + r")(?![a-z0-9])"
                 ),
-                {k.lower(): len(k.split()) for k in rule.keywords},
+                {k.lower(): _weight(k) for k in rule.keywords},
             )
             for rule in rules
         ]

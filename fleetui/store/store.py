@@ -331,6 +331,68 @@ class Store:
                     values[name] = bool(values[name])
             yield CallRecord(**values)
 
+    def set_use_cases(self, assignments: dict[str, str]) -> int:
+        """Give calls (by call_id) a use case, moving their share of the rollups with them in
+        the same transaction so that rollups keep equalling the call log."""
+        changed = 0
+        ids = list(assignments)
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            old = [
+                CallRecord(call_id=r[0], ts=r[1], model_id=r[2], use_case=r[3], task=r[4], success=bool(r[5]),
+                           input_tokens=r[6], output_tokens=r[7], cached_input_tokens=r[8], cost_usd=r[9],
+                           latency_ms=r[10])
+                for r in self._conn.execute(
+                    "SELECT call_id, ts, model_id, use_case, task, success, input_tokens, output_tokens, "
+                    f"cached_input_tokens, cost_usd, latency_ms FROM calls WHERE call_id IN ({', '.join('?' * len(part))})",
+                    part,
+                )
+            ]
+            moving = [r for r in old if r.use_case != assignments[r.call_id]]
+            if not moving:
+                continue
+            _, minus = self._rows_and_rollups(moving)
+            for record in moving:
+                record.use_case = assignments[record.call_id]
+            _, plus = self._rows_and_rollups(moving)
+            negated = [[*row[:4], *(-v for v in row[4:])] for row in minus]
+
+            def work(conn: sqlite3.Connection, moving: list[CallRecord] = moving) -> None:
+                conn.executemany(_UPSERT_ROLLUP, negated)
+                conn.executemany(_UPSERT_ROLLUP, plus)
+                conn.executemany("UPDATE calls SET use_case = ? WHERE call_id = ?",
+                                 [(r.use_case, r.call_id) for r in moving])
+                conn.execute("DELETE FROM rollup_daily WHERE calls = 0")  # emptied by the move
+
+            self._write(work)
+            changed += len(moving)
+        return changed
+
+    def calls_without_use_case(self, since_ts: float | None = None, limit: int = 500_000) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._conn.execute(
+            "SELECT call_id, prompt FROM calls WHERE use_case IS NULL AND prompt IS NOT NULL"
+            + (" AND ts >= ?" if since_ts else "") + " LIMIT ?",
+            [since_ts, limit] if since_ts else [limit],
+        )]
+
+    def prompts_for_discovery(
+        self, since_ts: float | None, limit: int = 200_000
+    ) -> list[tuple[str, str, int, dict[str, int]]]:
+        """(prompt_hash, prompt, calls, calls per model) per distinct prompt, most asked first."""
+        where = "prompt IS NOT NULL AND prompt_hash IS NOT NULL" + (" AND ts >= ?" if since_ts else "")
+        params: list[object] = [since_ts] if since_ts else []
+        prompts: dict[str, tuple[str, int, dict[str, int]]] = {}
+        for digest, prompt, model_id, n in self._conn.execute(
+            f"SELECT prompt_hash, MAX(prompt), model_id, COUNT(*) FROM calls WHERE {where} "
+            "GROUP BY prompt_hash, model_id", params,
+        ):
+            text, total, models = prompts.get(digest, (prompt, 0, {}))
+            if model_id:
+                models[model_id] = n
+            prompts[digest] = (text, total + n, models)
+        ranked = sorted(prompts.items(), key=lambda kv: -kv[1][1])[:limit]
+        return [(digest, text, total, models) for digest, (text, total, models) in ranked]
+
     def recent_errors(self, model_id: str, limit: int = 5) -> list[dict[str, object]]:
         return list(self.db.query(
             "SELECT ts, error_type, status_code, source FROM calls WHERE model_id = ? AND success = 0 "

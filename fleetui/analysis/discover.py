@@ -1,0 +1,161 @@
+"""Discover what people really ask: cluster prompts into use cases, stably across runs.
+
+Two passes. The keyword rules give every unlabelled call a use case (fast, editable in the fleet
+file). Then TF-IDF + k-means over the distinct prompts finds the groups nobody wrote rules for:
+k is chosen by silhouette on a sample, each cluster is named from its top terms and described by
+example prompts, keywords, typical length and the models that served it. A re-run maps clusters
+onto the use cases it found before (by overlap of their top terms), and names a user gave, merges
+and pins are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fleetui.analysis.classify import classifier_for
+from fleetui.fleet import Fleet
+from fleetui.store import Store
+
+MAX_FIT = 20_000  # distinct prompts the vectoriser and k-means are fitted on
+SILHOUETTE_SAMPLE = 2_000
+MATCH_OVERLAP = 0.3  # share of top terms two clusters need in common to be the same use case
+
+
+@dataclass
+class Cluster:
+    id: str
+    name: str
+    keywords: list[str]
+    examples: list[str]
+    calls: int
+    prompts: int
+    typical_chars: int
+    models: dict[str, int] = field(default_factory=dict)
+    source: str = "cluster"
+    pinned: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Discovery:
+    labelled: int  # calls given a use case by the keyword rules in this run
+    k: int
+    silhouette: float | None
+    clusters: list[Cluster]
+    seconds: float
+
+
+def label_calls(fleet: Fleet, store: Store, since_ts: float | None) -> int:
+    """The keyword pass: every call without a use case gets one (rollups follow)."""
+    classify = classifier_for(fleet.use_cases).classify
+    pending = store.calls_without_use_case(since_ts)
+    return store.set_use_cases({call_id: classify(prompt) for call_id, prompt in pending})
+
+
+def _slug(words: list[str]) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", "_".join(words[:2]).lower()).strip("_") or "misc"
+
+
+def cluster_prompts(
+    rows: list[tuple[str, str, int, dict[str, int]]], *, k: int | None = None, seed: int = 0
+) -> tuple[list[Cluster], int, float | None]:
+    """Cluster distinct prompts (hash, text, calls, calls per model) into use cases."""
+    import numpy as np
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics import silhouette_score
+
+    rows = rows[:MAX_FIT]
+    if len(rows) < 4:
+        return [], 0, None
+    texts = [r[1] for r in rows]
+    weights = np.array([r[2] for r in rows], dtype=float)
+    # Words only (no numbers): "what is 17 times 48" and "what is 3 times 5" ask the same thing.
+    vectoriser = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2 if len(rows) > 50 else 1,
+                                 max_features=5000, sublinear_tf=True, token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
+    matrix = vectoriser.fit_transform(texts)
+    terms = np.array(vectoriser.get_feature_names_out())
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(rows), size=min(SILHOUETTE_SAMPLE, len(rows)), replace=False)
+    best: tuple[float, int, Any] | None = None
+    candidates = [k] if k else [c for c in range(4, 25, 2) if c < len(rows)]
+    for count in candidates:
+        model = MiniBatchKMeans(n_clusters=count, random_state=seed, n_init=3, batch_size=2048)
+        labels = model.fit_predict(matrix, sample_weight=weights)
+        if len(set(labels[sample])) < 2:
+            continue
+        score = float(silhouette_score(matrix[sample], labels[sample], metric="cosine"))
+        if best is None or score > best[0]:
+            best = (score, count, model)
+    if best is None:
+        return [], 0, None
+    score, count, model = best
+    labels = model.predict(matrix)
+    clusters = []
+    for index in range(count):
+        members = np.where(labels == index)[0]
+        if len(members) == 0:
+            continue
+        centre = model.cluster_centers_[index]
+        keywords = [str(t) for t in terms[np.argsort(centre)[::-1][:8]] if centre[np.where(terms == t)[0][0]] > 0]
+        by_calls = members[np.argsort(-weights[members])]
+        models: Counter[str] = Counter()
+        for member in members:
+            models.update(rows[member][3])
+        chars = sorted(len(texts[m]) for m in members)
+        clusters.append(Cluster(
+            id=_slug(keywords), name=" / ".join(keywords[:3]) or "misc", keywords=keywords,
+            examples=[texts[m] for m in by_calls[:3]], calls=int(weights[members].sum()), prompts=len(members),
+            typical_chars=chars[len(chars) // 2], models=dict(models.most_common(5)),
+        ))
+    clusters.sort(key=lambda c: -c.calls)
+    return clusters, count, score
+
+
+def match_existing(clusters: list[Cluster], existing: list[dict[str, Any]]) -> list[Cluster]:
+    """Give each cluster the id (and user-given name) of the stored use case it overlaps most."""
+    taken: set[str] = set()
+    for cluster in clusters:
+        mine = set(cluster.keywords)
+        best_id, best_overlap = None, 0.0
+        for row in existing:
+            if row.get("merged_into") or row["id"] in taken:
+                continue
+            theirs = set(json.loads(row.get("keywords") or "[]"))
+            if not mine or not theirs:
+                continue
+            overlap = len(mine & theirs) / len(mine | theirs)
+            if overlap > best_overlap:
+                best_id, best_overlap = row["id"], overlap
+        if best_id is not None and best_overlap >= MATCH_OVERLAP:
+            row = next(r for r in existing if r["id"] == best_id)
+            cluster.id = best_id
+            if row.get("source") == "user" or row.get("pinned"):
+                cluster.name = row["name"]
+                cluster.pinned = bool(row.get("pinned"))
+        while cluster.id in taken:
+            cluster.id += "_2"
+        taken.add(cluster.id)
+    merged = {r["id"]: r["merged_into"] for r in existing if r.get("merged_into")}
+    for cluster in clusters:
+        cluster.id = merged.get(cluster.id, cluster.id)
+    return clusters
+
+
+def discover(fleet: Fleet, store: Store, since_ts: float | None, *, k: int | None = None) -> Discovery:
+    started = time.perf_counter()
+    labelled = label_calls(fleet, store, since_ts)
+    rows = store.prompts_for_discovery(since_ts)
+    clusters, count, score = cluster_prompts(rows, k=k)
+    from fleetui.store import analytics
+
+    clusters = match_existing(clusters, analytics.use_cases(store))
+    analytics.save_discovered_use_cases(store, [c.as_json() for c in clusters], time.time())
+    return Discovery(labelled, count, score, clusters, time.perf_counter() - started)

@@ -1,0 +1,55 @@
+"""`fleetui usecase rename|merge|pin|list`: curate discovered use cases."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fleetui.cli.context import CliContext, CliError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "usecase",
+        help="rename, merge, pin or list discovered use cases",
+        description="Curate the use cases `fleetui discover` found; your changes survive re-runs.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the stored use cases").add_argument("--json", action="store_true")
+    rename = actions.add_parser("rename", help="give a use case your own name")
+    rename.add_argument("id")
+    rename.add_argument("name")
+    merge = actions.add_parser("merge", help="fold one use case into another")
+    merge.add_argument("id")
+    merge.add_argument("into")
+    pin = actions.add_parser("pin", help="keep a use case's name and id fixed across runs")
+    pin.add_argument("id")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.store import analytics
+
+    store = ctx.store()
+    if args.action == "list":
+        rows = analytics.use_cases(store)
+        if getattr(args, "json", False):
+            ctx.print_json(rows)
+        else:
+            for r in rows:
+                extra = f" → merged into {r['merged_into']}" if r["merged_into"] else ""
+                print(f"{r['id']:<24} {r['name']:<40} {r['calls'] or 0:>8,} calls{' [pinned]' if r['pinned'] else ''}{extra}")
+        return 0
+    known = {r["id"] for r in analytics.use_cases(store)}
+    for given in [args.id] + ([args.into] if args.action == "merge" else []):
+        if given not in known:
+            raise CliError(f"no use case {given!r}; run `fleetui discover` first, or see `fleetui usecase list`")
+    if args.action == "rename":
+        analytics.rename_use_case(store, args.id, args.name)
+    elif args.action == "merge":
+        if not analytics.merge_use_case(store, args.id, args.into):
+            raise CliError("a use case cannot be merged into itself")
+    else:
+        analytics.pin_use_case(store, args.id)
+    print(f"{args.action}d {args.id}")
+    return 0

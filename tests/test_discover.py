@@ -1,0 +1,108 @@
+"""Use-case discovery: keyword labels, clusters, stability and the user's curation."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from fleetui.analysis.classify import Classifier
+from fleetui.analysis.discover import discover
+from fleetui.cli import main
+from fleetui.fleetfile import load_fleet
+from fleetui.privacy import prompt_hash
+from fleetui.store import CallRecord, Store, analytics
+from tests.conftest import SAMPLE_FLEET
+
+FAMILIES = {
+    "food": ["what is on the {} menu?", "is {} open on sunday?", "vegetarian options at {}?"],
+    "code": ["write a python function to {}", "refactor this python module to {}", "unit test for code that {}"],
+    "joke": ["tell me a joke about {}", "a funny joke about {} please", "joke about {} for my team"],
+}
+FILL = {"food": ["chipotle", "panera", "sweetgreen", "nandos", "pret"],
+        "code": ["parse csv files", "retry requests", "read json config", "stream big files", "paginate results"],
+        "joke": ["cats", "kubernetes", "accountants", "mondays", "coffee"]}
+
+
+def seeded_store(n: int = 600, use_case: bool = False) -> Store:
+    rng = random.Random(4)
+    store = Store.memory()
+    calls = []
+    for i in range(n):
+        family = list(FAMILIES)[i % 3]
+        prompt = rng.choice(FAMILIES[family]).format(rng.choice(FILL[family]))
+        calls.append(CallRecord(ts=time.time() - i, model_id=rng.choice(["gpt-4", "gpt-4o-mini"]), prompt=prompt,
+                                prompt_hash=prompt_hash(prompt), use_case=family if use_case else None, cost_usd=0.01))
+    store.insert_calls(calls)
+    return store
+
+
+def test_keyword_classifier_is_quick_and_editable() -> None:
+    classifier = Classifier()
+    assert classifier.classify("What's on the Chipotle menu?") == "food_dining"
+    assert classifier.classify("Why does my python script raise KeyError?") == "debugging"
+    assert classifier.classify("zzz qqq") == "other"
+    from fleetui.fleet import UseCaseRule
+
+    custom = Classifier([UseCaseRule(id="billing", keywords=["invoice", "refund"])])
+    assert custom.classify("where is my refund?") == "billing"
+
+
+def test_keyword_pass_labels_calls_and_rollups_follow() -> None:
+    store = seeded_store()
+    result = discover(load_fleet(SAMPLE_FLEET), store, None)
+    assert result.labelled == 600
+    assert store.db.execute("SELECT COUNT(*) FROM calls WHERE use_case IS NULL").fetchone()[0] == 0
+    by_case = {t.key: t.calls for t in store.totals("use_case")}
+    assert sum(by_case.values()) == 600 and None not in by_case
+    assert by_case["coding"] == 200
+    # "is X open on sunday?" reads as a quick lookup to the keyword rules, the menus as food
+    assert by_case["food_dining"] + by_case["quick_lookup"] >= 200
+    assert by_case["casual_chat"] >= 150
+
+
+def test_clusters_find_the_families_and_are_stable_across_runs() -> None:
+    store = seeded_store(use_case=True)
+    fleet = load_fleet(SAMPLE_FLEET)
+    first = discover(fleet, store, None, k=3)
+    assert len(first.clusters) == 3
+    family_of = {t.format(x): f for f, templates in FAMILIES.items() for t in templates for x in FILL[f]}
+    for cluster in first.clusters:
+        families = {family_of[e] for e in cluster.examples}
+        assert len(families) == 1, f"{cluster.id} mixes {families}"
+        assert cluster.calls == 200 and sum(cluster.models.values()) == 200
+    target = first.clusters[0].id
+    analytics.rename_use_case(store, target, "My favourite")
+    again = discover(fleet, store, None, k=3)
+    assert {c.id for c in again.clusters} == {c.id for c in first.clusters}
+    assert next(c for c in again.clusters if c.id == target).name == "My favourite"
+
+
+def test_prompts_kept_only_as_hashes_cannot_be_clustered(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    with Store.open(db) as store:
+        store.insert_calls([CallRecord(model_id="m", prompt_hash=f"{i:016x}") for i in range(50)])
+    assert main(["--config", str(SAMPLE_FLEET), "--db", str(db), "discover"]) == 0
+    assert "cannot be clustered" in capsys.readouterr().out
+
+
+def test_cli_discover_and_curate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "d.db"
+    source = seeded_store(use_case=True)
+    with Store.open(db) as store:
+        store.insert_calls(source.iter_calls())
+    args = ["--config", str(SAMPLE_FLEET), "--db", str(db)]
+    assert main([*args, "discover", "--k", "3", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    ids = [c["id"] for c in found["use_cases"]]
+    assert len(ids) == 3
+    assert main([*args, "usecase", "merge", ids[1], ids[0]]) == 0
+    assert main([*args, "usecase", "pin", ids[0]]) == 0
+    assert main([*args, "usecase", "rename", "nope", "x"]) == 2
+    capsys.readouterr()
+    assert main([*args, "usecase", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert f"merged into {ids[0]}" in listing and "[pinned]" in listing
