@@ -67,6 +67,7 @@ records = st.builds(
     latency_ms=st.one_of(st.none(), st.floats(0, 600_000, allow_nan=False)),
     success=st.booleans(),
     tags=st.lists(st.sampled_from(["a", "b"]), max_size=2),
+    feedback_score=st.one_of(st.none(), st.floats(0, 1)),
 )
 
 
@@ -86,7 +87,8 @@ def test_rollups_equal_group_by_over_calls(batch: list[CallRecord], cut: int) ->
                       COALESCE(SUM(cached_input_tokens), 0) cached_input_tokens,
                       COALESCE(SUM(cost_usd), 0) cost_usd, COUNT(cost_usd) priced_calls,
                       SUM(cost_usd IS NULL) unpriced_calls, COUNT(latency_ms) latency_count,
-                      COALESCE(SUM(latency_ms), 0) latency_ms_sum
+                      COALESCE(SUM(latency_ms), 0) latency_ms_sum, COUNT(feedback_score) feedback_count,
+                      COALESCE(SUM(feedback_score), 0) feedback_sum
                FROM calls GROUP BY 1, 2, 3, 4"""
         )
     }
@@ -95,10 +97,11 @@ def test_rollups_equal_group_by_over_calls(batch: list[CallRecord], cut: int) ->
     for key, want in truth.items():
         got = rollups[key]
         for column in ("calls", "errors", "input_tokens", "output_tokens", "cached_input_tokens",
-                       "priced_calls", "unpriced_calls", "latency_count"):
+                       "priced_calls", "unpriced_calls", "latency_count", "feedback_count"):
             assert got[column] == want[column], (key, column)
         assert got["cost_usd"] == pytest.approx(want["cost_usd"], rel=1e-9, abs=1e-9)
         assert got["latency_ms_sum"] == pytest.approx(want["latency_ms_sum"], rel=1e-9, abs=1e-6)
+        assert got["feedback_sum"] == pytest.approx(want["feedback_sum"], abs=1e-9)
         assert sum(got[c] for c in histogram.COLUMNS) == want["latency_count"]
     assert store.count_calls() == len(batch)
 
@@ -186,3 +189,36 @@ def test_moving_calls_to_a_use_case_keeps_rollups_equal_to_the_log() -> None:
         assert by_case[case].calls == row["n"] and by_case[case].input_tokens == row["i"]
         assert by_case[case].cost_usd == pytest.approx(row["cost"])
     assert store.set_use_cases({batch[0].call_id: "casual_chat"}) == 0  # already there
+
+
+def test_migration_from_schema_1_backfills_feedback_rollups(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from fleetui.store.migrations import STEPS
+
+    path = tmp_path / "v1.db"
+    db = sqlite_utils.Database(path)
+    STEPS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    day = utc_day(DAYS[0])
+    db["calls"].insert_all([
+        {"call_id": f"c{i}", "ts": DAYS[0], "day": day, "model_id": "m", "success": 1, "feedback_score": 0.5 * i}
+        for i in range(3)
+    ])
+    db["rollup_daily"].insert({"day": day, "model_id": "m", "use_case": "", "task": "", "calls": 3})
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION >= 2
+        [row] = list(store.rollup_rows())
+        assert (row["feedback_sum"], row["feedback_count"]) == (1.5, 3)
+
+
+def test_feedback_updates_keep_rollups_current() -> None:
+    store = Store.memory()
+    call = CallRecord(ts=DAYS[0], model_id="m")
+    store.insert_calls([call])
+    store.update_feedback(call.call_id, 0.2)
+    store.update_feedback(call.call_id, 0.9)  # a changed mind replaces, not adds
+    [totals] = store.totals("model")
+    assert (totals.feedback_sum, totals.feedback_count) == (pytest.approx(0.9), 1)

@@ -98,18 +98,15 @@ def rank_use_cases(fleet: Fleet, store: Store, since_day: str | None = None) -> 
     """Per use case, its models best first (ranked ones, then those under the minimum sample)."""
     cells: dict[tuple[str, str], ModelInUseCase] = {}
     for row in analytics.use_case_model_cells(store, since_day):
-        counts = [int(v or 0) for v in row[9:]]
+        counts = [int(v or 0) for v in row[11:]]
         cells[(row[0], row[1])] = ModelInUseCase(
             use_case=row[0], model_id=row[1], n=int(row[2]), successes=int(row[2]) - int(row[3]),
             p50_ms=histogram.quantile(counts, 0.5), p95_ms=histogram.quantile(counts, 0.95),
             cost_usd=float(row[4] or 0), priced_calls=int(row[5] or 0), input_tokens=int(row[6] or 0),
             output_tokens=int(row[7] or 0), cached_input_tokens=int(row[8] or 0),
+            feedback_n=int(row[10] or 0),
+            feedback_mean=float(row[9]) / int(row[10]) if row[10] else None,
         )
-    for use_case, model_id, n, mean in analytics.feedback_by_use_case_model(store, since_day):
-        cell = cells.get((use_case, model_id))
-        if cell is not None:
-            cell.feedback_n, cell.feedback_mean = int(n), float(mean)
-
     weights = fleet.ranking.weights
     minimum = fleet.ranking.min_samples
     by_use_case: dict[str, list[ModelInUseCase]] = {}

@@ -68,22 +68,15 @@ def refusals_by_model(store: Store) -> dict[str, int]:
 
 
 def use_case_model_cells(store: Store, since_day: str | None) -> list[tuple[Any, ...]]:
-    """(use_case, model_id, calls, errors, cost, priced calls, in, out, cached, h00…) per pair."""
+    """(use_case, model_id, calls, errors, cost, priced calls, in, out, cached, feedback sum,
+    feedback count, h00…) per pair."""
     hist = ", ".join(f"SUM({c})" for c in histogram.COLUMNS)
     return list(store.db.execute(
         f"SELECT use_case, model_id, SUM(calls), SUM(errors), SUM(cost_usd), SUM(priced_calls), "
-        f"SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), {hist} FROM rollup_daily "
+        f"SUM(input_tokens), SUM(output_tokens), SUM(cached_input_tokens), SUM(feedback_sum), "
+        f"SUM(feedback_count), {hist} FROM rollup_daily "
         "WHERE use_case != '' AND model_id != ''" + (" AND day >= ?" if since_day else "")
         + " GROUP BY use_case, model_id",
-        [since_day] if since_day else [],
-    ))
-
-
-def feedback_by_use_case_model(store: Store, since_day: str | None) -> list[tuple[str, str, int, float]]:
-    return list(store.db.execute(
-        "SELECT use_case, model_id, COUNT(feedback_score), AVG(feedback_score) FROM calls "
-        "WHERE feedback_score IS NOT NULL AND use_case IS NOT NULL AND model_id IS NOT NULL"
-        + (" AND day >= ?" if since_day else "") + " GROUP BY use_case, model_id",
         [since_day] if since_day else [],
     ))
 

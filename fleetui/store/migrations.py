@@ -101,5 +101,25 @@ def _step_1_initial(db: sqlite_utils.Database) -> None:
     db["counters"].create({"name": str, "value": int}, pk="name", not_null={"value"})
 
 
-STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_step_1_initial,)
+def _step_2_feedback_in_rollups(db: sqlite_utils.Database) -> None:
+    """Rankings read satisfaction from rollups instead of scanning the call log."""
+    db.execute("ALTER TABLE rollup_daily ADD COLUMN feedback_sum REAL NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE rollup_daily ADD COLUMN feedback_count INTEGER NOT NULL DEFAULT 0")
+    # One pass over the log into a keyed table, then one keyed update: a correlated subquery
+    # per rollup row would rescan the log thousands of times on a big store.
+    db.execute(
+        """CREATE TEMP TABLE feedback_totals AS
+           SELECT day, COALESCE(model_id, '') model_id, COALESCE(use_case, '') use_case, COALESCE(task, '') task,
+                  SUM(feedback_score) total, COUNT(feedback_score) n
+           FROM calls WHERE feedback_score IS NOT NULL GROUP BY 1, 2, 3, 4"""
+    )
+    db.execute(
+        """UPDATE rollup_daily SET feedback_sum = f.total, feedback_count = f.n FROM feedback_totals f
+           WHERE rollup_daily.day = f.day AND rollup_daily.model_id = f.model_id
+             AND rollup_daily.use_case = f.use_case AND rollup_daily.task = f.task"""
+    )
+    db.execute("DROP TABLE feedback_totals")
+
+
+STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_step_1_initial, _step_2_feedback_in_rollups)
 SCHEMA_VERSION = len(STEPS)

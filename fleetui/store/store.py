@@ -35,7 +35,7 @@ _INSERT_CALL = (
 )
 _SUMS = ("calls", "errors", "input_tokens", "output_tokens", "cached_input_tokens",
          "priced_calls", "unpriced_calls", "latency_count", "cost_usd", "latency_ms_sum",
-         *histogram.COLUMNS)
+         *histogram.COLUMNS, "feedback_sum", "feedback_count")
 _UPSERT_ROLLUP = (
     f"INSERT INTO rollup_daily (day, model_id, use_case, task, {', '.join(_SUMS)}) "
     f"VALUES ({', '.join('?' * (4 + len(_SUMS)))}) "
@@ -44,6 +44,7 @@ _UPSERT_ROLLUP = (
 )
 _N_SUMS = len(_SUMS)
 _I_HIST = _SUMS.index(histogram.COLUMNS[0])
+_I_FEEDBACK = _SUMS.index("feedback_sum")
 
 _Work = Callable[[sqlite3.Connection], object]
 Grouping = Literal["model", "use_case", "task", "day"]
@@ -71,6 +72,8 @@ class Totals:
     latency_count: int
     p50_ms: float | None
     p95_ms: float | None
+    feedback_sum: float = 0.0
+    feedback_count: int = 0
 
     @property
     def success_rate(self) -> float | None:
@@ -302,6 +305,9 @@ class Store:
                 acc[7] += 1
                 acc[9] += record.latency_ms
                 acc[_I_HIST + bucket_of(record.latency_ms)] += 1
+            if record.feedback_score is not None:
+                acc[_I_FEEDBACK] += record.feedback_score
+                acc[_I_FEEDBACK + 1] += 1
         deltas = [[*key, *acc] for key, acc in sums.items()]
         return rows, deltas
 
@@ -341,10 +347,11 @@ class Store:
             old = [
                 CallRecord(call_id=r[0], ts=r[1], model_id=r[2], use_case=r[3], task=r[4], success=bool(r[5]),
                            input_tokens=r[6], output_tokens=r[7], cached_input_tokens=r[8], cost_usd=r[9],
-                           latency_ms=r[10])
+                           latency_ms=r[10], feedback_score=r[11])
                 for r in self._conn.execute(
                     "SELECT call_id, ts, model_id, use_case, task, success, input_tokens, output_tokens, "
-                    f"cached_input_tokens, cost_usd, latency_ms FROM calls WHERE call_id IN ({', '.join('?' * len(part))})",
+                    "cached_input_tokens, cost_usd, latency_ms, feedback_score FROM calls "
+                    f"WHERE call_id IN ({', '.join('?' * len(part))})",
                     part,
                 )
             ]
@@ -419,7 +426,29 @@ class Store:
         return changed > 0
 
     def update_feedback(self, call_id: str, score: float, comment: str | None = None) -> bool:
-        return self._update_call(call_id, "feedback_score = ?, feedback_comment = ?", [score, comment])
+        """Record a user's score for a call; the rollups' satisfaction sums follow."""
+        found = False
+
+        def work(conn: sqlite3.Connection) -> None:
+            nonlocal found
+            row = conn.execute(
+                "SELECT day, COALESCE(model_id, ''), COALESCE(use_case, ''), COALESCE(task, ''), feedback_score "
+                "FROM calls WHERE call_id = ?", [call_id],
+            ).fetchone()
+            if row is None:
+                return
+            found = True
+            old = row[4]
+            conn.execute("UPDATE calls SET feedback_score = ?, feedback_comment = ? WHERE call_id = ?",
+                         [score, comment, call_id])
+            conn.execute(
+                "UPDATE rollup_daily SET feedback_sum = feedback_sum + ?, feedback_count = feedback_count + ? "
+                "WHERE day = ? AND model_id = ? AND use_case = ? AND task = ?",
+                [score - (old or 0.0), 0 if old is not None else 1, *row[:4]],
+            )
+
+        self._write(work)
+        return found
 
     def mark_follow_up(self, call_id: str) -> bool:
         return self._update_call(call_id, "follow_up = 1", [])
@@ -524,7 +553,7 @@ def _day_filter(since: str | None, until: str | None) -> tuple[list[str], list[o
 def _totals(row: tuple[object, ...]) -> Totals:
     key = row[0]
     values = [v or 0 for v in row[1:]]
-    hist = [int(v) for v in values[_I_HIST:]]
+    hist = [int(v) for v in values[_I_HIST : _I_HIST + histogram.BUCKETS]]
     return Totals(
         key=None if key in ("", None) else str(key),
         calls=int(values[0]),
@@ -539,6 +568,8 @@ def _totals(row: tuple[object, ...]) -> Totals:
         latency_ms_sum=float(values[9]),
         p50_ms=histogram.quantile(hist, 0.5),
         p95_ms=histogram.quantile(hist, 0.95),
+        feedback_sum=float(values[_I_FEEDBACK]),
+        feedback_count=int(values[_I_FEEDBACK + 1]),
     )
 
 
