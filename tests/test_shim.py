@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import subprocess
@@ -317,3 +318,48 @@ def test_eight_processes_lose_nothing(tmp_path: Path) -> None:
         assert store.count_calls() == 40_000 and store.overall().calls == 40_000
         per = {r["task"]: r["n"] for r in store.db.query("SELECT task, COUNT(*) n FROM calls GROUP BY task")}
     assert per == {f"p{i}": 5000 for i in range(8)}
+
+
+def test_gzip_bodies_are_decoded_for_recording_and_left_alone_for_the_app(recorder: Recorder) -> None:
+    import gzip
+
+    import httpx
+
+    body = json.dumps({"id": "x", "model": "gpt-4o-mini", "choices": [{"index": 0, "message": {
+        "role": "assistant", "content": "compressed hello"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 2}}).encode()
+    packed = gzip.compress(body)
+
+    class Chunks(httpx.SyncByteStream):  # a body that arrives in pieces, as from a socket
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            yield packed[:10]
+            yield packed[10:]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Chunks(), headers={"content-encoding": "gzip", "content-type": "application/json"})
+
+    # A plain httpx client (the transport httpx-based SDKs use), instrumented directly.
+    client = instrument(httpx.Client(transport=httpx.MockTransport(handler), base_url="https://api.openai.com/v1"))
+    response = client.post("/chat/completions", json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.json()["choices"][0]["message"]["content"] == "compressed hello"  # the app sees it decoded as usual
+    [row] = rows(recorder)
+    assert row["response"] == "compressed hello" and row["input_tokens"] == 7 and row["output_tokens"] == 2
+    assert row["cost_usd"] == pytest.approx(7 * 0.15e-6 + 2 * 0.6e-6)
+
+
+def test_responses_built_from_bytes_are_recorded_too(recorder: Recorder) -> None:
+    import httpx
+
+    reply = {"model": "m", "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}
+    client = instrument(httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=reply))))
+    client.post("https://api.openai.com/v1/chat/completions", json={"model": "m", "messages": []})
+    [row] = rows(recorder)
+    assert row["response"] == "ok"
+
+
+def test_non_llm_requests_pass_through_unrecorded(recorder: Recorder) -> None:
+    import httpx
+
+    client = instrument(httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"data": []}))))
+    assert client.get("https://api.openai.com/v1/models").json() == {"data": []}
+    assert rows(recorder) == []

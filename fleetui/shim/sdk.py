@@ -31,7 +31,8 @@ def instrument(client: C) -> C:
         )
     if getattr(http, _MARK, False):
         return client
-    is_async = hasattr(http._transport, "handle_async_request")
+    # The client says which it is (a transport may offer both, as httpx.MockTransport does).
+    is_async = hasattr(http, "aclose")
     wrapper = _AsyncTransport if is_async else _SyncTransport
     http._transport = wrapper(http._transport)
     mounts = getattr(http, "_mounts", None) or {}
@@ -64,6 +65,21 @@ def _tee(mixin: type, base_name: str, stream: Any) -> type:
     return _tee_classes[key]
 
 
+def _already_read(response: Any, exchange: Exchange) -> bool:
+    """Fill the exchange from the response; True when the body was already read (a transport
+    that built the response from bytes), in which case it is recorded now."""
+    exchange.status = response.status_code
+    exchange.headers = {k.lower(): v for k, v in response.headers.items()}
+    if not getattr(response, "is_closed", False):
+        return False
+    exchange.headers.pop("content-encoding", None)  # .content is already decoded
+    exchange.chunks = [response.content]
+    exchange.complete = True
+    exchange.ended_perf = time.perf_counter()
+    default_recorder().record(exchange)
+    return True
+
+
 def _is_llm_call(request: Any) -> bool:
     return request.method == "POST" and str(request.url.path).endswith(("/chat/completions", "/messages", "/responses"))
 
@@ -92,8 +108,8 @@ class _SyncTransport:
             exchange.error, exchange.ended_perf = type(exc).__name__, time.perf_counter()
             default_recorder().record(exchange)
             raise
-        exchange.status = response.status_code
-        exchange.headers = {k.lower(): v for k, v in response.headers.items()}
+        if _already_read(response, exchange):
+            return response
         response.stream = _tee(_SyncTee, "SyncByteStream", response.stream)(response.stream, exchange)
         return response
 
@@ -148,8 +164,8 @@ class _AsyncTransport:
             exchange.error, exchange.ended_perf = type(exc).__name__, time.perf_counter()
             default_recorder().record(exchange)
             raise
-        exchange.status = response.status_code
-        exchange.headers = {k.lower(): v for k, v in response.headers.items()}
+        if _already_read(response, exchange):
+            return response
         response.stream = _tee(_AsyncTee, "AsyncByteStream", response.stream)(response.stream, exchange)
         return response
 
