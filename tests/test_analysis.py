@@ -155,3 +155,40 @@ def test_cli_on_demo_data(isolated_home: Path, capsys: pytest.CaptureFixture[str
     metrics = capsys.readouterr().out
     assert '# TYPE fleetui_latency_seconds histogram' in metrics and 'fleetui_calls_total{model="gpt-4"}' in metrics
     assert main(["--demo", "rank", "no_such_use_case"]) == 2
+
+
+def test_ranking_on_alpaca_eval_finds_the_best_model_per_category() -> None:
+    """Real judged answers as logs: per dataset, the top-ranked model is the one with the best
+    mean win, wherever the category has many prompts."""
+    import csv
+    from collections import defaultdict
+
+    from fleetui.fleetfile import parse_fleet
+
+    rows = list(csv.DictReader(open(Path(__file__).parent / "data" / "alpaca_win_matrix.csv")))
+    models = [c for c in rows[0] if c not in ("prompt_id", "dataset")]
+    fleet = parse_fleet(
+        '[[providers]]\nid = "lab"\nkind = "openai-compatible"\nbase_url = "http://127.0.0.1:1/v1"\n'
+        + "".join(f'[[models]]\nid = "{m}"\nname = "{m}"\nprovider = "lab"\nmodel = "{m}"\n' for m in models)
+        + "[ranking]\nmin_samples = 20\n[ranking.weights]\nsuccess = 0\nspeed = 0\ncost = 0\nsatisfaction = 100\n"
+    )
+    store = Store.memory()
+    store.insert_calls(
+        CallRecord(ts=NOW - 7200, model_id=m, use_case=row["dataset"], feedback_score=float(row[m]), success=True)
+        for row in rows for m in models if row[m] != ""
+    )
+    wins: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        for m in models:
+            if row[m] != "":
+                wins[row["dataset"]][m].append(float(row[m]))
+    ranking = rank_use_cases(fleet, store)
+    checked = 0
+    for dataset, per_model in wins.items():
+        if len(next(iter(per_model.values()))) < 100:
+            continue  # small categories: shrinkage may rightly prefer a steadier model
+        best = max(per_model, key=lambda m: sum(per_model[m]) / len(per_model[m]))
+        top = ranking[dataset][0]
+        assert top.model_id == best, (dataset, top.model_id, best)
+        checked += 1
+    assert checked >= 3
