@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from fleetui.tui.add_model import AddModelTab
+from fleetui.tui.base import DataTab
 from fleetui.tui.costs_tab import CostsTab
 from fleetui.tui.data import Session
 from fleetui.tui.fleet_tab import FleetTab
@@ -85,7 +86,7 @@ class FleetApp(App[None]):
 
     def _refresh_if_idle(self) -> None:
         if len(self.screen_stack) == 1:  # not under a modal or a detail screen
-            self.refresh_visible()
+            self.refresh_visible(force=True)
 
     # -- navigation --------------------------------------------------------------------------
 
@@ -100,7 +101,7 @@ class FleetApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_refresh(self) -> None:
-        self.refresh_visible()
+        self.refresh_visible(force=True)
 
     def visible_tab(self) -> Vertical | None:
         active = self.query_one(TabbedContent).active
@@ -108,10 +109,10 @@ class FleetApp(App[None]):
         children = list(pane.children)
         return children[0] if children else None  # type: ignore[return-value]
 
-    def refresh_visible(self) -> None:
+    def refresh_visible(self, force: bool = False) -> None:
         tab = self.visible_tab()
         if tab is not None and hasattr(tab, "reload"):
-            tab.reload()
+            tab.reload(force) if isinstance(tab, DataTab) else tab.reload()
 
     def get_system_commands(self, screen):  # type: ignore[no-untyped-def]
         from textual.app import SystemCommand
@@ -135,7 +136,7 @@ class FleetApp(App[None]):
             self.notify, f"{len(outcomes) - len(down)} of {len(outcomes)} models up" + (f"; down: {', '.join(down)}" if down else ""),
             title="Probe",
         )
-        self.call_from_thread(self.refresh_visible)
+        self.call_from_thread(self.refresh_visible, True)
 
 
 def run_tui(session: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from textual import work
@@ -14,12 +15,17 @@ from fleetui.tui.data import Session
 class DataTab(Vertical):
     """Subclasses define `load()` (runs on a thread; no widgets) and `show(data)` (main thread)."""
 
+    FRESH_S = 10.0  # switching back to a tab within this long shows what it has, without a reload
+
     def __init__(self, session: Session, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
         self.loaded = False
+        self._loaded_at = 0.0
 
-    def reload(self) -> None:
+    def reload(self, force: bool = False) -> None:
+        if not force and self.loaded and time.monotonic() - self._loaded_at < self.FRESH_S:
+            return
         self._load()
 
     @work(thread=True, exclusive=True, group="tab-load")
@@ -36,6 +42,7 @@ class DataTab(Vertical):
     def _show(self, data: Any) -> None:
         self.show(data)
         self.loaded = True
+        self._loaded_at = time.monotonic()
 
     def load(self) -> Any:
         raise NotImplementedError

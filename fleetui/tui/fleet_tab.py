@@ -137,4 +137,4 @@ class FleetTab(DataTab):
 
         model_id = event.row_key.value
         if model_id:
-            self.app.push_screen(ModelDetail(self.session, model_id), lambda _: self.reload())
+            self.app.push_screen(ModelDetail(self.session, model_id), lambda _: self.reload(force=True))

@@ -75,7 +75,7 @@ class RecommendationsTab(DataTab):
         with self.session.store() as store:
             analytics.set_recommendation_status(store, rec.id, status)
         self.app.notify(f"{rec.id} {status}", timeout=3)
-        self.reload()
+        self.reload(force=True)
 
     def action_dismiss_rec(self) -> None:
         self._set_status("dismissed")

@@ -43,7 +43,7 @@ class UsageTab(DataTab):
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "usage-period" and isinstance(event.value, int):
             self.days = event.value
-            self.reload()
+            self.reload(force=True)
 
     def load(self) -> dict[str, Any]:
         since_ts = time.time() - self.days * 86400
