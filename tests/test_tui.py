@@ -191,3 +191,26 @@ def test_bad_theme_is_reported_and_skipped(tmp_path: Path) -> None:
     assert len(problems) == 2 and any("not a colour" in p for p in problems)
     builtin, builtin_problems = load_themes()
     assert {"fleet-night", "fleet-day"} <= {t.name for t in builtin} and not builtin_problems
+
+
+async def test_apply_a_recommendation_from_the_tab(demo_session: Session) -> None:
+    app = FleetApp(demo_session, refresh_s=0)
+    before = demo_session.source.path.read_text()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(app, pilot)
+        tab = app.query_one("RecommendationsTab")
+        table = app.query_one("#recs-table", DataTable)
+        table.focus()
+        index = next(i for i, r in enumerate(tab.recs) if r.kind == "cheaper_model")
+        table.move_cursor(row=index)
+        rec = tab.recs[index]
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert "+[[rules]]" in str(app.screen.query_one("Static").render()) or app.screen.diff
+        app.screen.query_one("#apply-yes", Button).press()
+        await settle(app, pilot)
+    after = demo_session.source.path.read_text()
+    assert after.startswith(before) and f'model = "{rec.recommended_model}"' in after[len(before):]
+    with Store.open(demo_session.db_path) as store:
+        assert store.db.execute("SELECT status FROM recommendations WHERE id = ?", [rec.id]).fetchone()[0] == "applied"

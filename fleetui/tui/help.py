@@ -20,7 +20,7 @@ HELP = """\
 | `/` | filter the fleet table; `esc` clears |
 | `s` | change the fleet table's sort (name, cost, calls, price) |
 | `enter` | open the selected model: `t` test, `d` disable/enable, `p` probe, `x` remove, `esc` back |
-| `a` / `x` / `v` | on a recommendation: accept, dismiss, verify |
+| `a` / `x` / `p` / `v` | on a recommendation: accept, dismiss, apply (shows the diff, asks, writes), verify |
 | `r` | refresh the visible tab |
 | `q` | quit |
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Label, Static
 
 from fleetui.analysis.recommend import Recommendation, recommend, store_recommendations
 from fleetui.store import analytics
@@ -20,6 +23,7 @@ class RecommendationsTab(DataTab):
         Binding("x", "dismiss_rec", "Dismiss", id="recs.dismiss"),
         Binding("a", "accept_rec", "Accept", id="recs.accept"),
         Binding("v", "verify_rec", "Verify", id="recs.verify"),
+        Binding("p", "apply_rec", "Apply", id="recs.apply"),
     ]
 
     def __init__(self, session: Any) -> None:
@@ -83,6 +87,62 @@ class RecommendationsTab(DataTab):
     def action_accept_rec(self) -> None:
         self._set_status("accepted")
 
+    def action_apply_rec(self) -> None:
+        from fleetui.fleetfile import FleetFileError
+        from fleetui.routing.apply import CannotApply, plan, write
+
+        rec = self._selected()
+        if rec is None:
+            return
+        if not self.session.can_save:
+            self.app.notify("the sample fleet is read-only: create your own with `fleetui init`", severity="error")
+            return
+        try:
+            change = plan(self.session.source.path, rec.as_json())
+        except (CannotApply, FleetFileError) as exc:
+            self.app.notify(str(exc), title="Cannot apply", severity="error", timeout=8)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                write(change)
+            except (CannotApply, OSError) as exc:
+                self.app.notify(str(exc), title="Not written", severity="error", timeout=8)
+                return
+            from fleetui.fleetfile import load_fleet
+
+            self.session.fleet = load_fleet(self.session.source.path)
+            self._set_status("applied")
+            self.app.notify(f"rule {change.rule_name} added to {change.path}", title="Applied")
+
+        self.app.push_screen(DiffConfirm(change.diff), answer)
+
     def action_verify_rec(self) -> None:
         self.app.notify("Verifying by replay arrives with `fleetui replay` (issue 7); not available yet.",
                         title="Verify", severity="warning")
+
+
+class DiffConfirm(ModalScreen[bool]):
+    """The TOML diff an apply would write, and a yes/no."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "no", "Cancel", id="apply.cancel")]
+
+    def __init__(self, diff: str) -> None:
+        super().__init__()
+        self.diff = diff
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="diff-confirm"):
+            yield Label("Write this change to the fleet file? (the previous version is kept as .bak)")
+            yield Static(Syntax(self.diff, "diff", theme="ansi_dark"))
+            with Horizontal():
+                yield Button("Apply", id="apply-yes", variant="primary")
+                yield Button("Cancel", id="apply-no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "apply-yes")
+
+    def action_no(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,59 @@
+"""`fleetui apply RECOMMENDATION_ID`: a recommendation becomes a routing rule in the fleet file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from fleetui.cli.context import CliContext, CliError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "apply",
+        help="turn a recommendation into a routing rule (shows the diff, asks, writes atomically)",
+        description="Add the routing rule a recommendation calls for to the fleet file: show the "
+        "diff, validate the whole new fleet, ask, then write atomically keeping FILE.bak, and "
+        "mark the recommendation applied. Comments and layout of the file are kept.",
+    )
+    parser.add_argument("recommendation", help="its id, from `fleetui recommend`")
+    parser.add_argument("--yes", action="store_true", help="do not ask")
+    parser.add_argument("--dry-run", action="store_true", help="show the diff only")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.fleetfile import FleetFileError
+    from fleetui.routing.apply import CannotApply, plan, write
+    from fleetui.store import analytics
+
+    source = ctx.fleet_source()
+    if source.is_sample:
+        raise CliError("the sample fleet is read-only; create your own with `fleetui init` and apply there")
+    store = ctx.store()
+    rec = next((r for r in analytics.recommendations(store) if r["id"] == args.recommendation), None)
+    if rec is None:
+        raise CliError(f"no recommendation {args.recommendation!r}; see `fleetui recommend`")
+    if rec["status"] == "applied":
+        raise CliError(f"{rec['id']} is already applied")
+    try:
+        change = plan(source.path, rec)
+    except (CannotApply, FleetFileError) as exc:
+        raise CliError(str(exc)) from None
+    print(change.diff)
+    if args.dry_run:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CliError("not a terminal: pass --yes to apply without asking")
+        if input(f"Write this to {source.path}? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing written")
+            return 1
+    try:
+        write(change)
+    except CannotApply as exc:
+        raise CliError(str(exc)) from None
+    analytics.set_recommendation_status(store, rec["id"], "applied")
+    print(f"added rule {change.rule_name} to {source.path} (previous version: {source.path.name}.bak)")
+    return 0

@@ -1,0 +1,95 @@
+"""Turn an accepted recommendation into a routing rule in the fleet file.
+
+The rule is appended as text, so everything the user wrote — comments, order, layout — stays as
+it was; the new text is validated as a whole fleet before anything is written, then written
+atomically with the previous file kept as `<name>.bak`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fleetui.fleetfile import parse_fleet
+
+CASUAL = ["casual_chat", "food_dining", "quick_lookup"]
+
+
+class CannotApply(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Change:
+    path: Path
+    old_text: str
+    new_text: str
+    rule_name: str
+
+    @property
+    def diff(self) -> str:
+        return "".join(difflib.unified_diff(
+            self.old_text.splitlines(keepends=True), self.new_text.splitlines(keepends=True),
+            fromfile=f"{self.path} (now)", tofile=f"{self.path} (after apply)",
+        ))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "rule"
+
+
+def rule_for(rec: dict[str, Any], existing_names: set[str]) -> tuple[str, str]:
+    """(rule name, TOML block) for a recommendation row from the store."""
+    kind = rec["kind"]
+    target = rec.get("recommended_model")
+    current = rec.get("current_model")
+    if kind == "cheaper_model" and rec.get("use_case") and target:
+        when = f'use_case == "{rec["use_case"]}"'
+        name = f"use-{target}-for-{rec['use_case']}"
+    elif kind == "expensive_on_casual" and target:
+        when = f'use_case in {CASUAL} and complexity == "simple"'.replace("'", '"')
+        name = f"casual-to-{target}"
+    else:
+        raise CannotApply(f"a {kind} recommendation has no routing change to apply; act on it by hand")
+    name = _slug(name)
+    base, n = name, 2
+    while name in existing_names:
+        name, n = f"{base}-{n}", n + 1
+    fallbacks = f'["{current}"]' if current and current != target else "[]"
+    block = (
+        f"\n# Added by `fleetui apply {rec['id']}`: {rec.get('sentence', '')}\n"
+        f"[[rules]]\nname = \"{name}\"\npriority = 45\nwhen = '{when}'\nmodel = \"{target}\"\nfallbacks = {fallbacks}\n"
+    )
+    return name, block
+
+
+def plan(path: Path, rec: dict[str, Any]) -> Change:
+    old = path.read_text(encoding="utf-8")
+    fleet = parse_fleet(old, path)
+    name, block = rule_for(rec, {r.name for r in fleet.rules})
+    new = old + ("" if old.endswith("\n") else "\n") + block
+    parse_fleet(new, path)  # raises FleetFileError: nothing is written unless the result is valid
+    return Change(path, old, new, name)
+
+
+def write(change: Change) -> None:
+    path = change.path
+    if path.read_text(encoding="utf-8") != change.old_text:
+        raise CannotApply(f"{path} changed since the diff was shown; run apply again")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(change.new_text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        shutil.copy2(path, path.with_name(path.name + ".bak"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
