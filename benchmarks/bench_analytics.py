@@ -50,7 +50,6 @@ def main() -> None:
     store = Store.open(db)
     calls = store.count_calls()
     since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 6 * 86400))
-    since_ts = time.mktime(time.strptime(since, "%Y-%m-%d")) - time.timezone
     checks: list[tuple[str, Callable[[], Any], Callable[[], Any], Callable[[Any, Any], bool]]] = [
         ("calls/cost by model, 7 days",
          lambda: {t.key: t.calls for t in store.totals("model", since=since)},

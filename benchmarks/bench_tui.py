@@ -32,7 +32,7 @@ async def measure(session: Session) -> None:
     started = time.perf_counter()
     app = FleetApp(session, refresh_s=0)
     painted: list[float] = []
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         app.call_after_refresh(lambda: painted.append(time.perf_counter()))
         await asyncio.sleep(0)
         while not painted:
