@@ -164,7 +164,10 @@ class Router:
         tags: Sequence[str] = (),
         user: str | None = None,
         hour: int | None = None,
+        prompt_length: int | None = None,
     ) -> RouteDecision:
+        """Route one request. `prompt_length` overrides len(prompt) (dry runs over logs that
+        keep only the prompt's length)."""
         started = time.perf_counter()
         self._maybe_reload()
         compiled = self._compiled
@@ -175,7 +178,7 @@ class Router:
             escalated = True
         request = {
             "task": task, "use_case": use_case, "complexity": estimated, "user": user,
-            "prompt_length": len(prompt), "hour": time.gmtime().tm_hour if hour is None else hour,
+            "prompt_length": len(prompt) if prompt_length is None else prompt_length, "hour": time.gmtime().tm_hour if hour is None else hour,
             "tags": tuple(tags),
         }
         rule_name: str | None = None

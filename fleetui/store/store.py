@@ -18,7 +18,7 @@ from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import sqlite_utils
 
@@ -399,6 +399,14 @@ class Store:
             prompts[digest] = (text, total + n, models)
         ranked = sorted(prompts.items(), key=lambda kv: -kv[1][1])[:limit]
         return [(digest, text, total, models) for digest, (text, total, models) in ranked]
+
+    def calls_for_dry_run(self, since_ts: float) -> Iterator[tuple[Any, ...]]:
+        """(model_id, use_case, task, complexity, prompt_chars, tags, user_id, ts, success,
+        cost_usd, latency_ms, input_tokens, output_tokens, cached_input_tokens) per call."""
+        return self._conn.execute(
+            "SELECT model_id, use_case, task, complexity, prompt_chars, tags, user_id, ts, success, cost_usd, "
+            "latency_ms, input_tokens, output_tokens, cached_input_tokens FROM calls WHERE ts >= ?", [since_ts],
+        )
 
     def recent_errors(self, model_id: str, limit: int = 5) -> list[dict[str, object]]:
         return list(self.db.query(
