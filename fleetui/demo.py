@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetui import clock
 from fleetui.fleet import Fleet, Model
 from fleetui.pricing import Pricer
 from fleetui.store import CallRecord, Store
@@ -230,7 +231,7 @@ def _picker(rng: random.Random, items: list[Any], weights: list[float]) -> Calla
 
 def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = None) -> Iterator[CallRecord]:
     rng = random.Random(seed)
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
     pricer = Pricer(fleet)
     pools = _pools(rng)
     models = _choose_models(fleet)

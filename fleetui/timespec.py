@@ -6,13 +6,15 @@ import datetime as dt
 import re
 import time
 
+from fleetui import clock
+
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_since(text: str, now: float | None = None) -> float:
     """Unix time where the period starts; ValueError with what is allowed otherwise."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
     value = text.strip().lower()
     match = _SPAN.match(value)
     if match:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
+from fleetui import clock
 from fleetui.fleet import Fleet
 from fleetui.pricing import Pricer
 from fleetui.store import Store, analytics
@@ -292,7 +293,7 @@ def routing_issues(store: Store, since_ts: float) -> list[Recommendation]:
 
 
 def recommend(fleet: Fleet, store: Store, days: int = 30, now: float | None = None) -> list[Recommendation]:
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
     since_day = time.strftime("%Y-%m-%d", time.gmtime(now - (days - 1) * 86400))
     window = Window(days, since_day)
     ranking = rank_use_cases(fleet, store, since_day)
@@ -307,7 +308,7 @@ def recommend(fleet: Fleet, store: Store, days: int = 30, now: float | None = No
 
 def savings(fleet: Fleet, store: Store, days: int = 30) -> dict[str, Any]:
     """Actual cost against the best-ranked priced model per use case ("could save $106/month")."""
-    since_day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - (days - 1) * 86400))
+    since_day = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - (days - 1) * 86400))
     pricer = Pricer(fleet)
     actual = optimal = 0.0
     per_use_case = []

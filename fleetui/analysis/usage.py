@@ -11,13 +11,14 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fleetui import clock
 from fleetui.fleet import Fleet
 from fleetui.pricing import Pricer
 from fleetui.store import Grouping, Store, Totals, analytics
 
 
 def _day(offset_days: int = 0, today: dt.date | None = None) -> str:
-    base = today or dt.datetime.now(dt.UTC).date()
+    base = today or clock.today()
     return (base + dt.timedelta(days=offset_days)).isoformat()
 
 
@@ -101,7 +102,7 @@ def budget_status(fleet: Fleet, month_to_date: float, projected: float) -> Budge
 
 
 def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> CostReport:
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or clock.today()
     day = today.isoformat()
     daily_rows = {t.key: t for t in store.totals("day", since=_day(-29, today), until=day)}
     daily = [(d, daily_rows[d].cost_usd if d in daily_rows else 0.0) for d in (_day(-i, today) for i in range(29, -1, -1))]

@@ -106,10 +106,11 @@ class CliContext:
     @staticmethod
     def _demo_is_stale(store: Store) -> bool:
         """Demo traffic ends when it was generated; a day later "today" would be empty."""
-        import time
 
         latest = store.latest_call_ts()
-        return latest is None or latest < time.time() - 86400
+        from fleetui import clock
+
+        return latest is None or latest < clock.now() - 86400
 
     def _make_demo_db(self, path: Path) -> None:
         from fleetui.demo import DEFAULT_CALLS, generate_demo

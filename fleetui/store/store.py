@@ -93,7 +93,9 @@ def utc_day(ts: float) -> str:
 
 
 def today() -> str:
-    return utc_day(time.time())
+    from fleetui import clock
+
+    return utc_day(clock.now())
 
 
 class Store:

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
+from fleetui import clock
 from fleetui.fleetfile import FleetFileError
 from fleetui.pricing import Pricer, format_cost
 from fleetui.tui.data import Session
@@ -108,7 +109,7 @@ class ModelDetail(Screen[None]):
         with self.session.store() as store:
             day = today()
             by_task = store.totals("task", since=day, until=day, model_id=self.model_id)
-            month_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 29 * 86400))
+            month_ago = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - 29 * 86400))
             month = store.totals("model", since=month_ago, model_id=self.model_id)
             probes = store.recent_probes(self.model_id, 5)
             errors = store.recent_errors(self.model_id, 5)

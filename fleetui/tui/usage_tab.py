@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Select, Static
 
+from fleetui import clock
 from fleetui.analysis.usage import routing_stats, top_prompts, usage
 from fleetui.pricing import format_cost
 from fleetui.tui.base import DataTab
@@ -46,7 +47,7 @@ class UsageTab(DataTab):
             self.reload(force=True)
 
     def load(self) -> dict[str, Any]:
-        since_ts = time.time() - self.days * 86400
+        since_ts = clock.now() - self.days * 86400
         since_day = time.strftime("%Y-%m-%d", time.gmtime(since_ts))
         with self.session.store() as store:
             return {
