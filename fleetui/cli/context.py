@@ -122,6 +122,16 @@ class CliContext:
     def is_demo_data(self) -> bool:
         return self.demo or self.db_path() == locations.demo_db()
 
+    @staticmethod
+    def since(text: str, option: str = "--since") -> float:
+        """A period start as the user typed it (7d, 24h, a date), or a CliError saying what works."""
+        from fleetui.timespec import parse_since
+
+        try:
+            return parse_since(text)
+        except ValueError as exc:
+            raise CliError(f"{option}: {exc}") from None
+
     # -- output ------------------------------------------------------------------------------
 
     @staticmethod

@@ -25,12 +25,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.discover import discover
-    from fleetui.timespec import parse_since
-
-    try:
-        since = parse_since(args.since)
-    except ValueError as exc:
-        raise CliError(f"--since: {exc}") from None
+    since = ctx.since(args.since)
     if args.k is not None and args.k < 2:
         raise CliError("--k must be at least 2")
     result = discover(ctx.fleet(), ctx.store(), since, k=args.k)

@@ -26,15 +26,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.fleetfile import FleetFileError, load_fleet
     from fleetui.pricing import format_cost
     from fleetui.routing.dryrun import dry_run
-    from fleetui.timespec import parse_since
-
+    since = ctx.since(args.since)
     try:
         candidate = load_fleet(args.candidate)
-        since = parse_since(args.since)
     except FleetFileError as exc:
         raise CliError(str(exc)) from None
-    except ValueError as exc:
-        raise CliError(f"--since: {exc}") from None
     result = dry_run(candidate, ctx.store(), since)
     if args.json:
         ctx.print_json(result.as_json())

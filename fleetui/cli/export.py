@@ -70,14 +70,10 @@ def _routing(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _calls(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.importers.jsonl import to_json
-    from fleetui.timespec import parse_since
 
     if args.format not in (None, "jsonl"):
         raise CliError(f"calls export as jsonl, not {args.format}")
-    try:
-        since = parse_since(args.since) if args.since else None
-    except ValueError as exc:
-        raise CliError(f"--since: {exc}") from None
+    since = ctx.since(args.since) if args.since else None
     calls = ctx.store().iter_calls(since_ts=since)
     if not args.output:
         count = 0

@@ -26,12 +26,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     import time
 
     from fleetui.analysis.ranking import rank_use_cases, save_rankings
-    from fleetui.timespec import parse_since, utc_day_of
+    from fleetui.timespec import utc_day_of
 
-    try:
-        since = utc_day_of(parse_since(args.since))
-    except ValueError as exc:
-        raise CliError(f"--since: {exc}") from None
+    since = utc_day_of(ctx.since(args.since))
     fleet, store = ctx.fleet(), ctx.store()
     ranking = rank_use_cases(fleet, store, since)
     save_rankings(store, ranking, time.time())

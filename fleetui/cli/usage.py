@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from fleetui.cli.context import CliContext, CliError
+from fleetui.cli.context import CliContext
 
 BY = {"model": "model", "use-case": "use_case", "task": "task", "day": "day"}
 
@@ -27,12 +27,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.usage import routing_stats, top_prompts, totals_json, usage
     from fleetui.pricing import format_cost
-    from fleetui.timespec import parse_since, utc_day_of
+    from fleetui.timespec import utc_day_of
 
-    try:
-        since_ts = parse_since(args.since)
-    except ValueError as exc:
-        raise CliError(f"--since: {exc}") from None
+    since_ts = ctx.since(args.since)
     store = ctx.store()
     rows = usage(store, BY[args.by], utc_day_of(since_ts))  # type: ignore[arg-type]
     if args.json:

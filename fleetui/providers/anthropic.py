@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fleetui.providers.base import Adapter, sse_data
+from fleetui.providers.base import Adapter
 from fleetui.providers.types import ChatRequest, ChatResult, ErrorKind, FinishReason, StreamDone, StreamEvent, TextDelta
 
 API_VERSION = "2023-06-01"
@@ -74,15 +73,9 @@ class AnthropicAdapter(Adapter):
         usage: dict[str, Any] = {}
         model: str | None = None
         stopped = False
-        async for line in lines:
-            data = sse_data(line)
-            if data is None:
+        async for event in self._sse_json(lines, parts):
+            if event is None:
                 continue
-            try:
-                event = json.loads(data)
-            except json.JSONDecodeError:
-                raise self._error(ErrorKind.BAD_RESPONSE, f"malformed stream event: {data[:80]!r}",
-                                  partial_text="".join(parts)) from None
             kind = event.get("type")
             if kind == "message_start":
                 message = event.get("message") or {}

@@ -246,6 +246,22 @@ class Adapter(ABC):
             limit = self.timeouts.stall_s
             yield line
 
+    async def _sse_json(self, lines: AsyncIterator[str], parts: list[str]) -> AsyncIterator[Any]:
+        """The JSON payloads of an SSE body's `data:` lines; None for OpenAI's `[DONE]`. A payload
+        that is not JSON is a bad_response carrying the text received so far."""
+        async for line in lines:
+            data = sse_data(line)
+            if data is None:
+                continue
+            if data == "[DONE]":
+                yield None
+                continue
+            try:
+                yield json.loads(data)
+            except json.JSONDecodeError:
+                raise self._error(ErrorKind.BAD_RESPONSE, f"malformed stream event: {data[:80]!r}",
+                                  partial_text="".join(parts)) from None
+
     def _json(self, response: httpx.Response) -> Any:
         try:
             return response.json()

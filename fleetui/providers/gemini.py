@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fleetui.providers.base import Adapter, sse_data
+from fleetui.providers.base import Adapter
 from fleetui.providers.types import ChatRequest, ChatResult, ErrorKind, FinishReason, StreamDone, StreamEvent, TextDelta
 
 _FINISH: dict[str, FinishReason] = {
@@ -75,14 +74,9 @@ class GeminiAdapter(Adapter):
     async def stream_events(self, lines: AsyncIterator[str], started: float) -> AsyncIterator[StreamEvent]:
         chunks: list[dict[str, Any]] = []
         ttft: float | None = None
-        async for line in lines:
-            data = sse_data(line)
-            if data is None:
+        async for chunk in self._sse_json(lines, []):
+            if chunk is None:
                 continue
-            try:
-                chunk = json.loads(data)
-            except json.JSONDecodeError:
-                raise self._error(ErrorKind.BAD_RESPONSE, f"malformed stream event: {data[:80]!r}") from None
             chunks.append(chunk)
             for candidate in chunk.get("candidates") or []:
                 for part in (candidate.get("content") or {}).get("parts") or []:

@@ -3,12 +3,11 @@ vLLM, LM Studio, llama.cpp server, Ollama's /v1."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fleetui.providers.base import Adapter, sse_data
+from fleetui.providers.base import Adapter
 from fleetui.providers.types import ChatRequest, ChatResult, ErrorKind, FinishReason, StreamDone, StreamEvent, TextDelta
 
 _FINISH: dict[str, FinishReason] = {
@@ -62,18 +61,10 @@ class OpenAIAdapter(Adapter):
         usage: dict[str, Any] = {}
         model: str | None = None
         done = False
-        async for line in lines:
-            data = sse_data(line)
-            if data is None:
-                continue
-            if data == "[DONE]":
+        async for chunk in self._sse_json(lines, parts):
+            if chunk is None:  # [DONE]
                 done = True
                 break
-            try:
-                chunk = json.loads(data)
-            except json.JSONDecodeError:
-                raise self._error(ErrorKind.BAD_RESPONSE, f"malformed stream event: {data[:80]!r}",
-                                  partial_text="".join(parts)) from None
             if "error" in chunk:
                 raise self._error(ErrorKind.SERVER_ERROR, f"error in stream: {chunk['error']}",
                                   partial_text="".join(parts))
