@@ -225,3 +225,11 @@ async def test_key_goes_only_to_its_own_endpoint(fake_providers: FakeProviders) 
     assert to_ollama and all("authorization" not in r.headers for r in to_ollama)
     to_openai = [r for r in fake_providers.requests if r.provider == "openai"]
     assert to_openai[0].headers["authorization"] == "Bearer sk-fake-openai"
+
+
+async def test_openai_stream_without_finish_reason_is_not_taken_as_a_reply(fake_providers: FakeProviders) -> None:
+    async with make(fake_providers, "openai", "no-finish") as adapter:
+        with pytest.raises(ProviderError) as caught:
+            await collect(adapter, ChatRequest.of("hi"))
+    assert caught.value.kind is ErrorKind.BAD_RESPONSE and "finish_reason" in str(caught.value)
+    assert caught.value.partial_text == REPLY

@@ -81,6 +81,11 @@ class OpenAIAdapter(Adapter):
         if not done:
             raise self._error(ErrorKind.BAD_RESPONSE, "stream ended before [DONE] (truncated)",
                               partial_text="".join(parts))
+        if finish_raw is None:
+            # Every choice ends with a finish_reason; a stream without one was cut short by the
+            # server (llama.cpp, for one, ends an interrupted request this way).
+            raise self._error(ErrorKind.BAD_RESPONSE, "stream ended without a finish_reason (interrupted?)",
+                              partial_text="".join(parts))
         yield StreamDone(ChatResult(
             text="".join(parts),
             finish_reason=_FINISH.get(finish_raw, "other") if finish_raw else None,

@@ -18,6 +18,7 @@ so a test asks for a fault the way a user would meet it:
 | ``malformed``    | a body (or stream event) that is not JSON                          |
 | ``truncated``    | a stream without its terminator                                     |
 | ``refuse``       | a refusal (content_filter / refusal / SAFETY)                       |
+| ``no-finish``    | (OpenAI) a stream that ends with [DONE] but no finish_reason        |
 
 A wrong or missing key gets 401. Every request is recorded (path, headers, JSON body).
 """
@@ -241,7 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
         events.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
         for piece in ([] if model == "refuse" else CHUNKS):
             events.append({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-        events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+        if model != "no-finish":  # no-finish: the way llama.cpp ends an interrupted request
+            events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (body.get("stream_options") or {}).get("include_usage"):
             events.append({**base, "choices": [], "usage": usage})
         encoded = [f"data: {json.dumps(e)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
