@@ -214,3 +214,35 @@ async def test_apply_a_recommendation_from_the_tab(demo_session: Session) -> Non
     assert after.startswith(before) and f'model = "{rec.recommended_model}"' in after[len(before):]
     with Store.open(demo_session.db_path) as store:
         assert store.db.execute("SELECT status FROM recommendations WHERE id = ?", [rec.id]).fetchone()[0] == "applied"
+
+
+async def test_edit_a_rule_with_live_validation_and_a_sample_prompt(demo_session: Session) -> None:
+    from fleetui.tui.rules_editor import RulesEditor
+
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        editor = app.screen
+        assert isinstance(editor, RulesEditor)
+        table = editor.query_one("#rules-table", DataTable)
+        table.move_cursor(row=1)  # heartbeats
+        await pilot.pause(0.1)
+        when = editor.query_one("#rule-when", Input)
+        assert when.value == 'task == "heartbeat"'
+        when.value = 'tsk == "heartbeat"'
+        await pilot.pause(0.1)
+        assert "did you mean 'task'" in str(editor.query_one("#rule-check", Static).render())
+        when.value = 'task in ["heartbeat", "ping"]'
+        editor.query_one("#rule-model", Input).value = "gpt-4o-mini"
+        editor.query_one("#rule-role", Input).value = ""
+        assert editor.update_rule()
+        editor.query_one("#rule-try", Input).value = "are you up? || task=ping"
+        await pilot.pause(0.1)
+        assert "gpt-4o-mini" in str(editor.query_one("#rule-hit", Static).render())
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+    saved = load_fleet(demo_session.source.path)
+    rule = next(r for r in saved.rules if r.name == "heartbeats")
+    assert rule.when == 'task in ["heartbeat", "ping"]' and rule.model == "gpt-4o-mini"

@@ -36,6 +36,7 @@ class FleetApp(App[None]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("colon", "command_palette", "Go to", id="goto"),
         Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("e", "rules", "Rules", id="rules"),
         Binding("1", "show_tab('fleet')", "Fleet", show=False, id="tab.fleet"),
         Binding("2", "show_tab('usage')", "Usage", show=False, id="tab.usage"),
         Binding("3", "show_tab('costs')", "Costs", show=False, id="tab.costs"),
@@ -100,6 +101,11 @@ class FleetApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def action_rules(self) -> None:
+        from fleetui.tui.rules_editor import RulesEditor
+
+        self.push_screen(RulesEditor(self.session))
+
     def action_refresh(self) -> None:
         self.refresh_visible(force=True)
 
@@ -121,6 +127,7 @@ class FleetApp(App[None]):
         for tab_id, title in TABS.items():
             yield SystemCommand(f"Go to {title}", f"Show the {title} tab", lambda t=tab_id: self.action_show_tab(t))
         yield SystemCommand("Probe all models", "Probe every enabled model now", self.probe_all)
+        yield SystemCommand("Edit roles and routing rules", "Open the rules editor", self.action_rules)
 
     @work(exclusive=True, group="probe", thread=True)
     def probe_all(self) -> None:

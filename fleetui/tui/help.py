@@ -22,6 +22,7 @@ HELP = """\
 | `enter` | open the selected model: `t` test, `d` disable/enable, `p` probe, `x` remove, `esc` back |
 | `a` / `x` / `p` / `v` | on a recommendation: accept, dismiss, apply (shows the diff, asks, writes), verify |
 | `r` | refresh the visible tab |
+| `e` | edit routing rules: conditions checked as you type, try a prompt, `ctrl+s` saves |
 | `q` | quit |
 
 Keys can be remapped in `~/.config/fleetui/keymap.toml` (`binding-id = "key"`, ids such as

@@ -1,0 +1,151 @@
+"""Edit routing rules: conditions validated as you type, a sample prompt shows which rule it hits."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+
+from fleetui.conditions import validate_condition
+from fleetui.fleet import Fleet, RoutingRule
+from fleetui.fleetfile import FleetFileError
+from fleetui.routing import NoRoute, Router
+from fleetui.tui.data import Session
+
+FIELDS = (("name", "Name"), ("priority", "Priority (lower runs first)"), ("when", "When (condition)"),
+          ("model", "Target model"), ("role", "or target role"), ("fallbacks", "Fallbacks (comma separated)"))
+
+
+class RulesEditor(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="rules.back"),
+        Binding("ctrl+s", "save", "Save", id="rules.save"),
+        Binding("n", "new_rule", "New rule", id="rules.new"),
+    ]
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.fleet: Fleet = session.fleet.model_copy(deep=True)
+        self.editing: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="rules"):
+            table: DataTable[Any] = DataTable(id="rules-table", cursor_type="row")
+            table.add_columns("Pri", "Rule", "When", "Target")
+            yield table
+            with Vertical(id="rule-form"):
+                for field, label in FIELDS:
+                    yield Label(label)
+                    yield Input(id=f"rule-{field}")
+                yield Static("", id="rule-check")
+                with Horizontal():
+                    yield Button("Update rule", id="rule-update", variant="primary")
+                    yield Button("Save file", id="rule-save")
+                yield Label("Try a prompt (task=… use_case=… tags=a,b may follow after ||)")
+                yield Input(placeholder='hi there || use_case=casual_chat', id="rule-try")
+                yield Static("", id="rule-hit")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._fill()
+        self.query_one("#rules-table", DataTable).focus()
+
+    def _fill(self) -> None:
+        table = self.query_one("#rules-table", DataTable)
+        table.clear()
+        for rule in self.fleet.rules:
+            table.add_row(str(rule.priority), rule.name, rule.when[:40], rule.model or f"role:{rule.role}")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row < len(self.fleet.rules):
+            self.editing = event.cursor_row
+            rule = self.fleet.rules[event.cursor_row]
+            values = {"name": rule.name, "priority": str(rule.priority), "when": rule.when, "model": rule.model or "",
+                      "role": rule.role or "", "fallbacks": ", ".join(rule.fallbacks)}
+            for field, value in values.items():
+                self.query_one(f"#rule-{field}", Input).value = value
+
+    def action_new_rule(self) -> None:
+        self.editing = None
+        for field, _ in FIELDS:
+            self.query_one(f"#rule-{field}", Input).value = ""
+        self.query_one("#rule-priority", Input).value = "100"
+        self.query_one("#rule-name", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "rule-when":
+            problem = validate_condition(event.value) if event.value.strip() else "a condition is required"
+            self.query_one("#rule-check", Static).update(f"[red]{problem}[/]" if problem else "[green]condition ok[/]")
+        elif event.input.id == "rule-try":
+            self._try(event.value)
+
+    def _value(self, field: str) -> str:
+        return self.query_one(f"#rule-{field}", Input).value.strip()
+
+    def _form_rule(self) -> RoutingRule:
+        data: dict[str, Any] = {"name": self._value("name"), "when": self._value("when"),
+                                "fallbacks": [f.strip() for f in self._value("fallbacks").split(",") if f.strip()]}
+        if self._value("priority"):
+            data["priority"] = self._value("priority")
+        if self._value("model"):
+            data["model"] = self._value("model")
+        if self._value("role"):
+            data["role"] = self._value("role")
+        return RoutingRule.model_validate(data)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "rule-update":
+            self.update_rule()
+        elif event.button.id == "rule-save":
+            self.action_save()
+
+    def update_rule(self) -> bool:
+        check = self.query_one("#rule-check", Static)
+        try:
+            rule = self._form_rule()
+            rules = list(self.fleet.rules)
+            if self.editing is None:
+                rules.append(rule)
+            else:
+                rules[self.editing] = rule
+            candidate = self.fleet.model_copy(deep=True)
+            candidate.rules = rules  # validates the whole fleet: unknown models, roles, conditions
+        except ValidationError as exc:
+            check.update("[red]" + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False))[:400] + "[/]")
+            return False
+        self.fleet = candidate
+        self.editing = self.editing if self.editing is not None else len(rules) - 1
+        self._fill()
+        check.update(f"[green]rule {rule.name} updated (not saved yet)[/]")
+        return True
+
+    def action_save(self) -> None:
+        try:
+            path = self.session.save(self.fleet)
+        except (PermissionError, OSError, FleetFileError, ValueError) as exc:
+            self.app.notify(str(exc), title="Not saved", severity="error", timeout=8)
+            return
+        self.app.notify(f"rules saved to {path}", title="Saved")
+
+    def _try(self, text: str) -> None:
+        prompt, _, extra = text.partition("||")
+        attrs: dict[str, Any] = {}
+        for pair in extra.split():
+            key, _, value = pair.partition("=")
+            if key in ("task", "use_case", "complexity", "user"):
+                attrs[key] = value
+            elif key == "tags":
+                attrs["tags"] = [t for t in value.split(",") if t]
+        hit = self.query_one("#rule-hit", Static)
+        try:
+            decision = Router(self.fleet).route(prompt.strip(), **attrs)
+        except (NoRoute, ValueError) as exc:
+            hit.update(f"[red]{exc}[/]")
+            return
+        hit.update(f"→ [b]{decision.model_id}[/]  {decision.reason}  (complexity {decision.complexity})")
