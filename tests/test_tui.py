@@ -246,3 +246,26 @@ async def test_edit_a_rule_with_live_validation_and_a_sample_prompt(demo_session
     saved = load_fleet(demo_session.source.path)
     rule = next(r for r in saved.rules if r.name == "heartbeats")
     assert rule.when == 'task in ["heartbeat", "ping"]' and rule.model == "gpt-4o-mini"
+
+
+async def test_edit_a_model_keeps_what_the_form_does_not_show(demo_session: Session) -> None:
+    from fleetui.tui.model_detail import EditModel
+
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(ModelDetail(demo_session, "local-llama"))
+        await settle(app, pilot)
+        await pilot.press("ctrl+e")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, EditModel)
+        assert app.screen.query_one("#add-model", Input).value == "llama3.2:3b"
+        app.screen.query_one("#add-name", Input).value = "Llama (renamed)"
+        app.screen.query_one("#add-speed", Input).value = "80"
+        await pilot.pause(0.1)
+        app.screen.query_one("#add-save", Button).press()
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ModelDetail)
+    model = load_fleet(demo_session.source.path).model("local-llama")
+    assert model.name == "Llama (renamed)" and model.capabilities.speed == 80
+    assert model.price is not None and model.price.input == 0.0 and "local" in model.tags

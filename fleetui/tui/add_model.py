@@ -31,10 +31,26 @@ FIELDS = [
 
 
 class AddModelTab(VerticalScroll):
-    def __init__(self, session: Any) -> None:
+    """Adds a model; given `editing`, the same form edits that model in place."""
+
+    def __init__(self, session: Any, editing: str | None = None) -> None:
         super().__init__()
         self.session = session
+        self.editing = editing
         self.catalog: dict[str, Any] = {}
+
+    def on_mount(self) -> None:
+        if self.editing is None:
+            return
+        model = self.session.fleet.model(self.editing)
+        self.query_one("#add-provider", Select).value = model.provider
+        values = {"id": model.id, "name": model.name, "model": model.model, "endpoint": model.endpoint or "",
+                  "key": model.key or "", "roles": ", ".join(a.role for a in sorted(model.roles, key=lambda a: a.priority)),
+                  "context_window": str(model.context_window or ""), "coding": str(model.capabilities.coding or ""),
+                  "reasoning": str(model.capabilities.reasoning or ""), "speed": str(model.capabilities.speed or "")}
+        for field, value in values.items():
+            self.query_one(f"#add-{field}", Input).value = value
+        self.query_one("#add-save", Button).label = "Save changes"
 
     def compose(self) -> ComposeResult:
         providers = [(f"{p.id} ({p.kind.value})", p.id) for p in self.session.fleet.providers]
@@ -108,9 +124,16 @@ class AddModelTab(VerticalScroll):
         if errors:
             return None, errors
         try:
-            model = Model.model_validate(data)
             fleet = self.session.fleet.model_copy(deep=True)
-            fleet.models = [*fleet.models, model]
+            if self.editing is not None:
+                # Keep what the form does not show (price override, strengths, tags, …).
+                before = fleet.model(self.editing).model_dump(exclude_none=True)
+                caps = {**before.get("capabilities", {}), **data.pop("capabilities", {})}
+                model = Model.model_validate({**before, **data, "capabilities": caps})
+                fleet.models = [model if m.id == self.editing else m for m in fleet.models]
+            else:
+                model = Model.model_validate(data)
+                fleet.models = [*fleet.models, model]
         except ValidationError as exc:
             return None, [f"{'.'.join(map(str, e['loc'])) or 'model'}: {e['msg'].removeprefix('Value error, ')}"
                           for e in exc.errors(include_url=False)]
@@ -179,6 +202,10 @@ class AddModelTab(VerticalScroll):
             path = self.session.save(fleet)
         except (PermissionError, OSError, FleetFileError, ValueError) as exc:
             self.notify(str(exc), title="Not saved", severity="error", timeout=10)
+            return
+        if self.editing is not None:
+            self.notify(f"{self.value('id')} saved to {path}", title="Saved")
+            self.screen.dismiss(None)
             return
         self.notify(f"{self.value('id')} added to {path}", title="Saved")
         for field, _, _ in FIELDS:

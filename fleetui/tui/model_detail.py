@@ -46,6 +46,7 @@ class ModelDetail(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="detail.back"),
         Binding("t", "test", "Test", id="detail.test"),
+        Binding("ctrl+e", "edit", "Edit", id="detail.edit"),
         Binding("d", "toggle", "Disable/Enable", id="detail.toggle"),
         Binding("p", "probe", "Probe now", id="detail.probe"),
         Binding("x", "remove", "Remove", id="detail.remove"),
@@ -65,6 +66,7 @@ class ModelDetail(Screen[None]):
             yield Static(id="detail-health")
             with Horizontal(id="detail-actions"):
                 yield Button("Test", id="test", variant="primary")
+                yield Button("Edit", id="edit")
                 yield Button("Disable" if self.model.enabled else "Enable", id="toggle")
                 yield Button("Probe now", id="probe")
                 yield Button("Remove", id="remove", variant="error")
@@ -142,7 +144,7 @@ class ModelDetail(Screen[None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         action = {"test": self.action_test, "toggle": self.action_toggle, "probe": self.action_probe,
-                  "remove": self.action_remove}.get(event.button.id or "")
+                  "remove": self.action_remove, "edit": self.action_edit}.get(event.button.id or "")
         if action:
             action()
 
@@ -150,6 +152,15 @@ class ModelDetail(Screen[None]):
         from fleetui.tui.test_panel import TrialPanel
 
         self.app.push_screen(TrialPanel(self.session, self.model_id))
+
+    def action_edit(self) -> None:
+        def edited(_: None) -> None:
+            if self.model_id in {m.id for m in self.session.fleet.models}:
+                self._render_static()
+            else:  # renamed: the detail of the old id is gone
+                self.app.pop_screen()
+
+        self.app.push_screen(EditModel(self.session, self.model_id), edited)
 
     def _save(self, fleet: Any, done: str) -> bool:
         try:
@@ -195,3 +206,21 @@ class ModelDetail(Screen[None]):
                 self.app.pop_screen()
 
         self.app.push_screen(Confirm(f"Remove {self.model_id} from the fleet file?"), answer)
+
+
+class EditModel(Screen[None]):
+    """The Add Model form, filled in with one model, saving in place."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Cancel", id="edit.cancel")]
+
+    def __init__(self, session: Session, model_id: str) -> None:
+        super().__init__()
+        self.session = session
+        self.model_id = model_id
+
+    def compose(self) -> ComposeResult:
+        from fleetui.tui.add_model import AddModelTab
+
+        yield Label(f"Edit {self.model_id} (Esc cancels)")
+        yield AddModelTab(self.session, editing=self.model_id)
+        yield Footer()
