@@ -173,3 +173,36 @@ def test_cli_route(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(SAMPLE_FLEET), "route", "ping", "--task", "heartbeat", "--json"]) == 0
     decision = json.loads(capsys.readouterr().out)
     assert decision["model_id"] == "claude-haiku" and decision["rule"] == "heartbeats"
+
+
+def test_ab_split_is_consistent_per_user_and_declares_a_real_winner() -> None:
+    import random
+
+    from fleetui.routing import ABTest
+
+    router = Router(load_fleet(SAMPLE_FLEET))
+    test = ABTest.of("casual-mini-vs-haiku", {"gpt-4o-mini": 1, "claude-haiku": 1}, rule="casual-to-local",
+                     min_samples=200)
+    router.add_ab_test(test)
+    users = [f"user-{i}" for i in range(400)]
+    first = {u: router.route("hi", use_case="casual_chat", complexity="simple", user=u).model_id for u in users}
+    again = {u: router.route("hi", use_case="casual_chat", complexity="simple", user=u).model_id for u in users}
+    assert first == again, "a user always lands in the same arm"
+    share = sum(m == "gpt-4o-mini" for m in first.values()) / len(users)
+    assert 0.4 < share < 0.6
+    other_rule = router.route("ping", task="heartbeat", user="user-1")
+    assert not other_rule.strategy.startswith("ab:"), "only the test's rule takes part"
+    assert test.result()["winner"] is None and "not enough samples" in test.result()["reason"]
+    rng = random.Random(0)
+    for _ in range(400):
+        test.record("gpt-4o-mini", rng.random() < 0.95)
+        test.record("claude-haiku", rng.random() < 0.80)
+    verdict = test.result()
+    assert verdict["winner"] == "gpt-4o-mini" and verdict["p_value"] < 0.001
+    even = ABTest.of("even", {"gpt-4o-mini": 1, "claude-haiku": 1}, min_samples=50)
+    for i in range(300):
+        even.record("gpt-4o-mini", i % 10 != 0)
+        even.record("claude-haiku", i % 10 != 1)
+    assert even.result()["winner"] is None and "no significant difference" in even.result()["reason"]
+    with pytest.raises(ValueError, match="unknown model"):
+        router.add_ab_test(ABTest.of("bad", {"gpt-4o-mini": 1, "nope": 1}))

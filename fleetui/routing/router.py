@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from fleetui.conditions import Predicate, compile_condition
 from fleetui.fleet import Fleet, Model
+from fleetui.routing.ab import ABTest
 from fleetui.routing.complexity import TIERS, estimate_complexity
 
 Strategy = Literal["task-based", "cost-first", "quality-first", "adaptive"]
@@ -101,6 +102,14 @@ class Router:
         self.reload_error: str | None = None
         self._rng = random.Random(seed)
         self._outcomes: dict[tuple[str, str], list[float]] = {}  # (use_case, model) -> [alpha, beta]
+        self.ab_tests: list[ABTest] = []
+
+    def add_ab_test(self, test: ABTest) -> None:
+        """Split the traffic of `test.rule` (or all traffic) between its arms, by user."""
+        unknown = [m for m in test.arms if m not in self._compiled.by_id]
+        if unknown:
+            raise ValueError(f"A/B test {test.name!r} names unknown model(s) {', '.join(unknown)}")
+        self.ab_tests.append(test)
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], **options: Any) -> Router:
@@ -197,11 +206,21 @@ class Router:
             candidates, reason = self._by_strategy(request)
         if not candidates:
             raise NoRoute("no enabled, healthy model in the fleet can take this request")
+        strategy = self.strategy
+        if user is not None:
+            for test in self.ab_tests:
+                if test.rule is None or test.rule == rule_name:
+                    arm = test.assign(user)
+                    if self._usable(arm):
+                        candidates = [arm, *(c for c in candidates if c != arm)]
+                        reason = f"A/B test {test.name}: arm {arm} for this user; {reason}"
+                        strategy = f"ab:{test.name}"
+                    break
         chosen = compiled.by_id[candidates[0]]
         decision = RouteDecision(
             model_id=chosen.id, provider_model=chosen.model, endpoint=compiled.endpoints[chosen.id],
             fallbacks=tuple(candidates[1:4]), rule=rule_name, reason=reason,
-            confidence=round(confidence, 3), strategy=self.strategy, complexity=estimated, escalated=escalated,
+            confidence=round(confidence, 3), strategy=strategy, complexity=estimated, escalated=escalated,
             matched=matched, decision_us=(time.perf_counter() - started) * 1e6,
         )
         if self.on_decision is not None:
