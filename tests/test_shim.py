@@ -363,3 +363,23 @@ def test_non_llm_requests_pass_through_unrecorded(recorder: Recorder) -> None:
     client = instrument(httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"data": []}))))
     assert client.get("https://api.openai.com/v1/models").json() == {"data": []}
     assert rows(recorder) == []
+
+
+def test_routing_decisions_travel_with_the_recorded_call(recorder: Recorder) -> None:
+    from fleetui.analysis.usage import routing_stats
+    from fleetui.fleetfile import load_fleet
+    from fleetui.routing import Router
+
+    router = Router(load_fleet(SAMPLE_FLEET))
+    for i in range(4):
+        decision = router.route("ping", task="heartbeat")
+        with attributes(**decision.call_attributes(override=i == 0)):
+            with track(model=decision.provider_model) as call:
+                call.record(output_tokens=1)
+    got = rows(recorder)
+    assert {r["rule"] for r in got} == {"heartbeats"} and all(r["decision_id"] for r in got)
+    assert sum(r["override"] for r in got) == 1 and got[0]["confidence"] == decision.confidence
+    with Store.open(recorder.db_path) as store:
+        stats = routing_stats(store, None)
+    assert stats["routed_calls"] == 4 and stats["override_rate"] == 0.25
+    assert stats["routes"][0]["route"] == "heartbeats"

@@ -48,6 +48,13 @@ class RouteDecision:
     def as_json(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
+    def call_attributes(self, *, override: bool = False) -> dict[str, Any]:
+        """What the logging shim should record with the call this decision leads to:
+        `with fleetui.shim.attributes(**decision.call_attributes()): client.chat...`.
+        Pass override=True when the app used another model than the one routed to."""
+        return {"decision_id": self.decision_id, "route": self.rule or self.strategy, "rule": self.rule,
+                "confidence": self.confidence, "complexity": self.complexity, "override": override}
+
 
 class NoRoute(LookupError):
     """No enabled, healthy model can take the request."""

@@ -23,12 +23,13 @@ _current: contextvars.ContextVar[TrackedCall | None] = contextvars.ContextVar("f
 
 _FIELDS = {"user": "user_id", "session": "session_id", "task": "task", "use_case": "use_case",
            "tags": "tags", "decision_id": "decision_id", "route": "route", "rule": "rule",
-           "complexity": "complexity", "source": "source"}
+           "complexity": "complexity", "source": "source", "confidence": "confidence", "override": "override"}
 
 
 @contextlib.contextmanager
 def attributes(**values: Any) -> Iterator[None]:
-    """Attach user, session, task, use_case, tags, decision_id, route, rule or source to calls."""
+    """Attach user, session, task, use_case, tags, source, or a routing decision (decision_id,
+    route, rule, confidence, override — see RouteDecision.call_attributes) to calls."""
     unknown = set(values) - set(_FIELDS)
     if unknown:
         raise TypeError(f"unknown attribute(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
