@@ -1,0 +1,69 @@
+"""`fleetui bench routing --calls FILE.jsonl`: fit a router on logged calls, measure it on the rest."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from fleetui.cli.context import CliContext, CliError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure a router learned from logged calls with a quality value (bench routing)",
+        description="`fleetui bench routing --calls FILE.jsonl`: each line {prompt_id, prompt, model, "
+        "quality (0..1), cost_usd}. Fits a nearest-neighbour router (TF-IDF) on the training prompts "
+        "and reports, on held-out prompts, its quality/cost curve against the best single model, "
+        "random routing and the oracle; with --strong/--weak, APGR and CPT(50/80/95%).",
+    )
+    parser.add_argument("what", choices=["routing"])
+    parser.add_argument("--calls", required=True, type=Path, help="JSONL call log with quality values")
+    parser.add_argument("--test-fraction", type=float, default=0.3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strong", help="strong model for APGR (e.g. gpt4_1106_preview)")
+    parser.add_argument("--weak", help="weak model for APGR")
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.routing.learned import evaluate, read_calls
+
+    if not 0 < args.test_fraction < 1:
+        raise CliError("--test-fraction must be between 0 and 1")
+    if not args.calls.is_file():
+        raise CliError(f"{args.calls}: no such file")
+    try:
+        samples = read_calls(args.calls)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    models = {s.model for s in samples}
+    for option in ("strong", "weak"):
+        name = getattr(args, option)
+        if name is not None and name not in models:
+            raise CliError(f"--{option} {name!r} is not in the log; models: {', '.join(sorted(models))}")
+    result = evaluate(samples, test_fraction=args.test_fraction, seed=args.seed, strong=args.strong, weak=args.weak)
+    if args.json:
+        ctx.print_json(result)
+        return 0
+    best = result["best_single"]
+    print(f"{result['train_prompts']} training prompts, {result['test_prompts']} held out, {result['models']} models")
+    print(f"best single model (chosen on training data): {result['best_single_model_on_train']}: "
+          f"quality {best['quality']:.3f} at ${best['cost_usd']:.4f}")
+    at = result["router_at_best_single_cost"]
+    if at:
+        print(f"router at no more than that cost: quality {at['quality']:.3f} at ${at['cost_usd']:.4f} "
+              f"= {100 * result['share_of_best_quality']:.1f}% of the best single model")
+    print(f"random routing: quality {result['random']['quality']:.3f}; oracle: {result['oracle']['quality']:.3f}")
+    print("router quality/cost curve (price weight → quality, cost):")
+    for point in result["router_curve"]:
+        print(f"  λ={point['price_weight']:<6} {point['quality']:.3f}  ${point['cost_usd']:.4f}")
+    if "strong_weak" in result:
+        sw = result["strong_weak"]
+        print(f"{args.strong} vs {args.weak}: APGR router {sw['router']['apgr']:.3f}, oracle {sw['oracle']['apgr']:.3f}, "
+              f"random {sw['random_apgr']:.3f}")
+        print(f"  CPT (share of calls to the strong model) router {sw['router']['cpt_share_of_strong_calls']}, "
+              f"oracle {sw['oracle']['cpt_share_of_strong_calls']}")
+    return 0
