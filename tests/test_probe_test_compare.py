@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,24 @@ def test_compare_runs_models_side_by_side(fleet_file: Path, tmp_path: Path, caps
     with Store.open(db) as store:
         assert store.count_calls() == 5
     assert main(["--config", str(fleet_file), "compare", "hello", "small"]) == 2
+
+
+def test_probe_watch_repeats_until_interrupted(fleet_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    rounds = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if seconds < 1:  # other code's short waits pass through
+            return real_sleep(seconds)
+        rounds.append(seconds)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("time.sleep", sleep)
+    db = tmp_path / "w.db"
+    assert main(["--config", str(fleet_file), "--db", str(db), "probe", "small", "--watch", "--interval", "7"]) == 0
+    assert rounds == [7, 7]
+    assert capsys.readouterr().out.count("● small") == 2
+    with Store.open(db) as store:
+        assert len(store.recent_probes("small")) == 2
