@@ -7,7 +7,7 @@ Conventions:
 - A model that neither the fleet nor the catalog prices is *unpriced*: its cost is ``None``,
   shown as "unpriced", never as $0. A local model is not assumed free: the sample fleet gives
   its local model an explicit 0 override.
-- The catalog answers in about half a millisecond; a dashboard prices thousands of calls. So each
+- The catalog answers in tens of microseconds; a dashboard prices thousands of calls. So each
   (provider, model) is looked up once and kept as three floats; a call then costs a few
   multiplications. Tiered prices (e.g. Claude Sonnet above 200k input tokens) keep their base
   rate on this fast path, and calls past the first tier are priced by the catalog itself.
@@ -91,7 +91,9 @@ class Pricer:
         if model is not None and model.price is not None:
             o = model.price
             price = ModelPrice(o.input, o.output, o.cached, "override")
-        elif model is not None:
+        elif model is not None and self._catalog_ref[model_id][0] is not None:
+            # Only a known provider's catalog: a self-hosted endpoint serving a model under a
+            # famous name (vLLM with "gpt-4o") must not be billed at that provider's prices.
             price = self.catalog_price(*self._catalog_ref[model_id])
         self._by_model[model_id] = price
         return price

@@ -102,7 +102,11 @@ def _keyring_get(name: str) -> str | None:
     try:
         return keyring.get_password(SERVICE, name)
     except Exception as exc:  # locked keyring, D-Bus errors: fall back to env vars
-        log.warning("could not read %s from the OS keyring: %s", name, type(exc).__name__)
+        # A backend that fails once keeps failing: mark it unusable for the process so the user
+        # gets one warning and `fleetui key list` can say why.
+        global _problem
+        _problem = f"the OS keyring failed ({type(exc).__name__})"
+        log.warning("%s; using environment variables only", _problem)
         return None
 
 

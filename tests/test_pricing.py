@@ -96,3 +96,11 @@ def test_cost_for_models_outside_the_fleet(pricer: Pricer) -> None:
 )
 def test_format_cost(cost: float | None, shown: str) -> None:
     assert format_cost(cost) == shown
+
+
+def test_self_hosted_model_with_a_famous_name_is_not_billed_at_list_price() -> None:
+    fleet = parse_fleet(
+        '[[providers]]\nid = "vllm"\nkind = "openai-compatible"\nbase_url = "http://10.0.0.5:8000/v1"\n'
+        '[[models]]\nid = "my-4o"\nname = "4o on our GPUs"\nprovider = "vllm"\nmodel = "gpt-4o"\n'
+    )
+    assert Pricer(fleet).price_of("my-4o") is None

@@ -127,3 +127,22 @@ def test_cli_key_set_without_keyring_says_what_to_do(
     assert main(["key", "set", "OPENAI_API_KEY"]) == 2
     err = capsys.readouterr().err
     assert "environment variables only" in err and SECRET not in err
+
+
+def test_a_keyring_that_fails_when_used_warns_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    class Locked(MemoryKeyring):
+        def get_password(self, service: str, username: str) -> str | None:
+            raise RuntimeError("keyring is locked")
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Locked())
+    secrets._reset_for_tests()
+    caplog.set_level(logging.WARNING, logger="fleetui.secrets")
+    try:
+        for name in ("A_KEY", "B_KEY", "C_KEY"):
+            assert secrets.resolve_key(name) is None
+        assert len([r for r in caplog.records if "keyring" in r.getMessage()]) == 1
+        assert "RuntimeError" in (secrets.keyring_problem() or "")
+    finally:
+        keyring.set_keyring(previous)
+        secrets._reset_for_tests()
