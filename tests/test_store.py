@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
+import threading
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetui.store import CallRecord, ProbeRecord, Store, StoreError, utc_day
-from fleetui.store import histogram
+from fleetui.store import CallRecord, ProbeRecord, Store, StoreError, histogram, utc_day
+from fleetui.store import store as store_module
 from fleetui.store.migrations import SCHEMA_VERSION
 
 TABLES = {"calls", "rollup_daily", "probes", "use_cases", "rankings", "recommendations",
@@ -24,8 +27,14 @@ def test_migrates_an_empty_file_once(tmp_path: Path) -> None:
         assert store.schema_version == SCHEMA_VERSION
         assert TABLES <= set(store.db.table_names())
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with Store.open(path) as store:  # reopening runs nothing again and keeps data
+        store.insert_calls([CallRecord(model_id="m")])
+
+    def must_not_run(db: object) -> None:
+        raise AssertionError("a migration step ran on an up-to-date file")
+
+    with mock.patch.object(store_module, "STEPS", (must_not_run,) * SCHEMA_VERSION), Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION
+        assert store.count_calls() == 1
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -52,6 +61,54 @@ def test_unwritable_folder_is_a_store_error(tmp_path: Path) -> None:
         Store.open(blocker / "sub" / "x.db")
 
 
+def test_another_programs_sqlite_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="another program") as caught:
+        Store.open(path)
+    assert str(path) in str(caught.value)
+    conn = sqlite3.connect(path)
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
+    conn.close()
+
+
+def test_missing_file_without_create_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "absent.db"
+    with pytest.raises(StoreError, match="no such database"):
+        Store.open(path, create=False)
+    assert not path.exists()
+
+
+def test_processes_opening_a_new_file_together_all_succeed(tmp_path: Path) -> None:
+    # The shim in an app and the TUI often create the same file at the same moment; the one
+    # that waits for the lock must find the schema done, not run step 1 a second time.
+    for round_ in range(3):
+        path = tmp_path / f"new{round_}.db"
+        start = threading.Barrier(4)
+        failures: list[BaseException] = []
+
+        def open_it(
+            path: Path = path, start: threading.Barrier = start, failures: list[BaseException] = failures
+        ) -> None:
+            start.wait()
+            try:
+                Store.open(path).close()
+            except (StoreError, sqlite3.Error) as exc:  # collected so the main thread can report it
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        with Store.open(path) as store:
+            assert store.schema_version == SCHEMA_VERSION
+
+
 DAYS = [1_763_800_000.0 + d * 86400 for d in range(3)]
 
 records = st.builds(
@@ -71,12 +128,8 @@ records = st.builds(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batch=st.lists(records, max_size=60), cut=st.integers(0, 60))
-def test_rollups_equal_group_by_over_calls(batch: list[CallRecord], cut: int) -> None:
-    store = Store.memory()
-    store.insert_calls(batch[:cut])
-    store.insert_calls(batch[cut:])
+def assert_rollups_equal_log(store: Store) -> None:
+    """Every rollup row equals a GROUP BY over the call log, and there is no other row."""
     truth = {
         (r["day"], r["model_id"], r["use_case"], r["task"]): r
         for r in store.db.query(
@@ -103,7 +156,44 @@ def test_rollups_equal_group_by_over_calls(batch: list[CallRecord], cut: int) ->
         assert got["latency_ms_sum"] == pytest.approx(want["latency_ms_sum"], rel=1e-9, abs=1e-6)
         assert got["feedback_sum"] == pytest.approx(want["feedback_sum"], abs=1e-9)
         assert sum(got[c] for c in histogram.COLUMNS) == want["latency_count"]
+    latencies = store.db.execute(
+        "SELECT day, COALESCE(model_id, ''), COALESCE(use_case, ''), COALESCE(task, ''), latency_ms "
+        "FROM calls WHERE latency_ms IS NOT NULL"
+    ).fetchall()
+    expected_buckets: dict[tuple[object, ...], list[int]] = {}
+    for *key, latency in latencies:
+        counts = expected_buckets.setdefault(tuple(key), [0] * histogram.BUCKETS)
+        counts[histogram.bucket_of(latency)] += 1
+    for key, counts in expected_buckets.items():
+        assert [rollups[key][c] for c in histogram.COLUMNS] == counts, key
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batch=st.lists(records, max_size=80),
+    cuts=st.lists(st.integers(0, 80), max_size=4),
+    chunk=st.integers(1, 30),
+)
+def test_rollups_equal_group_by_over_calls(batch: list[CallRecord], cuts: list[int], chunk: int) -> None:
+    store = Store.memory()
+    bounds = [0, *sorted(cuts), len(batch)]
+    # A small CHUNK makes insert_calls split batches into several transactions too.
+    with mock.patch.object(store_module, "CHUNK", chunk):
+        for low, high in itertools.pairwise(bounds):
+            assert store.insert_calls(batch[low:high]) == len(batch[low:high])
+    assert_rollups_equal_log(store)
     assert store.count_calls() == len(batch)
+
+
+def test_a_failed_batch_leaves_neither_calls_nor_rollups() -> None:
+    store = Store.memory()
+    first = CallRecord(ts=DAYS[0], model_id="m", cost_usd=0.1, latency_ms=50.0)
+    store.insert_calls([first])
+    duplicate = CallRecord(call_id=first.call_id, ts=DAYS[0], model_id="m")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.insert_calls([CallRecord(ts=DAYS[0], model_id="m"), duplicate])
+    assert store.count_calls() == 1
+    assert_rollups_equal_log(store)
 
 
 def test_totals_by_model_and_day_read_rollups() -> None:
@@ -133,6 +223,18 @@ def test_quantiles_from_histogram_are_within_a_bucket() -> None:
     for got, q in ((totals.p50_ms, 0.5), (totals.p95_ms, 0.95)):
         true = ordered[int(q * len(ordered))]
         assert got is not None and abs(got - true) / true < 0.42  # one bucket is √2 wide
+        bucket = histogram.bucket_of(true)
+        low = histogram.UPPER[bucket - 1] if bucket else 0.0
+        assert low <= got <= histogram.UPPER[bucket], q
+
+
+def test_quantile_of_hand_made_histogram_interpolates_inside_the_bucket() -> None:
+    counts = [0] * histogram.BUCKETS
+    counts[5] = 10  # ten calls between UPPER[4] and UPPER[5]
+    low, high = histogram.UPPER[4], histogram.UPPER[5]
+    assert histogram.quantile(counts, 0.5) == pytest.approx(low + (high - low) * 0.5)
+    assert histogram.quantile(counts, 1.0) == pytest.approx(high)
+    assert histogram.quantile([0] * histogram.BUCKETS, 0.5) is None
 
 
 def test_feedback_markers_and_counters() -> None:
@@ -167,11 +269,35 @@ def test_writes_wait_for_another_writer(tmp_path: Path) -> None:
     store = Store.open(path)
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")
-    import threading
-
     threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
     assert store.insert_calls([CallRecord(model_id="m")]) == 1  # waited, did not fail
     other.close()
+
+
+def test_writes_retry_with_backoff_after_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "f.db"
+    # 50 ms busy timeout: the 0.4 s lock outlasts several attempts, so success needs the retries.
+    store = Store.open(path, busy_timeout_s=0.05, lock_retries=6)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.4, lambda: other.execute("COMMIT")).start()
+    assert store.insert_calls([CallRecord(model_id="m")]) == 1
+    other.close()
+    store.close()
+
+
+def test_a_lock_held_past_every_retry_fails_and_stores_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "f.db"
+    store = Store.open(path, busy_timeout_s=0.02, lock_retries=2)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.insert_calls([CallRecord(model_id="m")])
+    other.execute("COMMIT")
+    other.close()
+    assert store.count_calls() == 0
+    assert store.insert_calls([CallRecord(model_id="m")]) == 1  # no transaction left open
+    store.close()
 
 
 def test_moving_calls_to_a_use_case_keeps_rollups_equal_to_the_log() -> None:

@@ -1,9 +1,14 @@
 """Latency histograms that rollups can add up, and quantiles read back from them.
 
-Buckets are log-spaced (each ~1.41× the previous), from 10 ms to about 7 minutes, so a quantile
-read from summed buckets is within one bucket's width (±~20%) of the truth — good enough for
+Buckets are log-spaced, each √2 (~1.41×) wider than the previous: bucket 0 holds everything
+under 10 ms, buckets 1..30 run from 10 ms to 327.68 s (~5.5 minutes), bucket 31 holds anything
+slower. A quantile read from summed buckets lands in the same bucket as the true value, so it is
+off by less than one bucket's width (at most 41%, typically a few percent) — good enough for
 p50/p95 on a dashboard, and it lets p95 come from a few hundred rollup rows instead of a window
 function over millions of calls.
+
+These bounds are part of the stored data: changing them needs a migration that rebuilds the
+rollups from the call log.
 """
 
 from __future__ import annotations

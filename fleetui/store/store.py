@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self, TypeVar
 
 import sqlite_utils
 
@@ -47,6 +47,7 @@ _I_HIST = _SUMS.index(histogram.COLUMNS[0])
 _I_FEEDBACK = _SUMS.index("feedback_sum")
 
 _Work = Callable[[sqlite3.Connection], object]
+_T = TypeVar("_T")
 Grouping = Literal["model", "use_case", "task", "day"]
 _GROUP_COLUMN: dict[str, str] = {"model": "model_id", "use_case": "use_case", "task": "task", "day": "day"}
 
@@ -117,7 +118,7 @@ class Store:
         `lock_retries` times, before it fails."""
         file = Path(path).expanduser()
         if not create and not file.exists():
-            raise StoreError(f"{file}: no such database")
+            raise StoreError(f"{file}: no such database; check --db / FLEETUI_DB")
         try:
             file.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(file, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
@@ -129,12 +130,12 @@ class Store:
         store = cls(sqlite_utils.Database(conn), file, lock_retries)
         try:
             store._prepare(busy_timeout_s)
+        except StoreError:
+            conn.close()
+            raise
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(
-                f"{file}: not a fleetui database ({exc}); point --db / FLEETUI_DB at another "
-                "file, or move this one away"
-            ) from None
+            raise _open_error(file, exc) from None
         return store
 
     @classmethod
@@ -148,18 +149,35 @@ class Store:
         conn = self._conn
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         if self.path is not None:
-            conn.execute("PRAGMA journal_mode = WAL")
+            # Switching a new file to WAL needs it to itself and can report "locked" at once,
+            # without waiting, while another process is opening the same file.
+            self._retrying(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed row
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.schema_version
+        self._refuse_newer(version)
+        if version < SCHEMA_VERSION:  # an up-to-date file is opened without taking the write lock
+            self._write(self._migrate)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        # Read again under the write lock: the shim and the TUI often open a new file at the
+        # same moment, and the one that waited must not run the steps a second time.
+        version = self.schema_version
+        self._refuse_newer(version)
+        if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(
+                f"{self.path}: a SQLite database of another program (it has tables but no fleetui "
+                "schema version), left unchanged; point --db / FLEETUI_DB at another file"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            STEPS[number](self.db)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _refuse_newer(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: written by a newer fleetui (schema {version}, this fleetui knows "
                 f"{SCHEMA_VERSION}); upgrade fleetui to use it"
             )
-        for number in range(version, SCHEMA_VERSION):
-            with self._transaction():
-                STEPS[number](self.db)
-                conn.execute(f"PRAGMA user_version = {number + 1}")
 
     @property
     def schema_version(self) -> int:
@@ -168,7 +186,7 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -187,22 +205,42 @@ class Store:
             return self.conn
 
         def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-            self.conn.execute("ROLLBACK" if kind else "COMMIT")
+            if kind is None:
+                try:
+                    self.conn.execute("COMMIT")
+                    return
+                except BaseException:
+                    self._rollback()
+                    raise
+            self._rollback()
+
+        def _rollback(self) -> None:
+            # SQLite has already rolled back after some errors (a full disk, for one); a second
+            # ROLLBACK would raise and hide the error that matters.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
 
     def _transaction(self) -> Store._Tx:
         return Store._Tx(self._conn)
 
     def _write(self, work: _Work) -> None:
         """Run `work` in a transaction, retrying when another process holds the lock too long."""
-        for attempt in range(self._lock_retries):
+
+        def attempt() -> None:
+            with self._transaction() as conn:
+                work(conn)
+
+        self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], _T]) -> _T:
+        for number in range(self._lock_retries):
             try:
-                with self._transaction() as conn:
-                    work(conn)
-                return
+                return attempt()
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == self._lock_retries - 1:
+                if not _is_busy(exc) or number == self._lock_retries - 1:
                     raise
-                time.sleep(0.05 * 2**attempt)
+                time.sleep(0.05 * 2**number)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     # -- calls -------------------------------------------------------------------------------
 
@@ -212,8 +250,8 @@ class Store:
         iterator = iter(records)
         while chunk := list(islice(iterator, CHUNK)):
             rows, deltas = self._rows_and_rollups(chunk)
-            self._write(lambda conn: (conn.executemany(_INSERT_CALL, rows),
-                                      conn.executemany(_UPSERT_ROLLUP, deltas)))
+            self._write(lambda conn, rows=rows, deltas=deltas: (conn.executemany(_INSERT_CALL, rows),
+                                                                 conn.executemany(_UPSERT_ROLLUP, deltas)))
             written += len(rows)
         return written
 
@@ -366,7 +404,10 @@ class Store:
             _, plus = self._rows_and_rollups(moving)
             negated = [[*row[:4], *(-v for v in row[4:])] for row in minus]
 
-            def work(conn: sqlite3.Connection, moving: list[CallRecord] = moving) -> None:
+            def work(
+                conn: sqlite3.Connection, moving: list[CallRecord] = moving,
+                negated: list[list[object]] = negated, plus: list[list[object]] = plus,
+            ) -> None:
                 conn.executemany(_UPSERT_ROLLUP, negated)
                 conn.executemany(_UPSERT_ROLLUP, plus)
                 conn.executemany("UPDATE calls SET use_case = ? WHERE call_id = ?",
@@ -546,6 +587,34 @@ class Store:
     def rollup_rows(self) -> Iterator[dict[str, object]]:
         """Raw rollup rows, for checks and exports."""
         return self.db.query("SELECT * FROM rollup_daily ORDER BY day, model_id, use_case, task")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary code
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _open_error(file: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """Name what went wrong, so that nobody moves a good database away because it was busy."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == sqlite3.SQLITE_NOTADB:
+        return StoreError(
+            f"{file}: not a fleetui database ({exc}); point --db / FLEETUI_DB at another "
+            "file, or move this one away"
+        )
+    if _is_busy(exc):
+        return StoreError(
+            f"{file}: another program kept the database locked ({exc}); try again, or close "
+            "the program that is writing to it"
+        )
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return StoreError(
+            f"{file}: cannot write to the database ({exc}); check the permissions of the file "
+            "and its folder, or choose another file with --db / FLEETUI_DB"
+        )
+    return StoreError(f"{file}: cannot prepare the database ({exc}); check the file and the disk")
 
 
 def _day_filter(since: str | None, until: str | None) -> tuple[list[str], list[object]]:
