@@ -16,13 +16,16 @@ def register(subparsers: Any) -> None:
         "model, endpoint, fallbacks, the rule that matched, complexity and confidence.",
     )
     parser.add_argument("prompt", nargs="?", help="the prompt ('-' or omitted: stdin)")
-    parser.add_argument("--task")
-    parser.add_argument("--use-case")
-    parser.add_argument("--complexity", choices=["simple", "medium", "complex"])
+    parser.add_argument("--task", help="the request's task, e.g. coding")
+    parser.add_argument("--use-case", help="the request's use case, e.g. casual_chat")
+    parser.add_argument("--complexity", choices=["simple", "medium", "complex"],
+                        help="skip the estimate from the prompt")
     parser.add_argument("--tag", action="append", default=[], help="a request tag (repeatable)")
-    parser.add_argument("--user")
+    parser.add_argument("--user", help="the user (A/B splits and rules on user)")
+    parser.add_argument("--hour", type=int, choices=range(24), metavar="0-23",
+                        help="the hour rules see (default: now, local time)")
     parser.add_argument("--strategy", choices=["task-based", "cost-first", "quality-first", "adaptive"],
-                        default="task-based")
+                        default="task-based", help="how to pick (default: task-based, the fleet's rules)")
     parser.add_argument("--json", action="store_true", help="print as JSON")
     parser.set_defaults(run=run)
 
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         router.set_health({m.id: model_status(store.recent_probes(m.id, 5)) for m in fleet.models})
     try:
         decision = router.route(read_prompt(args.prompt), task=args.task, use_case=args.use_case,
-                                complexity=args.complexity, tags=args.tag, user=args.user)
+                                complexity=args.complexity, tags=args.tag, user=args.user, hour=args.hour)
     except NoRoute as exc:
         raise CliError(str(exc), exit_code=1) from None
     if args.json:
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"→ {decision.model_id} ({decision.provider_model} at {decision.endpoint})")
     print(f"  {decision.reason}")
     print(f"  complexity {decision.complexity} (confidence {decision.confidence:.2f}"
-          + (", escalated one tier" if decision.escalated else "") + ")")
-    if decision.fallbacks:
-        print(f"  fallbacks: {', '.join(decision.fallbacks)}")
+          + (", escalated one tier" if decision.escalated else "")
+          + (f"; from {', '.join(decision.matched)}" if decision.matched else "") + ")")
+    print(f"  fallbacks: {', '.join(decision.fallbacks) if decision.fallbacks else '(none)'}")
+    print(f"  decided in {decision.decision_us:.0f} µs")
     return 0

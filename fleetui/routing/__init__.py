@@ -1,6 +1,7 @@
 """Routing: rules over a safe condition language, roles, fallbacks, escalation, strategies."""
 
 from fleetui.routing.ab import ABTest
-from fleetui.routing.router import NoRoute, RouteDecision, Router
+from fleetui.routing.router import DecisionLog, NoRoute, RouteDecision, Router
+from fleetui.routing.strategies import STRATEGIES, Strategy
 
-__all__ = ["ABTest", "NoRoute", "RouteDecision", "Router"]
+__all__ = ["STRATEGIES", "ABTest", "DecisionLog", "NoRoute", "RouteDecision", "Router", "Strategy"]

@@ -1,9 +1,15 @@
 """A/B splits: each user always lands in the same arm, outcomes per arm, a winner when it is real.
 
 Assignment hashes the test name with the user id (SHA-256, not Python's salted `hash`), so a user
-sees the same model in every process and every run. The winner is declared only when every arm
-has its minimum sample and a two-proportion z-test puts the best arm ahead of the runner-up at the
-chosen significance.
+sees the same model in every process and every run, and two tests split users independently. The
+winner is declared only when every arm has its minimum sample and a two-proportion z-test puts the
+best arm's success rate ahead of the runner-up's at the chosen significance.
+
+    test = ABTest("mini-vs-haiku", arms={"gpt-4o-mini": 1, "claude-haiku": 1}, rule="casual-to-local")
+    router.add_ab_test(test)
+    ...
+    router.record_outcome(decision.decision_id, success=True)   # counts in the arm too
+    test.result()["winner"]
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -20,14 +28,20 @@ class Arm:
     weight: float
     successes: int = 0
     trials: int = 0
+    quality_sum: float = 0.0
+    quality_count: int = 0
 
     @property
     def rate(self) -> float | None:
         return self.successes / self.trials if self.trials else None
 
+    @property
+    def mean_quality(self) -> float | None:
+        return self.quality_sum / self.quality_count if self.quality_count else None
+
 
 def two_proportion_p_value(s1: int, n1: int, s2: int, n2: int) -> float:
-    """Two-sided p-value that two success rates differ (normal approximation)."""
+    """Two-sided p-value that two success rates differ (pooled normal approximation)."""
     if min(n1, n2) == 0:
         return 1.0
     pooled = (s1 + s2) / (n1 + n2)
@@ -40,45 +54,58 @@ def two_proportion_p_value(s1: int, n1: int, s2: int, n2: int) -> float:
 
 @dataclass
 class ABTest:
+    """Split traffic between models by user. `arms` maps model ids to relative weights."""
+
     name: str
-    arms: dict[str, Arm]
-    rule: str | None = None  # only requests this rule matched take part; None: all
-    min_samples: int = 100
+    arms: Mapping[str, float | Arm]
+    rule: str | None = None  # only requests this rule matched take part; None: every request
+    min_samples: int = 100  # per arm, before a winner can be declared
     alpha: float = 0.05
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        arms = {m: a if isinstance(a, Arm) else Arm(m, float(a)) for m, a in self.arms.items()}
+        if len(arms) < 2 or any(a.weight <= 0 for a in arms.values()):
+            raise ValueError(f"A/B test {self.name!r} needs two or more arms with positive weights")
+        self.arms: dict[str, Arm] = arms
+        self._total_weight = sum(a.weight for a in arms.values())
 
     @classmethod
-    def of(cls, name: str, weights: dict[str, float], **options: object) -> ABTest:
-        if len(weights) < 2 or any(w <= 0 for w in weights.values()):
-            raise ValueError("an A/B test needs two or more arms with positive weights")
-        return cls(name, {m: Arm(m, w) for m, w in weights.items()}, **options)  # type: ignore[arg-type]
+    def of(cls, name: str, weights: Mapping[str, float], **options: Any) -> ABTest:
+        return cls(name, dict(weights), **options)
 
     def assign(self, user: str) -> str:
         digest = hashlib.sha256(f"{self.name}\0{user}".encode()).digest()
-        point = int.from_bytes(digest[:8], "big") / 2**64 * sum(a.weight for a in self.arms.values())
+        point = int.from_bytes(digest[:8], "big") / 2**64 * self._total_weight
         for arm in self.arms.values():
             point -= arm.weight
             if point < 0:
                 return arm.model_id
-        return next(reversed(self.arms))
+        return next(reversed(self.arms))  # float rounding at the very top of the range
 
-    def record(self, model_id: str, success: bool) -> None:
+    def record(self, model_id: str, success: bool, quality: float | None = None) -> None:
         with self._lock:
             arm = self.arms[model_id]
             arm.trials += 1
             arm.successes += int(success)
+            if quality is not None:
+                arm.quality_sum += quality
+                arm.quality_count += 1
 
-    def result(self) -> dict[str, object]:
-        ranked = sorted(self.arms.values(), key=lambda a: -(a.rate or 0.0))
-        best, runner_up = ranked[0], ranked[1]
-        p = two_proportion_p_value(best.successes, best.trials, runner_up.successes, runner_up.trials)
-        enough = all(a.trials >= self.min_samples for a in self.arms.values())
-        winner = best.model_id if enough and p < self.alpha and (best.rate or 0) > (runner_up.rate or 0) else None
-        return {
-            "test": self.name,
-            "arms": {a.model_id: {"trials": a.trials, "successes": a.successes, "rate": a.rate} for a in ranked},
-            "p_value": p,
-            "winner": winner,
-            "reason": (f"{winner} beats {runner_up.model_id} (p={p:.3g})" if winner else
-                       "not enough samples yet" if not enough else f"no significant difference (p={p:.3g})"),
-        }
+    def result(self) -> dict[str, Any]:
+        with self._lock:
+            ranked = sorted(self.arms.values(), key=lambda a: -(a.rate or 0.0))
+            best, runner_up = ranked[0], ranked[1]
+            p = two_proportion_p_value(best.successes, best.trials, runner_up.successes, runner_up.trials)
+            short = [a.model_id for a in ranked if a.trials < self.min_samples]
+            arms = {a.model_id: {"trials": a.trials, "successes": a.successes, "rate": a.rate,
+                                 "mean_quality": a.mean_quality} for a in ranked}
+        ahead = (best.rate or 0.0) > (runner_up.rate or 0.0)
+        winner = best.model_id if not short and p < self.alpha and ahead else None
+        if winner:
+            reason = f"{winner} beats {runner_up.model_id}: {best.rate:.1%} vs {runner_up.rate:.1%} (p={p:.3g})"
+        elif short:
+            reason = f"not enough samples yet ({', '.join(short)} under {self.min_samples})"
+        else:
+            reason = f"no significant difference (p={p:.3g}, alpha {self.alpha})"
+        return {"test": self.name, "arms": arms, "p_value": p, "winner": winner, "reason": reason}

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fleetui.conditions import COMPLEXITY_TIERS
 from fleetui.fleet import Fleet
 from fleetui.pricing import Pricer
 from fleetui.routing.router import NoRoute, Router
@@ -73,8 +74,9 @@ def dry_run(candidate: Fleet, store: Store, since_ts: float) -> DryRun:
         result.actual_latency_ms += latency or 0.0
         try:
             decision = router.route(
-                "", task=task, use_case=use_case, complexity=complexity or "medium",
-                tags=json.loads(tags) if tags else (), user=user, hour=time.gmtime(ts).tm_hour,
+                "", task=task, use_case=use_case,
+                complexity=complexity if complexity in COMPLEXITY_TIERS else "medium",
+                tags=json.loads(tags) if tags else (), user=user, hour=time.localtime(ts).tm_hour,
                 prompt_length=chars or 0,
             )
         except NoRoute:

@@ -13,13 +13,15 @@ import tomli_w
 from fleetui.fleet import Fleet, ProviderKind
 
 _LITELLM_PREFIX = {
-    ProviderKind.ANTHROPIC: "anthropic", ProviderKind.GEMINI: "gemini", ProviderKind.OLLAMA: "ollama",
+    ProviderKind.ANTHROPIC: "anthropic", ProviderKind.GEMINI: "gemini",
+    ProviderKind.OLLAMA: "ollama_chat",  # LiteLLM's client for Ollama's /api/chat
     ProviderKind.OPENAI_COMPATIBLE: "openai",
 }
 
 
 def routing_config(fleet: Fleet) -> dict[str, Any]:
     return {
+        "fleet": fleet.name,
         "models": [
             {"id": m.id, "provider": fleet.provider_of(m).kind.value, "model": m.model,
              "endpoint": fleet.base_url_of(m), **({"key_env": k} if (k := fleet.key_ref_of(m)) else {}),
@@ -47,8 +49,31 @@ def _yaml_str(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
 
 
+def _litellm_fallbacks(fleet: Fleet) -> dict[str, list[str]]:
+    """Per model, what LiteLLM should try when it fails: the rest of each rule's targets (a
+    role's other models, then the rule's fallbacks), merged over the rules in priority order."""
+    enabled = {m.id for m in fleet.models if m.enabled}
+    chains: dict[str, list[str]] = {}
+    for rule in sorted((r for r in fleet.rules if r.enabled), key=lambda r: r.priority):
+        targets = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
+        targets = [t for t in dict.fromkeys([*targets, *rule.fallbacks]) if t in enabled]
+        if len(targets) > 1:
+            chain = chains.setdefault(targets[0], [])
+            chain += [t for t in targets[1:] if t not in chain]
+    return chains
+
+
+def _yaml_float(value: float) -> str:
+    # Fixed-point: YAML 1.1 loaders (PyYAML, so LiteLLM) read "3e-06" as a string.
+    text = f"{value:.15f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
 def to_litellm(fleet: Fleet) -> str:
-    lines = ["# LiteLLM proxy config exported by fleetui", "model_list:"]
+    """A LiteLLM proxy `config.yaml`: every enabled model as a deployment named by its fleet id,
+    roles as model group aliases, and the rules' fallback chains."""
+    lines = ["# LiteLLM proxy config exported by fleetui; keys are read from the environment",
+             "model_list:"]
     for m in fleet.models:
         if not m.enabled:
             continue
@@ -56,27 +81,29 @@ def to_litellm(fleet: Fleet) -> str:
         lines.append(f"  - model_name: {_yaml_str(m.id)}")
         lines.append("    litellm_params:")
         lines.append(f"      model: {_yaml_str(_LITELLM_PREFIX[provider.kind] + '/' + m.model)}")
-        base = fleet.base_url_of(m)
         if m.endpoint or provider.base_url:
-            lines.append(f"      api_base: {_yaml_str(base)}")
+            lines.append(f"      api_base: {_yaml_str(fleet.base_url_of(m))}")
         key = fleet.key_ref_of(m)
         if key:
             lines.append(f"      api_key: {_yaml_str('os.environ/' + key)}")
-    fallbacks = []
-    for rule in sorted(fleet.rules, key=lambda r: r.priority):
-        primary = rule.model or next((x.id for x in fleet.models_in_role(rule.role or "")), None)
-        if primary and rule.fallbacks:
-            fallbacks.append((primary, rule.fallbacks))
+        if m.price is not None:  # the fleet's own price wins in LiteLLM's spend tracking too
+            lines.append(f"      input_cost_per_token: {_yaml_float(m.price.input / 1_000_000)}")
+            lines.append(f"      output_cost_per_token: {_yaml_float(m.price.output / 1_000_000)}")
     lines.append("router_settings:")
     lines.append("  routing_strategy: simple-shuffle")
+    aliases = {}
+    for role in fleet.roles:
+        holders = [m.id for m in fleet.models_in_role(role.id) if m.enabled]
+        if holders and role.id not in {m.id for m in fleet.models}:
+            aliases[role.id] = holders[0]
+    if aliases:
+        lines.append("  model_group_alias:")
+        lines += [f"    {_yaml_str(role)}: {_yaml_str(model)}" for role, model in aliases.items()]
+    fallbacks = _litellm_fallbacks(fleet)
     if fallbacks:
         lines.append("  fallbacks:")
-        seen: set[str] = set()
-        for primary, targets in fallbacks:
-            if primary in seen:
-                continue
-            seen.add(primary)
-            lines.append(f"    - {_yaml_str(primary)}: [{', '.join(_yaml_str(t) for t in targets)}]")
+        lines += [f"    - {_yaml_str(primary)}: [{', '.join(_yaml_str(t) for t in chain)}]"
+                  for primary, chain in fallbacks.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -2,89 +2,155 @@
 
 Rules run in priority order and the first match wins; a rule targets a model or a role (the
 role's models in priority order), then its fallbacks. Disabled models and models that probes
-report down are skipped. With no match, the `default` role, else the cheapest capable model.
-When the complexity estimate is unsure (confidence under the threshold) the request goes one
-tier up. The fleet file is re-read when it changes; a bad edit keeps the last good config.
+report down are skipped, so a rule whose models are all down lets the next rule decide. With no
+match, the `default` role, else the cheapest capable model. When the complexity estimate is unsure
+(confidence under the threshold) the request goes one tier up.
+
+Routing is on the app's hot path, so everything that can be is done once per fleet: conditions
+compiled to closures, rules indexed by the facts they require, endpoints and prices looked up.
+A decision then costs a few microseconds (`benchmarks/bench_route.py`).
+
+The fleet file is re-read when it changes (checked at most once a second, with one `stat`); a bad
+edit keeps the last good config and is recorded in `reload_error`. Any number of threads may
+route at once: a reload builds a new config and swaps it in with one assignment.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, NamedTuple, Protocol
 
-from fleetui.conditions import Predicate, compile_condition
+from fleetui.conditions import COMPLEXITY_TIERS, Predicate, parse_condition
 from fleetui.fleet import Fleet, Model
 from fleetui.routing.ab import ABTest
-from fleetui.routing.complexity import TIERS, estimate_complexity
+from fleetui.routing.complexity import estimate_complexity, one_tier_up
+from fleetui.routing.index import RuleIndex
+from fleetui.routing.strategies import (
+    CHARS_PER_TOKEN,
+    STRATEGIES,
+    Strategy,
+    ThompsonSampler,
+    blended_prices,
+    cost_first,
+    quality_first,
+)
 
-Strategy = Literal["task-based", "cost-first", "quality-first", "adaptive"]
-UNAVAILABLE = {"offline", "auth_failed", "misconfigured"}
-_SCORE_FOR_TASK = {"coding": "coding", "debugging": "coding", "analysis": "reasoning", "research": "reasoning",
-                   "math": "reasoning", "writing": "creativity"}
+# Probe statuses (fleetui.probes) under which a model cannot take requests now; "degraded"
+# (slow) still can.
+UNAVAILABLE = frozenset({"offline", "auth_failed", "misconfigured", "rate_limited"})
+DEFAULT_ROLE = "default"
+_FILL = 3  # fallbacks added from the whole fleet when no rule chose the candidates
+_REMEMBERED = 10_000  # at least this many recent decisions can have their outcome recorded by id
+_ORDERINGS_KEPT = 512
 
 
-@dataclass(frozen=True)
-class RouteDecision:
+class RouteDecision(NamedTuple):
+    """Which model serves a request, where it is, what to try next, and why.
+
+    A NamedTuple rather than a frozen dataclass: building one is on every request, and a frozen
+    dataclass costs 4 µs to construct against 1 µs.
+    """
+
     model_id: str
-    provider_model: str
-    endpoint: str
-    fallbacks: tuple[str, ...]
-    rule: str | None
+    provider_model: str  # the provider's own name for the model
+    endpoint: str  # base URL
+    fallbacks: tuple[str, ...]  # model ids, in the order to try them
+    rule: str | None  # the rule that matched, if one did
     reason: str
-    confidence: float
-    strategy: str
-    complexity: str
-    escalated: bool
-    matched: tuple[str, ...]
+    confidence: float  # of the complexity estimate (1.0 when the caller gave the complexity)
+    strategy: str  # the router's strategy, or "ab:<test>" when an A/B test chose the model
+    complexity: str  # the tier used for routing, after any escalation
+    escalated: bool  # the estimate was unsure, so the request went one tier up
+    matched: tuple[str, ...]  # what in the prompt drove the estimate: words, "code", "long"…
     decision_us: float
-    decision_id: str = field(default_factory=lambda: f"{random.getrandbits(64):016x}")
+    decision_id: str
+    use_case: str  # what outcomes of this decision are learned under: use case, else task
+    ab_test: str | None = None
+    override: bool = False  # the caller pinned the model; routing's own choice leads the fallbacks
 
     def as_json(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._asdict().items()}
 
     def call_attributes(self, *, override: bool = False) -> dict[str, Any]:
         """What the logging shim should record with the call this decision leads to:
         `with fleetui.shim.attributes(**decision.call_attributes()): client.chat...`.
         Pass override=True when the app used another model than the one routed to."""
         return {"decision_id": self.decision_id, "route": self.rule or self.strategy, "rule": self.rule,
-                "confidence": self.confidence, "complexity": self.complexity, "override": override}
+                "confidence": self.confidence, "complexity": self.complexity,
+                "override": override or self.override}
+
+
+class DecisionLog(Protocol):
+    """Receives every decision, on the routing thread: keep it quick (queue, don't write)."""
+
+    def __call__(self, decision: RouteDecision) -> None: ...
 
 
 class NoRoute(LookupError):
     """No enabled, healthy model can take the request."""
 
 
-@dataclass
-class _Compiled:
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    name: str
+    when: str
+    predicate: Predicate
+    targets: tuple[str, ...]  # the model, or the role's models by priority, then the fallbacks
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Config:
+    """Everything routing needs from one version of the fleet, computed once."""
+
     fleet: Fleet
-    rules: list[tuple[str, Predicate, list[str], str]]  # name, predicate, targets, description
-    by_id: dict[str, Model]
+    rules: tuple[_Rule, ...]  # enabled rules, in priority order
+    index: RuleIndex
+    models: dict[str, Model]
     endpoints: dict[str, str]
-    blended_price: dict[str, float]
+    prices: dict[str, float]  # blended USD per 1M tokens; unpriced models are absent
+    default_role: tuple[str, ...]
+    reads_hour: bool  # the local time is looked up only when a rule reads it
+    smallest_context: float  # tokens; a prompt under it fits every model
+    # Orders of models when no rule decides, by what the request needs (see _without_rule).
+    orderings: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = field(default_factory=dict)
 
 
-def _compile(fleet: Fleet) -> _Compiled:
-    from fleetui.pricing import Pricer
-
-    pricer = Pricer(fleet)
-    prices = {}
-    for model in fleet.models:
-        price = pricer.price_of(model.id)
-        if price is not None:
-            prices[model.id] = (price.input_per_mtok * 3 + price.output_per_mtok) / 4
-    rules = []
+def _compile(fleet: Fleet) -> _Config:
+    rules: list[_Rule] = []
+    conditions = []
+    reads_hour = False
+    # sorted() is stable: rules with equal priorities keep their order in the file.
     for rule in sorted((r for r in fleet.rules if r.enabled), key=lambda r: r.priority):
+        condition = parse_condition(rule.when)
         targets = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
         targets += [f for f in rule.fallbacks if f not in targets]
-        rules.append((rule.name, compile_condition(rule.when), targets, rule.when))
-    return _Compiled(fleet, rules, {m.id: m for m in fleet.models},
-                     {m.id: fleet.base_url_of(m) for m in fleet.models}, prices)
+        reason = f"rule {rule.name}: {rule.when}"
+        rules.append(_Rule(rule.name, rule.when, condition.evaluate, tuple(targets), reason))
+        conditions.append(condition)
+        reads_hour = reads_hour or "hour" in condition.attributes
+    return _Config(
+        fleet=fleet, rules=tuple(rules), index=RuleIndex(conditions),
+        models={m.id: m for m in fleet.models},
+        endpoints={m.id: fleet.base_url_of(m) for m in fleet.models},
+        prices=blended_prices(fleet),
+        default_role=tuple(m.id for m in fleet.models_in_role(DEFAULT_ROLE)),
+        reads_hour=reads_hour,
+        smallest_context=min((m.context_window for m in fleet.models if m.context_window), default=float("inf")),
+    )
+
+
+def _file_signature(path: Path) -> tuple[int, int, int]:
+    # The inode changes when an editor or `save_fleet` renames a new file into place, even
+    # within one mtime tick.
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 class Router:
@@ -94,81 +160,118 @@ class Router:
         *,
         strategy: Strategy = "task-based",
         escalate_below: float = 0.7,
-        on_decision: Callable[[RouteDecision], None] | None = None,
+        on_decision: DecisionLog | None = None,
         seed: int | None = None,
+        check_interval_s: float = 1.0,
     ) -> None:
-        self._compiled = _compile(fleet)
-        self.strategy = strategy
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown routing strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
+        self.strategy: Strategy = strategy
         self.escalate_below = escalate_below
         self.on_decision = on_decision
-        self._health: dict[str, str] = {}
-        self._path: Path | None = None
-        self._mtime = 0.0
-        self._checked = 0.0
-        self._lock = threading.Lock()
-        self.reload_error: str | None = None
-        self._rng = random.Random(seed)
-        self._outcomes: dict[tuple[str, str], list[float]] = {}  # (use_case, model) -> [alpha, beta]
+        self.check_interval_s = check_interval_s
         self.ab_tests: list[ABTest] = []
-
-    def add_ab_test(self, test: ABTest) -> None:
-        """Split the traffic of `test.rule` (or all traffic) between its arms, by user."""
-        unknown = [m for m in test.arms if m not in self._compiled.by_id]
-        if unknown:
-            raise ValueError(f"A/B test {test.name!r} names unknown model(s) {', '.join(unknown)}")
-        self.ab_tests.append(test)
+        self.reload_error: str | None = None  # the last reload's problem; routing kept the config before it
+        self.reloads = 0
+        self.log_errors = 0  # decisions the DecisionLog raised on (routing carried on)
+        self._health: dict[str, str] = {}
+        self._state = self._with_availability(_compile(fleet))
+        self._path: Path | None = None
+        self._signature: tuple[int, int, int] | None = None
+        self._checked = time.perf_counter()
+        self._lock = threading.Lock()
+        self._sampler = ThompsonSampler(seed)
+        self._ids = itertools.count()  # next() on a count is atomic: safe across threads
+        self._id_prefix = os.urandom(5).hex()  # ids stay unique across processes and routers
+        # Recent decisions by id, in two generations: when the newer one is full it becomes the
+        # older and the oldest is dropped. A dict store per decision, no lock on the hot path;
+        # a decision stored during a swap by another thread may be forgotten early, which costs
+        # only that outcome.
+        self._recent: dict[str, tuple[str, str, str | None]] = {}
+        self._older: dict[str, tuple[str, str, str | None]] = {}
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], **options: Any) -> Router:
+        """A router over a fleet file, which it re-reads when the file changes."""
         from fleetui.fleetfile import load_fleet
 
         file = Path(path)
+        signature = _file_signature(file)
         router = cls(load_fleet(file), **options)
-        router._path = file
-        router._mtime = file.stat().st_mtime
+        router._path, router._signature = file, signature
         return router
 
     @property
     def fleet(self) -> Fleet:
-        return self._compiled.fleet
+        return self._state[0].fleet
 
-    def set_health(self, statuses: dict[str, str]) -> None:
-        """Model statuses from probes; offline, auth_failed and misconfigured models are skipped."""
-        self._health = dict(statuses)
+    # -- health and A/B tests ----------------------------------------------------------------
+
+    def set_health(self, statuses: Mapping[str, str]) -> None:
+        """Model statuses from probes (model id → status); offline, auth_failed, misconfigured
+        and rate_limited models are skipped until a later call says otherwise."""
+        with self._lock:
+            self._health = dict(statuses)
+            self._state = self._with_availability(self._state[0])
+
+    def _with_availability(self, config: _Config) -> tuple[_Config, frozenset[str]]:
+        available = frozenset(m.id for m in config.models.values()
+                              if m.enabled and self._health.get(m.id) not in UNAVAILABLE)
+        return config, available
+
+    def add_ab_test(self, test: ABTest) -> None:
+        """Split the traffic of `test.rule` (or all traffic) between its arms, by user."""
+        config = self._state[0]
+        unknown = [m for m in test.arms if m not in config.models]
+        if unknown:
+            raise ValueError(f"A/B test {test.name!r} names unknown model(s) {', '.join(unknown)}")
+        if test.rule is not None and test.rule not in {r.name for r in config.fleet.rules}:
+            raise ValueError(f"A/B test {test.name!r} names unknown rule {test.rule!r}")
+        self.ab_tests.append(test)
 
     # -- hot reload --------------------------------------------------------------------------
 
-    def _maybe_reload(self) -> None:
+    def reload(self) -> bool:
+        """Re-read the fleet file now if it changed; True when a new config was taken."""
         if self._path is None:
-            return
-        now = time.monotonic()
-        if now - self._checked < 1.0:
-            return
+            return False
         with self._lock:
-            if now - self._checked < 1.0:
-                return
-            self._checked = now
-            try:
-                mtime = self._path.stat().st_mtime
-            except OSError as exc:
-                self.reload_error = f"{self._path}: {exc}"
-                return
-            if mtime == self._mtime:
-                return
-            from fleetui.fleetfile import FleetFileError, load_fleet
+            return self._reload_locked(time.perf_counter())
 
-            try:
-                self._compiled = _compile(load_fleet(self._path))
-                self.reload_error = None
-            except (FleetFileError, ValueError) as exc:
-                self.reload_error = str(exc)  # keep routing with the last good config
-            self._mtime = mtime
+    def _maybe_reload(self, now: float) -> None:
+        # Only one thread checks; the others keep routing with the config they have.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if now - self._checked >= self.check_interval_s:
+                self._reload_locked(now)
+        finally:
+            self._lock.release()
+
+    def _reload_locked(self, now: float) -> bool:
+        assert self._path is not None
+        self._checked = now
+        try:
+            signature = _file_signature(self._path)
+        except OSError as exc:
+            self.reload_error = f"{self._path}: {exc}"
+            return False
+        if signature == self._signature:
+            return False
+        self._signature = signature
+        from fleetui.fleetfile import load_fleet
+
+        try:
+            config = _compile(load_fleet(self._path))
+        except Exception as exc:  # a bad edit of any kind must never stop the app's routing
+            self.reload_error = str(exc)
+            return False
+        self._state = self._with_availability(config)
+        self.reload_error = None
+        self.reloads += 1
+        return True
 
     # -- routing -----------------------------------------------------------------------------
-
-    def _usable(self, model_id: str) -> bool:
-        model = self._compiled.by_id.get(model_id)
-        return model is not None and model.enabled and self._health.get(model_id) not in UNAVAILABLE
 
     def route(
         self,
@@ -181,89 +284,156 @@ class Router:
         user: str | None = None,
         hour: int | None = None,
         prompt_length: int | None = None,
+        override: str | None = None,
     ) -> RouteDecision:
-        """Route one request. `prompt_length` overrides len(prompt) (dry runs over logs that
-        keep only the prompt's length)."""
+        """Route one request.
+
+        `complexity` skips the estimate; `hour` defaults to the local hour; `prompt_length`
+        stands in for len(prompt) (dry runs over logs that keep only the length). `override`
+        pins a model id: the decision names it, flags the override, and puts routing's own
+        choice first among the fallbacks. Raises NoRoute when no model can take the request.
+        """
         started = time.perf_counter()
-        self._maybe_reload()
-        compiled = self._compiled
-        estimated, confidence = (complexity, 1.0) if complexity else estimate_complexity(prompt)
-        escalated = False
-        if confidence < self.escalate_below and estimated != TIERS[-1]:
-            estimated = TIERS[TIERS.index(estimated) + 1]
-            escalated = True
+        if self._path is not None and started - self._checked >= self.check_interval_s:
+            self._maybe_reload(started)
+        config, available = self._state
+        if complexity is None:
+            tier, confidence, signals = estimate_complexity(prompt)
+        elif complexity in COMPLEXITY_TIERS:
+            tier, confidence, signals = complexity, 1.0, ()
+        else:
+            raise ValueError(f"complexity is one of {', '.join(COMPLEXITY_TIERS)}, not {complexity!r}")
+        escalated = confidence < self.escalate_below and tier != COMPLEXITY_TIERS[-1]
+        if escalated:
+            tier = one_tier_up(tier)
+        if type(tags) is not tuple:
+            tags = (tags,) if isinstance(tags, str) else tuple(tags)  # a lone tag, not its letters
+        if hour is None and config.reads_hour:
+            hour = time.localtime().tm_hour
+        if prompt_length is None:
+            prompt_length = len(prompt)
         request = {
-            "task": task, "use_case": use_case, "complexity": estimated, "user": user,
-            "prompt_length": len(prompt) if prompt_length is None else prompt_length, "hour": time.gmtime().tm_hour if hour is None else hour,
-            "tags": tuple(tags),
+            "task": task, "use_case": use_case, "complexity": tier, "user": user, "tags": tags,
+            "prompt_length": prompt_length, "hour": hour,
         }
-        rule_name: str | None = None
-        matched: tuple[str, ...] = ()
+        rule: _Rule | None = None
         candidates: list[str] = []
         reason = ""
         if self.strategy == "task-based":
-            for name, predicate, targets, text in compiled.rules:
-                if predicate(request):
-                    usable = [t for t in targets if self._usable(t)]
-                    if usable:
-                        rule_name, matched, candidates = name, (text,), usable
-                        reason = f"rule {name}: {text}"
+            rules = config.rules
+            mask = config.index.candidates(task, use_case, tier, user, tags, prompt_length)
+            while mask:  # the candidate rules, highest priority (lowest bit) first
+                low = mask & -mask
+                mask ^= low
+                candidate = rules[low.bit_length() - 1]
+                if candidate.predicate(request):
+                    candidates = [t for t in candidate.targets if t in available]
+                    if candidates:
+                        rule, reason = candidate, candidate.reason
                         break
-        if not candidates:
-            candidates, reason = self._by_strategy(request)
-        if not candidates:
-            raise NoRoute("no enabled, healthy model in the fleet can take this request")
-        strategy = self.strategy
-        if user is not None:
+        if rule is None:
+            candidates, reason = self._without_rule(config, available, request)
+        strategy: str = self.strategy
+        ab_name: str | None = None
+        if user is not None and self.ab_tests:
+            rule_name = rule.name if rule else None
             for test in self.ab_tests:
                 if test.rule is None or test.rule == rule_name:
                     arm = test.assign(user)
-                    if self._usable(arm):
+                    if arm in available:
                         candidates = [arm, *(c for c in candidates if c != arm)]
                         reason = f"A/B test {test.name}: arm {arm} for this user; {reason}"
-                        strategy = f"ab:{test.name}"
+                        strategy, ab_name = f"ab:{test.name}", test.name
                     break
-        chosen = compiled.by_id[candidates[0]]
+        if override is not None:
+            if override not in config.models:
+                raise ValueError(f"cannot pin unknown model {override!r}")
+            routed = f"routing picks {candidates[0]}: {reason}" if candidates else "routing finds no model"
+            reason = f"pinned by the caller ({routed})"
+            candidates = [override, *(c for c in candidates if c != override)]
+        elif not candidates:
+            raise NoRoute("no enabled, healthy model in the fleet can take this request")
+        chosen = config.models[candidates[0]]
+        learned_as = use_case or task or "general"
         decision = RouteDecision(
-            model_id=chosen.id, provider_model=chosen.model, endpoint=compiled.endpoints[chosen.id],
-            fallbacks=tuple(candidates[1:4]), rule=rule_name, reason=reason,
-            confidence=round(confidence, 3), strategy=strategy, complexity=estimated, escalated=escalated,
-            matched=matched, decision_us=(time.perf_counter() - started) * 1e6,
+            chosen.id, chosen.model, config.endpoints[chosen.id], tuple(candidates[1:]),
+            rule.name if rule else None, reason, round(confidence, 3), strategy, tier, escalated,
+            signals, (time.perf_counter() - started) * 1e6, f"{self._id_prefix}{next(self._ids):x}",
+            learned_as, ab_name, override is not None,
         )
+        recent = self._recent
+        recent[decision.decision_id] = (learned_as, chosen.id, ab_name)
+        if len(recent) >= _REMEMBERED:
+            self._older, self._recent = recent, {}
         if self.on_decision is not None:
             try:
                 self.on_decision(decision)
-            except Exception:
-                pass  # logging a decision must never break routing
+            except Exception:  # logging a decision must never break routing
+                self.log_errors += 1
         return decision
 
-    def _by_strategy(self, request: dict[str, Any]) -> tuple[list[str], str]:
-        compiled = self._compiled
-        usable = [m for m in compiled.fleet.models if self._usable(m.id)]
-        if not usable:
-            return [], ""
-        if self.strategy == "task-based":
-            default = [m.id for m in compiled.fleet.models_in_role("default") if self._usable(m.id)]
-            if default:
-                return default + [m.id for m in usable if m.id not in default], "no rule matched: default role"
-        if self.strategy == "quality-first" or (self.strategy == "task-based" and request["complexity"] == "complex"):
-            dimension = _SCORE_FOR_TASK.get(request["task"] or request["use_case"] or "", "reasoning")
-            ordered = sorted(usable, key=lambda m: -(getattr(m.capabilities, dimension) or 0))
-            return [m.id for m in ordered], f"highest {dimension} score"
-        if self.strategy == "adaptive":
-            use_case = request["use_case"] or request["task"] or "general"
-            draws = {m.id: self._rng.betavariate(*self._outcomes.get((use_case, m.id), [1.0, 1.0])) for m in usable}
-            ordered = sorted(usable, key=lambda m: -draws[m.id])
-            return [m.id for m in ordered], f"Thompson sample over {use_case} outcomes"
-        priced = [m for m in usable if m.id in compiled.blended_price]
-        ordered = sorted(priced, key=lambda m: compiled.blended_price[m.id])
-        ordered += [m for m in usable if m.id not in compiled.blended_price]
-        return [m.id for m in ordered], "cheapest capable model"
+    def _without_rule(
+        self, config: _Config, available: frozenset[str], request: Mapping[str, Any]
+    ) -> tuple[list[str], str]:
+        if self.strategy == "adaptive":  # a fresh draw every time: nothing to keep
+            models = [m for m in config.models.values() if m.id in available]
+            return self._sampler.order(models, request) if models else ([], "")
+        # The other orders depend only on what the request needs (tier, task or use case, tags),
+        # which takes few values in an app: keep them per config, unless the prompt is too long
+        # for some context window.
+        key: tuple[Any, ...] | None = None
+        if (request["prompt_length"] or 0) / CHARS_PER_TOKEN <= config.smallest_context:
+            key = (self.strategy, available, request["complexity"], request["task"], request["use_case"],
+                   request["tags"])
+            known = config.orderings.get(key)
+            if known is not None:
+                return list(known[0]), known[1]
+        ordered, reason = self._order_without_rule(config, available, request)
+        if key is not None:
+            if len(config.orderings) >= _ORDERINGS_KEPT:
+                config.orderings.clear()
+            config.orderings[key] = (tuple(ordered), reason)
+        return ordered, reason
 
-    def record_outcome(self, use_case: str, model_id: str, success: bool, quality: float | None = None) -> None:
-        """Feed the adaptive strategy: a success (or a quality in 0..1) raises the model's odds."""
-        reward = quality if quality is not None else (1.0 if success else 0.0)
-        with self._lock:
-            alpha_beta = self._outcomes.setdefault((use_case, model_id), [1.0, 1.0])
-            alpha_beta[0] += reward
-            alpha_beta[1] += 1.0 - reward
+    def _order_without_rule(
+        self, config: _Config, available: frozenset[str], request: Mapping[str, Any]
+    ) -> tuple[list[str], str]:
+        models = [m for m in config.models.values() if m.id in available]
+        if not models:
+            return [], ""
+        if self.strategy == "quality-first":
+            return quality_first(models, request, config.prices)
+        ordered, why = cost_first(models, request, config.prices)
+        if self.strategy == "cost-first":
+            return ordered, why
+        default = [m for m in config.default_role if m in available]
+        if default:
+            fill = [m for m in ordered if m not in default][:_FILL]
+            return default + fill, f"no rule matched: role {DEFAULT_ROLE}"
+        return ordered[: 1 + _FILL], f"no rule matched: {why}"
+
+    # -- learning from outcomes --------------------------------------------------------------
+
+    def record_outcome(
+        self, decision: RouteDecision | str | tuple[str, str], success: bool, quality: float | None = None
+    ) -> bool:
+        """What happened with a routed request: feeds the adaptive strategy and A/B tests.
+
+        `decision` is the RouteDecision, its decision_id (recent decisions are remembered), or a
+        (use_case, model_id) pair. `quality` in 0..1 counts as that fraction of a success.
+        Returns False when a decision id is no longer remembered (nothing is recorded).
+        """
+        if isinstance(decision, RouteDecision):
+            use_case, model_id, ab_name = decision.use_case, decision.model_id, decision.ab_test
+        elif isinstance(decision, str):
+            remembered = self._recent.get(decision) or self._older.get(decision)
+            if remembered is None:
+                return False
+            use_case, model_id, ab_name = remembered
+        else:
+            (use_case, model_id), ab_name = decision, None
+        self._sampler.record(use_case, model_id, success, quality)
+        for test in self.ab_tests:
+            if test.name == ab_name and model_id in test.arms:
+                test.record(model_id, success, quality)
+        return True
