@@ -201,6 +201,9 @@ class RecommendationThresholds(Section):
     max_quality_drop_pct: float = Field(default=5, ge=0, le=100)
     min_samples: int = Field(default=5, ge=1)
     verification_budget_usd: float = Field(default=1.0, ge=0)
+    judge: Identifier | None = Field(
+        default=None, description="model id that judges replayed answers (default: the strongest other model)"
+    )
 
 
 class RankingWeights(Section):
@@ -374,6 +377,8 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
         check(("budget", "per_model", name), name, model_ids, "model", "budget ")
     for name in budget.get("per_role") or {}:
         check(("budget", "per_role", name), name, role_ids, "role", "budget ")
+    thresholds = data.get("recommendations") if isinstance(data.get("recommendations"), Mapping) else {}
+    check(("recommendations", "judge"), thresholds.get("judge"), model_ids, "judge model", "")
     return problems
 
 

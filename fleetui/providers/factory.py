@@ -46,11 +46,7 @@ def adapter_for(
     if key_ref:
         found = resolve_key(key_ref)
         if found is None:
-            raise ProviderError(
-                ErrorKind.MISCONFIGURED,
-                f"{model_id} at {base_url}: key {key_ref} is not set — run `fleetui key set {key_ref}` "
-                f"or export {key_ref}=…",
-            )
+            raise ProviderError(ErrorKind.MISCONFIGURED, missing_key_message(fleet, model_id))
         api_key = found.value
     probes = fleet.probes
     return _ADAPTERS[provider.kind](
@@ -62,3 +58,20 @@ def adapter_for(
         retry=retry or RetryPolicy(),
         transport=transport,
     )
+
+
+def missing_key_message(fleet: Fleet, model_id: str) -> str:
+    model = fleet.model(model_id)
+    key_ref = fleet.key_ref_of(model)
+    return (f"{model_id} at {fleet.base_url_of(model)}: key {key_ref} is not set — run "
+            f"`fleetui key set {key_ref}` or export {key_ref}=…")
+
+
+def key_problem(fleet: Fleet, model_id: str) -> str | None:
+    """Why `model_id` cannot be called for want of a key, or None; nothing is sent anywhere."""
+    from fleetui.secrets import resolve_key
+
+    key_ref = fleet.key_ref_of(fleet.model(model_id))
+    if key_ref and resolve_key(key_ref) is None:
+        return missing_key_message(fleet, model_id)
+    return None

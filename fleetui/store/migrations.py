@@ -121,5 +121,20 @@ def _step_2_feedback_in_rollups(db: sqlite_utils.Database) -> None:
     db.execute("DROP TABLE feedback_totals")
 
 
-STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_step_1_initial, _step_2_feedback_in_rollups)
+def _step_3_verifications(db: sqlite_utils.Database) -> None:
+    """One row per replay run (`fleetui replay`): its settings, progress and final report, so a
+    stopped run can be continued and a recommendation can point at the run that verified it."""
+    db["verifications"].create(
+        {"run_id": str, "created_ts": float, "updated_ts": float, "recommendation_id": str,
+         "current_model": str, "use_case": str, "judge_model": str, "status": str,
+         "verdict": str, "chosen_model": str, "sentence": str, "cost_usd": float, "report": str},
+        pk="run_id",
+    )
+    db["verifications"].create_index(["recommendation_id"])
+    db["replays"].create_index(["run_id"])
+
+
+STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications,
+)
 SCHEMA_VERSION = len(STEPS)

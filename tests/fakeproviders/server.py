@@ -19,6 +19,11 @@ so a test asks for a fault the way a user would meet it:
 | ``truncated``    | a stream without its terminator                                     |
 | ``refuse``       | a refusal (content_filter / refusal / SAFETY)                       |
 | ``no-finish``    | (OpenAI) a stream that ends with [DONE] but no finish_reason        |
+| ``flaky-429``    | 429 with ``Retry-After: 1`` on its first request, then normal       |
+
+``scripts`` maps a model name to a function of the request's message texts (system excluded)
+that returns the reply text (OpenAI and Anthropic mounts): how tests give models different
+answers and a judge that replies with scores.
 
 A wrong or missing key gets 401. Every request is recorded (path, headers, JSON body).
 """
@@ -29,6 +34,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -55,6 +61,7 @@ class FakeProviders:
     slow_s: float = 2.0
     list_delay_s: float = 0.0  # how long the model list takes (probe benchmarks)
     requests: list[Recorded] = field(default_factory=list)
+    scripts: dict[str, Callable[[list[str]], str]] = field(default_factory=dict)
     _seen: dict[str, int] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -197,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
         if model == "no-such-model":
             kind = "not_found_error" if provider == "anthropic" else "model_not_found"
             self._error(provider, 404, kind, f"The model `{model}` does not exist")
-        elif model == "fault-429":
+        elif model == "fault-429" or model == "flaky-429" and self.fake.count(model) == 1:
             self._error(provider, 429, "rate_limit_error", "Rate limit reached", {"retry-after": "1"})
         elif model == "fault-500" or model == "flaky-500" and self.fake.count(model) == 1:
             self._error(provider, 500, "api_error", "Internal server error")
@@ -214,6 +221,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     _streaming = False
 
+    def _pieces(self, model: str, messages: list[str]) -> list[str]:
+        """The reply in stream-sized pieces: the script's text when the model has one."""
+        if model == "refuse":
+            return []
+        script = self.fake.scripts.get(model)
+        if script is None:
+            return list(CHUNKS)
+        text = script(messages)
+        words = text.split(" ")
+        return [w if i == 0 else " " + w for i, w in enumerate(words)] if text else []
+
     # -- OpenAI ----------------------------------------------------------------------------
 
     def _openai(self, method: str, path: str, body: dict[str, Any]) -> None:
@@ -227,10 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self._fault("openai", model):
             return
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(CHUNKS), "total_tokens": prompt_tokens + len(CHUNKS),
+        pieces = self._pieces(model, [str(m.get("content", "")) for m in body.get("messages", [])
+                                      if m.get("role") != "system"])
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(pieces), "total_tokens": prompt_tokens + len(pieces),
                  "prompt_tokens_details": {"cached_tokens": 0}}
         finish = "content_filter" if model == "refuse" else "stop"
-        text = "" if model == "refuse" else REPLY
+        text = "".join(pieces)
         if not self._streaming:
             return self._json(200, {
                 "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": model,
@@ -240,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         events = []
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
         events.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
-        for piece in ([] if model == "refuse" else CHUNKS):
+        for piece in pieces:
             events.append({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
         if model != "no-finish":  # no-finish: the way llama.cpp ends an interrupted request
             events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
@@ -265,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         input_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         stop = "refusal" if model == "refuse" else "end_turn"
-        pieces = [] if model == "refuse" else CHUNKS
+        pieces = self._pieces(model, [_anthropic_text(m.get("content")) for m in body.get("messages", [])])
         usage = {"input_tokens": input_tokens, "output_tokens": len(pieces), "cache_read_input_tokens": 3,
                  "cache_creation_input_tokens": 0}
         if not self._streaming:
@@ -349,3 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
                              "message": {"role": "assistant", "content": p}, "done": False}) for p in CHUNKS]
         lines.append(json.dumps(final))
         self._stream("application/x-ndjson", [(line + "\n").encode() for line in lines], model)
+
+
+def _anthropic_text(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+    return str(content or "")

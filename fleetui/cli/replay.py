@@ -1,0 +1,213 @@
+"""`fleetui replay`: verify a cheaper model on the current model's real past prompts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from fleetui.cli.context import CliContext, CliError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay past prompts on cheaper models and judge the answers before switching",
+        description="Sample the current model's past prompts (distinct, stratified by length), "
+        "replay them on cheaper candidates, have a judge model score each answer against the "
+        "current model's (accuracy, helpfulness, clarity, completeness; both orders), and "
+        "decide with the fleet's thresholds ([recommendations] min_saving_pct, "
+        "max_quality_drop_pct, min_samples). When no candidate passes, the next stronger price "
+        "band is tried, at most 3 rounds. Answers and scores are cached: nothing is paid for "
+        "twice, and a run stopped by Ctrl+C or its budget continues when run again. "
+        "Exit status: 0 verified, 1 not verified or stopped early, 2 usage error.",
+    )
+    parser.add_argument("--current", metavar="MODEL", help="the model whose traffic might move")
+    parser.add_argument("--use-case", help="only prompts of this use case")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--candidates", metavar="A,B", help="models to try, comma-separated")
+    group.add_argument("--auto", action="store_true",
+                       help="choose cheaper fleet models by fit for the use case (the default)")
+    parser.add_argument("--recommendation", metavar="ID",
+                        help="verify this recommendation: its model and use case, linked to the result")
+    parser.add_argument("--sample", type=int, default=30, help="prompts to replay (default 30)")
+    parser.add_argument("--budget", type=float, metavar="USD",
+                        help="stop before spending more (default: [recommendations] verification_budget_usd)")
+    parser.add_argument("--judge", metavar="MODEL",
+                        help="the judge (default: [recommendations] judge, else the strongest other model)")
+    parser.add_argument("--since", default="30d", help="how far back to sample prompts (default 30d)")
+    parser.add_argument("--max-tokens", type=int, default=1024, help="answer length limit (default 1024)")
+    parser.add_argument("--concurrency", type=int, default=4, help="calls at once per model (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--replay-current", action="store_true",
+                        help="answer again on the current model instead of reusing its logged answers")
+    parser.add_argument("--list", action="store_true", help="list past verification runs and exit")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.store import verification as saved
+
+    store = ctx.store()
+    if args.list:
+        return _list(ctx, saved.runs(store), args.json)
+    settings = _settings(args, ctx)
+    fleet = ctx.fleet()
+    from fleetui.replay import Replayer, ReplayError
+
+    progress = _ProgressLine(enabled=sys.stderr.isatty())
+    replayer = Replayer(fleet, store, settings, on_progress=progress.update, health=_health(ctx),
+                        measured=_measured(ctx, settings.use_case))
+    try:
+        prompts, rounds, judge_id, sample = replayer.plan()
+    except (ReplayError, LookupError) as exc:
+        raise CliError(str(exc), exit_code=1) from None
+    if not args.json:
+        names = "; ".join(f"round {i}: " + ", ".join(c.model_id for c in r) for i, r in enumerate(rounds, 1))
+        ctx.note(f"Replaying {len(prompts)} prompts of {settings.current}"
+                 + (f" on {settings.use_case}" if settings.use_case else "")
+                 + f" — judge {judge_id}, budget ${replayer.budget.limit:.2f}; {names or 'no candidates'}")
+    try:
+        report = asyncio.run(replayer.run())
+    except ReplayError as exc:
+        raise CliError(str(exc), exit_code=1) from None
+    except KeyboardInterrupt:
+        progress.clear()
+        ctx.note(f"Stopped. Spent ${replayer.budget.spent:.4f}; every answer and score paid for is kept "
+                 "— run the same command again to continue.")
+        return 130
+    progress.clear()
+    if args.json:
+        ctx.print_json(report.as_json())
+    else:
+        print(render(report))
+    return 0 if report.chosen else 1
+
+
+def _settings(args: argparse.Namespace, ctx: CliContext) -> Any:
+    from fleetui.replay import ReplaySettings
+    from fleetui.store import verification as saved
+
+    current, use_case = args.current, args.use_case
+    if args.recommendation:
+        rec = saved.recommendation(ctx.store(), args.recommendation)
+        if rec is None:
+            raise CliError(f"no recommendation {args.recommendation!r}; see `fleetui recommend`")
+        if not rec.get("current_model"):
+            raise CliError(f"recommendation {args.recommendation} ({rec['kind']}) names no model to replace; "
+                           "there is nothing to replay")
+        current = current or rec["current_model"]
+        use_case = use_case or rec.get("use_case")
+    if not current:
+        raise CliError("say which model to verify against: --current MODEL (or --recommendation ID)")
+    if args.sample < 1:
+        raise CliError("--sample must be at least 1")
+    if args.budget is not None and args.budget < 0:
+        raise CliError("--budget cannot be negative")
+    if args.concurrency < 1:
+        raise CliError("--concurrency must be at least 1")
+    candidates = tuple(c.strip() for c in args.candidates.split(",") if c.strip()) if args.candidates else None
+    if args.candidates is not None and not candidates:
+        raise CliError("--candidates: give model ids separated by commas, e.g. --candidates gpt-4o-mini,gemini-flash")
+    since = ctx.since(args.since)
+    from fleetui import clock
+
+    return ReplaySettings(
+        current=current, use_case=use_case, candidates=candidates, sample=args.sample, budget_usd=args.budget,
+        judge=args.judge, max_tokens=args.max_tokens, since_days=max(0.0, (clock.now() - since) / 86400),
+        concurrency=args.concurrency, seed=args.seed, replay_current=args.replay_current,
+        recommendation_id=args.recommendation,
+    )
+
+
+def _health(ctx: CliContext) -> dict[str, str]:
+    from fleetui.probes import model_status
+
+    store = ctx.store()
+    return {m.id: model_status(store.recent_probes(m.id, 5)) for m in ctx.fleet().models}
+
+
+def _measured(ctx: CliContext, use_case: str | None) -> dict[str, dict[str, float]]:
+    if not use_case:
+        return {}
+    rows = ctx.store().db.execute(
+        "SELECT model_id, success_lcb, p50_ms, quality FROM rankings WHERE use_case = ?", [use_case]
+    ).fetchall()
+    return {r[0]: {"success_lcb": r[1] or 0.0, "p50_ms": r[2] or 0.0, "quality": r[3] or 0.0} for r in rows}
+
+
+class _ProgressLine:
+    """One line on stderr, redrawn: round, candidate, prompts done, money spent of the budget."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.width = 0
+
+    def update(self, p: Any) -> None:
+        if not self.enabled:
+            return
+        filled = int(20 * p.done / p.total) if p.total else 20
+        line = (f"round {p.round} · {p.candidate:<16} [{'█' * filled}{'░' * (20 - filled)}] {p.done}/{p.total}"
+                f"  ${p.spent_usd:.4f} of ${p.budget_usd:.2f}" + (f"  ({p.cache_hits} cached)" if p.cache_hits else ""))
+        self.width = max(self.width, len(line))
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    return (f"{value:+.1f}%" if signed else f"{value:.1f}%").replace("-", "−")
+
+
+def render(report: Any) -> str:
+    from fleetui.pricing import format_cost
+
+    lines = [report.sentence, ""]
+    header = f"  {'candidate':<18} {'n':>3}  {'saving':>7}  {'quality (95% CI)':<24} {'refusals':>8} {'format':>6} {'errors':>6} {'p50 ms':>7}  verdict"
+    lines.append(header)
+    for number, round_ in enumerate(report.rounds, 1):
+        for v in round_:
+            ci = (f" ({_pct(v.ci_low_pct, True)}…{_pct(v.ci_high_pct, True)})"
+                  if v.ci_low_pct is not None and v.ci_high_pct is not None else "")
+            p50 = f"{v.candidate_p50_ms:.0f}" if v.candidate_p50_ms is not None else "—"
+            lines.append(f"  {v.model_id:<18} {v.n:>3}  {_pct(v.saving_pct):>7}  "
+                         f"{_pct(v.quality_impact_pct, True) + ci:<24} {v.refusal_pct:>7.0f}% {v.format_failure_pct:>5.0f}% "
+                         f"{v.error_pct:>5.0f}% {p50:>7}  " + ("✓ passes" if v.passed else f"✗ {v.reason}")
+                         + (f"  [round {number}]" if len(report.rounds) > 1 else ""))
+    best = report.best
+    if best and best.current_p50_ms is not None:
+        lines.append(f"  (current model {report.current}: p50 {best.current_p50_ms:.0f} ms)")
+    lines.append("")
+    saving = report.projected_monthly_saving_usd
+    if saving is not None and report.monthly_calls:
+        lines.append(f"Projected saving: {format_cost(saving)}/month at the logged volume "
+                     f"({report.monthly_calls:,} calls, {format_cost(report.monthly_cost_usd)} in the last 30 days)")
+    lines.append(f"Verification cost: {format_cost(report.verification_cost_usd)} "
+                 f"(this run {format_cost(report.spent_usd)}; {report.cache_hits} answers and scores from the cache)")
+    for note in report.notes:
+        lines.append(f"Note: {note}")
+    link = f", linked to recommendation {report.recommendation_id}" if report.recommendation_id else ""
+    lines.append(f"Stored as run {report.run_id}{link} ({report.status}).")
+    return "\n".join(lines)
+
+
+def _list(ctx: CliContext, runs: list[dict[str, Any]], as_json: bool) -> int:
+    if as_json:
+        ctx.print_json(runs)
+        return 0
+    if not runs:
+        print("No verification runs yet. Try: fleetui replay --current MODEL --use-case USE_CASE")
+        return 0
+    for r in runs:
+        print(f"{r['run_id']}  {r['status']:<8} {r['verdict'] or '':<13} {r['current_model']}"
+              f"{' on ' + r['use_case'] if r['use_case'] else ''} → {r['chosen_model'] or '—'}  "
+              f"${r['cost_usd'] or 0:.4f}\n    {r['sentence']}")
+    return 0

@@ -1,0 +1,7 @@
+"""Replay and verify: try cheaper models on real past prompts, judged, before switching."""
+
+from __future__ import annotations
+
+from fleetui.replay.runner import Progress, Replayer, ReplayError, ReplaySettings, Report, replay
+
+__all__ = ["Progress", "ReplayError", "ReplaySettings", "Replayer", "Report", "replay"]

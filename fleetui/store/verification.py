@@ -1,0 +1,213 @@
+"""What replay and verification keep: paid-for answers and judge scores (a cache that is never
+paid for twice), the past prompts to replay, and one row per verification run.
+
+Rows are written one at a time, as soon as they are paid for, so that a run stopped by Ctrl+C
+or a budget keeps everything it bought and the next run starts from there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fleetui.store.store import Store, utc_day
+
+# A scan of the latest calls is enough to sample from, and bounds the query on a big store.
+_RECENT_CALLS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class PastPrompt:
+    """A distinct prompt the current model answered, with its most recent logged answer."""
+
+    prompt_hash: str
+    prompt: str
+    times: int  # how often it was asked in the scanned window
+    response: str | None  # the full logged answer, when the privacy setting kept it whole
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    latency_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPool:
+    prompts: list[PastPrompt]
+    hashed_only: int  # distinct prompts kept as hashes: they cannot be replayed
+    truncated: int  # distinct prompts kept cut short: replaying them would ask something else
+
+
+def past_prompts(store: Store, model_id: str, use_case: str | None, since_ts: float) -> PromptPool:
+    """Distinct successful prompts of `model_id` (in `use_case`) since `since_ts`."""
+    where = "model_id = ? AND ts >= ? AND success = 1" + (" AND use_case = ?" if use_case else "")
+    params: list[Any] = [model_id, since_ts] + ([use_case] if use_case else [])
+    rows = store.db.execute(
+        f"""SELECT prompt_hash, prompt, prompt_chars, response, response_chars, input_tokens,
+                   output_tokens, cost_usd, latency_ms, finish_reason
+            FROM (SELECT * FROM calls WHERE {where} ORDER BY ts DESC LIMIT {_RECENT_CALLS})""",
+        params,
+    ).fetchall()
+    seen: dict[str, list[Any]] = {}
+    hashed: set[str] = set()
+    truncated: set[str] = set()
+    for (digest, prompt, chars, response, response_chars, tin, tout, cost, latency, finish) in rows:
+        if prompt is None:
+            if digest:
+                hashed.add(digest)
+            continue
+        if chars is not None and chars > len(prompt):
+            truncated.add(digest or prompt)
+            continue
+        key = digest or prompt
+        if key in seen:
+            seen[key][2] += 1
+            continue
+        whole = response is not None and (response_chars is None or response_chars == len(response))
+        complete = whole and finish in (None, "stop")
+        seen[key] = [key, prompt, 1, response if complete else None, tin, tout, cost, latency]
+    prompts = [PastPrompt(*row) for row in seen.values()]
+    return PromptPool(prompts, len(hashed), len(truncated))
+
+
+def monthly_volume(store: Store, model_id: str, use_case: str | None, now: float | None = None) -> tuple[int, float]:
+    """(calls, cost) of `model_id` on `use_case` over the last 30 days, from the rollups."""
+    if now is None:
+        from fleetui import clock
+
+        now = clock.now()
+    since = utc_day(now - 30 * 86400)
+    where = "model_id = ? AND day > ?" + (" AND use_case = ?" if use_case else "")
+    params: list[Any] = [model_id, since] + ([use_case] if use_case else [])
+    calls, cost = store.db.execute(
+        f"SELECT COALESCE(SUM(calls), 0), COALESCE(SUM(cost_usd), 0) FROM rollup_daily WHERE {where}", params
+    ).fetchone()
+    return int(calls), float(cost)
+
+
+# -- the answer and score cache ------------------------------------------------------------
+
+def cached_answer(store: Store, prompt_hash: str, model_id: str, params_hash: str,
+                  model_version: str) -> dict[str, Any] | None:
+    row = store.db.execute(
+        """SELECT answer, input_tokens, output_tokens, cost_usd, latency_ms, refusal, error_type
+           FROM replays WHERE prompt_hash = ? AND model_id = ? AND params_hash = ? AND model_version = ?""",
+        [prompt_hash, model_id, params_hash, model_version],
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("answer", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "refusal", "finish_reason")
+    return dict(zip(keys, row, strict=True))
+
+
+def save_answer(store: Store, *, run_id: str, recommendation_id: str | None, prompt_hash: str, model_id: str,
+                params_hash: str, model_version: str, answer: str, input_tokens: int | None,
+                output_tokens: int | None, cost_usd: float | None, latency_ms: float, refusal: bool,
+                finish_reason: str | None) -> None:
+    # error_type holds the finish reason: failed calls are not cached (they were not paid for
+    # and must be tried again), so the column is free for what the format checks need.
+    with store.db.conn:
+        store.db.execute(
+            """INSERT OR REPLACE INTO replays (run_id, recommendation_id, ts, prompt_hash, model_id,
+                   params_hash, model_version, answer, input_tokens, output_tokens, cost_usd,
+                   latency_ms, refusal, format_failure, error_type)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)""",
+            [run_id, recommendation_id, time.time(), prompt_hash, model_id, params_hash, model_version,
+             answer, input_tokens, output_tokens, cost_usd, latency_ms, int(refusal), finish_reason],
+        )
+
+
+def cached_judgment(store: Store, prompt_hash: str, answers_hash: str, judge_model: str,
+                    rubric_version: str, order_ab: str) -> dict[str, Any] | None:
+    row = store.db.execute(
+        """SELECT scores, overall, raw FROM judgments WHERE prompt_hash = ? AND answers_hash = ?
+           AND judge_model = ? AND rubric_version = ? AND order_ab = ?""",
+        [prompt_hash, answers_hash, judge_model, rubric_version, order_ab],
+    ).fetchone()
+    if row is None:
+        return None
+    return {"scores": json.loads(row[0]), "overall": row[1], "raw": row[2]}
+
+
+def save_judgment(store: Store, *, prompt_hash: str, answers_hash: str, judge_model: str, rubric_version: str,
+                  order_ab: str, scores: dict[str, Any], overall: float | None, raw: str) -> None:
+    with store.db.conn:
+        store.db.execute(
+            """INSERT OR REPLACE INTO judgments (ts, prompt_hash, answers_hash, judge_model,
+                   rubric_version, order_ab, scores, overall, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [time.time(), prompt_hash, answers_hash, judge_model, rubric_version, order_ab,
+             json.dumps(scores), overall, raw],
+        )
+
+
+# -- verification runs -----------------------------------------------------------------------
+
+def save_run(store: Store, run_id: str, **fields: Any) -> None:
+    """Create or update a run's row; `report` may be given as a dict."""
+    now = time.time()
+    if isinstance(fields.get("report"), dict):
+        fields["report"] = json.dumps(fields["report"])
+    existing = store.db.execute("SELECT 1 FROM verifications WHERE run_id = ?", [run_id]).fetchone()
+    with store.db.conn:
+        if existing:
+            store.db["verifications"].update(run_id, {**fields, "updated_ts": now})
+        else:
+            store.db["verifications"].insert({"run_id": run_id, "created_ts": now, "updated_ts": now, **fields})
+
+
+def run(store: Store, run_id: str) -> dict[str, Any] | None:
+    row = store.db.execute("SELECT * FROM verifications WHERE run_id = ?", [run_id]).fetchone()
+    return _run_row(store, row)
+
+
+def runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    rows = store.db.execute("SELECT * FROM verifications ORDER BY updated_ts DESC LIMIT ?", [limit]).fetchall()
+    return [r for r in (_run_row(store, row) for row in rows) if r is not None]
+
+
+def unfinished_run(store: Store, settings_key: str) -> dict[str, Any] | None:
+    """The latest run with the same settings that did not finish: running again continues it."""
+    row = store.db.execute(
+        """SELECT * FROM verifications WHERE status IN ('running', 'stopped')
+           AND json_extract(report, '$.settings_key') = ? ORDER BY updated_ts DESC LIMIT 1""",
+        [settings_key],
+    ).fetchone()
+    return _run_row(store, row)
+
+
+def _run_row(store: Store, row: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    return _decoded(store, "verifications", row, "report")
+
+
+def _decoded(store: Store, table: str, row: tuple[Any, ...] | None, json_column: str) -> dict[str, Any] | None:
+    """A row as a dict, with its JSON column decoded."""
+    if row is None:
+        return None
+    out = dict(zip([c.name for c in store.db[table].columns], row, strict=True))
+    out[json_column] = json.loads(out[json_column] or "{}")
+    return out
+
+
+def link_recommendation(store: Store, recommendation_id: str, run_id: str) -> bool:
+    with store.db.conn:
+        return store.db.execute(
+            "UPDATE recommendations SET verified_by = ?, updated_ts = ? WHERE id = ?",
+            [run_id, time.time(), recommendation_id],
+        ).rowcount > 0
+
+
+def recommendation(store: Store, recommendation_id: str) -> dict[str, Any] | None:
+    row = store.db.execute("SELECT * FROM recommendations WHERE id = ?", [recommendation_id]).fetchone()
+    return _decoded(store, "recommendations", row, "numbers")
+
+
+def open_recommendation_for(store: Store, current_model: str, use_case: str | None) -> str | None:
+    """The id of a not-dismissed recommendation to move `current_model`'s traffic elsewhere."""
+    row = store.db.execute(
+        """SELECT id FROM recommendations WHERE current_model = ? AND COALESCE(use_case, '') = ?
+           AND kind IN ('cheaper_model', 'expensive_on_casual') AND status != 'dismissed'
+           ORDER BY updated_ts DESC LIMIT 1""",
+        [current_model, use_case or ""],
+    ).fetchone()
+    return row[0] if row else None
