@@ -14,8 +14,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui import clock
+from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui.fleet import Fleet
 from fleetui.pricing import Pricer
 from fleetui.store import Store, analytics
@@ -38,6 +38,14 @@ class Recommendation:
     status: str = "new"
     id: str = ""
     implementation: str = ""
+    verified_by: str | None = None  # the replay run that checked it (`fleetui replay`)
+    verification: str | None = None  # that run's sentence
+    verified: bool | None = None  # whether the run found a candidate that passes
+
+    @property
+    def can_verify(self) -> bool:
+        """A replay can test it: it proposes moving a model's traffic to a cheaper one."""
+        return self.kind in ("cheaper_model", "expensive_on_casual") and self.current_model is not None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -336,9 +344,12 @@ def store_recommendations(store: Store, found: list[Recommendation], now: float 
     """Upsert by id, keeping the user's status (accepted, dismissed, applied) on re-runs."""
     now = time.time() if now is None else now
     existing = analytics.recommendation_statuses(store)
+    checked = analytics.recommendation_verifications(store)
     rows = []
     for rec in found:
         rec.status = existing.get(rec.id, "new")
+        if rec.id in checked:
+            rec.verified_by, rec.verification, rec.verified = checked[rec.id]
         rows.append({
             "id": rec.id, "created_ts": now, "updated_ts": now, "kind": rec.kind, "severity": rec.severity,
             "title": rec.title, "sentence": rec.sentence, "use_case": rec.use_case, "role": rec.role,

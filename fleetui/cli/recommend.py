@@ -41,4 +41,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"          {r.sentence}")
         if r.implementation:
             print(f"          how: {r.implementation}")
+        if r.verification:
+            print(f"          {'verified' if r.verified else 'replayed, not verified'}: {r.verification} "
+                  f"(run {r.verified_by})")
+        elif r.can_verify:
+            print(f"          verify: fleetui replay --recommendation {r.id}")
     return 0

@@ -82,6 +82,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.json:
         ctx.print_json(report.as_json())
     else:
+        from fleetui.replay.text import render
+
         print(render(report))
     return 0 if report.chosen else 1
 
@@ -159,44 +161,6 @@ class _ProgressLine:
         if self.enabled and self.width:
             sys.stderr.write("\r" + " " * self.width + "\r")
             sys.stderr.flush()
-
-
-def _pct(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    return (f"{value:+.1f}%" if signed else f"{value:.1f}%").replace("-", "−")
-
-
-def render(report: Any) -> str:
-    from fleetui.pricing import format_cost
-
-    lines = [report.sentence, ""]
-    header = f"  {'candidate':<18} {'n':>3}  {'saving':>7}  {'quality (95% CI)':<24} {'refusals':>8} {'format':>6} {'errors':>6} {'p50 ms':>7}  verdict"
-    lines.append(header)
-    for number, round_ in enumerate(report.rounds, 1):
-        for v in round_:
-            ci = (f" ({_pct(v.ci_low_pct, True)}…{_pct(v.ci_high_pct, True)})"
-                  if v.ci_low_pct is not None and v.ci_high_pct is not None else "")
-            p50 = f"{v.candidate_p50_ms:.0f}" if v.candidate_p50_ms is not None else "—"
-            lines.append(f"  {v.model_id:<18} {v.n:>3}  {_pct(v.saving_pct):>7}  "
-                         f"{_pct(v.quality_impact_pct, True) + ci:<24} {v.refusal_pct:>7.0f}% {v.format_failure_pct:>5.0f}% "
-                         f"{v.error_pct:>5.0f}% {p50:>7}  " + ("✓ passes" if v.passed else f"✗ {v.reason}")
-                         + (f"  [round {number}]" if len(report.rounds) > 1 else ""))
-    best = report.best
-    if best and best.current_p50_ms is not None:
-        lines.append(f"  (current model {report.current}: p50 {best.current_p50_ms:.0f} ms)")
-    lines.append("")
-    saving = report.projected_monthly_saving_usd
-    if saving is not None and report.monthly_calls:
-        lines.append(f"Projected saving: {format_cost(saving)}/month at the logged volume "
-                     f"({report.monthly_calls:,} calls, {format_cost(report.monthly_cost_usd)} in the last 30 days)")
-    lines.append(f"Verification cost: {format_cost(report.verification_cost_usd)} "
-                 f"(this run {format_cost(report.spent_usd)}; {report.cache_hits} answers and scores from the cache)")
-    for note in report.notes:
-        lines.append(f"Note: {note}")
-    link = f", linked to recommendation {report.recommendation_id}" if report.recommendation_id else ""
-    lines.append(f"Stored as run {report.run_id}{link} ({report.status}).")
-    return "\n".join(lines)
 
 
 def _list(ctx: CliContext, runs: list[dict[str, Any]], as_json: bool) -> int:

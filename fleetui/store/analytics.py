@@ -91,6 +91,15 @@ def recommendation_statuses(store: Store) -> dict[str, str]:
     return {r["id"]: r["status"] for r in store.db.query("SELECT id, status FROM recommendations")}
 
 
+def recommendation_verifications(store: Store) -> dict[str, tuple[str, str, bool]]:
+    """Recommendation id → (run id, sentence, verified) of the replay run linked to it."""
+    rows = store.db.execute(
+        """SELECT r.id, v.run_id, v.sentence, v.verdict FROM recommendations r
+           JOIN verifications v ON v.run_id = r.verified_by"""
+    ).fetchall()
+    return {rec_id: (run_id, sentence or "", verdict == "verified") for rec_id, run_id, sentence, verdict in rows}
+
+
 def upsert_recommendations(store: Store, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         row["numbers"] = json.dumps(row["numbers"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,6 +30,7 @@ class RecommendationsTab(DataTab):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.recs: list[Recommendation] = []
+        self.replayer_options: dict[str, Any] = {}  # tests pass a retry policy here
 
     def compose(self) -> ComposeResult:
         table: DataTable[Any] = DataTable(id="recs-table", cursor_type="row", zebra_stripes=True)
@@ -47,7 +49,7 @@ class RecommendationsTab(DataTab):
         for r in self.recs:
             saving = r.numbers.get("saving_monthly_usd")
             table.add_row(SEVERITY_STYLE[r.severity], r.title, f"${saving:,.2f}" if saving is not None else "—",
-                          f"{r.numbers.get('n', 0):,}", r.status, key=r.id)
+                          f"{r.numbers.get('n', 0):,}", _status(r), key=r.id)
         if not self.recs:
             self.query_one("#recs-detail", Static).update(
                 "Nothing to recommend yet: recommendations need logged calls (see the README's shim section).")
@@ -56,9 +58,14 @@ class RecommendationsTab(DataTab):
 
     def _detail(self, rec: Recommendation) -> None:
         numbers = "  ".join(f"{k}={v}" for k, v in rec.numbers.items() if not isinstance(v, list | dict))
+        if rec.verification:
+            mark = "[green]verified[/]" if rec.verified else "[yellow]replayed, not verified[/]"
+            check = f"\n{mark}: {escape(rec.verification)}"
+        else:
+            check = "\n[dim]v: verify by replaying past prompts[/]" if rec.can_verify else ""
         self.query_one("#recs-detail", Static).update(
             f"[b]{rec.title}[/]\n{rec.sentence}\n[dim]{numbers}[/]"
-            + (f"\nhow: {rec.implementation}" if rec.implementation else "")
+            + (f"\nhow: {rec.implementation}" if rec.implementation else "") + check
         )
 
     def _selected(self) -> Recommendation | None:
@@ -120,8 +127,29 @@ class RecommendationsTab(DataTab):
         self.app.push_screen(DiffConfirm(change.diff), answer)
 
     def action_verify_rec(self) -> None:
-        self.app.notify("Verifying by replay arrives with `fleetui replay` (issue 7); not available yet.",
-                        title="Verify", severity="warning")
+        from fleetui.replay import ReplaySettings
+        from fleetui.tui.verify import VerifyScreen
+
+        rec = self._selected()
+        if rec is None:
+            return
+        if not rec.can_verify:
+            self.app.notify(f"a {rec.kind.replace('_', ' ')} recommendation moves no traffic to a cheaper model: "
+                            "there is nothing to replay", title="Verify", severity="warning")
+            return
+        settings = ReplaySettings(current=rec.current_model or "", use_case=rec.use_case, recommendation_id=rec.id)
+
+        def finished(ran: bool | None) -> None:
+            if ran:
+                self.reload(force=True)
+
+        self.app.push_screen(VerifyScreen(self.session, settings, rec.title, self.replayer_options), finished)
+
+
+def _status(rec: Recommendation) -> str:
+    if rec.verification is None:
+        return rec.status
+    return f"{rec.status} · " + ("[green]verified[/]" if rec.verified else "[yellow]not verified[/]")
 
 
 class DiffConfirm(ModalScreen[bool]):
