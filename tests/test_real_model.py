@@ -8,6 +8,7 @@ another Python that has llama_cpp installed. See the README's "Testing against a
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
@@ -96,3 +97,39 @@ def test_probe_test_and_compare_a_real_model(fleet_file: Path, tmp_path: Path, c
     assert main([*args, "compare", "What is 2+2?", "smol", "smol-again", "--max-tokens", "16", "--json"]) == 0
     replies = json.loads(capsys.readouterr().out)
     assert all(r["ok"] and r["text"] for r in replies), replies
+
+
+def test_replay_with_a_real_candidate_and_judge(llama_server: str, tmp_path: Path) -> None:
+    """The whole replay on a real model: SmolLM2 answers as the candidate and judges too. A
+    135M model rarely writes the judge's JSON, so what is checked is that every reply is either
+    scored or counted as a judge failure, the answers are cached, and the run ends with a report."""
+    from fleetui.fleetfile import load_fleet
+    from fleetui.privacy import prompt_hash
+    from fleetui.replay import Replayer, ReplaySettings
+    from fleetui.store import CallRecord, Store
+
+    path = tmp_path / "fleet.toml"
+    path.write_text(
+        f'[[providers]]\nid = "local"\nkind = "openai-compatible"\nbase_url = "{llama_server}"\n'
+        '[[models]]\nid = "current"\nname = "Pretend expensive"\nprovider = "local"\nmodel = "smollm2"\n'
+        'price = { input = 10.0, output = 30.0 }\n'
+        '[[models]]\nid = "smol"\nname = "SmolLM2 135M"\nprovider = "local"\nmodel = "smollm2"\n'
+        'price = { input = 0.1, output = 0.2 }\n'
+        '[[models]]\nid = "judge"\nname = "SmolLM2 judge"\nprovider = "local"\nmodel = "smollm2"\n'
+        'price = { input = 0.0, output = 0.0 }\n'
+    )
+    prompts = ["What is the capital of France?", "Name a primary colour.", "What is 2 + 3?"]
+    with Store.open(tmp_path / "s.db") as store:
+        store.insert_calls(CallRecord(model_id="current", use_case="qa", prompt=p, prompt_hash=prompt_hash(p),
+                                      prompt_chars=len(p), response="Paris." if "France" in p else "Blue.",
+                                      input_tokens=12, output_tokens=4, cost_usd=0.001, latency_ms=500.0,
+                                      finish_reason="stop") for p in prompts)
+        settings = ReplaySettings(current="current", use_case="qa", candidates=("smol",), judge="judge",
+                                  sample=3, max_tokens=48, concurrency=1)
+        report = asyncio.run(Replayer(load_fleet(path), store, settings).run())
+        verdict = report.rounds[0][0]
+        assert report.status == "done" and verdict.attempted == 3 and verdict.error_pct == 0
+        assert verdict.n + verdict.judge_failures == 3
+        assert store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'smol'").fetchone()[0] == 3
+        assert store.db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0] == 6  # both orders
+        assert report.sentence

@@ -433,3 +433,22 @@ def test_models_without_keys_fail_fast_or_are_left_out(
     assert any("key UNSET_KEY_FOR_TINY is not set" in note for note in report.notes)
     with pytest.raises(ReplayError, match="no named candidate can be called"):
         _replay(fleet_path, store, candidates=("tiny-good",))
+
+
+def test_candidates_are_ranked_by_fit_and_health(fleet_path: Path, store: Store) -> None:
+    from fleetui.replay.candidates import rounds
+    from fleetui.store.verification import past_prompts
+
+    fleet = load_fleet(fleet_path)
+    prompts = past_prompts(store, "big", "qa", 0).prompts
+    healthy = rounds(fleet, "big", "qa", prompts, exclude=("judge",), per_round=10)
+    budget = [c.model_id for c in healthy[0]]
+    assert budget[0] == "tiny-bad"  # declared reasoning 90 puts it first among equals
+    hurt = rounds(fleet, "big", "qa", prompts, exclude=("judge",), per_round=10,
+                  health={"tiny-bad": "degraded", "tiny-good": "offline"})
+    ids = [c.model_id for c in hurt[0]]
+    assert "tiny-good" not in ids and ids.index("tiny-bad") > 0
+    assert "probes: degraded" in next(c for c in hurt[0] if c.model_id == "tiny-bad").reasons
+    measured = rounds(fleet, "big", "qa", prompts, exclude=("judge",), per_round=10,
+                      measured={"flaky": {"success_lcb": 0.99, "p50_ms": 300.0}})
+    assert measured[0][0].model_id == "flaky"

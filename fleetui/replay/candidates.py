@@ -73,13 +73,14 @@ def rounds(
     health = health or {}
     measured = measured or {}
     if named:
-        return [[_candidate(fleet.model(m), pricer, current, tokens, use_case, measured.get(m)) for m in named]]
+        return [[_candidate(fleet.model(m), pricer, current, tokens, use_case, measured.get(m), health.get(m))
+                 for m in named]]
     floor = fleet.recommendations.min_saving_pct if min_saving_pct is None else min_saving_pct
     banded: dict[str, list[Candidate]] = {name: [] for name, _ in BANDS}
     for model in fleet.models:
         if model.id == current or model.id in exclude or not model.enabled or health.get(model.id) == "offline":
             continue
-        candidate = _candidate(model, pricer, current, tokens, use_case, measured.get(model.id))
+        candidate = _candidate(model, pricer, current, tokens, use_case, measured.get(model.id), health.get(model.id))
         if candidate.cost_ratio is None or candidate.saving_pct is None or candidate.saving_pct < floor:
             continue
         banded[candidate.band].append(candidate)
@@ -92,7 +93,7 @@ def rounds(
 
 
 def _candidate(model: Model, pricer: Pricer, current: str, tokens: tuple[int, int], use_case: str | None,
-               measured: Mapping[str, float] | None) -> Candidate:
+               measured: Mapping[str, float] | None, status: str | None = None) -> Candidate:
     ratio = cost_ratio(pricer, model.id, current, tokens)
     band = next((name for name, upper in BANDS if ratio is not None and ratio <= upper), BANDS[-1][0])
     fit = 0.0
@@ -110,6 +111,9 @@ def _candidate(model: Model, pricer: Pricer, current: str, tokens: tuple[int, in
     if words and any(w in s for s in strengths for w in words):
         fit += 0.5
         reasons.append("lists it among its strengths")
+    if status in ("degraded", "rate_limited"):
+        fit -= 0.5  # probes say it is struggling: try the healthy ones first
+        reasons.append(f"probes: {status}")
     reasoning = model.capabilities.reasoning
     if reasoning is not None:
         fit += reasoning / 200  # 0–100 declared score: a tie-breaker, not a verdict
