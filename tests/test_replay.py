@@ -452,3 +452,29 @@ def test_candidates_are_ranked_by_fit_and_health(fleet_path: Path, store: Store)
     measured = rounds(fleet, "big", "qa", prompts, exclude=("judge",), per_round=10,
                       measured={"flaky": {"success_lcb": 0.99, "p50_ms": 300.0}})
     assert measured[0][0].model_id == "flaky"
+
+
+def test_ctrl_c_in_the_cli_keeps_what_was_paid_for(fleet_path: Path, store: Store, fake: FakeProviders) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "fleetui", "--config", str(fleet_path), "--db", str(store.path), "replay",
+               "--current", "big", "--use-case", "qa", "--candidates", "slowpoke", "--judge", "judge",
+               "--sample", "8", "--concurrency", "1"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.monotonic() + 20
+    while _requests(fake, "judge-model") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=20)
+    assert child.returncode == 130, err
+    assert "run the same command again to continue" in err
+    run = saved.runs(store)[0]
+    assert run["status"] == "stopped"
+    kept = store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'slowpoke'").fetchone()[0]
+    assert kept >= 1
+    finished = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=60)
+    report = json.loads(finished.stdout)
+    assert report["run_id"] == run["run_id"] and report["cache_hits"] >= kept
