@@ -192,3 +192,21 @@ def test_ranking_on_alpaca_eval_finds_the_best_model_per_category() -> None:
         assert top.model_id == best, (dataset, top.model_id, best)
         checked += 1
     assert checked >= 3
+
+
+def test_routing_statistics_count_bands_and_routes_in_one_pass() -> None:
+    from fleetui.analysis.usage import routing_stats
+    from fleetui.store import CallRecord, Store
+
+    now = time.time()
+    store = Store.memory()
+    confidences = [("a", 0.3, 0), ("a", 0.6, 1), ("a", 0.8, 0), ("b", 0.95, 0), ("b", 0.72, 1), (None, None, 0)]
+    store.insert_calls(CallRecord(ts=now - 60, model_id="m", route=route, confidence=c, override=bool(o),
+                                  cost_usd=0.5, latency_ms=100.0) for route, c, o in confidences)
+    store.insert_calls([CallRecord(ts=now - 10 * 86400, model_id="m", route="old", confidence=0.99)])
+    stats = routing_stats(store, now - 86400)
+    assert stats["routed_calls"] == 5 and stats["override_rate"] == 0.4
+    assert [b["calls"] for b in stats["confidence"]] == [1, 1, 2, 1]
+    assert [(r["route"], r["calls"]) for r in stats["routes"]] == [("a", 3), ("b", 2)]
+    assert stats["routes"][0]["cost_usd"] == 1.5
+    assert routing_stats(store, None)["routed_calls"] == 6

@@ -35,22 +35,27 @@ def top_prompts(store: Store, since_ts: float | None, limit: int = 10) -> list[d
 
 
 def routed_calls(store: Store, since_ts: float | None, bands: tuple[tuple[float, float], ...]) -> dict[str, Any]:
-    where = "route IS NOT NULL" + (" AND ts >= :since" if since_ts else "")
-    params: dict[str, Any] = {"since": since_ts}
-    total, overridden = store.db.execute(f"SELECT COUNT(*), SUM(override) FROM calls WHERE {where}", params).fetchone()
-    counts = [
-        store.db.execute(
-            f"SELECT COUNT(*) FROM calls WHERE {where} AND confidence >= :low AND confidence < :high",
-            {**params, "low": low, "high": high},
-        ).fetchone()[0]
-        for low, high in bands
-    ]
-    routes = list(store.db.query(
-        f"SELECT route, COUNT(*) calls, AVG(success) success_rate, AVG(confidence) confidence, "
-        f"AVG(latency_ms) mean_latency_ms, SUM(cost_usd) cost_usd FROM calls WHERE {where} GROUP BY route "
-        "ORDER BY calls DESC", params,
-    ))
-    return {"total": total or 0, "overridden": overridden or 0, "band_counts": counts, "routes": routes}
+    """Routed calls by route, with the confidence bands counted in the same single scan of the
+    log (one query per band rescanned a million rows each time)."""
+    where = "route IS NOT NULL" + (" AND ts >= ?" if since_ts else "")
+    band_sums = ", ".join("SUM(confidence >= ? AND confidence < ?)" for _ in bands)
+    params: list[Any] = [x for band in bands for x in band] + ([since_ts] if since_ts else [])
+    rows = store.db.execute(
+        f"SELECT route, COUNT(*), SUM(override), AVG(success), AVG(confidence), AVG(latency_ms), "
+        f"SUM(cost_usd){', ' + band_sums if bands else ''} FROM calls WHERE {where} GROUP BY route",
+        params,
+    ).fetchall()
+    routes = sorted(
+        ({"route": r[0], "calls": r[1], "success_rate": r[3], "confidence": r[4], "mean_latency_ms": r[5],
+          "cost_usd": r[6]} for r in rows),
+        key=lambda route: -route["calls"],
+    )
+    return {
+        "total": sum(r[1] for r in rows),
+        "overridden": sum(r[2] or 0 for r in rows),
+        "band_counts": [sum(r[7 + i] or 0 for r in rows) for i in range(len(bands))],
+        "routes": routes,
+    }
 
 
 def totals_with_histograms_by_model(store: Store) -> list[dict[str, Any]]:

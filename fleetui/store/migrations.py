@@ -134,7 +134,14 @@ def _step_3_verifications(db: sqlite_utils.Database) -> None:
     db["replays"].create_index(["run_id"])
 
 
+def _step_4_routed_calls_index(db: sqlite_utils.Database) -> None:
+    """Routing statistics read only the calls a router decided; without this they scanned the
+    whole log (0.2 s on a million calls, none of them routed). Partial: unrouted calls, most of
+    a log, pay nothing for it on insert."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_calls_routed ON calls (route, ts) WHERE route IS NOT NULL")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
-    _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications,
+    _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
 )
 SCHEMA_VERSION = len(STEPS)
