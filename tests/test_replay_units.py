@@ -169,3 +169,10 @@ def test_sample_follows_traffic_between_strata() -> None:
 def test_sample_smaller_pool_takes_everything() -> None:
     prompts = _prompts([5, 6, 7])
     assert sorted(p.prompt_hash for p in stratified_sample(prompts, 30)) == ["h000", "h001", "h002"]
+
+
+def test_sentence_when_the_candidate_scores_higher() -> None:
+    verdict = assess("c", "Cand", [_pair(80, 84), _pair(80, 88), _pair(80, 80)], RecommendationThresholds(min_samples=3))
+    text = sentence("Current", verdict)
+    assert text.startswith("Switching from Current to Cand reduces cost by 80.0% with no quality loss (+5.0%; 95% CI ")
+    assert text.endswith(", n=3).")

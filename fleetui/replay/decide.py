@@ -154,7 +154,7 @@ def sentence(current_name: str, verdict: Verdict) -> str:
     cost = (f"reduces cost by {v.saving_pct:.1f}%" if v.saving_pct >= 0
             else f"raises cost by {-v.saving_pct:.1f}%")
     impact = v.quality_impact_pct
-    quality = (f"with a {abs(impact):.1f}% quality impact" if impact < 0
-               else f"with no quality loss ({_signed(impact)}%)")
-    text = f"Switching from {current_name} to {v.name} {cost} {quality} ({ci})"
+    quality = (f"with a {abs(impact):.1f}% quality impact ({ci})" if impact < 0
+               else f"with no quality loss ({_signed(impact)}%; {ci})")
+    text = f"Switching from {current_name} to {v.name} {cost} {quality}"
     return text + ("." if v.passed else f": not recommended — {v.reason}.")
