@@ -296,10 +296,11 @@ def test_a_slow_candidate_is_measured(fleet_path: Path, store: Store, fake: Fake
 
 
 def test_budget_stop_then_continue_without_paying_twice(fleet_path: Path, store: Store, fake: FakeProviders) -> None:
-    # tiny-good's answer ≈ $0.00003, a judgment ≈ $0.0006: about 2 prompts fit in $0.003.
-    stopped = _replay(fleet_path, store, candidates=("tiny-good",), budget_usd=0.003, concurrency=1)
+    # Each call first reserves the most it could cost (a judgment: ~$0.0025 with 400 tokens
+    # out) and then pays what it did (~$0.0004 a judgment here), so $0.004 buys a few prompts.
+    stopped = _replay(fleet_path, store, candidates=("tiny-good",), budget_usd=0.004, concurrency=1)
     assert stopped.status == "budget" and stopped.chosen is None
-    assert 0 < stopped.spent_usd <= 0.003
+    assert 0 < stopped.spent_usd <= 0.004
     assert any("budget" in note for note in stopped.notes)
     asked_before = {r.body["messages"][-1]["content"] for r in fake.requests
                     if isinstance(r.body, dict) and r.body.get("model") == "tiny-good"}

@@ -4,8 +4,10 @@ Every paid answer and score is written to the store the moment it arrives, keyed
 never bought twice: a run stopped by Ctrl+C or by its budget keeps what it paid for, and the
 same command run again picks the same prompts (they are kept with the run) and continues.
 
-Before each paid call the runner reserves its estimated cost and refuses the call if the
-reservation would pass the budget; the actual cost replaces the estimate when the reply comes.
+Before each paid call the runner reserves the most it can cost — the prompt's tokens counted
+generously and the full max_tokens of output — and refuses the call if that would pass the
+budget; the actual cost replaces the reservation when the reply comes. So a run never spends
+more than its budget, at the price of stopping a little early.
 Prompts are worked on in order, a few at a time, so a budget stop leaves the first prompts
 complete rather than every prompt half done.
 """
@@ -37,6 +39,9 @@ from fleetui.replay.sample import stratified_sample
 from fleetui.store import Store
 from fleetui.store import verification as saved
 from fleetui.store.verification import PastPrompt
+
+
+JUDGE_MAX_TOKENS = 400  # the scores JSON is ~60 tokens; room for a judge that explains first
 
 
 class ReplayError(ValueError):
@@ -172,8 +177,15 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def _typical_tokens(text: str) -> int:
+    """Tokens of a text for comparing costs: ~4 characters a token (English, most tokenizers)."""
+    return max(1, round(len(text) / 4))
+
+
 def _estimate_tokens(text: str) -> int:
-    return len(text) // 4 + 8
+    """Input tokens, over- rather than underestimated: ~4 characters a token in English, 3 here,
+    plus the chat template's few."""
+    return len(text) // 3 + 16
 
 
 class Replayer:
@@ -405,8 +417,8 @@ class Replayer:
             # The logged answer was paid for already. Its logged cost included the app's own
             # context (system prompt, history), which a replay does not send, so the cost
             # compared is what the current model charges for this prompt and that answer.
-            tin = _estimate_tokens(prompt.prompt)
-            tout = prompt.output_tokens or _estimate_tokens(prompt.response)
+            tin = _typical_tokens(prompt.prompt)
+            tout = prompt.output_tokens or _typical_tokens(prompt.response)
             cost = self.pricer.cost(s.current, tin, tout)
             return _Answer(prompt.response, tin, tout, cost, prompt.latency_ms, "stop",
                            checks.is_refusal(prompt.response))
@@ -425,8 +437,7 @@ class Replayer:
                            hit["latency_ms"], hit["finish_reason"], bool(hit["refusal"]))
         request = ChatRequest.of(prompt.prompt, max_tokens=self.settings.max_tokens,
                                  temperature=self.settings.temperature)
-        expected_out = min(self.settings.max_tokens, int((prompt.output_tokens or 400) * 1.5))
-        result = await self._call(model_id, request, _estimate_tokens(prompt.prompt), expected_out)
+        result = await self._call(model_id, request, _estimate_tokens(prompt.prompt), self.settings.max_tokens)
         cost = self.pricer.cost(model_id, result.input_tokens, result.output_tokens, result.cached_input_tokens or 0)
         answer = _Answer(result.text, result.input_tokens, result.output_tokens, cost, result.latency_ms,
                          result.finish_reason, checks.is_refusal(result.text, result.finish_reason))
@@ -453,9 +464,10 @@ class Replayer:
         raw: list[str] = []
         parsed = None
         for _attempt in range(2):  # one reminder, then give up on this pair in this order
-            request = ChatRequest(messages, system=judge.SYSTEM, max_tokens=400, temperature=0.0)
+            request = ChatRequest(messages, system=judge.SYSTEM, max_tokens=JUDGE_MAX_TOKENS, temperature=0.0)
             try:
-                result = await self._call(judge_id, request, _estimate_tokens(text) + 100, 120)
+                asked = sum(_estimate_tokens(m.content) for m in messages) + _estimate_tokens(judge.SYSTEM)
+                result = await self._call(judge_id, request, asked, JUDGE_MAX_TOKENS)
             except ProviderError as error:
                 raw.append(f"[{error.kind.value}] {error}")
                 break
