@@ -20,7 +20,7 @@ HELP = """\
 | `/` | filter the fleet table; `esc` clears |
 | `s` | change the fleet table's sort (name, cost, calls, price) |
 | `enter` | open the selected model: `t` test, `d` disable/enable, `p` probe, `x` remove, `esc` back |
-| `a` / `x` / `p` / `v` | on a recommendation: accept, dismiss, apply (shows the diff, asks, writes), verify |
+| `a` / `x` / `p` / `v` | on a recommendation: accept, dismiss, apply (shows the diff, asks, writes), verify (replays past prompts on the cheaper model, a judge scores both answers; the plan and its budget first, `esc` cancels) |
 | `r` | refresh the visible tab |
 | `e` | edit routing rules: conditions checked as you type, try a prompt, `ctrl+s` saves |
 | `q` | quit |
