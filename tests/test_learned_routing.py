@@ -6,10 +6,21 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fleetui.cli import main
-from fleetui.routing.learned import Sample, Table, evaluate, strong_weak
+from fleetui.routing.learned import (
+    PRICE_WEIGHTS,
+    KnnRouter,
+    RidgeRouter,
+    Sample,
+    Table,
+    evaluate,
+    prompt_shape,
+    read_calls,
+    strong_weak,
+)
 
 
 def synthetic_log(path: Path, n: int = 300) -> None:
@@ -26,12 +37,13 @@ def synthetic_log(path: Path, n: int = 300) -> None:
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
 
 
-def test_router_learns_which_prompts_need_the_big_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize("router", ["ridge", "knn"])
+def test_router_learns_which_prompts_need_the_big_model(tmp_path: Path, router: str) -> None:
     log = tmp_path / "calls.jsonl"
     synthetic_log(log)
-    from fleetui.routing.learned import read_calls
 
-    result = evaluate(read_calls(log), strong="big", weak="small")
+    result = evaluate(read_calls(log), strong="big", weak="small", router=router)
+    assert result["router"] == router
     assert result["best_single_model_on_train"] == "big"
     cheaper = [p for p in result["router_curve"] if p["cost_usd"] < result["best_single"]["cost_usd"] * 0.7]
     assert any(p["quality"] >= 0.98 * result["best_single"]["quality"] for p in cheaper), \
@@ -39,6 +51,100 @@ def test_router_learns_which_prompts_need_the_big_model(tmp_path: Path) -> None:
     sw = result["strong_weak"]
     assert sw["router"]["apgr"] > 0.7 > sw["random_apgr"] - 0.2
     assert sw["router"]["apgr"] <= sw["oracle"]["apgr"] + 1e-9
+
+
+def noisy_log(seed: int, n: int = 400) -> list[Sample]:
+    """Words decide, with noise and a shared vocabulary, which of three models wins a prompt.
+
+    "strong" wins on prompts about proofs and compilers, "weak" ties it elsewhere, "tiny" is cheap
+    and mediocre; every prompt also carries filler words common to all kinds."""
+    rng = random.Random(seed)
+    hard = ["proof", "theorem", "compiler", "lemma", "induction", "optimise", "kernel", "algebra"]
+    easy = ["hello", "recipe", "weather", "holiday", "garden", "music", "movie", "friend"]
+    filler = ["please", "tell", "me", "about", "the", "some", "today", "quickly", "a", "and"]
+    out = []
+    for i in range(n):
+        needs_strong = rng.random() < 0.5
+        words = rng.sample(hard if needs_strong else easy, 2) + rng.sample(hard + easy, 1) + rng.sample(filler, 4)
+        rng.shuffle(words)
+        prompt = " ".join(words)
+        weak_q = 0.15 if needs_strong else 0.5
+        for model, cost, q in (("strong", 0.02, 0.5), ("weak", 0.002, weak_q), ("tiny", 0.0005, 0.1)):
+            noisy = min(1.0, max(0.0, q + rng.gauss(0, 0.2))) if model != "strong" else q
+            out.append(Sample(str(i), prompt, model, noisy, cost * rng.uniform(0.8, 1.2)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ridge_router_beats_random_and_stays_below_the_oracle(seed: int) -> None:
+    result = evaluate(noisy_log(seed), seed=seed, strong="strong", weak="weak")
+    sw = result["strong_weak"]
+    assert sw["router"]["apgr"] >= sw["random_apgr"] + 0.1, sw
+    assert sw["router"]["apgr"] <= sw["oracle"]["apgr"] + 1e-9
+    assert 0.3 <= sw["random_apgr"] <= 0.7
+    # CPT: the router needs no fewer strong calls than the oracle to recover a share of the gap
+    for x in ("50%", "80%"):
+        assert sw["router"]["cpt_share_of_strong_calls"][x] >= sw["oracle"]["cpt_share_of_strong_calls"][x]
+    # the quality/cost curve: a higher price weight never buys a dearer mix, and it spans the range
+    curve = result["router_curve"]
+    assert [p["price_weight"] for p in curve] == list(PRICE_WEIGHTS)
+    costs = [p["cost_usd"] for p in curve]
+    assert all(b <= a + 1e-6 for a, b in zip(costs, costs[1:])), costs
+    assert costs[0] > costs[-1]
+    single = result["single_models"]
+    assert curve[0]["quality"] >= single["weak"]["quality"] - 1e-9
+    assert curve[-1]["cost_usd"] <= single["weak"]["cost_usd"], "at the top price weight the cheapest model wins"
+
+
+def test_ridge_beats_knn_when_only_the_prompt_form_matters() -> None:
+    """No word repeats between prompts; only their form (a short sum vs. a long request) decides."""
+    rng = random.Random(3)
+    samples = []
+    for i in range(300):
+        short = i % 2 == 0
+        token = lambda: "".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(7))  # noqa: E731
+        prompt = (f"{rng.randint(10, 99)} + {rng.randint(10, 99)} = ?" if short
+                  else " ".join(token() for _ in range(rng.randint(25, 40))) + ".")
+        for model, q in (("S", 0.5), ("W", 0.5 if short else 0.0)):
+            samples.append(Sample(str(i), prompt, model, min(1.0, max(0.0, q + rng.gauss(0, 0.1))), 0.01))
+    ridge = evaluate(samples, strong="S", weak="W")["strong_weak"]
+    knn = evaluate(samples, strong="S", weak="W", router="knn")["strong_weak"]
+    # the oracle also orders prompts by the judge's noise; the router can only find the long ones
+    assert ridge["router"]["cpt_share_of_strong_calls"]["95%"] <= ridge["oracle"]["cpt_share_of_strong_calls"]["95%"] + 0.02
+    assert ridge["router"]["apgr"] > knn["router"]["apgr"] + 0.05 > ridge["random_apgr"] + 0.1
+
+
+def test_routers_predict_every_model_from_training_prompts_only() -> None:
+    table = Table.of(noisy_log(0, n=120))
+    train, test = table.rows(np.arange(80)), table.rows(np.arange(80, 120))
+    for router in (RidgeRouter(train), KnnRouter(train)):
+        predicted = router.predict(test.texts)
+        assert predicted.shape == (40, len(table.models))
+        assert np.isfinite(predicted).all()
+        # changing the held-out prompts' qualities cannot change what the router predicts for them
+        test.quality[:] = 0.0
+        assert np.array_equal(router.predict(test.texts), predicted)
+        picks = router.choose(predicted, 0.0, allowed=[table.models.index("tiny")])
+        assert (picks == table.models.index("tiny")).all()
+
+
+def test_prompt_shape_features() -> None:
+    shape = prompt_shape(["What is 2 + 2?", "Write a long story about a dragon.\n\nMake it brief.", ""])
+    assert shape.shape[0] == 3 and np.isfinite(shape).all()
+    assert shape[0, 5] == 1.0 and shape[1, 5] == 0.0  # question mark
+    assert shape[1, 4] == 1.0  # a blank line: an instruction with an input below it
+    assert shape[1, 0] > shape[0, 0]  # longer
+    assert prompt_shape([]).shape == (0, shape.shape[1])
+
+
+def test_a_tiny_log_still_evaluates() -> None:
+    samples = [Sample(str(i), f"prompt {i}", m, q, c) for i in range(6)
+               for m, q, c in (("S", 0.9, 1.0), ("W", 0.2 if i % 2 else 0.8, 0.1))]
+    for router in ("ridge", "knn"):
+        result = evaluate(samples, strong="S", weak="W", router=router, test_fraction=0.5)
+        assert result["test_prompts"] == 3 and result["strong_weak"]["router"]["apgr"] is not None
+    with pytest.raises(ValueError):
+        evaluate(samples, router="nope")
 
 
 def test_apgr_of_random_and_oracle_scores() -> None:
@@ -58,6 +164,11 @@ def test_cli_bench_routing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["bench", "routing", "--calls", str(log), "--strong", "big", "--weak", "small"]) == 0
     out = capsys.readouterr().out
     assert "best single model" in out and "APGR router" in out
+    assert "router: ridge" in out
+    assert main(["bench", "routing", "--calls", str(log), "--strong", "big", "--weak", "small", "--router", "knn",
+                 "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "router: knn" in out and "(seed 3)" in out
     assert main(["bench", "routing", "--calls", str(log), "--strong", "nope"]) == 2
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt_id": 1}\n')

@@ -465,11 +465,14 @@ def test_ctrl_c_in_the_cli_keeps_what_was_paid_for(fleet_path: Path, store: Stor
                "--current", "big", "--use-case", "qa", "--candidates", "slowpoke", "--judge", "judge",
                "--sample", "8", "--concurrency", "1"]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    deadline = time.monotonic() + 20
-    while _requests(fake, "judge-model") < 2 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60  # generous: the child imports fleetui first, slowly under load
+    while _requests(fake, "judge-model") < 2:
+        if time.monotonic() > deadline or child.poll() is not None:
+            child.kill()
+            pytest.fail(f"the replay did not get going: {child.communicate()[1][-500:]}")
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=20)
+    _, err = child.communicate(timeout=60)
     assert child.returncode == 130, err
     assert "run the same command again to continue" in err
     run = saved.runs(store)[0]

@@ -14,9 +14,10 @@ def register(subparsers: Any) -> None:
         "bench",
         help="measure a router learned from logged calls with a quality value (bench routing)",
         description="`fleetui bench routing --calls FILE.jsonl`: each line {prompt_id, prompt, model, "
-        "quality (0..1), cost_usd}. Fits a nearest-neighbour router (TF-IDF) on the training prompts "
-        "and reports, on held-out prompts, its quality/cost curve against the best single model, "
-        "random routing and the oracle; with --strong/--weak, APGR and CPT(50/80/95%).",
+        "quality (0..1), cost_usd}. Fits a router on the training prompts (default: per-model ridge "
+        "regressors over prompt words and shape; --router knn: TF-IDF nearest neighbours) and reports, "
+        "on held-out prompts, its quality/cost curve against the best single model, random routing and "
+        "the oracle; with --strong/--weak, APGR and CPT(50/80/95%).",
     )
     parser.add_argument("what", choices=["routing"])
     parser.add_argument("--calls", required=True, type=Path, help="JSONL call log with quality values")
@@ -24,6 +25,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strong", help="strong model for APGR (e.g. gpt4_1106_preview)")
     parser.add_argument("--weak", help="weak model for APGR")
+    parser.add_argument("--router", choices=["ridge", "knn"], default="ridge",
+                        help="ridge: quality regressors over prompt words and shape (default); knn: nearest neighbours")
     parser.add_argument("--json", action="store_true", help="print as JSON")
     parser.set_defaults(run=run)
 
@@ -44,12 +47,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         name = getattr(args, option)
         if name is not None and name not in models:
             raise CliError(f"--{option} {name!r} is not in the log; models: {', '.join(sorted(models))}")
-    result = evaluate(samples, test_fraction=args.test_fraction, seed=args.seed, strong=args.strong, weak=args.weak)
+    result = evaluate(samples, test_fraction=args.test_fraction, seed=args.seed, strong=args.strong, weak=args.weak,
+                      router=args.router)
     if args.json:
         ctx.print_json(result)
         return 0
     best = result["best_single"]
-    print(f"{result['train_prompts']} training prompts, {result['test_prompts']} held out, {result['models']} models")
+    print(f"{result['train_prompts']} training prompts, {result['test_prompts']} held out (seed {result['seed']}), "
+          f"{result['models']} models; router: {result['router']}")
     print(f"best single model (chosen on training data): {result['best_single_model_on_train']}: "
           f"quality {best['quality']:.3f} at ${best['cost_usd']:.4f}")
     at = result["router_at_best_single_cost"]

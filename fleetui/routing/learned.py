@@ -1,9 +1,12 @@
 """A router learned from logged calls with a quality value, and how it is measured.
 
-The router looks at the k most similar training prompts (TF-IDF, cosine) and predicts each
-model's quality on a new prompt as their mean quality there (falling back to the model's overall
-mean where it has no neighbour). A price weight λ trades quality against cost: it picks
-argmax(quality − λ·cost / typical cost). Sweeping λ draws the router's quality/cost curve.
+The default router (`RidgeRouter`) predicts each model's quality on a new prompt with a ridge
+regression over the prompt's words (TF-IDF) and a few features of its shape (length, mean word
+length, lines, code characters, whether it asks for something brief, a table, a story, ...); the
+regularisation is chosen per model by leave-one-out cross-validation on the training prompts only.
+`KnnRouter`, the first version, averages the qualities of the k most similar training prompts
+instead (TF-IDF, cosine). Either way a price weight λ trades quality against cost: the router
+picks argmax(quality − λ·cost / typical cost). Sweeping λ draws its quality/cost curve.
 
 Metrics follow RouteLLM (arXiv 2406.18665): for a strong model S and a weak model W, PGR =
 (q_router − q_W) / (q_S − q_W); APGR is the mean PGR over the share of calls sent to S (a routing
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -83,7 +87,104 @@ class Table:
                      self.quality[index], self.cost[index])
 
 
-class KnnRouter:
+_SHAPE_PATTERNS = tuple(re.compile(p) for p in (
+    r"^\s*(what|who|where|when|which|how|why|is|are|can|do|does)\b",
+    r"\b(write|essay|story|poem|blog|article|explain|describe|list|ideas|tips|suggest)\b",
+    r"\b(code|python|function|program|javascript|sql|regex)\b",
+    r"\b(given|following|below)\b",
+    r"\b(brief|briefly|short|concise|one word|one sentence|in a sentence|few words)\b",
+    r"\b(summar\w*|tl;?dr)\b",
+    r"\b(table|column|rows?)\b",
+    r"\b(translate|translation|convert)\b",
+    r"[0-9]+\s*[-+*/^=]\s*[0-9x]",
+    r"\b(classify|categor\w*|identify|extract|which of)\b",
+    r"\b(story|poem|essay|song|lyrics|blog|script|letter)\b",
+    r"\b(how (do|can|to)|steps?|guide|tips|advice|recommend\w*)\b",
+    r"\b(you are|act as|pretend|imagine|role)\b",
+    r"\b(riddle|puzzle|trick|how many|what is the name)\b",
+))
+
+
+def prompt_shape(texts: list[str]) -> np.ndarray:
+    """Features of a prompt's form rather than its topic: length, lines, characters, kind of request."""
+    rows = []
+    for text in texts:
+        size, words, lower = max(1, len(text)), max(1, len(text.split())), text.lower()
+        rows.append([
+            np.log1p(len(text)), np.log1p(words), np.log1p(text.count("\n")), np.log(size / words),
+            float("\n\n" in text), float("?" in text),
+            sum(c.isdigit() for c in text) / size, sum(c in "{}()[];=<>" for c in text) / size,
+            sum(c.isupper() for c in text) / size,
+            *(float(bool(p.search(lower))) for p in _SHAPE_PATTERNS),
+        ])
+    return np.array(rows, dtype=float).reshape(len(texts), 9 + len(_SHAPE_PATTERNS))
+
+
+class _Router:
+    models: list[str]
+    typical_cost: np.ndarray
+
+    def predict(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def choose(self, predicted: np.ndarray, price_weight: float, allowed: list[int] | None = None) -> np.ndarray:
+        scale = float(np.nanmean(self.typical_cost)) or 1.0
+        utility = predicted - price_weight * self.typical_cost[None, :] / scale
+        if allowed is not None:
+            mask = np.full(len(self.models), -np.inf)
+            mask[allowed] = 0.0
+            utility = utility + mask[None, :]
+        return np.argmax(utility, axis=1)
+
+
+class RidgeRouter(_Router):
+    """Per-model quality regressors over prompt words (TF-IDF) and prompt shape.
+
+    One ridge regression per model, its penalty chosen among `alphas` by efficient leave-one-out
+    cross-validation on the training prompts (never on the prompts it is measured on).
+    """
+
+    def __init__(self, train: Table, alphas: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0),
+                 shape_weight: float = 0.3) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import RidgeCV
+        from sklearn.preprocessing import StandardScaler
+
+        self.models = train.models
+        self.typical_cost = np.nanmean(train.cost, axis=0)
+        self.shape_weight = shape_weight
+        self.vectoriser = None
+        for min_df in ((2, 1) if len(train.texts) >= 20 else (1,)):
+            try:
+                self.vectoriser = TfidfVectorizer(sublinear_tf=True, min_df=min_df).fit(train.texts)
+                break
+            except ValueError:  # empty vocabulary: no word occurs often enough
+                continue
+        self.scaler = StandardScaler().fit(prompt_shape(train.texts))
+        overall = np.nanmean(train.quality, axis=0)
+        target = np.where(np.isnan(train.quality), overall[None, :], train.quality)
+        x = self._features(train.texts)
+        if len(train.texts) >= 3:
+            self.regressor = RidgeCV(alphas=alphas, alpha_per_target=True).fit(x, target)
+        else:
+            from sklearn.linear_model import Ridge
+
+            self.regressor = Ridge(alpha=alphas[len(alphas) // 2]).fit(x, target)
+
+    def _features(self, texts: list[str]) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
+        shape = csr_matrix(self.scaler.transform(prompt_shape(texts)) * self.shape_weight)
+        if self.vectoriser is None:
+            return shape
+        return hstack([self.vectoriser.transform(texts), shape]).tocsr()
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """Predicted quality, prompts × models."""
+        return np.asarray(self.regressor.predict(self._features(texts)), dtype=float).reshape(len(texts), -1)
+
+
+class KnnRouter(_Router):
     def __init__(self, train: Table, k: int = 20) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -107,14 +208,10 @@ class KnnRouter:
             predicted[i] = np.where(np.isnan(means), self.overall, means)
         return predicted
 
-    def choose(self, predicted: np.ndarray, price_weight: float, allowed: list[int] | None = None) -> np.ndarray:
-        scale = float(np.nanmean(self.typical_cost)) or 1.0
-        utility = predicted - price_weight * self.typical_cost[None, :] / scale
-        if allowed is not None:
-            mask = np.full(len(self.models), -np.inf)
-            mask[allowed] = 0.0
-            utility = utility + mask[None, :]
-        return np.argmax(utility, axis=1)
+
+ROUTERS = ("ridge", "knn")
+# λ from "quality only" to "cost above all" (utility = quality − λ·cost / mean cost of a call)
+PRICE_WEIGHTS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 
 def _realised(test: Table, picks: np.ndarray) -> tuple[float, float]:
@@ -123,30 +220,38 @@ def _realised(test: Table, picks: np.ndarray) -> tuple[float, float]:
 
 
 def evaluate(samples: list[Sample], *, test_fraction: float = 0.3, seed: int = 0,
-             strong: str | None = None, weak: str | None = None, k: int = 20) -> dict[str, Any]:
+             strong: str | None = None, weak: str | None = None, k: int = 20,
+             router: str = "ridge") -> dict[str, Any]:
+    """Fit a router on a seeded share of the prompts and measure it on the rest.
+
+    `router` is "ridge" (RidgeRouter, the default) or "knn" (KnnRouter with `k` neighbours)."""
+    if router not in ROUTERS:
+        raise ValueError(f"router must be one of {', '.join(ROUTERS)}")
     table = Table.of(samples)
     complete = np.where(~np.isnan(table.quality).any(axis=1))[0]  # prompts every model answered
     order = list(complete)
     random.Random(seed).shuffle(order)
     cut = int(len(order) * (1 - test_fraction))
     train, test = table.rows(np.array(order[:cut])), table.rows(np.array(order[cut:]))
-    router = KnnRouter(train, k=k)
-    predicted = router.predict(test.texts)
+    fitted: _Router = KnnRouter(train, k=k) if router == "knn" else RidgeRouter(train)
+    predicted = fitted.predict(test.texts)
     models = table.models
     single = {m: _realised(test, np.full(len(test.prompts), j)) for j, m in enumerate(models)}
     best_on_train = models[int(np.argmax(np.nanmean(train.quality, axis=0)))]
     best_q, best_cost = single[best_on_train]
-    curve = []
-    for weight in [0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]:
-        q, cost = _realised(test, router.choose(predicted, weight))
+    curve, within_budget = [], []
+    for weight in PRICE_WEIGHTS:
+        q, cost = _realised(test, fitted.choose(predicted, weight))
         curve.append({"price_weight": weight, "quality": round(q, 4), "cost_usd": round(cost, 6)})
-    within_budget = [p for p in curve if p["cost_usd"] <= best_cost]
-    at_budget = max(within_budget, key=lambda p: p["quality"]) if within_budget else None
+        if cost <= best_cost * (1 + 1e-9):  # compare unrounded costs: rounding must not decide
+            within_budget.append((q, curve[-1]))
+    at_budget = max(within_budget, key=lambda p: p[0])[1] if within_budget else None
     rng = np.random.default_rng(seed)
     random_q, random_cost = _realised(test, rng.integers(0, len(models), len(test.prompts)))
     oracle = np.nanmax(test.quality, axis=1)
     result: dict[str, Any] = {
-        "train_prompts": len(train.prompts), "test_prompts": len(test.prompts), "models": len(models),
+        "router": router, "seed": seed, "train_prompts": len(train.prompts), "test_prompts": len(test.prompts),
+        "models": len(models),
         "best_single_model_on_train": best_on_train,
         "best_single": {"quality": round(best_q, 4), "cost_usd": round(best_cost, 6)},
         "router_curve": curve,
