@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import Button, DataTable, Static
 
-from fleetui.demo import generate_demo
-from fleetui.fleetfile import FleetSource, load_fleet
+from fleetui.fleetfile import FleetSource
 from fleetui.providers import RetryPolicy
 from fleetui.replay import ReplaySettings
 from fleetui.store import Store
@@ -18,10 +16,9 @@ from fleetui.store import verification as saved
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 from fleetui.tui.verify import VerifyScreen
-from tests.conftest import SAMPLE_FLEET
 from tests.fakeproviders import FakeProviders
 from tests.test_replay import FLEET, _log, fake  # noqa: F401  (the scripted providers fixture)
-from tests.test_tui import SIZE, settle
+from tests.test_tui import SIZE, demo_session, settle  # noqa: F401  (fixture)
 
 
 async def _until(pilot: object, check: object, timeout: float = 15.0) -> None:
@@ -100,13 +97,8 @@ async def test_verify_can_be_cancelled_and_keeps_what_was_paid(replay_session: S
         assert store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'slowpoke'").fetchone()[0] >= 1
 
 
-async def test_verify_on_demo_data_without_keys_says_what_to_set(tmp_path: Path) -> None:
-    fleet_file = tmp_path / "fleet.toml"
-    shutil.copy(SAMPLE_FLEET, fleet_file)
-    db = tmp_path / "demo.db"
-    generate_demo(load_fleet(fleet_file), db, calls=3000)
-    session = Session(FleetSource(fleet_file, "--config"), db, demo=True)
-    app = FleetApp(session, refresh_s=0)
+async def test_verify_on_demo_data_without_keys_says_what_to_set(demo_session: Session) -> None:  # noqa: F811
+    app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")
         await settle(app, pilot)
