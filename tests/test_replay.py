@@ -482,3 +482,10 @@ def test_ctrl_c_in_the_cli_keeps_what_was_paid_for(fleet_path: Path, store: Stor
     finished = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=60)
     report = json.loads(finished.stdout)
     assert report["run_id"] == run["run_id"] and report["cache_hits"] >= kept
+
+
+def test_a_budget_stop_does_not_judge_the_next_candidate_on_nothing(fleet_path: Path, store: Store) -> None:
+    stopped = _replay(fleet_path, store, candidates=("tiny-good", "mid"), budget_usd=0.004, concurrency=1)
+    assert stopped.status == "budget"
+    assert [v.model_id for r in stopped.rounds for v in r] == ["tiny-good"]
+    assert "too few judged prompts" in stopped.rounds[0][0].reason

@@ -316,6 +316,8 @@ class Replayer:
             for number, round_ in enumerate(rounds, start=1):
                 verdicts = []
                 for candidate in round_:
+                    if self.budget.stopped:
+                        break  # the budget ran out on the one before: nothing is left to try this one with
                     pairs = await self._replay_candidate(number, candidate, prompts, judge_id)
                     verdicts.append(assess(candidate.model_id, candidate.name, pairs,
                                            self.fleet.recommendations))
