@@ -185,13 +185,34 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def dump_fleet(fleet: Fleet) -> str:
-    data = fleet.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-    return tomli_w.dumps(data)
+    return tomli_w.dumps(_fleet_data(fleet, defaults=False))
 
 
-def save_fleet(fleet: Fleet, path: Path | str, *, backup: bool = True) -> Path:
-    """Write `fleet` to `path` atomically; returns the path of the backup (or `path`)."""
-    file = Path(path)
+def _fleet_data(fleet: Fleet, *, defaults: bool) -> dict[str, Any]:
+    return fleet.model_dump(mode="json", exclude_none=True, exclude_defaults=not defaults)
+
+
+def edit_fleet_text(text: str, fleet: Fleet) -> str:
+    """The fleet file `text` edited to hold `fleet`, its comments and layout kept.
+
+    Only what changed is rewritten; keys the file spells out at their default value stay, new
+    keys are written only when they differ from the default (as :func:`dump_fleet` would).
+    Raises when the text cannot be edited in place (see :func:`fleetui.tomledit.update_toml`).
+    """
+    from fleetui.tomledit import update_toml  # tomlkit loads only when a file is saved
+
+    return update_toml(text, _fleet_data(fleet, defaults=True), _fleet_data(fleet, defaults=False))
+
+
+def fleet_file_text(fleet: Fleet, file: Path) -> str:
+    """What `save_fleet` writes: the current file edited in place, else a fresh dump.
+
+    Either way the text parses back to `fleet`, or this raises :class:`FleetFileError`.
+    """
+    previous = _current_text(file)
+    edited = _edited_in_place(previous, fleet, file) if previous is not None else None
+    if edited is not None:
+        return edited
     text = (
         "# fleetui fleet file. Written by fleetui; the previous version is kept as "
         f"{file.name}.bak.\n" + dump_fleet(fleet)
@@ -199,6 +220,36 @@ def save_fleet(fleet: Fleet, path: Path | str, *, backup: bool = True) -> Path:
     # Never write what we could not read back as the same fleet.
     if parse_fleet(text, file) != fleet:
         raise FleetFileError(file, [FleetProblem(file, None, (), "internal error: fleet does not round-trip")])
+    return text
+
+
+def _current_text(file: Path) -> str | None:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _edited_in_place(previous: str, fleet: Fleet, file: Path) -> str | None:
+    """`previous` edited to hold `fleet`, or None when that fails or would not read back."""
+    try:
+        text = edit_fleet_text(previous, fleet)
+    except Exception:  # noqa: BLE001 - keeping the layout is a nicety; a fresh dump still saves
+        return None
+    try:
+        reads_back = parse_fleet(text, file) == fleet
+    except FleetFileError:
+        reads_back = False
+    return text if reads_back else None
+
+
+def save_fleet(fleet: Fleet, path: Path | str, *, backup: bool = True) -> Path:
+    """Write `fleet` to `path` atomically; returns the path of the backup (or `path`).
+
+    An existing file is edited in place, so its comments and layout survive the save.
+    """
+    file = Path(path)
+    text = fleet_file_text(fleet, file)
     file.parent.mkdir(parents=True, exist_ok=True)
     backup_path = file.with_name(file.name + ".bak")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
