@@ -37,6 +37,7 @@ class FleetApp(App[None]):
         Binding("colon", "command_palette", "Go to", id="goto"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("e", "rules", "Rules", id="rules"),
+        Binding("o", "roles", "Roles", id="roles"),
         Binding("1", "show_tab('fleet')", "Fleet", show=False, id="tab.fleet"),
         Binding("2", "show_tab('usage')", "Usage", show=False, id="tab.usage"),
         Binding("3", "show_tab('costs')", "Costs", show=False, id="tab.costs"),
@@ -106,6 +107,11 @@ class FleetApp(App[None]):
 
         self.push_screen(RulesEditor(self.session))
 
+    def action_roles(self) -> None:
+        from fleetui.tui.roles_editor import RolesEditor
+
+        self.push_screen(RolesEditor(self.session))
+
     def action_refresh(self) -> None:
         self.refresh_visible(force=True)
 
@@ -127,7 +133,8 @@ class FleetApp(App[None]):
         for tab_id, title in TABS.items():
             yield SystemCommand(f"Go to {title}", f"Show the {title} tab", lambda t=tab_id: self.action_show_tab(t))
         yield SystemCommand("Probe all models", "Probe every enabled model now", self.probe_all)
-        yield SystemCommand("Edit roles and routing rules", "Open the rules editor", self.action_rules)
+        yield SystemCommand("Edit routing rules", "Open the rules editor", self.action_rules)
+        yield SystemCommand("Edit roles", "What each role is for and which models hold it", self.action_roles)
 
     @work(exclusive=True, group="probe", thread=True)
     def probe_all(self) -> None:

@@ -22,7 +22,8 @@ HELP = """\
 | `enter` | open the selected model: `t` test, `d` disable/enable, `p` probe, `x` remove, `esc` back |
 | `a` / `x` / `p` / `v` | on a recommendation: accept, dismiss, apply (shows the diff, asks, writes), verify (replays past prompts on the cheaper model, a judge scores both answers; the plan and its budget first, `esc` cancels) |
 | `r` | refresh the visible tab |
-| `e` | edit routing rules: conditions checked as you type, try a prompt, `ctrl+s` saves |
+| `e` | edit routing rules: conditions checked as you type, try a prompt, `n` new, `x` remove, `ctrl+s` saves |
+| `o` | edit roles: what each is for and which models hold it (renames follow into rules and budgets), `ctrl+s` saves |
 | `q` | quit |
 
 Keys can be remapped in `~/.config/fleetui/keymap.toml` (`binding-id = "key"`, ids such as

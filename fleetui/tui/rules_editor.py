@@ -16,6 +16,7 @@ from fleetui.fleet import Fleet, RoutingRule
 from fleetui.fleetfile import FleetFileError
 from fleetui.routing import NoRoute, Router
 from fleetui.tui.data import Session
+from fleetui.tui.model_detail import Confirm
 
 FIELDS = (("name", "Name"), ("priority", "Priority (lower runs first)"), ("when", "When (condition)"),
           ("model", "Target model"), ("role", "or target role"), ("fallbacks", "Fallbacks (comma separated)"))
@@ -23,9 +24,10 @@ FIELDS = (("name", "Name"), ("priority", "Priority (lower runs first)"), ("when"
 
 class RulesEditor(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", id="rules.back"),
+        Binding("escape", "leave", "Back", id="rules.back"),
         Binding("ctrl+s", "save", "Save", id="rules.save"),
         Binding("n", "new_rule", "New rule", id="rules.new"),
+        Binding("x,delete", "remove_rule", "Remove rule", id="rules.remove"),
     ]
 
     def __init__(self, session: Session) -> None:
@@ -33,6 +35,7 @@ class RulesEditor(Screen[None]):
         self.session = session
         self.fleet: Fleet = session.fleet.model_copy(deep=True)
         self.editing: int | None = None
+        self.dirty = False  # changes made here and not saved yet
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="rules"):
@@ -121,9 +124,20 @@ class RulesEditor(Screen[None]):
             return False
         self.fleet = candidate
         self.editing = self.editing if self.editing is not None else len(rules) - 1
+        self.dirty = True
         self._fill()
         check.update(f"[green]rule {rule.name} updated (not saved yet)[/]")
         return True
+
+    def action_remove_rule(self) -> None:
+        if self.editing is None or self.editing >= len(self.fleet.rules):
+            return
+        removed = self.fleet.rules[self.editing]
+        self.fleet.rules = [r for i, r in enumerate(self.fleet.rules) if i != self.editing]
+        self.editing = None
+        self.dirty = True
+        self._fill()
+        self.query_one("#rule-check", Static).update(f"[green]rule {removed.name} removed (not saved yet)[/]")
 
     def action_save(self) -> None:
         try:
@@ -131,7 +145,19 @@ class RulesEditor(Screen[None]):
         except (PermissionError, OSError, FleetFileError, ValueError) as exc:
             self.app.notify(str(exc), title="Not saved", severity="error", timeout=8)
             return
+        self.dirty = False
         self.app.notify(f"rules saved to {path}", title="Saved")
+
+    def action_leave(self) -> None:
+        if not self.dirty:
+            self.app.pop_screen()
+            return
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.app.pop_screen()
+
+        self.app.push_screen(Confirm("Leave without saving? The rule changes are not in the fleet file yet."), answer)
 
     def _try(self, text: str) -> None:
         prompt, _, extra = text.partition("||")

@@ -1,0 +1,110 @@
+"""The roles editor, and removing rules: Pilot flows on a copy of the commented sample fleet."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, DataTable, Input, Static
+
+from fleetui.fleetfile import load_fleet
+from fleetui.tui.app import FleetApp
+from fleetui.tui.data import Session
+from fleetui.tui.model_detail import Confirm
+from fleetui.tui.roles_editor import RolesEditor
+from fleetui.tui.rules_editor import RulesEditor
+from tests.test_tui import SIZE, demo_session, settle  # noqa: F401  (fixture)
+
+
+def _comments(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("#")]
+
+
+async def _select(editor: object, table_id: str, key: str) -> None:
+    table = editor.query_one(table_id, DataTable)  # type: ignore[attr-defined]
+    table.focus()
+    table.move_cursor(row=table.get_row_index(key))
+
+
+async def test_rename_a_role_and_change_who_holds_it(demo_session: Session) -> None:  # noqa: F811
+    before = demo_session.source.path.read_text()
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await pilot.pause(0.2)
+        editor = app.screen
+        assert isinstance(editor, RolesEditor)
+        await _select(editor, "#roles-table", "fast-tasks")
+        await pilot.pause(0.1)
+        assert editor.query_one("#role-models", Input).value == "claude-haiku, gpt-4o-mini"
+        editor.query_one("#role-id", Input).value = "quick-tasks"
+        editor.query_one("#role-description", Input).value = "heartbeats and one-liners"
+        editor.query_one("#role-models", Input).value = "gpt-4o-mini, gemini-flash"
+        assert editor.update_role()
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+    fleet = load_fleet(demo_session.source.path)
+    role = next(r for r in fleet.roles if r.id == "quick-tasks")
+    assert role.description == "heartbeats and one-liners"
+    assert {m.id for m in fleet.models_in_role("quick-tasks")} == {"gpt-4o-mini", "gemini-flash"}
+    assert all(a.role != "fast-tasks" for m in fleet.models for a in m.roles)
+    # The rule that routed to the old name follows the rename.
+    assert next(r for r in fleet.rules if r.name == "heartbeats").role == "quick-tasks"
+    # Edited in place: the sample's comments are all still there.
+    assert set(_comments(before)) <= set(_comments(demo_session.source.path.read_text()))
+
+
+async def test_role_editor_refuses_what_would_break_the_fleet(demo_session: Session) -> None:  # noqa: F811
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("o")
+        await pilot.pause(0.2)
+        editor = app.screen
+        assert isinstance(editor, RolesEditor)
+        await _select(editor, "#roles-table", "fast-tasks")
+        await pilot.pause(0.1)
+        editor.query_one("#role-models", Input).value = "gpt-4o-mini, gpt-9"
+        assert not editor.update_role()
+        assert "no model 'gpt-9' in the fleet" in str(editor.query_one("#role-check", Static).render())
+        editor.query_one("#role-models", Input).value = "gpt-4o-mini"
+        editor.query_one("#role-id", Input).value = "Not An Id!"
+        assert not editor.update_role()
+        await pilot.press("x")  # fast-tasks is the target of the heartbeats rule
+        await pilot.pause(0.1)
+        assert "rules heartbeats route to fast-tasks" in str(editor.query_one("#role-check", Static).render())
+        await pilot.press("n")
+        for field, value in (("id", "vision"), ("name", "Again")):
+            editor.query_one(f"#role-{field}", Input).value = value
+        assert not editor.update_role()
+        assert "exists already" in str(editor.query_one("#role-check", Static).render())
+        assert not editor.dirty
+    assert load_fleet(demo_session.source.path) == demo_session.fleet
+
+
+async def test_remove_a_rule_and_leaving_unsaved_asks_first(demo_session: Session) -> None:  # noqa: F811
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        editor = app.screen
+        assert isinstance(editor, RulesEditor)
+        table = editor.query_one("#rules-table", DataTable)
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.pause(0.1)
+        name = editor.fleet.rules[1].name
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        assert name not in [r.name for r in editor.fleet.rules] and editor.dirty
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, Confirm)  # unsaved: asks before leaving
+        app.screen.query_one("#no", Button).press()
+        await pilot.pause(0.2)
+        assert app.screen is editor
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, (RulesEditor, Confirm))  # saved: leaves at once
+    assert name not in [r.name for r in load_fleet(demo_session.source.path).rules]
