@@ -14,19 +14,18 @@ from pydantic import ValidationError
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from fleetui.fleet import Fleet, RoleAssignment
-from fleetui.fleetfile import FleetFileError
 from fleetui.tui.data import Session
-from fleetui.tui.model_detail import Confirm
+from fleetui.tui.editor_base import FleetEditor
 
 FIELDS = (("id", "Role id"), ("name", "Name"), ("description", "What it is for"),
           ("models", "Held by (model ids, comma separated)"))
 
 
-class RolesEditor(Screen[None]):
+class RolesEditor(FleetEditor):
+    WHAT = "roles"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Back", id="roles.back"),
         Binding("ctrl+s", "save", "Save", id="roles.save"),
@@ -35,11 +34,8 @@ class RolesEditor(Screen[None]):
     ]
 
     def __init__(self, session: Session) -> None:
-        super().__init__()
-        self.session = session
-        self.fleet: Fleet = session.fleet.model_copy(deep=True)
+        super().__init__(session)
         self.editing: str | None = None  # the id of the role in the form, None for a new one
-        self.dirty = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="roles"):
@@ -162,26 +158,6 @@ class RolesEditor(Screen[None]):
 
     # -- saving and leaving -----------------------------------------------------------------------
 
-    def action_save(self) -> bool:
-        try:
-            path = self.session.save(self.fleet)
-        except (PermissionError, OSError, FleetFileError, ValueError) as exc:
-            self.app.notify(str(exc), title="Not saved", severity="error", timeout=8)
-            return False
-        self.dirty = False
-        self.app.notify(f"roles saved to {path}", title="Saved")
-        return True
-
-    def action_leave(self) -> None:
-        if not self.dirty:
-            self.app.pop_screen()
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.app.pop_screen()
-
-        self.app.push_screen(Confirm("Leave without saving? The role changes are not in the fleet file yet."), answer)
 
 
 def _rename_references(data: dict[str, Any], old: str, new: str) -> None:

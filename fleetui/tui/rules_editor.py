@@ -8,21 +8,20 @@ from pydantic import ValidationError
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from fleetui.conditions import validate_condition
-from fleetui.fleet import Fleet, RoutingRule
-from fleetui.fleetfile import FleetFileError
+from fleetui.fleet import RoutingRule
 from fleetui.routing import NoRoute, Router
 from fleetui.tui.data import Session
-from fleetui.tui.model_detail import Confirm
+from fleetui.tui.editor_base import FleetEditor
 
 FIELDS = (("name", "Name"), ("priority", "Priority (lower runs first)"), ("when", "When (condition)"),
           ("model", "Target model"), ("role", "or target role"), ("fallbacks", "Fallbacks (comma separated)"))
 
 
-class RulesEditor(Screen[None]):
+class RulesEditor(FleetEditor):
+    WHAT = "rules"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "leave", "Back", id="rules.back"),
         Binding("ctrl+s", "save", "Save", id="rules.save"),
@@ -31,11 +30,8 @@ class RulesEditor(Screen[None]):
     ]
 
     def __init__(self, session: Session) -> None:
-        super().__init__()
-        self.session = session
-        self.fleet: Fleet = session.fleet.model_copy(deep=True)
+        super().__init__(session)
         self.editing: int | None = None
-        self.dirty = False  # changes made here and not saved yet
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="rules"):
@@ -138,26 +134,6 @@ class RulesEditor(Screen[None]):
         self.dirty = True
         self._fill()
         self.query_one("#rule-check", Static).update(f"[green]rule {removed.name} removed (not saved yet)[/]")
-
-    def action_save(self) -> None:
-        try:
-            path = self.session.save(self.fleet)
-        except (PermissionError, OSError, FleetFileError, ValueError) as exc:
-            self.app.notify(str(exc), title="Not saved", severity="error", timeout=8)
-            return
-        self.dirty = False
-        self.app.notify(f"rules saved to {path}", title="Saved")
-
-    def action_leave(self) -> None:
-        if not self.dirty:
-            self.app.pop_screen()
-            return
-
-        def answer(discard: bool | None) -> None:
-            if discard:
-                self.app.pop_screen()
-
-        self.app.push_screen(Confirm("Leave without saving? The rule changes are not in the fleet file yet."), answer)
 
     def _try(self, text: str) -> None:
         prompt, _, extra = text.partition("||")
