@@ -40,3 +40,11 @@ def test_everything_to_one_model(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert result["predicted_latency_ms"] == pytest.approx(1000.0)
     assert result["shift"] == {"gpt-4 → gpt-4o-mini": 40}
     assert main(["--config", str(SAMPLE_FLEET), "--db", str(db), "dryrun", str(tmp_path / "nope.toml")]) == 2
+    capsys.readouterr()
+    # The spelling: --config after the command names the candidate.
+    assert main(["--config", str(SAMPLE_FLEET), "--db", str(db), "dryrun", "--config", str(candidate), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == result
+    assert main(["--db", str(db), "dryrun"]) == 2
+    assert "which candidate?" in capsys.readouterr().err
+    assert main(["--db", str(db), "dryrun", str(candidate), "--config", str(SAMPLE_FLEET)]) == 2
+    assert "give the candidate once" in capsys.readouterr().err

@@ -51,25 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     group = parser.add_argument_group("global options")
     unset = {} if defaults else {"default": argparse.SUPPRESS}
-    group.add_argument(
-        "--config",
-        metavar="FILE",
-        help="fleet file to use (default: $FLEETUI_CONFIG, ./fleet.toml, then the user config folder)",
-        **unset,
-    )
-    group.add_argument(
-        "--db",
-        metavar="FILE",
-        help="SQLite store to use (default: $FLEETUI_DB, then the data folder)",
-        **unset,
-    )
-    group.add_argument(
-        "--demo",
-        action="store_true",
-        help="use the demo database (created with demo traffic on first use) and, "
-        "when no fleet file is found, the sample fleet",
-        **unset,
-    )
+    options: list[tuple[str, dict[str, object]]] = [
+        ("--config", {"metavar": "FILE", "help": "fleet file to use (default: $FLEETUI_CONFIG, ./fleet.toml, "
+                                                 "then the user config folder)"}),
+        ("--db", {"metavar": "FILE", "help": "SQLite store to use (default: $FLEETUI_DB, then the data folder)"}),
+        ("--demo", {"action": "store_true", "help": "use the demo database (created with demo traffic on first "
+                                                    "use) and, when no fleet file is found, the sample fleet"}),
+    ]
+    for flag, settings in options:
+        # A command may give an option its own meaning after the command (`dryrun --config
+        # CANDIDATE`); before the command it is still the global one.
+        if flag not in parser._option_string_actions:
+            group.add_argument(flag, **settings, **unset)  # type: ignore[arg-type]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""`fleetui dryrun CANDIDATE.toml`: logged traffic through a candidate config, predicted."""
+"""`fleetui dryrun CANDIDATE.toml` (or `--config CANDIDATE.toml`): logged traffic through a
+candidate config, predicted."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ def register(subparsers: Any) -> None:
         "cost, success and latency against what happened. Calls that change model are re-priced "
         "from their tokens and take the new model's observed rates for their use case.",
     )
-    parser.add_argument("candidate", help="the candidate fleet file")
+    parser.add_argument("candidate", nargs="?", help="the candidate fleet file")
+    # `--config` after the command names the candidate; before it (`fleetui --config F dryrun`),
+    # the fleet in use, as for every command. A separate dest keeps the two apart.
+    parser.add_argument("--config", dest="candidate_file", metavar="CANDIDATE.toml",
+                        help="the candidate fleet file (same as the positional argument)")
     parser.add_argument("--since", default="30d", help="period: 30d, 2w, a date (default 30d)")
     parser.add_argument("--json", action="store_true", help="print as JSON")
     parser.set_defaults(run=run)
@@ -27,8 +32,13 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.pricing import format_cost
     from fleetui.routing.dryrun import dry_run
     since = ctx.since(args.since)
+    if args.candidate and args.candidate_file and args.candidate != args.candidate_file:
+        raise CliError("give the candidate once: either `dryrun CANDIDATE.toml` or `dryrun --config CANDIDATE.toml`")
+    path = args.candidate or args.candidate_file
+    if not path:
+        raise CliError("which candidate? `fleetui dryrun CANDIDATE.toml` (a fleet file with the rules to try)")
     try:
-        candidate = load_fleet(args.candidate)
+        candidate = load_fleet(path)
     except FleetFileError as exc:
         raise CliError(str(exc)) from None
     result = dry_run(candidate, ctx.store(), since)
