@@ -489,3 +489,22 @@ def test_a_budget_stop_does_not_judge_the_next_candidate_on_nothing(fleet_path: 
     assert stopped.status == "budget"
     assert [v.model_id for r in stopped.rounds for v in r] == ["tiny-good"]
     assert "too few judged prompts" in stopped.rounds[0][0].reason
+
+
+def test_verifying_a_recommendation_tries_the_model_it_proposes(
+    fleet_path: Path, store: Store, fake: FakeProviders, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _log(store, [f"Chit chat {i}: how are you doing today?" for i in range(6)], use_case="casual_chat")
+    store.db["recommendations"].insert({
+        "id": "rec-casual", "created_ts": time.time(), "updated_ts": time.time(), "kind": "expensive_on_casual",
+        "severity": "medium", "title": "Route casual queries away from big", "sentence": "…",
+        "use_case": "qa,casual_chat", "current_model": "big", "recommended_model": "mid", "numbers": "{}",
+        "status": "new",
+    })
+    code = main(["--config", str(fleet_path), "--db", str(store.path), "replay", "--recommendation", "rec-casual",
+                 "--judge", "judge", "--sample", "30", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and [v["model_id"] for r in report["rounds"] for v in r] == ["mid"]
+    assert report["sample"]["distinct_prompts"] == 12 + 6  # both use cases of the recommendation
+    assert report["recommendation_id"] == "rec-casual"
+    assert saved.recommendation(store, "rec-casual")["verified_by"] == report["run_id"]  # type: ignore[index]

@@ -24,13 +24,14 @@ def register(subparsers: Any) -> None:
         "Exit status: 0 verified, 1 not verified or stopped early, 2 usage error.",
     )
     parser.add_argument("--current", metavar="MODEL", help="the model whose traffic might move")
-    parser.add_argument("--use-case", help="only prompts of this use case")
+    parser.add_argument("--use-case", help="only prompts of this use case (several: comma-separated)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--candidates", metavar="A,B", help="models to try, comma-separated")
     group.add_argument("--auto", action="store_true",
                        help="choose cheaper fleet models by fit for the use case (the default)")
     parser.add_argument("--recommendation", metavar="ID",
-                        help="verify this recommendation: its model and use case, linked to the result")
+                        help="verify this recommendation: its model, use case and proposed model (unless "
+                        "--candidates or --auto say otherwise), linked to the result")
     parser.add_argument("--sample", type=int, default=30, help="prompts to replay (default 30)")
     parser.add_argument("--budget", type=float, metavar="USD",
                         help="stop before spending more (default: [recommendations] verification_budget_usd)")
@@ -102,6 +103,8 @@ def _settings(args: argparse.Namespace, ctx: CliContext) -> Any:
                            "there is nothing to replay")
         current = current or rec["current_model"]
         use_case = use_case or rec.get("use_case")
+        if not args.candidates and not args.auto and rec.get("recommended_model"):
+            args.candidates = rec["recommended_model"]  # the switch it proposes is what to verify
     if not current:
         raise CliError("say which model to verify against: --current MODEL (or --recommendation ID)")
     if args.sample < 1:

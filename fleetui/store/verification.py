@@ -41,8 +41,9 @@ class PromptPool:
 
 def past_prompts(store: Store, model_id: str, use_case: str | None, since_ts: float) -> PromptPool:
     """Distinct successful prompts of `model_id` (in `use_case`) since `since_ts`."""
-    where = "model_id = ? AND ts >= ? AND success = 1" + (" AND use_case = ?" if use_case else "")
-    params: list[Any] = [model_id, since_ts] + ([use_case] if use_case else [])
+    cases = _use_cases(use_case)
+    where = "model_id = ? AND ts >= ? AND success = 1" + _in("use_case", cases)
+    params: list[Any] = [model_id, since_ts, *cases]
     rows = store.db.execute(
         f"""SELECT prompt_hash, prompt, prompt_chars, response, response_chars, input_tokens,
                    output_tokens, cost_usd, latency_ms, finish_reason
@@ -78,12 +79,22 @@ def monthly_volume(store: Store, model_id: str, use_case: str | None, now: float
 
         now = clock.now()
     since = utc_day(now - 30 * 86400)
-    where = "model_id = ? AND day > ?" + (" AND use_case = ?" if use_case else "")
-    params: list[Any] = [model_id, since] + ([use_case] if use_case else [])
+    cases = _use_cases(use_case)
+    where = "model_id = ? AND day > ?" + _in("use_case", cases)
+    params: list[Any] = [model_id, since, *cases]
     calls, cost = store.db.execute(
         f"SELECT COALESCE(SUM(calls), 0), COALESCE(SUM(cost_usd), 0) FROM rollup_daily WHERE {where}", params
     ).fetchone()
     return int(calls), float(cost)
+
+
+def _use_cases(use_case: str | None) -> list[str]:
+    """One use case, or several separated by commas ("casual_chat,quick_lookup")."""
+    return [c.strip() for c in (use_case or "").split(",") if c.strip()]
+
+
+def _in(column: str, values: list[str]) -> str:
+    return f" AND {column} IN ({', '.join('?' for _ in values)})" if values else ""
 
 
 # -- the answer and score cache ------------------------------------------------------------

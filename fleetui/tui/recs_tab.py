@@ -137,7 +137,9 @@ class RecommendationsTab(DataTab):
             self.app.notify(f"a {rec.kind.replace('_', ' ')} recommendation moves no traffic to a cheaper model: "
                             "there is nothing to replay", title="Verify", severity="warning")
             return
-        settings = ReplaySettings(current=rec.current_model or "", use_case=rec.use_case, recommendation_id=rec.id)
+        proposed = (rec.recommended_model,) if rec.recommended_model else None  # the switch it proposes
+        settings = ReplaySettings(current=rec.current_model or "", use_case=rec.use_case, candidates=proposed,
+                                  recommendation_id=rec.id)
 
         def finished(ran: bool | None) -> None:
             if ran:
