@@ -14,8 +14,10 @@ from typing import Any
 
 from fleetui.store.store import Store, utc_day
 
-# A scan of the latest calls is enough to sample from, and bounds the query on a big store.
-_RECENT_CALLS = 50_000
+# The latest calls are what to sample from (the traffic as it is now), and enough of them: 5,000
+# calls hold hundreds of distinct prompts for a sample of 30. The bound keeps the query to
+# 0.1–0.6 s on a million-call store, where 50,000 took 4–10 s.
+_RECENT_CALLS = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def past_prompts(store: Store, model_id: str, use_case: str | None, since_ts: fl
     rows = store.db.execute(
         f"""SELECT prompt_hash, prompt, prompt_chars, response, response_chars, input_tokens,
                    output_tokens, cost_usd, latency_ms, finish_reason
-            FROM (SELECT * FROM calls WHERE {where} ORDER BY ts DESC LIMIT {_RECENT_CALLS})""",
+            FROM calls WHERE {where} ORDER BY ts DESC LIMIT {_RECENT_CALLS}""",
         params,
     ).fetchall()
     seen: dict[str, list[Any]] = {}
