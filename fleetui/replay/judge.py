@@ -48,8 +48,18 @@ Reply with one JSON object and nothing else, in exactly this shape:
 RETRY = "That reply was not the JSON object asked for. Reply with only the JSON object, nothing else."
 
 
+_CLOSING_TAG = re.compile(r"</\s*(request|answer_[ab])\s*>", re.IGNORECASE)
+
+
 def judge_prompt(request: str, answer_a: str, answer_b: str) -> str:
-    return _TEMPLATE.format(request=request, a=answer_a or "(empty answer)", b=answer_b or "(empty answer)")
+    return _TEMPLATE.format(request=_contained(request), a=_contained(answer_a) or "(empty answer)",
+                            b=_contained(answer_b) or "(empty answer)")
+
+
+def _contained(text: str) -> str:
+    """The text with any closing tag of ours defused: an answer that writes "</answer_A>" must
+    not end its own section and speak to the judge from outside it."""
+    return _CLOSING_TAG.sub(lambda m: f"</ {m.group(1)}>", text)
 
 
 def answers_hash(answer_a: str, answer_b: str) -> str:
