@@ -12,6 +12,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from fleetui.tui.add_model import AddModelTab
@@ -38,6 +39,12 @@ class FleetApp(App[None]):
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("e", "rules", "Rules", id="rules"),
         Binding("o", "roles", "Roles", id="roles"),
+        # The Recommendations tab's keys live here so they work as soon as the tab shows, without
+        # first moving focus into its table; `check_action` offers them on that tab only.
+        Binding("x", "recs('dismiss_rec')", "Dismiss", id="recs.dismiss"),
+        Binding("a", "recs('accept_rec')", "Accept", id="recs.accept"),
+        Binding("v", "recs('verify_rec')", "Verify", id="recs.verify"),
+        Binding("p", "recs('apply_rec')", "Apply", id="recs.apply"),
         Binding("1", "show_tab('fleet')", "Fleet", show=False, id="tab.fleet"),
         Binding("2", "show_tab('usage')", "Usage", show=False, id="tab.usage"),
         Binding("3", "show_tab('costs')", "Costs", show=False, id="tab.costs"),
@@ -98,6 +105,17 @@ class FleetApp(App[None]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_visible()
+        self.refresh_bindings()  # the footer offers the keys of the tab now shown
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "recs":  # on the main screen, not under a detail view or a dialog
+            return len(self.screen_stack) == 1 and isinstance(self.visible_tab(), RecommendationsTab)
+        return True
+
+    def action_recs(self, name: str) -> None:
+        tab = self.visible_tab()
+        if isinstance(tab, RecommendationsTab):
+            getattr(tab, f"action_{name}")()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -116,7 +134,10 @@ class FleetApp(App[None]):
         self.refresh_visible(force=True)
 
     def visible_tab(self) -> Vertical | None:
-        active = self.query_one(TabbedContent).active
+        try:
+            active = self.query_one(TabbedContent).active
+        except NoMatches:  # another screen is on top, or the app is shutting down
+            return None
         pane = self.query_one(f"#{active}", TabPane)
         children = list(pane.children)
         return children[0] if children else None  # type: ignore[return-value]

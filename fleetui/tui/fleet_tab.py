@@ -58,7 +58,9 @@ class FleetTab(DataTab):
     def show(self, data: dict[str, Any]) -> None:
         self.rows = data["models"]
         self._fill()
-        if not self.loaded:
+        if not self.loaded and self.app.visible_tab() is self:  # type: ignore[attr-defined]
+            # Only while showing: focusing a widget in a hidden pane switches back to it, which
+            # would undo a tab key pressed before the first load finished.
             self.query_one("#fleet-table", DataTable).focus()
         today, month, budget = data["today"], data["month_to_date"], data["budget_monthly_usd"]
         line = (f"TODAY {format_cost(today['cost'])} | {today['calls']:,} calls | {today['tokens']:,} tokens"

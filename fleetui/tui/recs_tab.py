@@ -20,12 +20,7 @@ SEVERITY_STYLE = {"high": "[red]HIGH[/]", "medium": "[yellow]MEDIUM[/]", "low": 
 
 
 class RecommendationsTab(DataTab):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("x", "dismiss_rec", "Dismiss", id="recs.dismiss"),
-        Binding("a", "accept_rec", "Accept", id="recs.accept"),
-        Binding("v", "verify_rec", "Verify", id="recs.verify"),
-        Binding("p", "apply_rec", "Apply", id="recs.apply"),
-    ]
+    """Its keys (x a v p) are bound in the app, which offers them while this tab shows."""
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
