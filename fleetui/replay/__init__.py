@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from fleetui.replay.runner import Progress, Replayer, ReplayError, ReplaySettings, Report, replay
+from fleetui.replay.runner import Progress, Replayer, ReplayError, ReplaySettings, Report
 
-__all__ = ["Progress", "ReplayError", "ReplaySettings", "Replayer", "Report", "replay"]
+__all__ = ["Progress", "ReplayError", "ReplaySettings", "Replayer", "Report"]

@@ -220,7 +220,6 @@ class Replayer:
             {"max_tokens": settings.max_tokens, "temperature": settings.temperature, "system": None}
         ).encode()).hexdigest()[:16]
         self.run_id = ""
-        self.report: Report | None = None
         self.skipped: dict[str, str] = {}  # candidate model id → why it was left out
         self._planned: tuple[list[PastPrompt], list[list[candidate_selection.Candidate]], str, dict[str, int]] | None = None
 
@@ -303,7 +302,6 @@ class Replayer:
         calls, cost = saved.monthly_volume(self.store, s.current, s.use_case)
         report = Report(self.run_id, "running", s.current, current_name, s.use_case, judge_id, sample,
                         monthly_calls=calls, monthly_cost_usd=cost, recommendation_id=recommendation_id)
-        self.report = report
         if sample["hashed_only"]:
             report.notes.append(f"{sample['hashed_only']} distinct prompts were kept only as hashes and "
                                 "cannot be replayed")
@@ -515,8 +513,3 @@ class Replayer:
         for adapter in self._adapters.values():
             await adapter.aclose()
         self._adapters.clear()
-
-
-def replay(fleet: Fleet, store: Store, settings: ReplaySettings, **options: Any) -> Report:
-    """Run a replay to the end (or the budget) from synchronous code."""
-    return asyncio.run(Replayer(fleet, store, settings, **options).run())
