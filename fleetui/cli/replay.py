@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
         "max_quality_drop_pct, min_samples). When no candidate passes, the next stronger price "
         "band is tried, at most 3 rounds. Answers and scores are cached: nothing is paid for "
         "twice, and a run stopped by Ctrl+C or its budget continues when run again. "
-        "Exit status: 0 verified, 1 not verified or stopped early, 2 usage error.",
+        "Exit status: 0 verified, 1 not verified or stopped at the budget, 2 usage error, 130 interrupted.",
     )
     parser.add_argument("--current", metavar="MODEL", help="the model whose traffic might move")
     parser.add_argument("--use-case", help="only prompts of this use case (several: comma-separated)")
@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--recommendation", metavar="ID",
                         help="verify this recommendation: its model, use case and proposed model (unless "
                         "--candidates or --auto say otherwise), linked to the result")
-    parser.add_argument("--sample", type=int, default=30, help="prompts to replay (default 30)")
+    parser.add_argument("--sample", type=int, default=30, metavar="N", help="prompts to replay (default 30)")
     parser.add_argument("--budget", type=float, metavar="USD",
                         help="stop before spending more (default: [recommendations] verification_budget_usd)")
     parser.add_argument("--judge", metavar="MODEL",
