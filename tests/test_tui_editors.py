@@ -23,17 +23,23 @@ async def _select(editor: object, table_id: str, key: str) -> None:
     table.move_cursor(row=table.get_row_index(key))
 
 
+async def _roles_editor_on(app: FleetApp, pilot: object, role: str) -> RolesEditor:
+    """The roles editor, opened with its key, with `role` picked in its table."""
+    await settle(app, pilot)
+    await pilot.press("o")  # type: ignore[attr-defined]
+    await pilot.pause(0.2)  # type: ignore[attr-defined]
+    editor = app.screen
+    assert isinstance(editor, RolesEditor)
+    await _select(editor, "#roles-table", role)
+    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    return editor
+
+
 async def test_rename_a_role_and_change_who_holds_it(demo_session: Session) -> None:  # noqa: F811
     before = demo_session.source.path.read_text()
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("o")
-        await pilot.pause(0.2)
-        editor = app.screen
-        assert isinstance(editor, RolesEditor)
-        await _select(editor, "#roles-table", "fast-tasks")
-        await pilot.pause(0.1)
+        editor = await _roles_editor_on(app, pilot, "fast-tasks")
         assert editor.query_one("#role-models", Input).value == "claude-haiku, gpt-4o-mini"
         editor.query_one("#role-id", Input).value = "quick-tasks"
         editor.query_one("#role-description", Input).value = "heartbeats and one-liners"
@@ -55,13 +61,7 @@ async def test_rename_a_role_and_change_who_holds_it(demo_session: Session) -> N
 async def test_role_editor_refuses_what_would_break_the_fleet(demo_session: Session) -> None:  # noqa: F811
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("o")
-        await pilot.pause(0.2)
-        editor = app.screen
-        assert isinstance(editor, RolesEditor)
-        await _select(editor, "#roles-table", "fast-tasks")
-        await pilot.pause(0.1)
+        editor = await _roles_editor_on(app, pilot, "fast-tasks")
         editor.query_one("#role-models", Input).value = "gpt-4o-mini, gpt-9"
         assert not editor.update_role()
         assert "no model 'gpt-9' in the fleet" in str(editor.query_one("#role-check", Static).render())
