@@ -61,6 +61,11 @@ def model_status(recent: Sequence[ProbeRecord]) -> str:
     return DEGRADED if failures >= 2 else ONLINE
 
 
+def fleet_health(fleet: Fleet, recent: Callable[[str, int], Sequence[ProbeRecord]]) -> dict[str, str]:
+    """Each model's status from its recent probes; `recent` is e.g. `store.recent_probes`."""
+    return {m.id: model_status(recent(m.id, _WINDOW)) for m in fleet.models}
+
+
 async def probe_fleet(
     fleet: Fleet,
     model_ids: Sequence[str] | None = None,

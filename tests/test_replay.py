@@ -508,3 +508,16 @@ def test_verifying_a_recommendation_tries_the_model_it_proposes(
     assert report["sample"]["distinct_prompts"] == 12 + 6  # both use cases of the recommendation
     assert report["recommendation_id"] == "rec-casual"
     assert saved.recommendation(store, "rec-casual")["verified_by"] == report["run_id"]  # type: ignore[index]
+
+
+def test_the_replayer_reads_probe_health_and_rankings_from_the_store(fleet_path: Path, store: Store) -> None:
+    from fleetui.store import ProbeRecord
+
+    store.record_probe(ProbeRecord("tiny-good", "offline"))
+    store.db["rankings"].insert({"use_case": "qa", "model_id": "flaky", "computed_ts": time.time(), "n": 50,
+                                 "success_lcb": 0.99, "p50_ms": 300.0, "quality": 0.9})
+    replayer = Replayer(load_fleet(fleet_path), store, ReplaySettings(current="big", use_case="qa", sample=8))
+    _, rounds, _, _ = replayer.plan()
+    ids = [c.model_id for c in rounds[0]]
+    assert "tiny-good" not in ids  # offline by its probes
+    assert ids[0] == "flaky"  # measured best on qa

@@ -59,8 +59,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.replay import Replayer, ReplayError
 
     progress = _ProgressLine(enabled=sys.stderr.isatty())
-    replayer = Replayer(fleet, store, settings, on_progress=progress.update, health=_health(ctx),
-                        measured=_measured(ctx, settings.use_case))
+    replayer = Replayer(fleet, store, settings, on_progress=progress.update)
     try:
         prompts, rounds, judge_id, sample = replayer.plan()
     except (ReplayError, LookupError) as exc:
@@ -125,22 +124,6 @@ def _settings(args: argparse.Namespace, ctx: CliContext) -> Any:
         concurrency=args.concurrency, seed=args.seed, replay_current=args.replay_current,
         recommendation_id=args.recommendation,
     )
-
-
-def _health(ctx: CliContext) -> dict[str, str]:
-    from fleetui.probes import model_status
-
-    store = ctx.store()
-    return {m.id: model_status(store.recent_probes(m.id, 5)) for m in ctx.fleet().models}
-
-
-def _measured(ctx: CliContext, use_case: str | None) -> dict[str, dict[str, float]]:
-    if not use_case:
-        return {}
-    rows = ctx.store().db.execute(
-        "SELECT model_id, success_lcb, p50_ms, quality FROM rankings WHERE use_case = ?", [use_case]
-    ).fetchall()
-    return {r[0]: {"success_lcb": r[1] or 0.0, "p50_ms": r[2] or 0.0, "quality": r[3] or 0.0} for r in rows}
 
 
 class _ProgressLine:

@@ -32,14 +32,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.cli.prompting import read_prompt
-    from fleetui.probes import model_status
+    from fleetui.probes import fleet_health
     from fleetui.routing import NoRoute, Router
 
     fleet = ctx.fleet()
     router = Router(fleet, strategy=args.strategy)
     if ctx.db_path().exists():
         store = ctx.store()
-        router.set_health({m.id: model_status(store.recent_probes(m.id, 5)) for m in fleet.models})
+        router.set_health(fleet_health(fleet, store.recent_probes))
     try:
         decision = router.route(read_prompt(args.prompt), task=args.task, use_case=args.use_case,
                                 complexity=args.complexity, tags=args.tag, user=args.user, hour=args.hour)

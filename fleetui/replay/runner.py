@@ -36,7 +36,8 @@ from fleetui.replay import candidates as candidate_selection
 from fleetui.replay import checks, judge
 from fleetui.replay.decide import Pair, Verdict, assess, sentence
 from fleetui.replay.sample import stratified_sample
-from fleetui.store import Store
+from fleetui.probes import fleet_health
+from fleetui.store import Store, analytics
 from fleetui.store import verification as saved
 from fleetui.store.verification import PastPrompt
 
@@ -198,8 +199,6 @@ class Replayer:
         on_progress: Callable[[Progress], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
-        health: dict[str, str] | None = None,
-        measured: dict[str, dict[str, float]] | None = None,
     ) -> None:
         self.fleet = fleet
         self.store = store
@@ -207,8 +206,6 @@ class Replayer:
         self.on_progress = on_progress
         self.transport = transport
         self.retry = retry or RetryPolicy(max_retries=3)
-        self.health = health or {}
-        self.measured = measured or {}
         self.pricer = Pricer(fleet)
         limit = settings.budget_usd if settings.budget_usd is not None else fleet.recommendations.verification_budget_usd
         self.budget = _Budget(limit)
@@ -273,9 +270,12 @@ class Replayer:
         named = tuple(m for m in s.candidates if m not in unreachable) if s.candidates else None
         if s.candidates and not named:
             raise ReplayError("no named candidate can be called: " + "; ".join(self.skipped.values()))
-        rounds = candidate_selection.rounds(self.fleet, s.current, s.use_case, chosen, named=named,
-                                            health=self.health, measured=self.measured,
-                                            exclude=(judge_id, *unreachable))
+        # Fit from what the store knows: probe health, and the rankings of the use case(s).
+        rounds = candidate_selection.rounds(
+            self.fleet, s.current, s.use_case, chosen, named=named,
+            health=fleet_health(self.fleet, self.store.recent_probes),
+            measured=analytics.measured_in_use_cases(self.store, saved.use_cases_of(s.use_case)),
+            exclude=(judge_id, *unreachable))
         if not s.candidates:
             self.skipped = {m: p for m, p in unreachable.items()
                             if m != s.current and m != judge_id and self.fleet.model(m).enabled}

@@ -92,6 +92,18 @@ def replace_rankings(store: Store, rows: list[dict[str, Any]]) -> None:
         store.db["rankings"].insert_all(rows, replace=True)
 
 
+def measured_in_use_cases(store: Store, use_cases: list[str]) -> dict[str, dict[str, float]]:
+    """Model id → stored ranking figures (success_lcb, p50_ms, quality), averaged over `use_cases`."""
+    if not use_cases:
+        return {}
+    rows = store.db.execute(
+        f"SELECT model_id, AVG(success_lcb), AVG(p50_ms), AVG(quality) FROM rankings "
+        f"WHERE use_case IN ({', '.join('?' for _ in use_cases)}) GROUP BY model_id",
+        use_cases,
+    ).fetchall()
+    return {r[0]: {"success_lcb": r[1] or 0.0, "p50_ms": r[2] or 0.0, "quality": r[3] or 0.0} for r in rows}
+
+
 def recommendation_statuses(store: Store) -> dict[str, str]:
     return {r["id"]: r["status"] for r in store.db.query("SELECT id, status FROM recommendations")}
 

@@ -43,7 +43,7 @@ class PromptPool:
 
 def past_prompts(store: Store, model_id: str, use_case: str | None, since_ts: float) -> PromptPool:
     """Distinct successful prompts of `model_id` (in `use_case`) since `since_ts`."""
-    cases = _use_cases(use_case)
+    cases = use_cases_of(use_case)
     where = "model_id = ? AND ts >= ? AND success = 1" + _in("use_case", cases)
     params: list[Any] = [model_id, since_ts, *cases]
     rows = store.db.execute(
@@ -81,7 +81,7 @@ def monthly_volume(store: Store, model_id: str, use_case: str | None, now: float
 
         now = clock.now()
     since = utc_day(now - 30 * 86400)
-    cases = _use_cases(use_case)
+    cases = use_cases_of(use_case)
     where = "model_id = ? AND day > ?" + _in("use_case", cases)
     params: list[Any] = [model_id, since, *cases]
     calls, cost = store.db.execute(
@@ -90,7 +90,7 @@ def monthly_volume(store: Store, model_id: str, use_case: str | None, now: float
     return int(calls), float(cost)
 
 
-def _use_cases(use_case: str | None) -> list[str]:
+def use_cases_of(use_case: str | None) -> list[str]:
     """One use case, or several separated by commas ("casual_chat,quick_lookup")."""
     return [c.strip() for c in (use_case or "").split(",") if c.strip()]
 
