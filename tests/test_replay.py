@@ -521,3 +521,14 @@ def test_the_replayer_reads_probe_health_and_rankings_from_the_store(fleet_path:
     ids = [c.model_id for c in rounds[0]]
     assert "tiny-good" not in ids  # offline by its probes
     assert ids[0] == "flaky"  # measured best on qa
+
+
+def test_an_unreachable_judge_is_not_cached_as_a_verdict(fleet_path: Path, store: Store) -> None:
+    fleet_path.write_text(fleet_path.read_text().replace('model = "broken-judge"', 'model = "fault-429"'))
+    report = _replay(fleet_path, store, candidates=("tiny-good",), judge="broken-judge", sample=5,
+                     retry=RetryPolicy(max_retries=0))
+    verdict = report.rounds[0][0]
+    assert verdict.n == 0 and verdict.judge_failures == 5 and not verdict.passed
+    assert store.db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0] == 0  # asked again next time
+    assert store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'tiny-good'").fetchone()[0] == 5
+    assert store.db.execute("SELECT DISTINCT finish_reason FROM replays").fetchall() == [("stop",)]

@@ -468,17 +468,15 @@ class Replayer:
             try:
                 asked = sum(_estimate_tokens(m.content) for m in messages) + _estimate_tokens(judge.SYSTEM)
                 result = await self._call(judge_id, request, asked, JUDGE_MAX_TOKENS)
-            except ProviderError as error:
-                raw.append(f"[{error.kind.value}] {error}")
-                break
+            except ProviderError:
+                # Unreachable, not wrong: nothing to cache, the next run asks again.
+                return None
             raw.append(result.text)
             try:
                 parsed = judge.parse_scores(result.text)
                 break
             except judge.JudgeReplyError:
                 messages = (*messages, Message("assistant", result.text or "(empty)"), Message("user", judge.RETRY))
-        if parsed is None and raw and raw[-1].startswith("["):
-            return None  # the judge could not be reached: not cached, the next run tries again
         scores = {"A": parsed.overall_a, "B": parsed.overall_b, "detail": {"A": parsed.a, "B": parsed.b}} if parsed else {}
         saved.save_judgment(self.store, prompt_hash=prompt.prompt_hash, answers_hash=pair_hash, judge_model=judge_key,
                             rubric_version=judge.RUBRIC_VERSION, order_ab=order, scores=scores,

@@ -132,6 +132,8 @@ def _step_3_verifications(db: sqlite_utils.Database) -> None:
     )
     db["verifications"].create_index(["recommendation_id"])
     db["replays"].create_index(["run_id"])
+    # Format checks need how an answer ended (cut off at the token limit, refused).
+    db.execute("ALTER TABLE replays ADD COLUMN finish_reason TEXT")
 
 
 def _step_4_routed_calls_index(db: sqlite_utils.Database) -> None:

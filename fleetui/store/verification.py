@@ -104,7 +104,7 @@ def _in(column: str, values: list[str]) -> str:
 def cached_answer(store: Store, prompt_hash: str, model_id: str, params_hash: str,
                   model_version: str) -> dict[str, Any] | None:
     row = store.db.execute(
-        """SELECT answer, input_tokens, output_tokens, cost_usd, latency_ms, refusal, error_type
+        """SELECT answer, input_tokens, output_tokens, cost_usd, latency_ms, refusal, finish_reason
            FROM replays WHERE prompt_hash = ? AND model_id = ? AND params_hash = ? AND model_version = ?""",
         [prompt_hash, model_id, params_hash, model_version],
     ).fetchone()
@@ -118,14 +118,13 @@ def save_answer(store: Store, *, run_id: str, recommendation_id: str | None, pro
                 params_hash: str, model_version: str, answer: str, input_tokens: int | None,
                 output_tokens: int | None, cost_usd: float | None, latency_ms: float, refusal: bool,
                 finish_reason: str | None) -> None:
-    # error_type holds the finish reason: failed calls are not cached (they were not paid for
-    # and must be tried again), so the column is free for what the format checks need.
+    # Only answers that were paid for are kept: a failed call is tried again next time.
     with store.db.conn:
         store.db.execute(
             """INSERT OR REPLACE INTO replays (run_id, recommendation_id, ts, prompt_hash, model_id,
                    params_hash, model_version, answer, input_tokens, output_tokens, cost_usd,
-                   latency_ms, refusal, format_failure, error_type)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)""",
+                   latency_ms, refusal, finish_reason)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [run_id, recommendation_id, time.time(), prompt_hash, model_id, params_hash, model_version,
              answer, input_tokens, output_tokens, cost_usd, latency_ms, int(refusal), finish_reason],
         )
