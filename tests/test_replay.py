@@ -507,7 +507,9 @@ def test_verifying_a_recommendation_tries_the_model_it_proposes(
     assert code == 0 and [v["model_id"] for r in report["rounds"] for v in r] == ["mid"]
     assert report["sample"]["distinct_prompts"] == 12 + 6  # both use cases of the recommendation
     assert report["recommendation_id"] == "rec-casual"
-    assert saved.recommendation(store, "rec-casual")["verified_by"] == report["run_id"]  # type: ignore[index]
+    from fleetui.store import analytics
+
+    assert analytics.recommendation(store, "rec-casual")["verified_by"] == report["run_id"]  # type: ignore[index]
 
 
 def test_the_replayer_reads_probe_health_and_rankings_from_the_store(fleet_path: Path, store: Store) -> None:

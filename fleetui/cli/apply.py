@@ -32,7 +32,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if source.is_sample:
         raise CliError("the sample fleet is read-only; create your own with `fleetui init` and apply there")
     store = ctx.store()
-    rec = next((r for r in analytics.recommendations(store) if r["id"] == args.recommendation), None)
+    rec = analytics.recommendation(store, args.recommendation)
     if rec is None:
         raise CliError(f"no recommendation {args.recommendation!r}; see `fleetui recommend`")
     if rec["status"] == "applied":

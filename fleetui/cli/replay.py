@@ -90,11 +90,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def _settings(args: argparse.Namespace, ctx: CliContext) -> Any:
     from fleetui.replay import ReplaySettings
-    from fleetui.store import verification as saved
+    from fleetui.store import analytics
 
     current, use_case = args.current, args.use_case
     if args.recommendation:
-        rec = saved.recommendation(ctx.store(), args.recommendation)
+        rec = analytics.recommendation(ctx.store(), args.recommendation)
         if rec is None:
             raise CliError(f"no recommendation {args.recommendation!r}; see `fleetui recommend`")
         if not rec.get("current_model"):

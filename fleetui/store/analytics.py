@@ -123,11 +123,20 @@ def upsert_recommendations(store: Store, rows: list[dict[str, Any]]) -> None:
     store.db["recommendations"].upsert_all(rows, pk="id")
 
 
-def recommendations(store: Store) -> list[dict[str, Any]]:
-    rows = list(store.db.query("SELECT * FROM recommendations ORDER BY updated_ts DESC"))
+def recommendations(store: Store, rec_id: str | None = None) -> list[dict[str, Any]]:
+    """Stored recommendations, newest first (or the one with `rec_id`), numbers decoded."""
+    rows = list(store.db.query(
+        "SELECT * FROM recommendations" + (" WHERE id = :id" if rec_id else "") + " ORDER BY updated_ts DESC",
+        {"id": rec_id},
+    ))
     for row in rows:
         row["numbers"] = json.loads(row["numbers"] or "{}")
     return rows
+
+
+def recommendation(store: Store, rec_id: str) -> dict[str, Any] | None:
+    found = recommendations(store, rec_id)
+    return found[0] if found else None
 
 
 def set_recommendation_status(store: Store, rec_id: str, status: str) -> bool:

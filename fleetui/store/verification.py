@@ -189,15 +189,10 @@ def unfinished_run(store: Store, settings_key: str) -> dict[str, Any] | None:
 
 
 def _run_row(store: Store, row: tuple[Any, ...] | None) -> dict[str, Any] | None:
-    return _decoded(store, "verifications", row, "report")
-
-
-def _decoded(store: Store, table: str, row: tuple[Any, ...] | None, json_column: str) -> dict[str, Any] | None:
-    """A row as a dict, with its JSON column decoded."""
     if row is None:
         return None
-    out = dict(zip([c.name for c in store.db[table].columns], row, strict=True))
-    out[json_column] = json.loads(out[json_column] or "{}")
+    out = dict(zip([c.name for c in store.db["verifications"].columns], row, strict=True))
+    out["report"] = json.loads(out["report"] or "{}")
     return out
 
 
@@ -207,11 +202,6 @@ def link_recommendation(store: Store, recommendation_id: str, run_id: str) -> bo
             "UPDATE recommendations SET verified_by = ?, updated_ts = ? WHERE id = ?",
             [run_id, time.time(), recommendation_id],
         ).rowcount > 0
-
-
-def recommendation(store: Store, recommendation_id: str) -> dict[str, Any] | None:
-    row = store.db.execute("SELECT * FROM recommendations WHERE id = ?", [recommendation_id]).fetchone()
-    return _decoded(store, "recommendations", row, "numbers")
 
 
 def open_recommendation_for(store: Store, current_model: str, use_case: str | None) -> str | None:
