@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,20 @@ async def settle(app: FleetApp, pilot: object, timeout: float = 10.0) -> None:
             await pilot.pause(0.05)  # type: ignore[attr-defined]
             return
     raise AssertionError("workers still running")
+
+
+async def open_editor(app: FleetApp, pilot: object, key: str, kind: type, table_id: str, row: int | str) -> Any:
+    """Open an editor screen with its key and pick a row (an index, or a row key) in its table."""
+    await settle(app, pilot)
+    await pilot.press(key)  # type: ignore[attr-defined]
+    await pilot.pause(0.2)  # type: ignore[attr-defined]
+    editor = app.screen
+    assert isinstance(editor, kind)
+    table = editor.query_one(table_id, DataTable)
+    table.focus()
+    table.move_cursor(row=row if isinstance(row, int) else table.get_row_index(row))
+    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    return editor
 
 
 async def test_fleet_tab_lists_models_and_filters(demo_session: Session) -> None:
@@ -221,14 +236,7 @@ async def test_edit_a_rule_with_live_validation_and_a_sample_prompt(demo_session
 
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("e")
-        await pilot.pause(0.2)
-        editor = app.screen
-        assert isinstance(editor, RulesEditor)
-        table = editor.query_one("#rules-table", DataTable)
-        table.move_cursor(row=1)  # heartbeats
-        await pilot.pause(0.1)
+        editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)  # heartbeats
         when = editor.query_one("#rule-when", Input)
         assert when.value == 'task == "heartbeat"'
         when.value = 'tsk == "heartbeat"'

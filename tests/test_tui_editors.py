@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, Input, Static
 
 from fleetui.fleetfile import load_fleet
 from fleetui.tui.app import FleetApp
@@ -10,36 +10,18 @@ from fleetui.tui.data import Session
 from fleetui.tui.model_detail import Confirm
 from fleetui.tui.roles_editor import RolesEditor
 from fleetui.tui.rules_editor import RulesEditor
-from tests.test_tui import SIZE, demo_session, settle  # noqa: F401  (fixture)
+from tests.test_tui import SIZE, demo_session, open_editor  # noqa: F401  (fixture)
 
 
 def _comments(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.lstrip().startswith("#")]
 
 
-async def _select(editor: object, table_id: str, key: str) -> None:
-    table = editor.query_one(table_id, DataTable)  # type: ignore[attr-defined]
-    table.focus()
-    table.move_cursor(row=table.get_row_index(key))
-
-
-async def _roles_editor_on(app: FleetApp, pilot: object, role: str) -> RolesEditor:
-    """The roles editor, opened with its key, with `role` picked in its table."""
-    await settle(app, pilot)
-    await pilot.press("o")  # type: ignore[attr-defined]
-    await pilot.pause(0.2)  # type: ignore[attr-defined]
-    editor = app.screen
-    assert isinstance(editor, RolesEditor)
-    await _select(editor, "#roles-table", role)
-    await pilot.pause(0.1)  # type: ignore[attr-defined]
-    return editor
-
-
 async def test_rename_a_role_and_change_who_holds_it(demo_session: Session) -> None:  # noqa: F811
     before = demo_session.source.path.read_text()
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
-        editor = await _roles_editor_on(app, pilot, "fast-tasks")
+        editor = await open_editor(app, pilot, "o", RolesEditor, "#roles-table", "fast-tasks")
         assert editor.query_one("#role-models", Input).value == "claude-haiku, gpt-4o-mini"
         editor.query_one("#role-id", Input).value = "quick-tasks"
         editor.query_one("#role-description", Input).value = "heartbeats and one-liners"
@@ -61,7 +43,7 @@ async def test_rename_a_role_and_change_who_holds_it(demo_session: Session) -> N
 async def test_role_editor_refuses_what_would_break_the_fleet(demo_session: Session) -> None:  # noqa: F811
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
-        editor = await _roles_editor_on(app, pilot, "fast-tasks")
+        editor = await open_editor(app, pilot, "o", RolesEditor, "#roles-table", "fast-tasks")
         editor.query_one("#role-models", Input).value = "gpt-4o-mini, gpt-9"
         assert not editor.update_role()
         assert "no model 'gpt-9' in the fleet" in str(editor.query_one("#role-check", Static).render())
@@ -83,15 +65,7 @@ async def test_role_editor_refuses_what_would_break_the_fleet(demo_session: Sess
 async def test_remove_a_rule_and_leaving_unsaved_asks_first(demo_session: Session) -> None:  # noqa: F811
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("e")
-        await pilot.pause(0.2)
-        editor = app.screen
-        assert isinstance(editor, RulesEditor)
-        table = editor.query_one("#rules-table", DataTable)
-        table.focus()
-        table.move_cursor(row=1)
-        await pilot.pause(0.1)
+        editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)
         name = editor.fleet.rules[1].name
         await pilot.press("x")
         await pilot.pause(0.1)
