@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, ProgressBar, Static
 
 from fleetui.replay import Progress, Replayer, ReplayError, ReplaySettings, Report
+from fleetui.store import Store, StoreError
 from fleetui.tui.data import Session
 
 
@@ -38,6 +39,10 @@ class VerifyScreen(ModalScreen[bool]):
         self.heading = title
         self.replayer_options = replayer_options or {}
         self.report: Report | None = None
+        # One store connection and one replayer for the plan and the run, so the plan shown is
+        # the plan run and the past prompts are read once (the connection may cross threads).
+        self._store: Store | None = None
+        self._replayer: Replayer | None = None
         self._stop_replay: Callable[[], None] | None = None
         self._replaying = False
         self._replay_done = False
@@ -58,19 +63,30 @@ class VerifyScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.plan()
 
+    def on_unmount(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
     # -- plan ------------------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="verify")
     def plan(self) -> None:
-        with self.session.store() as store:
-            replayer = Replayer(self.session.fleet, store, self.settings, **self.replayer_options)
-            try:
-                prompts, rounds, judge_id, sample = replayer.plan()
-                message: str | None = None
-            except (ReplayError, LookupError) as exc:
-                message = str(exc)
-            else:
-                budget = replayer.budget.limit
+        try:
+            self._store = Store.open(self.session.db_path)
+        except StoreError as exc:
+            self.app.call_from_thread(self._show_plan, f"[red]Cannot verify:[/] {escape(str(exc))}", None)
+            return
+        replayer = Replayer(self.session.fleet, self._store, self.settings,
+                            on_progress=lambda p: self.app.call_from_thread(self._progress, p),
+                            **self.replayer_options)
+        try:
+            prompts, rounds, judge_id, sample = replayer.plan()
+            message: str | None = None
+        except (ReplayError, LookupError) as exc:
+            message = str(exc)
+        else:
+            budget = replayer.budget.limit
+            self._replayer = replayer
         if message is not None:
             self.app.call_from_thread(self._show_plan, f"[red]Cannot verify:[/] {escape(message)}", None)
             return
@@ -118,22 +134,20 @@ class VerifyScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="verify")
     def run_replay(self) -> None:
+        replayer = self._replayer
+        assert replayer is not None, "Start is enabled only once a plan is made"
         loop = asyncio.new_event_loop()
         try:
-            with self.session.store() as store:
-                replayer = Replayer(self.session.fleet, store, self.settings,
-                                    on_progress=lambda p: self.app.call_from_thread(self._progress, p),
-                                    **self.replayer_options)
-                task = loop.create_task(replayer.run())
-                self._stop_replay = lambda: loop.call_soon_threadsafe(task.cancel)
-                try:
-                    report = loop.run_until_complete(task)
-                except asyncio.CancelledError:
-                    self.app.call_from_thread(self._stopped, replayer.budget.spent)
-                    return
-                except (ReplayError, LookupError) as exc:
-                    self.app.call_from_thread(self._failed, str(exc))
-                    return
+            task = loop.create_task(replayer.run())
+            self._stop_replay = lambda: loop.call_soon_threadsafe(task.cancel)
+            try:
+                report = loop.run_until_complete(task)
+            except asyncio.CancelledError:
+                self.app.call_from_thread(self._stopped, replayer.budget.spent)
+                return
+            except (ReplayError, LookupError) as exc:
+                self.app.call_from_thread(self._failed, str(exc))
+                return
         finally:
             self._stop_replay = None
             loop.close()
