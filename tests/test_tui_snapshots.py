@@ -38,6 +38,16 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
         if idle >= 3:  # idle for a while: no message is about to start another load
             break
     await pilot.pause(0.4)  # the tab underline's animation
+    # A DataTable sizes its columns on an Idle event after rows arrive; on a busy machine that
+    # can come after the pause above, and the screen would be taken with clipped columns.
+    from textual.widgets import DataTable
+
+    for _ in range(60):
+        tables = pilot.app.screen.query(DataTable)
+        if not any(getattr(t, "_require_update_dimensions", False) or getattr(t, "_updated_cells", None)
+                   for t in tables):
+            break
+        await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
