@@ -91,7 +91,8 @@ def _normalised_inverse(values: dict[str, float]) -> dict[str, float]:
     low, high = min(values.values()), max(values.values())
     if high - low < 1e-12:
         return {k: 100.0 for k in values}
-    return {k: 100 * (high - v) / (high - low) for k, v in values.items()}
+    # The ratio first: it is exactly 1 for the best and 0 for the worst ((100·d)/d need not be 100).
+    return {k: 100 * ((high - v) / (high - low)) for k, v in values.items()}
 
 
 def rank_use_cases(fleet: Fleet, store: Store, since_day: str | None = None) -> dict[str, list[ModelInUseCase]]:
