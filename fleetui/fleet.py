@@ -182,6 +182,32 @@ class RoutingRule(Section):
         return self
 
 
+class ABTestSpec(Section):
+    """Split one rule's traffic (or all traffic) between models by user, to find the better one.
+
+    Each user always lands in the same arm (a hash of the test name and user id), so results
+    compare users, not retries. `fleetui ab` reads the outcomes from the call log.
+    """
+
+    name: Identifier
+    arms: dict[str, float] = Field(description='model id → relative weight, e.g. { "gpt-4o-mini" = 1 }')
+    rule: Identifier | None = Field(default=None, description="only requests this rule matched; all when unset")
+    min_samples: int = Field(default=100, ge=1, description="calls per arm before a winner can be declared")
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level of the test")
+    enabled: bool = True
+    description: str = ""
+
+    @field_validator("arms")
+    @classmethod
+    def _arms(cls, value: dict[str, float]) -> dict[str, float]:
+        if len(value) < 2:
+            raise ValueError("an A/B test needs two or more arms (model id = weight)")
+        bad = [m for m, w in value.items() if not w > 0]
+        if bad:
+            raise ValueError(f"arm weights must be above 0 ({', '.join(bad)})")
+        return value
+
+
 class Budgets(Section):
     monthly_usd: float | None = Field(default=None, ge=0)
     warn_pct: float = Field(default=70, gt=0, le=100)
@@ -271,6 +297,7 @@ class Fleet(Section):
     roles: list[Role] = Field(default_factory=list)
     models: list[Model] = Field(default_factory=list)
     rules: list[RoutingRule] = Field(default_factory=list)
+    ab_tests: list[ABTestSpec] = Field(default_factory=list)
     budget: Budgets = Field(default_factory=Budgets)
     recommendations: RecommendationThresholds = Field(default_factory=RecommendationThresholds)
     ranking: Ranking = Field(default_factory=Ranking)
@@ -346,6 +373,8 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
     problems += _duplicates("roles", [r.get("id") for r in roles_], "role id")
     problems += _duplicates("models", [m.get("id") for m in models], "model id")
     problems += _duplicates("rules", [r.get("name") for r in rules], "rule name", field="name")
+    ab_tests = entries("ab_tests")
+    problems += _duplicates("ab_tests", [t.get("name") for t in ab_tests], "A/B test name", field="name")
     provider_ids = {p.get("id") for p in providers} - {None}
     role_ids = {r.get("id") for r in roles_} - {None}
     model_ids = {m.get("id") for m in models} - {None}
@@ -372,6 +401,13 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
         check(("rules", i, "role"), rule.get("role"), role_ids, "role", owner)
         for j, fallback in enumerate(rule.get("fallbacks") or []):
             check(("rules", i, "fallbacks", j), fallback, model_ids, "fallback model", owner)
+    rule_names = {r.get("name") for r in rules} - {None}
+    for i, test in enumerate(ab_tests):
+        owner = f"A/B test {test.get('name')!r} "
+        check(("ab_tests", i, "rule"), test.get("rule"), rule_names, "rule", owner)
+        arms = test.get("arms") if isinstance(test.get("arms"), Mapping) else {}
+        for model_id in arms:
+            check(("ab_tests", i, "arms", model_id), model_id, model_ids, "model", owner)
     budget = data.get("budget") if isinstance(data.get("budget"), Mapping) else {}
     for name in budget.get("per_model") or {}:
         check(("budget", "per_model", name), name, model_ids, "model", "budget ")

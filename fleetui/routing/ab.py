@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,20 +92,47 @@ class ABTest:
                 arm.quality_sum += quality
                 arm.quality_count += 1
 
+    def take_outcomes(self, other: ABTest) -> None:
+        """Start from the outcomes `other` counted (the same test before a reload)."""
+        with other._lock:
+            counts = {m: (a.successes, a.trials, a.quality_sum, a.quality_count) for m, a in other.arms.items()}
+        with self._lock:
+            for model_id, (successes, trials, quality_sum, quality_count) in counts.items():
+                if model_id in self.arms:
+                    arm = self.arms[model_id]
+                    arm.successes, arm.trials, arm.quality_sum, arm.quality_count = (
+                        successes, trials, quality_sum, quality_count)
+
     def result(self) -> dict[str, Any]:
         with self._lock:
-            ranked = sorted(self.arms.values(), key=lambda a: -(a.rate or 0.0))
-            best, runner_up = ranked[0], ranked[1]
-            p = two_proportion_p_value(best.successes, best.trials, runner_up.successes, runner_up.trials)
-            short = [a.model_id for a in ranked if a.trials < self.min_samples]
-            arms = {a.model_id: {"trials": a.trials, "successes": a.successes, "rate": a.rate,
-                                 "mean_quality": a.mean_quality} for a in ranked}
+            arms = [Arm(a.model_id, a.weight, a.successes, a.trials, a.quality_sum, a.quality_count)
+                    for a in self.arms.values()]
+        return verdict(self.name, arms, min_samples=self.min_samples, alpha=self.alpha)
+
+
+def verdict(name: str, arms: Sequence[Arm], *, min_samples: int, alpha: float) -> dict[str, Any]:
+    """Per-arm outcomes and the winner, if the best arm's success rate is ahead of the
+    runner-up's at significance `alpha` with every arm at `min_samples` or more."""
+    ranked = sorted(arms, key=lambda a: -(a.rate or 0.0))
+    if len(ranked) < 2:  # e.g. a log that holds one arm's calls only: nothing to compare
+        p, winner, short = 1.0, None, [a.model_id for a in ranked]
+    else:
+        best, runner_up = ranked[0], ranked[1]
+        p = two_proportion_p_value(best.successes, best.trials, runner_up.successes, runner_up.trials)
+        short = [a.model_id for a in ranked if a.trials < min_samples]
         ahead = (best.rate or 0.0) > (runner_up.rate or 0.0)
-        winner = best.model_id if not short and p < self.alpha and ahead else None
-        if winner:
-            reason = f"{winner} beats {runner_up.model_id}: {best.rate:.1%} vs {runner_up.rate:.1%} (p={p:.3g})"
-        elif short:
-            reason = f"not enough samples yet ({', '.join(short)} under {self.min_samples})"
-        else:
-            reason = f"no significant difference (p={p:.3g}, alpha {self.alpha})"
-        return {"test": self.name, "arms": arms, "p_value": p, "winner": winner, "reason": reason}
+        winner = best.model_id if not short and p < alpha and ahead else None
+    if len(ranked) < 2:
+        reason = "fewer than two arms have calls: nothing to compare"
+    elif winner:
+        reason = f"{winner} beats {runner_up.model_id}: {best.rate:.1%} vs {runner_up.rate:.1%} (p={p:.3g})"
+    elif short:
+        reason = f"not enough samples yet ({', '.join(short)} under {min_samples})"
+    else:
+        reason = f"no significant difference (p={p:.3g}, alpha {alpha})"
+    return {
+        "test": name,
+        "arms": {a.model_id: {"trials": a.trials, "successes": a.successes, "rate": a.rate,
+                              "mean_quality": a.mean_quality} for a in ranked},
+        "p_value": p, "winner": winner, "reason": reason,
+    }

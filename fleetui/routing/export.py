@@ -34,6 +34,11 @@ def routing_config(fleet: Fleet) -> dict[str, Any]:
              **({"model": r.model} if r.model else {"role": r.role}), "fallbacks": r.fallbacks}
             for r in sorted(fleet.rules, key=lambda r: r.priority) if r.enabled
         ],
+        "ab_tests": [
+            {"name": t.name, **({"rule": t.rule} if t.rule else {}), "arms": dict(t.arms),
+             "min_samples": t.min_samples, "alpha": t.alpha}
+            for t in fleet.ab_tests if t.enabled
+        ],
     }
 
 
@@ -72,8 +77,10 @@ def _yaml_float(value: float) -> str:
 def to_litellm(fleet: Fleet) -> str:
     """A LiteLLM proxy `config.yaml`: every enabled model as a deployment named by its fleet id,
     roles as model group aliases, and the rules' fallback chains."""
-    lines = ["# LiteLLM proxy config exported by fleetui; keys are read from the environment",
-             "model_list:"]
+    lines = ["# LiteLLM proxy config exported by fleetui; keys are read from the environment"]
+    if any(t.enabled for t in fleet.ab_tests):
+        lines.append("# fleetui's A/B tests split by user, which LiteLLM's router cannot: they are not exported")
+    lines.append("model_list:")
     for m in fleet.models:
         if not m.enabled:
             continue

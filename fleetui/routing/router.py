@@ -81,7 +81,9 @@ class RouteDecision(NamedTuple):
         """What the logging shim should record with the call this decision leads to:
         `with fleetui.shim.attributes(**decision.call_attributes()): client.chat...`.
         Pass override=True when the app used another model than the one routed to."""
-        return {"decision_id": self.decision_id, "route": self.rule or self.strategy, "rule": self.rule,
+        # An A/B arm is recorded as its own route, so `fleetui ab` finds the test's calls.
+        route = f"ab:{self.ab_test}" if self.ab_test else self.rule or self.strategy
+        return {"decision_id": self.decision_id, "route": route, "rule": self.rule,
                 "confidence": self.confidence, "complexity": self.complexity,
                 "override": override or self.override}
 
@@ -118,6 +120,7 @@ class _Config:
     default_role: tuple[str, ...]
     reads_hour: bool  # the local time is looked up only when a rule reads it
     smallest_context: float  # tokens; a prompt under it fits every model
+    ab_tests: tuple[ABTest, ...]  # the fleet file's enabled A/B tests
     # Orders of models when no rule decides, by what the request needs (see _without_rule).
     orderings: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = field(default_factory=dict)
 
@@ -143,7 +146,18 @@ def _compile(fleet: Fleet) -> _Config:
         default_role=tuple(m.id for m in fleet.models_in_role(DEFAULT_ROLE)),
         reads_hour=reads_hour,
         smallest_context=min((m.context_window for m in fleet.models if m.context_window), default=float("inf")),
+        ab_tests=tuple(ABTest(t.name, dict(t.arms), rule=t.rule, min_samples=t.min_samples, alpha=t.alpha)
+                       for t in fleet.ab_tests if t.enabled),
     )
+
+
+def _carry_over_outcomes(old: _Config, new: _Config) -> None:
+    """Keep the outcomes counted in this process for A/B tests a reload left as they were."""
+    before = {t.name: t for t in old.ab_tests}
+    for test in new.ab_tests:
+        previous = before.get(test.name)
+        if previous is not None and previous.arms.keys() == test.arms.keys() and previous.rule == test.rule:
+            test.take_outcomes(previous)
 
 
 def _file_signature(path: Path) -> tuple[int, int, int]:
@@ -170,7 +184,7 @@ class Router:
         self.escalate_below = escalate_below
         self.on_decision = on_decision
         self.check_interval_s = check_interval_s
-        self.ab_tests: list[ABTest] = []
+        self.ab_tests: list[ABTest] = []  # added in code with add_ab_test; the file's are in the config
         self.reload_error: str | None = None  # the last reload's problem; routing kept the config before it
         self.reloads = 0
         self.log_errors = 0  # decisions the DecisionLog raised on (routing carried on)
@@ -219,9 +233,15 @@ class Router:
                               if m.enabled and self._health.get(m.id) not in UNAVAILABLE)
         return config, available
 
+    def all_ab_tests(self) -> tuple[ABTest, ...]:
+        """The fleet file's A/B tests, then those added in code."""
+        return (*self._state[0].ab_tests, *self.ab_tests)
+
     def add_ab_test(self, test: ABTest) -> None:
         """Split the traffic of `test.rule` (or all traffic) between its arms, by user."""
         config = self._state[0]
+        if test.name in {t.name for t in self.all_ab_tests()}:
+            raise ValueError(f"there is already an A/B test named {test.name!r}")
         unknown = [m for m in test.arms if m not in config.models]
         if unknown:
             raise ValueError(f"A/B test {test.name!r} names unknown model(s) {', '.join(unknown)}")
@@ -266,6 +286,7 @@ class Router:
         except Exception as exc:  # a bad edit of any kind must never stop the app's routing
             self.reload_error = str(exc)
             return False
+        _carry_over_outcomes(self._state[0], config)
         self._state = self._with_availability(config)
         self.reload_error = None
         self.reloads += 1
@@ -335,9 +356,9 @@ class Router:
             candidates, reason = self._without_rule(config, available, request)
         strategy: str = self.strategy
         ab_name: str | None = None
-        if user is not None and self.ab_tests:
+        if user is not None and (config.ab_tests or self.ab_tests):
             rule_name = rule.name if rule else None
-            for test in self.ab_tests:
+            for test in (*config.ab_tests, *self.ab_tests):
                 if test.rule is None or test.rule == rule_name:
                     arm = test.assign(user)
                     if arm in available:
@@ -433,7 +454,7 @@ class Router:
         else:
             (use_case, model_id), ab_name = decision, None
         self._sampler.record(use_case, model_id, success, quality)
-        for test in self.ab_tests:
+        for test in self.all_ab_tests():
             if test.name == ab_name and model_id in test.arms:
                 test.record(model_id, success, quality)
         return True

@@ -184,3 +184,25 @@ def merge_use_case(store: Store, source_id: str, into_id: str) -> bool:
     with store.db.conn:
         return store.db.execute(
             "UPDATE use_cases SET merged_into = ? WHERE id = ? AND id != ?", [into_id, source_id, into_id]).rowcount > 0
+
+
+def ab_test_routes(store: Store, since_ts: float | None) -> list[str]:
+    """Names of the A/B tests that routed calls in the period (route 'ab:<name>')."""
+    rows = store.db.execute(
+        "SELECT DISTINCT route FROM calls WHERE route >= 'ab:' AND route < 'ab;'"
+        + (" AND ts >= ?" if since_ts else ""), [since_ts] if since_ts else [],
+    ).fetchall()
+    return sorted(r[0][3:] for r in rows)
+
+
+def ab_arm_outcomes(store: Store, test_name: str, since_ts: float | None) -> list[dict[str, Any]]:
+    """Per model, the calls an A/B test routed: successes, feedback, latency, cost, users.
+
+    Calls the app pinned to another model (override) are not the arm's traffic and are left out."""
+    return list(store.db.query(
+        "SELECT model_id, COUNT(*) calls, SUM(success) successes, AVG(feedback_score) feedback, "
+        "COUNT(feedback_score) rated, AVG(latency_ms) mean_latency_ms, SUM(cost_usd) cost_usd, "
+        "COUNT(DISTINCT user_id) users FROM calls WHERE route = :route AND COALESCE(override, 0) = 0"
+        + (" AND ts >= :since" if since_ts else "") + " GROUP BY model_id",
+        {"route": f"ab:{test_name}", "since": since_ts},
+    ))

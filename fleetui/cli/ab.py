@@ -1,0 +1,72 @@
+"""`fleetui ab [NAME]`: how the fleet's A/B tests are doing, from the call log."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fleetui.cli.context import CliContext, CliError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ab",
+        help="A/B test results: each arm's calls, success, feedback, latency, cost, and the winner",
+        description="Results of the fleet file's [[ab_tests]] (and of any A/B test found in the call "
+        "log) from the calls the router sent to each arm (route 'ab:NAME'; record them with "
+        "`fleetui.shim.attributes(**decision.call_attributes())`). A winner is declared when every arm "
+        "has min_samples calls and a two-proportion z-test puts the best success rate ahead at alpha. "
+        "Exit status 0; 2 when NAME is unknown.",
+    )
+    parser.add_argument("name", nargs="?", help="one test (default: all)")
+    parser.add_argument("--since", default="30d", help="period: 7d, 24h, 2026-11-01 (default 30d)")
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.analysis.abtests import ab_results
+
+    since = ctx.since(args.since)
+    fleet = ctx.fleet()
+    try:
+        results = ab_results(fleet, ctx.store(), since, args.name)
+    except KeyError:
+        known = ", ".join(t.name for t in fleet.ab_tests) or "none in the fleet file"
+        raise CliError(f"no A/B test {args.name!r} in the fleet file or the log since {args.since} "
+                       f"(tests: {known})") from None
+    if args.json:
+        ctx.print_json({"since": args.since, "tests": results})
+        return 0
+    if ctx.is_demo_data:
+        print("DEMO DATA")
+    if not results:
+        print("no A/B tests: add an [[ab_tests]] entry to the fleet file (name, arms = { model = weight }, "
+              "optional rule); see the README")
+        return 0
+    for number, result in enumerate(results):
+        if number:
+            print()
+        print(_heading(result, args.since))
+        print(f"  {'arm':<18} {'weight':>6} {'users':>6} {'calls':>7} {'success':>8} {'feedback':>9} "
+              f"{'mean ms':>8} {'cost':>10}")
+        for model_id, arm in result["arms"].items():
+            weight = "-" if arm["weight"] is None else f"{arm['weight']:g}"
+            rate = "-" if arm["rate"] is None else f"{arm['rate']:.1%}"
+            quality = "-" if arm["mean_quality"] is None else f"{arm['mean_quality']:.2f}"
+            latency = "-" if arm["mean_latency_ms"] is None else f"{arm['mean_latency_ms']:,.0f}"
+            print(f"  {model_id:<18} {weight:>6} {arm['users']:>6,} {arm['trials']:>7,} {rate:>8} {quality:>9} "
+                  f"{latency:>8} ${arm['cost_usd']:>9,.4f}")
+        print(f"  {'winner: ' if result['winner'] else ''}{result['reason']}")
+    return 0
+
+
+def _heading(result: dict[str, Any], since: str) -> str:
+    scope = f"rule {result['rule']}" if result["rule"] else "all routed traffic"
+    if not result["in_fleet_file"]:
+        state = "not in the fleet file (ended?)"
+    elif not result["enabled"]:
+        state = "disabled"
+    else:
+        state = f"min {result['min_samples']} calls an arm, alpha {result['alpha']:g}"
+    return f"A/B test {result['test']} ({scope}; {state}; since {since})"
