@@ -28,26 +28,31 @@ def frozen_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetApp:
 
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the screen is done changing: no load running, every shown tab loaded, every
+    table's columns sized (a DataTable sizes them on an Idle event after rows arrive) — all of
+    it true for several checks in a row, so a load that starts late is not missed on a busy
+    machine (CI once took the Recommendations tab with clipped columns)."""
+    from textual.widgets import DataTable
     from textual.worker import WorkerState
 
-    idle = 0
+    from fleetui.tui.base import DataTab
+
+    def settled() -> bool:
+        app = pilot.app
+        if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+            return False
+        if any(tab.display and tab.is_on_screen and not tab.loaded for tab in app.screen.query(DataTab)):
+            return False
+        return not any(t._require_update_dimensions or t._updated_cells or t._new_rows
+                       for t in app.screen.query(DataTable))
+
+    calm = 0
     for _ in range(300):
         await pilot.pause(0.05)
-        busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers)
-        idle = 0 if busy else idle + 1
-        if idle >= 3:  # idle for a while: no message is about to start another load
+        calm = calm + 1 if settled() else 0
+        if calm >= 5:
             break
     await pilot.pause(0.4)  # the tab underline's animation
-    # A DataTable sizes its columns on an Idle event after rows arrive; on a busy machine that
-    # can come after the pause above, and the screen would be taken with clipped columns.
-    from textual.widgets import DataTable
-
-    for _ in range(60):
-        tables = pilot.app.screen.query(DataTable)
-        if not any(getattr(t, "_require_update_dimensions", False) or getattr(t, "_updated_cells", None)
-                   for t in tables):
-            break
-        await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
