@@ -29,13 +29,17 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import fleetui
 from fleetui.fleet import Fleet
 from fleetui.fleetfile import parse_fleet
 from fleetui.routing import Router
 from fleetui.routing.export import _LITELLM_PREFIX
+from fleetui.store import Store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"
 PROMPTS = [("refactor this service step by step", "coding"), ("what time does the store close?", None),
@@ -60,8 +64,8 @@ def fleet_with_rules(extra: int, shape: str = "facts") -> str:
     return SAMPLE.read_text() + rules
 
 
-def time_router(fleet: Fleet, decisions: int, *, given: bool) -> list[int]:
-    router = Router(fleet)
+def time_router(fleet: Fleet, decisions: int, *, given: bool, on_decision: Any = None) -> list[int]:
+    router = Router(fleet, on_decision=on_decision)
     samples = []
     for i in range(decisions):
         prompt, task = PROMPTS[i % len(PROMPTS)]
@@ -162,6 +166,31 @@ def main() -> None:
             how = "complexity given" if given else "complexity estimated"
             runs = [time_router(fleet, args.decisions, given=given) for _ in range(args.rounds)]
             print(f"fleetui Router.route, 44 rules on {shape}, {how}: {rounds_summary(runs)}")
+    with tempfile.TemporaryDirectory() as folder:
+        # What logging every decision to the store (fleetui.log_decision) adds on the app's thread;
+        # the recorder's thread writes them meanwhile, as it would in an app.
+        recorder = fleetui.configure(db_path=Path(folder) / "decisions.db", source="bench-route")
+        runs = [time_router(fleets["facts"], args.decisions, given=False, on_decision=fleetui.log_decision)
+                for _ in range(args.rounds)]
+        recorder.flush(30)
+        with Store.open(recorder.db_path) as store:
+            stored = store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
+        print(f"fleetui Router.route, 44 rules on facts, complexity estimated, every decision logged: "
+              f"{rounds_summary(runs)}; in this tight loop {stored:,} of {args.rounds * args.decisions:,} "
+              f"stored, {recorder.dropped:,} dropped (the queue fills; the recorder drops rather than block)")
+        # At an app's pace (a decision per LLM call) the writer keeps up: 2,000 decisions a second.
+        dropped_before, router, paced = recorder.dropped, Router(fleets["facts"], on_decision=fleetui.log_decision), 10_000
+        started = time.perf_counter()
+        for i in range(paced):
+            prompt, task = PROMPTS[i % len(PROMPTS)]
+            router.route(prompt, task=task)
+            time.sleep(max(0.0, started + (i + 1) / 2000 - time.perf_counter()))
+        recorder.flush(30)
+        with Store.open(recorder.db_path) as store:
+            stored_paced = store.db.execute("SELECT COUNT(*) FROM decisions").fetchone()[0] - stored
+        recorder.close()
+        print(f"  at 2,000 decisions/s for {paced / 2000:.0f} s: {stored_paced:,} of {paced:,} stored, "
+              f"{recorder.dropped - dropped_before:,} dropped")
     python = args.litellm_python
     if python is None and importlib.util.find_spec("litellm") is not None:
         python = sys.executable

@@ -9,7 +9,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SHIM = {"track", "instrument", "feedback", "flush", "attributes", "follow_up", "abandoned", "configure"}
+_SHIM = {"track", "instrument", "feedback", "flush", "attributes", "follow_up", "abandoned", "configure",
+         "log_decision"}
 
 
 def __getattr__(name: str) -> Any:

@@ -12,9 +12,11 @@ call is written, and that happens on a background thread.
 
 from fleetui.shim.recorder import Recorder, configure, default_recorder
 from fleetui.shim.sdk import instrument
-from fleetui.shim.track import TrackedCall, abandoned, attributes, current, feedback, flush, follow_up, track
+from fleetui.shim.track import (
+    TrackedCall, abandoned, attributes, current, feedback, flush, follow_up, log_decision, track,
+)
 
 __all__ = [
     "Recorder", "TrackedCall", "abandoned", "attributes", "configure", "current", "default_recorder",
-    "feedback", "flush", "follow_up", "instrument", "track",
+    "feedback", "flush", "follow_up", "instrument", "log_decision", "track",
 ]

@@ -151,6 +151,7 @@ class Recorder:
                     calls.append(item.to_record())
                 except Exception as exc:
                     self._warn("parse", f"fleetui recorder: could not read an exchange ({exc!r})")
+        markers = [_plain(m) for m in markers]
         enrich = self._enrichment()
         if enrich is not None:
             for call in calls:
@@ -171,6 +172,11 @@ class Recorder:
             self._spool(calls, markers)
 
     def _apply_markers(self, store: Any, markers: list[Any]) -> None:
+        decisions = [args[0] for kind, _, args in markers if kind == "decision"]
+        if decisions:
+            from fleetui.store.decisions import save_decisions
+
+            save_decisions(store, decisions, self.source)
         for kind, call_id, args in markers:
             if kind == "feedback":
                 store.update_feedback(call_id, *args)
@@ -283,6 +289,16 @@ class Recorder:
         if now - self._warned.get(kind, -1e9) >= 60:
             self._warned[kind] = now
             log.warning(message)
+
+
+def _plain(marker: tuple[str, str, tuple[Any, ...]]) -> tuple[str, str, tuple[Any, ...]]:
+    """A decision marker as plain data (for the store and the JSON spool): the app's thread only
+    queued the RouteDecision and the time, so that logging costs it next to nothing."""
+    kind, key, args = marker
+    if kind == "decision" and len(args) == 2:
+        ts, decision = args
+        return kind, key, ({**decision._asdict(), "ts": ts},)
+    return marker
 
 
 def _fallback_spool(db_path: Path) -> Path:

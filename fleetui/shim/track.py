@@ -152,6 +152,14 @@ def abandoned(call_id: str) -> None:
     default_recorder().record(("abandoned", call_id, ()))
 
 
+def log_decision(decision: Any) -> None:
+    """A router's decision log that stores every decision beside the calls:
+    `Router.from_toml("fleet.toml", on_decision=fleetui.log_decision)`; `fleetui decisions` reads them.
+
+    Queues the decision and returns (about a microsecond); the recorder's thread writes it."""
+    default_recorder().record(("decision", decision.decision_id, (time.time(), decision)))
+
+
 def flush(timeout: float = 5.0) -> bool:
     """Write everything recorded so far (also done at interpreter exit)."""
     return default_recorder().flush(timeout)

@@ -143,7 +143,22 @@ def _step_4_routed_calls_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_calls_routed ON calls (route, ts) WHERE route IS NOT NULL")
 
 
+def _step_5_decisions(db: sqlite_utils.Database) -> None:
+    """Routing decisions as the router made them (`fleetui.log_decision`): what a call row does
+    not keep — the reason, what in the prompt drove the estimate, escalation, the decision's
+    own time — for every decision, including those whose call was never recorded."""
+    db["decisions"].create(
+        {"decision_id": str, "ts": float, "model_id": str, "provider_model": str, "rule": str,
+         "strategy": str, "reason": str, "confidence": float, "complexity": str, "escalated": int,
+         "matched": str, "override": int, "decision_us": float, "ab_test": str, "use_case": str,
+         "fallbacks": str, "source": str},
+        pk="decision_id",
+    )
+    db["decisions"].create_index(["ts"])
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
+    _step_5_decisions,
 )
 SCHEMA_VERSION = len(STEPS)

@@ -1,0 +1,90 @@
+"""Routing decisions as routers made them: stored in batches by the recorder, read by
+`fleetui decisions`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fleetui.store.store import Store
+
+_COLUMNS = ("decision_id", "ts", "model_id", "provider_model", "rule", "strategy", "reason", "confidence",
+            "complexity", "escalated", "matched", "override", "decision_us", "ab_test", "use_case",
+            "fallbacks", "source")
+_INSERT = (f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+
+
+def save_decisions(store: Store, decisions: Iterable[Mapping[str, Any]], source: str | None = None) -> int:
+    """Store decisions (RouteDecision fields plus `ts`); a decision stored before is skipped."""
+    rows = [
+        (d["decision_id"], d["ts"], d["model_id"], d.get("provider_model"), d.get("rule"), d.get("strategy"),
+         d.get("reason"), d.get("confidence"), d.get("complexity"), int(bool(d.get("escalated"))),
+         json.dumps(list(d.get("matched") or ())), int(bool(d.get("override"))), d.get("decision_us"),
+         d.get("ab_test"), d.get("use_case"), json.dumps(list(d.get("fallbacks") or ())), source)
+        for d in decisions
+    ]
+    with store.db.conn:
+        store.db.conn.executemany(_INSERT, rows)
+    return len(rows)
+
+
+def _where(since_ts: float | None, rule: str | None) -> tuple[str, list[Any]]:
+    clauses, params = ["1"], []
+    if since_ts:
+        clauses.append("ts >= ?")
+        params.append(since_ts)
+    if rule is not None:
+        clauses.append("COALESCE(rule, '') = ?")
+        params.append(rule)
+    return " AND ".join(clauses), params
+
+
+def decision_summary(store: Store, since_ts: float | None, rule: str | None = None) -> dict[str, Any]:
+    """How many decisions, how fast, how sure; per rule with the models it chose."""
+    where, params = _where(since_ts, rule)
+    total, escalated, overridden, mean_confidence = store.db.execute(
+        f"SELECT COUNT(*), SUM(escalated), SUM(override), AVG(confidence) FROM decisions WHERE {where}", params,
+    ).fetchone()
+    summary: dict[str, Any] = {
+        "decisions": total, "escalated": escalated or 0, "overridden": overridden or 0,
+        "mean_confidence": mean_confidence, "p50_us": None, "p95_us": None, "rules": [],
+    }
+    if not total:
+        return summary
+    for name, share in (("p50_us", 0.5), ("p95_us", 0.95)):
+        row = store.db.execute(
+            f"SELECT decision_us FROM decisions WHERE {where} ORDER BY decision_us LIMIT 1 OFFSET ?",
+            [*params, min(total - 1, int(share * total))],
+        ).fetchone()
+        summary[name] = row[0] if row else None
+    by_rule: dict[str, dict[str, Any]] = {}
+    for rule_name, model_id, count, confidence, escalated_n, overridden_n in store.db.execute(
+        f"SELECT COALESCE(rule, ''), model_id, COUNT(*), AVG(confidence), SUM(escalated), SUM(override) "
+        f"FROM decisions WHERE {where} GROUP BY 1, 2", params,
+    ):
+        entry = by_rule.setdefault(rule_name, {"rule": rule_name or None, "decisions": 0, "confidence_sum": 0.0,
+                                               "escalated": 0, "overridden": 0, "models": {}})
+        entry["decisions"] += count
+        entry["confidence_sum"] += (confidence or 0.0) * count
+        entry["escalated"] += escalated_n or 0
+        entry["overridden"] += overridden_n or 0
+        entry["models"][model_id] = count
+    for entry in by_rule.values():
+        entry["mean_confidence"] = entry.pop("confidence_sum") / entry["decisions"]
+        entry["models"] = dict(sorted(entry["models"].items(), key=lambda kv: -kv[1]))
+    summary["rules"] = sorted(by_rule.values(), key=lambda e: -e["decisions"])
+    return summary
+
+
+def recent_decisions(store: Store, since_ts: float | None, limit: int, rule: str | None = None) -> list[dict[str, Any]]:
+    where, params = _where(since_ts, rule)
+    rows = list(store.db.query(
+        f"SELECT * FROM decisions WHERE {where} ORDER BY ts DESC LIMIT ?", [*params, limit],
+    ))
+    for row in rows:
+        row["matched"] = json.loads(row["matched"] or "[]")
+        row["fallbacks"] = json.loads(row["fallbacks"] or "[]")
+        row["escalated"], row["override"] = bool(row["escalated"]), bool(row["override"])
+    return rows

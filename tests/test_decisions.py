@@ -1,0 +1,84 @@
+"""Routing decisions logged with `fleetui.log_decision`: queued on the app's thread, stored by the
+recorder (or spooled while the database is locked), and read back by `fleetui decisions`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import fleetui
+from fleetui.cli import main
+from fleetui.routing import Router
+from fleetui.shim import configure
+from fleetui.store import Store
+from tests.conftest import SAMPLE_FLEET
+
+CODING = "Write a python function that parses ISO dates and handles time zones"
+
+
+def test_every_decision_is_stored_and_summarised_per_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "app.db"
+    recorder = configure(db_path=db, fleet_path=SAMPLE_FLEET, source="my-app", interval_s=0.05)
+    try:
+        router = Router.from_toml(SAMPLE_FLEET, on_decision=fleetui.log_decision)
+        coding = [router.route(CODING, task="coding") for _ in range(30)]
+        chat = [router.route("hi there", task="heartbeat") for _ in range(10)]
+        pinned = router.route("hi there", task="heartbeat", override="gpt-4o-mini")
+        assert recorder.flush(10)
+    finally:
+        recorder.close()
+
+    assert main(["--db", str(db), "decisions", "--json", "--limit", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["decisions"] == 41 and out["overridden"] == 1
+    assert out["escalated"] == sum(d.escalated for d in coding + chat + [pinned])
+    rules = {r["rule"]: r for r in out["rules"]}
+    assert rules["serious-coding"]["decisions"] == 30
+    assert rules["serious-coding"]["models"] == {coding[0].model_id: 30}
+    assert rules["heartbeats"]["decisions"] == 11 and rules["heartbeats"]["overridden"] == 1
+    latest = out["latest"][0]
+    assert latest["decision_id"] == pinned.decision_id and latest["model_id"] == "gpt-4o-mini"
+    assert latest["override"] is True and latest["source"] == "my-app"
+    assert latest["reason"] == pinned.reason and latest["fallbacks"] == list(pinned.fallbacks)
+    stored_coding = main(["--db", str(db), "decisions", "--rule", "serious-coding", "--json", "--limit", "1"])
+    assert stored_coding == 0
+    [first] = json.loads(capsys.readouterr().out)["latest"]
+    assert first["matched"] == list(coding[-1].matched) and first["matched"]  # what drove the estimate
+    assert 0 < first["decision_us"] == pytest.approx(coding[-1].decision_us)
+
+    assert main(["--db", str(db), "decisions"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("41 routing decisions since 24h: median ")
+    assert "serious-coding" in text and "2.4% overridden" in text and "override" in text.split("latest:")[1]
+
+
+def test_decisions_wait_out_a_locked_database(tmp_path: Path) -> None:
+    db = tmp_path / "locked.db"
+    Store.open(db).close()
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    recorder = configure(db_path=db, fleet_path=SAMPLE_FLEET, interval_s=0.05)
+    router = Router.from_toml(SAMPLE_FLEET, on_decision=fleetui.log_decision)
+    first = router.route(CODING, task="coding")
+    recorder.flush(30)  # cannot write: spooled
+    assert first.decision_id in recorder.spool_path.read_text()
+    holder.execute("COMMIT")
+    holder.close()
+    second = router.route("hi", task="heartbeat")
+    assert recorder.flush(30)
+    recorder.close()
+    with Store.open(db) as store:
+        rows = {r["decision_id"]: r for r in store.db.query("SELECT * FROM decisions")}
+    assert set(rows) == {first.decision_id, second.decision_id}
+    assert json.loads(rows[first.decision_id]["matched"]) == list(first.matched)
+    assert not recorder.spool_path.exists()
+
+
+def test_no_decisions_says_how_to_log_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(tmp_path / "empty.db"), "decisions"]) == 0
+    assert "on_decision=fleetui.log_decision" in capsys.readouterr().out
+    assert main(["--db", str(tmp_path / "empty.db"), "decisions", "--since", "soon"]) == 2
+    assert "--since" in capsys.readouterr().err
