@@ -156,6 +156,12 @@ def test_apgr_of_random_and_oracle_scores() -> None:
     assert perfect["oracle"]["apgr"] == pytest.approx(perfect["router"]["apgr"])
     assert perfect["oracle"]["apgr"] > 0.74  # all the gain comes from the first half of the calls
     assert perfect["oracle"]["cpt_share_of_strong_calls"]["95%"] <= 0.5
+    curve = {round(p["share_to_strong"], 1): p for p in perfect["pgr_curve"]}
+    assert curve[0.0]["oracle_pgr"] == 0 and curve[0.5]["oracle_pgr"] == 1 == curve[1.0]["oracle_pgr"]
+    assert curve[0.2]["oracle_pgr"] == pytest.approx(0.4)  # 20 of the 50 prompts that gain
+    assert perfect["share_of_oracle_gain"] == pytest.approx(1.0)
+    backwards = strong_weak(table, -table.quality, s, w)  # sends the prompts that gain nothing first
+    assert backwards["pgr_curve"][5]["router_pgr"] == 0 and backwards["share_of_oracle_gain"] < -0.9
 
 
 def test_cli_bench_routing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,6 +170,8 @@ def test_cli_bench_routing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["bench", "routing", "--calls", str(log), "--strong", "big", "--weak", "small"]) == 0
     out = capsys.readouterr().out
     assert "best single model" in out and "APGR router" in out
+    assert "router beside the oracle" in out and "of what the oracle gains over random routing" in out
+    assert "PGR router  PGR oracle" in out and "CPT(50/80/95%)" in out
     assert "router: ridge" in out
     assert main(["bench", "routing", "--calls", str(log), "--strong", "big", "--weak", "small", "--router", "knn",
                  "--seed", "3"]) == 0

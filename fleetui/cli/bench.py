@@ -62,13 +62,24 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"router at no more than that cost: quality {at['quality']:.3f} at ${at['cost_usd']:.4f} "
               f"= {100 * result['share_of_best_quality']:.1f}% of the best single model")
     print(f"random routing: quality {result['random']['quality']:.3f}; oracle: {result['oracle']['quality']:.3f}")
-    print("router quality/cost curve (price weight → quality, cost):")
+    print("quality/cost curve as the price weight λ grows, router beside the oracle (which knows every answer's quality):")
+    print(f"  {'λ':>7}  {'router':>7} {'cost':>9}   {'oracle':>7} {'cost':>9}")
     for point in result["router_curve"]:
-        print(f"  λ={point['price_weight']:<6} {point['quality']:.3f}  ${point['cost_usd']:.4f}")
+        router_cost, oracle_cost = f"${point['cost_usd']:.4f}", f"${point['oracle_cost_usd']:.4f}"
+        print(f"  {point['price_weight']:>7g}  {point['quality']:>7.3f} {router_cost:>9}   "
+              f"{point['oracle_quality']:>7.3f} {oracle_cost:>9}")
     if "strong_weak" in result:
         sw = result["strong_weak"]
-        print(f"{args.strong} vs {args.weak}: APGR router {sw['router']['apgr']:.3f}, oracle {sw['oracle']['apgr']:.3f}, "
-              f"random {sw['random_apgr']:.3f}")
-        print(f"  CPT (share of calls to the strong model) router {sw['router']['cpt_share_of_strong_calls']}, "
-              f"oracle {sw['oracle']['cpt_share_of_strong_calls']}")
+        print(f"{args.strong} (strong) vs {args.weak} (weak), {result['test_prompts']} held-out prompts:")
+        gain = sw["share_of_oracle_gain"]
+        print(f"  APGR router {sw['router']['apgr']:.3f}, oracle {sw['oracle']['apgr']:.3f}, random {sw['random_apgr']:.3f}"
+              + (f": the router gains {gain:.0%} of what the oracle gains over random routing" if gain is not None else ""))
+        print(f"  {'calls to strong':>15}  {'PGR router':>10}  {'PGR oracle':>10}")
+        for point in sw["pgr_curve"]:
+            print(f"  {point['share_to_strong']:>15.0%}  {point['router_pgr']:>10.3f}  {point['oracle_pgr']:>10.3f}")
+
+        def cpt(side: str) -> str:
+            return "/".join("—" if v is None else f"{v:.2f}" for v in sw[side]["cpt_share_of_strong_calls"].values())
+
+        print(f"  CPT(50/80/95%), share of calls to the strong model: router {cpt('router')}, oracle {cpt('oracle')}")
     return 0

@@ -240,9 +240,12 @@ def evaluate(samples: list[Sample], *, test_fraction: float = 0.3, seed: int = 0
     best_on_train = models[int(np.argmax(np.nanmean(train.quality, axis=0)))]
     best_q, best_cost = single[best_on_train]
     curve, within_budget = [], []
+    known = np.where(np.isnan(test.quality), -np.inf, test.quality)  # the oracle knows each answer's quality
     for weight in PRICE_WEIGHTS:
         q, cost = _realised(test, fitted.choose(predicted, weight))
-        curve.append({"price_weight": weight, "quality": round(q, 4), "cost_usd": round(cost, 6)})
+        oracle_q, oracle_cost = _realised(test, fitted.choose(known, weight))
+        curve.append({"price_weight": weight, "quality": round(q, 4), "cost_usd": round(cost, 6),
+                      "oracle_quality": round(oracle_q, 4), "oracle_cost_usd": round(oracle_cost, 6)})
         if cost <= best_cost * (1 + 1e-9):  # compare unrounded costs: rounding must not decide
             within_budget.append((q, curve[-1]))
     at_budget = max(within_budget, key=lambda p: p[0])[1] if within_budget else None
@@ -290,9 +293,16 @@ def strong_weak(test: Table, predicted: np.ndarray, s: int, w: int) -> dict[str,
                for x in (0.5, 0.8, 0.95)}
         return {"apgr": round(apgr, 4), "cpt_share_of_strong_calls": cpt}
 
-    router = summary(curve(predicted[:, s] - predicted[:, w]))
-    oracle = summary(curve(qs - qw))
+    router_points, oracle_points = curve(predicted[:, s] - predicted[:, w]), curve(qs - qw)
+    router, oracle = summary(router_points), summary(oracle_points)
     rng = np.random.default_rng(0)
     random_apgr = summary(curve(rng.random(len(qs))))["apgr"]
-    return {"router": router, "oracle": oracle, "random_apgr": random_apgr,
+    n = len(qs)
+    # PGR at every tenth of the calls sent to the strong model, the router's beside the oracle's.
+    pgr_curve = [{"share_to_strong": k / 10, "router_pgr": round(router_points[round(k * n / 10)][1], 4),
+                  "oracle_pgr": round(oracle_points[round(k * n / 10)][1], 4)} for k in range(11)]
+    headroom = oracle["apgr"] - random_apgr
+    return {"router": router, "oracle": oracle, "random_apgr": random_apgr, "pgr_curve": pgr_curve,
+            # how much of what a perfect router gains over random routing this router gains
+            "share_of_oracle_gain": round((router["apgr"] - random_apgr) / headroom, 4) if headroom > 0 else None,
             "quality_strong": round(float(np.mean(qs)), 4), "quality_weak": round(float(np.mean(qw)), 4)}
