@@ -114,22 +114,20 @@ def verdict(name: str, arms: Sequence[Arm], *, min_samples: int, alpha: float) -
     """Per-arm outcomes and the winner, if the best arm's success rate is ahead of the
     runner-up's at significance `alpha` with every arm at `min_samples` or more."""
     ranked = sorted(arms, key=lambda a: -(a.rate or 0.0))
-    if len(ranked) < 2:  # e.g. a log that holds one arm's calls only: nothing to compare
-        p, winner, short = 1.0, None, [a.model_id for a in ranked]
+    p, winner = 1.0, None
+    if len(ranked) < 2:  # e.g. a log that holds one arm's calls only
+        reason = "fewer than two arms have calls: nothing to compare"
     else:
         best, runner_up = ranked[0], ranked[1]
         p = two_proportion_p_value(best.successes, best.trials, runner_up.successes, runner_up.trials)
         short = [a.model_id for a in ranked if a.trials < min_samples]
-        ahead = (best.rate or 0.0) > (runner_up.rate or 0.0)
-        winner = best.model_id if not short and p < alpha and ahead else None
-    if len(ranked) < 2:
-        reason = "fewer than two arms have calls: nothing to compare"
-    elif winner:
-        reason = f"{winner} beats {runner_up.model_id}: {best.rate:.1%} vs {runner_up.rate:.1%} (p={p:.3g})"
-    elif short:
-        reason = f"not enough samples yet ({', '.join(short)} under {min_samples})"
-    else:
-        reason = f"no significant difference (p={p:.3g}, alpha {alpha})"
+        if short:
+            reason = f"not enough samples yet ({', '.join(short)} under {min_samples})"
+        elif p < alpha and (best.rate or 0.0) > (runner_up.rate or 0.0):
+            winner = best.model_id
+            reason = f"{winner} beats {runner_up.model_id}: {best.rate:.1%} vs {runner_up.rate:.1%} (p={p:.3g})"
+        else:
+            reason = f"no significant difference (p={p:.3g}, alpha {alpha})"
     return {
         "test": name,
         "arms": {a.model_id: {"trials": a.trials, "successes": a.successes, "rate": a.rate,

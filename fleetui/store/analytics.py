@@ -188,6 +188,7 @@ def merge_use_case(store: Store, source_id: str, into_id: str) -> bool:
 
 def ab_test_routes(store: Store, since_ts: float | None) -> list[str]:
     """Names of the A/B tests that routed calls in the period (route 'ab:<name>')."""
+    # A range on the route index (';' follows ':'): LIKE 'ab:%' would not use it.
     rows = store.db.execute(
         "SELECT DISTINCT route FROM calls WHERE route >= 'ab:' AND route < 'ab;'"
         + (" AND ts >= ?" if since_ts else ""), [since_ts] if since_ts else [],
