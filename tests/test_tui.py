@@ -277,3 +277,26 @@ async def test_edit_a_model_keeps_what_the_form_does_not_show(demo_session: Sess
     model = load_fleet(demo_session.source.path).model("local-llama")
     assert model.name == "Llama (renamed)" and model.capabilities.speed == 80
     assert model.price is not None and model.price.input == 0.0 and "local" in model.tags
+
+
+async def test_usage_tab_shows_how_each_ab_test_is_doing(demo_session: Session) -> None:
+    import time
+
+    from fleetui.store import CallRecord
+
+    fleet_file = demo_session.source.path
+    fleet_file.write_text(fleet_file.read_text() + '\n[[ab_tests]]\nname = "local-vs-mini"\nrule = "casual-to-local"\n'
+                          'arms = { "local-llama" = 1, "gpt-4o-mini" = 1 }\nmin_samples = 20\n')
+    demo_session.fleet = load_fleet(fleet_file)
+    now = time.time() - 60
+    with Store.open(demo_session.db_path) as store:
+        store.insert_calls(CallRecord(ts=now, model_id=model, route="ab:local-vs-mini", success=i % 10 < rate,
+                                      user_id=f"u{i}")
+                           for model, rate in (("local-llama", 6), ("gpt-4o-mini", 10)) for i in range(60))
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(app, pilot)
+        text = str(app.query_one("#usage-routing", Static).render())
+    assert "A/B local-vs-mini: gpt-4o-mini 100.0% (n=60) vs local-llama 60.0% (n=60)" in text
+    assert "— winner gpt-4o-mini (p=" in text

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Label, Select, Static
 
 from fleetui import clock
+from fleetui.analysis.abtests import ab_results
 from fleetui.analysis.usage import routing_stats, top_prompts, usage
 from fleetui.pricing import format_cost
 from fleetui.tui.base import DataTab
@@ -55,6 +57,7 @@ class UsageTab(DataTab):
                 "cases": usage(store, "use_case", since_day),
                 "prompts": top_prompts(store, since_ts),
                 "routing": routing_stats(store, since_ts),
+                "ab_tests": ab_results(self.session.fleet, store, since_ts),
             }
 
     def show(self, data: dict[str, Any]) -> None:
@@ -79,4 +82,14 @@ class UsageTab(DataTab):
                     f"{100 * (routing['override_rate'] or 0):.1f}%  ·  confidence {bars}")
         else:
             text = "Routing: no routed calls yet (decisions appear here once apps use fleetui's Router)."
+        for test in data["ab_tests"]:  # `fleetui ab` has the full table
+            verdict = f"winner {test['winner']} (p={test['p_value']:.2g})" if test["winner"] else test["reason"]
+            text += f"\nA/B {escape(test['test'])}: {escape(_arms(test))} — {escape(verdict)}"
         self.query_one("#usage-routing", Static).update(text)
+
+
+def _arms(test: dict[str, Any]) -> str:
+    def rate(arm: dict[str, Any]) -> str:
+        return "—" if arm["rate"] is None else f"{arm['rate']:.1%}"
+
+    return " vs ".join(f"{model} {rate(arm)} (n={arm['trials']:,})" for model, arm in test["arms"].items())
