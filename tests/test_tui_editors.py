@@ -82,3 +82,24 @@ async def test_remove_a_rule_and_leaving_unsaved_asks_first(demo_session: Sessio
         await pilot.pause(0.2)
         assert not isinstance(app.screen, (RulesEditor, Confirm))  # saved: leaves at once
     assert name not in [r.name for r in load_fleet(demo_session.source.path).rules]
+
+
+async def test_rules_split_by_an_ab_test_keep_it_when_renamed_and_are_not_removed(demo_session: Session) -> None:  # noqa: F811
+    path = demo_session.source.path
+    path.write_text(path.read_text() + '\n[[ab_tests]]\nname = "haiku-vs-flash"\nrule = "heartbeats"\n'
+                    'arms = { "claude-haiku" = 1, "gemini-flash" = 1 }\n')
+    demo_session.fleet = load_fleet(path)
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)
+        assert editor.fleet.rules[1].name == "heartbeats"
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        assert "rule heartbeats is split by A/B test haiku-vs-flash" in str(editor.query_one("#rule-check", Static).render())
+        assert "heartbeats" in [r.name for r in editor.fleet.rules] and not editor.dirty
+        editor.query_one("#rule-name", Input).value = "pings"
+        assert editor.update_rule()
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+    fleet = load_fleet(path)
+    assert [t.rule for t in fleet.ab_tests] == ["pings"] and "heartbeats" not in [r.name for r in fleet.rules]

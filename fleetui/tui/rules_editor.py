@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from fleetui.conditions import validate_condition
-from fleetui.fleet import RoutingRule
+from fleetui.fleet import Fleet, RoutingRule
 from fleetui.routing import NoRoute, Router
 from fleetui.tui.data import Session
 from fleetui.tui.editor_base import FleetEditor
@@ -113,8 +113,14 @@ class RulesEditor(FleetEditor):
                 rules.append(rule)
             else:
                 rules[self.editing] = rule
-            candidate = self.fleet.model_copy(deep=True)
-            candidate.rules = rules  # validates the whole fleet: unknown models, roles, conditions
+            data = self.fleet.model_dump()
+            data["rules"] = [r.model_dump() for r in rules]
+            if self.editing is not None:  # a renamed rule keeps its A/B tests
+                old_name = self.fleet.rules[self.editing].name
+                for test in data["ab_tests"]:
+                    if test["rule"] == old_name:
+                        test["rule"] = rule.name
+            candidate = Fleet.model_validate(data)  # the whole fleet: unknown models, roles, conditions
         except ValidationError as exc:
             check.update("[red]" + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False))[:400] + "[/]")
             return False
@@ -129,6 +135,12 @@ class RulesEditor(FleetEditor):
         if self.editing is None or self.editing >= len(self.fleet.rules):
             return
         removed = self.fleet.rules[self.editing]
+        splitting = [t.name for t in self.fleet.ab_tests if t.rule == removed.name]
+        if splitting:
+            self.query_one("#rule-check", Static).update(
+                f"[red]rule {removed.name} is split by A/B test {', '.join(splitting)}: remove the test from the "
+                "fleet file or point it at another rule first[/]")
+            return
         self.fleet.rules = [r for i, r in enumerate(self.fleet.rules) if i != self.editing]
         self.editing = None
         self.dirty = True
