@@ -331,3 +331,48 @@ def test_many_threads_route_while_the_file_changes(tmp_path: Path, sample_text: 
     router.reload()
     assert router.route("hi", **CASUAL).model_id == "claude-haiku"
     assert router.reloads >= 2
+
+
+# -- health from probes ------------------------------------------------------------------------------
+
+
+def test_watch_health_skips_models_probes_find_down_and_forgets_old_probes(tmp_path: Path, sample_text: str) -> None:
+    from fleetui.store import ProbeRecord, Store
+
+    fleet_file, db = tmp_path / "fleet.toml", tmp_path / "fleetui.db"
+    fleet_file.write_text(sample_text)
+    router = Router.from_toml(fleet_file)
+    router.watch_health(db, every_s=0.05)
+    assert "no such database yet" in (router.health_error or "")
+    assert router.route("hi", task="heartbeat").model_id == "claude-haiku"
+
+    def routed_within(model_id: str, seconds: float = 5.0) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if router.route("hi", task="heartbeat").model_id == model_id:
+                return True
+            time.sleep(0.02)
+        return False
+
+    with Store.open(db) as store:  # what `fleetui probe --watch` records
+        store.record_probes([ProbeRecord("claude-haiku", "offline", error_type="ConnectError")])
+    assert routed_within("gpt-4o-mini")  # the heartbeat role's next model
+    assert router.health_error is None
+    with Store.open(db) as store:
+        store.record_probes([ProbeRecord("claude-haiku", "online", ts=time.time() + 1)])
+    assert routed_within("claude-haiku")
+    router.stop_watching_health()
+    with pytest.raises(RuntimeError, match="already watches"):
+        router.watch_health(db)
+        router.watch_health(db)
+    router.stop_watching_health()
+
+    # A model found down two hours ago and not probed since is routed to again.
+    old = tmp_path / "old.db"
+    with Store.open(old) as store:
+        store.record_probes([ProbeRecord("claude-haiku", "offline", ts=time.time() - 7200)])
+    for max_age_s, expected in ((3600, "claude-haiku"), (3 * 86400, "gpt-4o-mini")):
+        watching = Router.from_toml(fleet_file)
+        watching.watch_health(old, every_s=60, max_age_s=max_age_s)
+        assert watching.route("hi", task="heartbeat").model_id == expected
+        watching.stop_watching_health()

@@ -194,6 +194,8 @@ class Router:
         self._signature: tuple[int, int, int] | None = None
         self._checked = time.perf_counter()
         self._lock = threading.Lock()
+        self.health_error: str | None = None  # why the last health refresh failed (watch_health)
+        self._health_watch: threading.Event | None = None
         self._sampler = ThompsonSampler(seed)
         self._ids = itertools.count()  # next() on a count is atomic: safe across threads
         self._id_prefix = os.urandom(5).hex()  # ids stay unique across processes and routers
@@ -227,6 +229,55 @@ class Router:
         with self._lock:
             self._health = dict(statuses)
             self._state = self._with_availability(self._state[0])
+
+    def watch_health(self, db_path: str | os.PathLike[str] | None = None, *, every_s: float = 30.0,
+                     max_age_s: float | None = None) -> None:
+        """Skip the models fleetui's probes find down (`fleetui probe --watch`, the terminal app).
+
+        Reads the latest probes from the store (`db_path`, default fleetui's database) now, then
+        every `every_s` on a daemon thread, and applies them as `set_health` does. Probes older
+        than `max_age_s` (default: three of the fleet's probe intervals) do not count, so a model
+        nobody probes any more is routed to again. A refresh that fails keeps the statuses it had
+        and says why in `health_error`. `stop_watching_health()` ends it.
+        """
+        if self._health_watch is not None:
+            raise RuntimeError("this router already watches probe health")
+        from fleetui import locations
+
+        path = Path(db_path) if db_path is not None else locations.default_db()
+        stop = threading.Event()
+        self._health_watch = stop
+        self._refresh_health(path, max_age_s)
+
+        def watch() -> None:
+            while not stop.wait(every_s):
+                self._refresh_health(path, max_age_s)
+
+        threading.Thread(target=watch, name="fleetui-router-health", daemon=True).start()
+
+    def stop_watching_health(self) -> None:
+        if self._health_watch is not None:
+            self._health_watch.set()
+            self._health_watch = None
+
+    def _refresh_health(self, path: Path, max_age_s: float | None) -> None:
+        from fleetui.probes import fleet_health
+        from fleetui.store import Store
+
+        fleet = self.fleet
+        if not path.exists():
+            self.health_error = f"{path}: no such database yet, so no probes (run `fleetui probe`)"
+            return
+        oldest = time.time() - (max_age_s if max_age_s is not None else 3 * fleet.probes.interval_s)
+        try:
+            with Store.open(path) as store:
+                statuses = fleet_health(fleet, lambda model_id, n: [
+                    p for p in store.recent_probes(model_id, n) if p.ts >= oldest])
+        except Exception as exc:  # a locked or broken store must not stop routing
+            self.health_error = f"{path}: {exc}"
+            return
+        self.set_health(statuses)
+        self.health_error = None
 
     def _with_availability(self, config: _Config) -> tuple[_Config, frozenset[str]]:
         available = frozenset(m.id for m in config.models.values()
