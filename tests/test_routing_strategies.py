@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -105,6 +106,32 @@ def test_adaptive_learns_which_model_succeeds_per_use_case(fleet: Fleet) -> None
     assert picks["gpt-4o-mini"] >= 45
     other = Counter(router.route("hey", use_case="food_dining", complexity="simple").model_id for _ in range(50))
     assert len(other) > 2, "another use case has no evidence yet: it explores"
+
+
+def test_adaptive_starts_from_the_logged_outcomes(fleet: Fleet, tmp_path: Path) -> None:
+    import time
+
+    from fleetui.store import CallRecord, Store
+
+    db = tmp_path / "fleetui.db"
+    assert Router(fleet, strategy="adaptive").learn_from_store(db) == 0  # no database yet: nothing learned
+    now = time.time() - 3600
+    with Store.open(db) as store:
+        store.insert_calls(
+            CallRecord(ts=now, model_id=model, use_case="casual_chat", task=task, success=ok)
+            for model, task, successes in (("gpt-4o-mini", "chat", 400), ("gpt-4", "chat", 100))
+            for ok in [True] * successes + [False] * (400 - successes)
+        )
+        store.insert_calls(CallRecord(ts=now - 90 * 86400, model_id="gpt-4", use_case="casual_chat", success=True)
+                           for _ in range(5000))  # older than the window: not counted
+    router = Router(fleet, strategy="adaptive", seed=2)
+    assert router.learn_from_store(db) == 4  # casual_chat and the task chat, for both models
+    assert router._sampler.belief("casual_chat", "gpt-4o-mini") == (51.0, 1.0)  # 400/400, weighed as 50
+    assert router._sampler.belief("casual_chat", "gpt-4") == pytest.approx((13.5, 38.5))  # 100/400 as 12.5/37.5
+    picks = Counter(router.route("hey", use_case="casual_chat", complexity="simple").model_id for _ in range(200))
+    assert picks.most_common(1)[0][0] == "gpt-4o-mini" and picks["gpt-4"] < 5
+    by_task = Counter(router.route("hey", task="chat", complexity="simple").model_id for _ in range(200))
+    assert by_task.most_common(1)[0][0] == "gpt-4o-mini" and by_task["gpt-4o-mini"] > 150
 
 
 def test_outcomes_by_decision_id_feed_the_right_arm() -> None:

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.db_path().exists():
         store = ctx.store()
         router.set_health(fleet_health(fleet, store.recent_probes))
+        if args.strategy == "adaptive":  # from the logged outcomes, as an app's router would start
+            router.learn_from_store(ctx.db_path())
     try:
         decision = router.route(read_prompt(args.prompt), task=args.task, use_case=args.use_case,
                                 complexity=args.complexity, tags=args.tag, user=args.user, hour=args.hour)

@@ -486,6 +486,36 @@ class Router:
 
     # -- learning from outcomes --------------------------------------------------------------
 
+    def learn_from_store(self, db_path: str | os.PathLike[str] | None = None, *, days: int = 30,
+                         weight: int = 50) -> int:
+        """Start the adaptive strategy from the outcomes fleetui has logged, not from nothing.
+
+        Per use case (and per task) and model, the success rate of the last `days` counts as at
+        most `weight` outcomes, so history decides the first draws while fresh outcomes
+        (`record_outcome`) still move the belief. Returns how many (use case, model) pairs it
+        learned; 0 when the database does not exist yet.
+        """
+        from fleetui import clock, locations
+        from fleetui.store import Store, analytics
+
+        path = Path(db_path) if db_path is not None else locations.default_db()
+        if not path.exists():
+            return 0
+        since_day = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - days * 86400))
+        learned = 0
+        with Store.open(path) as store:
+            by_use_case = analytics.outcomes_by(store, "use_case", since_day)
+            # A task named like a use case ("coding") holds the same calls: counted once.
+            use_cases = {row[0] for row in by_use_case}
+            rows = by_use_case + [r for r in analytics.outcomes_by(store, "task", since_day) if r[0] not in use_cases]
+        for key, model_id, calls, errors in rows:
+            if calls <= 0:
+                continue
+            scale = min(1.0, weight / calls)
+            self._sampler.add_history(key, model_id, (calls - errors) * scale, errors * scale)
+            learned += 1
+        return learned
+
     def record_outcome(
         self, decision: RouteDecision | str | tuple[str, str], success: bool, quality: float | None = None
     ) -> bool:

@@ -139,6 +139,13 @@ class ThompsonSampler:
             belief.successes += reward
             belief.failures += 1.0 - reward
 
+    def add_history(self, use_case: str, model_id: str, successes: float, failures: float) -> None:
+        """Outcomes seen before this process started (e.g. from the store), as pseudo-counts."""
+        with self._lock:
+            belief = self._beliefs.setdefault((use_case, model_id), _Belief())
+            belief.successes += successes
+            belief.failures += failures
+
     def belief(self, use_case: str, model_id: str) -> tuple[float, float]:
         """(successes, failures) including the Beta(1, 1) prior."""
         belief = self._beliefs.get((use_case, model_id)) or _Belief()

@@ -207,3 +207,15 @@ def ab_arm_outcomes(store: Store, test_name: str, since_ts: float | None) -> lis
         + (" AND ts >= :since" if since_ts else "") + " GROUP BY model_id",
         {"route": f"ab:{test_name}", "since": since_ts},
     ))
+
+
+def outcomes_by(store: Store, key: str, since_day: str | None) -> list[tuple[str, str, int, int]]:
+    """(use case or task, model_id, calls, errors) per pair from the rollups; `key` is
+    "use_case" or "task"."""
+    if key not in ("use_case", "task"):
+        raise ValueError(f"outcomes are kept by use_case or task, not {key!r}")
+    return [(r[0], r[1], int(r[2] or 0), int(r[3] or 0)) for r in store.db.execute(
+        f"SELECT {key}, model_id, SUM(calls), SUM(errors) FROM rollup_daily WHERE {key} != '' AND model_id != ''"
+        + (" AND day >= ?" if since_day else "") + f" GROUP BY {key}, model_id",
+        [since_day] if since_day else [],
+    )]
