@@ -12,7 +12,7 @@ import pytest
 
 import fleetui
 from fleetui.cli import main
-from fleetui.fleetfile import FleetFileError, parse_fleet
+from fleetui.fleetfile import FleetFileError, load_fleet, parse_fleet
 from fleetui.routing import Router
 from fleetui.routing.export import to_json, to_litellm
 from fleetui.shim import attributes, configure
@@ -161,3 +161,56 @@ def test_exports_carry_the_tests_and_litellm_says_it_cannot(fleet_file: Path) ->
     assert exported == {"name": "local-vs-mini", "rule": "casual-to-local",
                         "arms": {"local-llama": 1.0, "gpt-4o-mini": 1.0}, "min_samples": 50, "alpha": 0.05}
     assert "A/B tests split by user, which LiteLLM's router cannot" in to_litellm(fleet)
+
+
+def test_ending_a_test_routes_its_rule_to_the_winner(fleet_file: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "calls.db"
+    fleet_file.write_text("# my fleet, my comments\n" + fleet_file.read_text())
+    recorder = configure(db_path=db, fleet_path=fleet_file, source="app", interval_s=0.05)
+    try:
+        _serve(Router.from_toml(fleet_file), range(30), {"local-llama": 0.5, "gpt-4o-mini": 1.0})
+        assert recorder.flush(10)
+        cli = ["--config", str(fleet_file), "--db", str(db), "ab", "local-vs-mini", "--end", "--yes"]
+        assert main(cli) == 1  # 15 calls an arm, 50 needed: no winner yet, nothing written
+        assert "has no winner yet: not enough samples yet" in capsys.readouterr().err
+        assert main(["--config", str(fleet_file), "--db", str(db), "ab", "--end"]) == 2
+        _serve(Router.from_toml(fleet_file), range(30, 600), {"local-llama": 0.5, "gpt-4o-mini": 1.0})
+        assert recorder.flush(10)
+    finally:
+        recorder.close()
+    before = fleet_file.read_text()
+    assert main([*cli[:-1], "--dry-run"]) == 0
+    diff = capsys.readouterr().out
+    assert '-model = "local-llama"\n-fallbacks = ["gpt-4o-mini"]\n+model = "gpt-4o-mini"\n+fallbacks = ["local-llama"]' in diff
+    assert "+enabled = false" in diff and fleet_file.read_text() == before
+
+    assert main(cli) == 0
+    assert "rule casual-to-local now routes to gpt-4o-mini; A/B test local-vs-mini disabled" in capsys.readouterr().out
+    fleet = load_fleet(fleet_file)
+    rule = next(r for r in fleet.rules if r.name == "casual-to-local")
+    assert (rule.model, rule.fallbacks) == ("gpt-4o-mini", ["local-llama"])
+    [test] = fleet.ab_tests
+    assert not test.enabled and test.description.startswith("ended: gpt-4o-mini won")
+    text = fleet_file.read_text()
+    assert text.startswith("# my fleet, my comments\n") and "# Routing rules, lowest priority number first." in text
+    assert (fleet_file.parent / "fleet.toml.bak").read_text() == before
+    router = Router.from_toml(fleet_file)
+    assert all(router.route("hi there", user=f"user-{n}", **CASUAL).model_id == "gpt-4o-mini" for n in range(20))
+
+
+def test_ending_on_a_role_rule_keeps_the_role_as_fallbacks_and_all_traffic_tests_are_refused(
+        tmp_path: Path, sample_text: str) -> None:
+    from fleetui.routing.apply import CannotApply, plan_ab_winner
+
+    path = tmp_path / "fleet.toml"
+    path.write_text(sample_text + '\n[[ab_tests]]\nname = "pings"\nrule = "heartbeats"\n'
+                    'arms = { "claude-haiku" = 1, "gemini-flash" = 1 }\n'
+                    '\n[[ab_tests]]\nname = "everything"\narms = { "claude-haiku" = 1, "gemini-flash" = 1 }\n')
+    change = plan_ab_winner(path, "pings", "gemini-flash")
+    rule = next(r for r in parse_fleet(change.new_text).rules if r.name == "heartbeats")
+    assert (rule.model, rule.role, rule.fallbacks) == ("gemini-flash", None, ["claude-haiku", "gpt-4o-mini"])
+    with pytest.raises(CannotApply, match="splits all traffic"):
+        plan_ab_winner(path, "everything", "gemini-flash")
+    with pytest.raises(CannotApply, match="not an arm"):
+        plan_ab_winner(path, "pings", "gpt-4")

@@ -16,11 +16,17 @@ def register(subparsers: Any) -> None:
         "log) from the calls the router sent to each arm (route 'ab:NAME'; record them with "
         "`fleetui.shim.attributes(**decision.call_attributes())`). A winner is declared when every arm "
         "has min_samples calls and a two-proportion z-test puts the best success rate ahead at alpha. "
-        "Exit status 0; 2 when NAME is unknown.",
+        "With NAME --end, a test that has a winner ends: its rule routes to the winner from then on. "
+        "Exit status 0; 1 when --end finds no winner or is declined; 2 when NAME is unknown.",
     )
     parser.add_argument("name", nargs="?", help="one test (default: all)")
     parser.add_argument("--since", default="30d", help="period: 7d, 24h, 2026-11-01 (default 30d)")
     parser.add_argument("--json", action="store_true", help="print as JSON")
+    parser.add_argument("--end", action="store_true",
+                        help="with NAME and a winner: route the test's rule to the winner (its other "
+                        "targets become fallbacks) and disable the test; shows the diff and asks")
+    parser.add_argument("--yes", action="store_true", help="with --end: do not ask")
+    parser.add_argument("--dry-run", action="store_true", help="with --end: show the diff only")
     parser.set_defaults(run=run)
 
 
@@ -35,6 +41,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         known = ", ".join(t.name for t in fleet.ab_tests) or "none in the fleet file"
         raise CliError(f"no A/B test {args.name!r} in the fleet file or the log since {args.since} "
                        f"(tests: {known})") from None
+    if args.end:
+        return _end(args, ctx, results)
     if args.json:
         ctx.print_json({"since": args.since, "tests": results})
         return 0
@@ -70,3 +78,34 @@ def _heading(result: dict[str, Any], since: str) -> str:
     else:
         state = f"min {result['min_samples']} calls an arm, alpha {result['alpha']:g}"
     return f"A/B test {result['test']} ({scope}; {state}; since {since})"
+
+
+def _end(args: argparse.Namespace, ctx: CliContext, results: list[dict[str, Any]]) -> int:
+    from fleetui.fleetfile import FleetFileError
+    from fleetui.routing.apply import CannotApply, plan_ab_winner, write
+
+    if args.name is None:
+        raise CliError("--end needs the test's NAME")
+    [result] = results
+    if not result["winner"]:
+        raise CliError(f"A/B test {args.name} has no winner yet: {result['reason']}", exit_code=1)
+    source = ctx.fleet_source()
+    if source.is_sample:
+        raise CliError("the sample fleet is read-only; create your own with `fleetui init`")
+    try:
+        change = plan_ab_winner(source.path, args.name, result["winner"])
+    except (CannotApply, FleetFileError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"{result['reason']}\n{change.diff}")
+    if args.dry_run:
+        return 0
+    if not ctx.confirm(f"Write this to {source.path}?", args.yes):
+        print("nothing written")
+        return 1
+    try:
+        write(change)
+    except CannotApply as exc:
+        raise CliError(str(exc)) from None
+    print(f"rule {change.rule_name} now routes to {result['winner']}; A/B test {args.name} disabled "
+          f"(previous version: {source.path.name}.bak)")
+    return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from fleetui.cli.context import CliContext, CliError
@@ -44,12 +43,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(change.diff)
     if args.dry_run:
         return 0
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CliError("not a terminal: pass --yes to apply without asking")
-        if input(f"Write this to {source.path}? [y/N] ").strip().lower() not in ("y", "yes"):
-            print("nothing written")
-            return 1
+    if not ctx.confirm(f"Write this to {source.path}?", args.yes):
+        print("nothing written")
+        return 1
     try:
         write(change)
     except CannotApply as exc:

@@ -140,6 +140,15 @@ class CliContext:
         sys.stdout.write("\n")
 
     @staticmethod
+    def confirm(question: str, yes: bool) -> bool:
+        """Go on? True with --yes or when the user answers y; without a terminal to ask on, an error."""
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise CliError("not a terminal: pass --yes to go on without asking")
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+    @staticmethod
     def note(message: str) -> None:
         """A remark for the human, on stderr so `--json` output stays clean."""
         print(message, file=sys.stderr)

@@ -1,6 +1,7 @@
-"""Turn an accepted recommendation into a routing rule in the fleet file.
+"""Turn an accepted recommendation into a routing rule in the fleet file, or end an A/B test
+by pointing its rule at the winner.
 
-The rule is appended as text, so everything the user wrote — comments, order, layout — stays as
+A recommendation's rule is appended as text, so everything the user wrote — comments, order, layout — stays as
 it was; the new text is validated as a whole fleet before anything is written, then written
 atomically with the previous file kept as `<name>.bak`.
 """
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetui.fleetfile import parse_fleet
+from fleetui.fleet import Fleet
+from fleetui.fleetfile import fleet_file_text, parse_fleet
 
 CASUAL = ["casual_chat", "food_dining", "quick_lookup"]
 
@@ -76,6 +78,33 @@ def plan(path: Path, rec: dict[str, Any]) -> Change:
     new = old + ("" if old.endswith("\n") else "\n") + block
     parse_fleet(new, path)  # raises FleetFileError: nothing is written unless the result is valid
     return Change(path, old, new, name)
+
+
+def plan_ab_winner(path: Path, test_name: str, winner: str) -> Change:
+    """Route the A/B test's rule to `winner` (the rule's other targets become its fallbacks) and
+    disable the test, which stays in the file as a record. The file is edited in place."""
+    old = path.read_text(encoding="utf-8")
+    fleet = parse_fleet(old, path)
+    test = next((t for t in fleet.ab_tests if t.name == test_name), None)
+    if test is None:
+        raise CannotApply(f"no A/B test {test_name!r} in {path}")
+    if winner not in test.arms:
+        raise CannotApply(f"{winner!r} is not an arm of A/B test {test_name!r} ({', '.join(test.arms)})")
+    if test.rule is None:
+        raise CannotApply(f"A/B test {test_name!r} splits all traffic, not a rule's: there is no rule to point "
+                          f"at {winner}; make it the first holder of the `default` role by hand")
+    rule = next(r for r in fleet.rules if r.name == test.rule)
+    before = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
+    data = fleet.model_dump()
+    for entry in data["rules"]:
+        if entry["name"] == rule.name:
+            entry.update(model=winner, role=None,
+                         fallbacks=[m for m in dict.fromkeys([*before, *rule.fallbacks]) if m != winner])
+    for entry in data["ab_tests"]:
+        if entry["name"] == test_name:
+            entry.update(enabled=False, description=(f"ended: {winner} won; rule {rule.name} routes to it"))
+    new = fleet_file_text(Fleet.model_validate(data), path)  # validated, comments and layout kept
+    return Change(path, old, new, rule.name)
 
 
 def write(change: Change) -> None:
