@@ -77,6 +77,25 @@ def test_decisions_wait_out_a_locked_database(tmp_path: Path) -> None:
     assert not recorder.spool_path.exists()
 
 
+def test_decisions_older_than_a_month_are_pruned_as_new_ones_arrive(tmp_path: Path) -> None:
+    import time
+
+    from fleetui.store.decisions import KEEP_DAYS
+
+    db = tmp_path / "app.db"
+    recorder = configure(db_path=db, fleet_path=SAMPLE_FLEET, interval_s=0.05)
+    router = Router.from_toml(SAMPLE_FLEET)
+    old, recent = router.route("hi", task="heartbeat"), router.route("hi", task="heartbeat")
+    long_ago = time.time() - (KEEP_DAYS + 1) * 86400
+    recorder.record(("decision", old.decision_id, (long_ago, old)))
+    recorder.record(("decision", recent.decision_id, (time.time() - 86400, recent)))
+    assert recorder.flush(10)  # the batch is stored, then the month-old one pruned
+    recorder.close()
+    with Store.open(db) as store:
+        kept = [r[0] for r in store.db.execute("SELECT decision_id FROM decisions")]
+    assert kept == [recent.decision_id]
+
+
 def test_no_decisions_says_how_to_log_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", str(tmp_path / "empty.db"), "decisions"]) == 0
     assert "on_decision=fleetui.log_decision" in capsys.readouterr().out

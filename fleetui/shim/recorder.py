@@ -61,6 +61,7 @@ class Recorder:
         self._enricher: Any = None
         self._warned: dict[str, float] = {}
         self._pid = os.getpid()
+        self._decisions_pruned = 0.0
 
     # -- caller side (hot path) ---------------------------------------------------------------
 
@@ -174,9 +175,13 @@ class Recorder:
     def _apply_markers(self, store: Any, markers: list[Any]) -> None:
         decisions = [args[0] for kind, _, args in markers if kind == "decision"]
         if decisions:
-            from fleetui.store.decisions import save_decisions
+            from fleetui.store import decisions as stored
 
-            save_decisions(store, decisions, self.source)
+            stored.save_decisions(store, decisions, self.source)
+            now = time.time()
+            if now - self._decisions_pruned >= 3600:  # the table would grow by a row per request
+                self._decisions_pruned = now
+                stored.prune_decisions(store, now - stored.KEEP_DAYS * 86400)
         for kind, call_id, args in markers:
             if kind == "feedback":
                 store.update_feedback(call_id, *args)

@@ -30,6 +30,15 @@ def save_decisions(store: Store, decisions: Iterable[Mapping[str, Any]], source:
     return len(rows)
 
 
+KEEP_DAYS = 30  # decisions are a debugging trail, one row per routed request: a month is kept
+
+
+def prune_decisions(store: Store, older_than_ts: float) -> int:
+    """Delete decisions made before `older_than_ts`; returns how many."""
+    with store.db.conn:
+        return store.db.conn.execute("DELETE FROM decisions WHERE ts < ?", [older_than_ts]).rowcount
+
+
 def _where(since_ts: float | None, rule: str | None) -> tuple[str, list[Any]]:
     clauses, params = ["1"], []
     if since_ts:
