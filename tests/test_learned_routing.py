@@ -177,6 +177,9 @@ def test_cli_bench_routing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
                  "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "router: knn" in out and "(seed 3)" in out
+    assert main(["bench", "routing", "--calls", str(log)]) == 0  # the pair defaults to the strongest and cheapest
+    out = capsys.readouterr().out
+    assert "big (strong) vs small (weak) (the strongest and the cheapest on the training prompts)" in out
     assert main(["bench", "routing", "--calls", str(log), "--strong", "nope"]) == 2
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt_id": 1}\n')

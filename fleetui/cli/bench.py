@@ -17,14 +17,15 @@ def register(subparsers: Any) -> None:
         "quality (0..1), cost_usd}. Fits a router on the training prompts (default: per-model ridge "
         "regressors over prompt words and shape; --router knn: TF-IDF nearest neighbours) and reports, "
         "on held-out prompts, its quality/cost curve against the best single model, random routing and "
-        "the oracle; with --strong/--weak, APGR and CPT(50/80/95%).",
+        "the oracle, and APGR and CPT(50/80/95%) for a strong/weak pair (default: the strongest and the "
+        "cheapest model on the training prompts).",
     )
     parser.add_argument("what", choices=["routing"])
     parser.add_argument("--calls", required=True, type=Path, help="JSONL call log with quality values")
     parser.add_argument("--test-fraction", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--strong", help="strong model for APGR (e.g. gpt4_1106_preview)")
-    parser.add_argument("--weak", help="weak model for APGR")
+    parser.add_argument("--strong", help="strong model for APGR (default: the best on the training prompts)")
+    parser.add_argument("--weak", help="weak model for APGR (default: the cheapest on the training prompts)")
     parser.add_argument("--router", choices=["ridge", "knn"], default="ridge",
                         help="ridge: quality regressors over prompt words and shape (default); knn: nearest neighbours")
     parser.add_argument("--json", action="store_true", help="print as JSON")
@@ -70,7 +71,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
               f"{point['oracle_quality']:>7.3f} {oracle_cost:>9}")
     if "strong_weak" in result:
         sw = result["strong_weak"]
-        print(f"{args.strong} (strong) vs {args.weak} (weak), {result['test_prompts']} held-out prompts:")
+        chosen = "" if args.strong and args.weak else " (the strongest and the cheapest on the training prompts)"
+        print(f"{result['strong_model']} (strong) vs {result['weak_model']} (weak){chosen}, "
+              f"{result['test_prompts']} held-out prompts:")
         gain = sw["share_of_oracle_gain"]
         print(f"  APGR router {sw['router']['apgr']:.3f}, oracle {sw['oracle']['apgr']:.3f}, random {sw['random_apgr']:.3f}"
               + (f": the router gains {gain:.0%} of what the oracle gains over random routing" if gain is not None else ""))

@@ -264,7 +264,11 @@ def evaluate(samples: list[Sample], *, test_fraction: float = 0.3, seed: int = 0
         "oracle": {"quality": round(float(np.mean(oracle)), 4)},
         "single_models": {m: {"quality": round(q, 4), "cost_usd": round(c, 6)} for m, (q, c) in single.items()},
     }
-    if strong and weak:
+    # Unless told, the pair is the strongest and the cheapest model on the training prompts.
+    strong = strong or best_on_train
+    weak = weak or models[int(np.argmin(np.nanmean(train.cost, axis=0)))]
+    result["strong_model"], result["weak_model"] = strong, weak
+    if strong != weak:
         result["strong_weak"] = strong_weak(test, predicted, models.index(strong), models.index(weak))
     return result
 
