@@ -178,6 +178,12 @@ def test_cli_export_rejects_a_calls_format_for_routing(capsys: pytest.CaptureFix
     assert "routing exports as toml, json or litellm" in capsys.readouterr().err
 
 
+def test_cli_export_to_a_missing_folder_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "no" / "such" / "config.yaml"
+    assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "-o", str(target)]) == 2
+    assert f"there is no folder {target.parent}" in capsys.readouterr().err and not target.parent.exists()
+
+
 # -- fleetui route ----------------------------------------------------------------------------------
 
 

@@ -83,3 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a file or folder the command needed: said in one line, not a traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"fleetui: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1

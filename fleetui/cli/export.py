@@ -31,7 +31,13 @@ def register(subparsers: Any) -> None:
 
 def _write(target: Path, lines: Any) -> int:
     """Write lines to `target` atomically; returns how many."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise CliError(f"cannot write {target}: there is no folder {folder}; create it or write elsewhere")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
     count = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
