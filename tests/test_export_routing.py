@@ -159,17 +159,19 @@ def test_cli_export_never_writes_a_key(fmt: str, tmp_path: Path, monkeypatch: py
     assert [p.name for p in tmp_path.iterdir()] == [out.name], "no temporary file left behind"
 
 
-def test_cli_export_replaces_a_file_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_export_replaces_a_file_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "config.yaml"
     out.write_text("old")
+    import errno
     import os
 
     def failing_replace(src: str, dst: str) -> None:
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device", dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
-        main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "-o", str(out)])
+    assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "-o", str(out)]) == 1
+    assert f"fleetui: {out}: No space left on device" in capsys.readouterr().err  # one line, no traceback
     assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
 
 
