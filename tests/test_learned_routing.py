@@ -181,6 +181,14 @@ def test_cli_bench_routing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "big (strong) vs small (weak) (the strongest and the cheapest on the training prompts)" in out
     assert main(["bench", "routing", "--calls", str(log), "--strong", "nope"]) == 2
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["bench", "routing", "--calls", str(empty)]) == 2
+    assert "no calls in the file" in capsys.readouterr().err
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"prompt_id": 1, "prompt": "hi", "model": "m", "quality": 1, "cost_usd": 0.1}\n')
+    assert main(["bench", "routing", "--calls", str(one)]) == 2
+    assert "1 prompt(s) answered by every model" in capsys.readouterr().err
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"prompt_id": 1}\n')
     assert main(["bench", "routing", "--calls", str(bad)]) == 2

@@ -48,8 +48,13 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         name = getattr(args, option)
         if name is not None and name not in models:
             raise CliError(f"--{option} {name!r} is not in the log; models: {', '.join(sorted(models))}")
-    result = evaluate(samples, test_fraction=args.test_fraction, seed=args.seed, strong=args.strong, weak=args.weak,
-                      router=args.router)
+    if not samples:
+        raise CliError(f"{args.calls}: no calls in the file")
+    try:
+        result = evaluate(samples, test_fraction=args.test_fraction, seed=args.seed, strong=args.strong,
+                          weak=args.weak, router=args.router)
+    except ValueError as exc:
+        raise CliError(f"{args.calls}: {exc}") from None
     if args.json:
         ctx.print_json(result)
         return 0

@@ -230,8 +230,11 @@ def evaluate(samples: list[Sample], *, test_fraction: float = 0.3, seed: int = 0
     table = Table.of(samples)
     complete = np.where(~np.isnan(table.quality).any(axis=1))[0]  # prompts every model answered
     order = list(complete)
+    if len(order) < 2:
+        raise ValueError(f"{len(order)} prompt(s) answered by every model in the log: a router needs at least "
+                         "2, one to learn from and one to measure on")
     random.Random(seed).shuffle(order)
-    cut = int(len(order) * (1 - test_fraction))
+    cut = min(max(int(len(order) * (1 - test_fraction)), 1), len(order) - 1)  # neither side empty
     train, test = table.rows(np.array(order[:cut])), table.rows(np.array(order[cut:]))
     fitted: _Router = KnnRouter(train, k=k) if router == "knn" else RidgeRouter(train)
     predicted = fitted.predict(test.texts)
