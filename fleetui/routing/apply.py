@@ -1,9 +1,10 @@
 """Turn an accepted recommendation into a routing rule in the fleet file, or end an A/B test
 by pointing its rule at the winner.
 
-A recommendation's rule is appended as text, so everything the user wrote — comments, order, layout — stays as
-it was; the new text is validated as a whole fleet before anything is written, then written
-atomically with the previous file kept as `<name>.bak`.
+A recommendation's rule is appended as text, so everything the user wrote — comments, order,
+layout — stays as it was; an ended A/B test edits its rule in place the same way. The new text is
+validated as a whole fleet before anything is written, then written atomically with the previous
+file kept as `<name>.bak`.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def plan_ab_winner(path: Path, test_name: str, winner: str) -> Change:
                          fallbacks=[m for m in dict.fromkeys([*before, *rule.fallbacks]) if m != winner])
     for entry in data["ab_tests"]:
         if entry["name"] == test_name:
-            entry.update(enabled=False, description=(f"ended: {winner} won; rule {rule.name} routes to it"))
+            entry.update(enabled=False, description=f"ended: {winner} won; rule {rule.name} routes to it")
     new = fleet_file_text(Fleet.model_validate(data), path)  # validated, comments and layout kept
     return Change(path, old, new, rule.name)
 
