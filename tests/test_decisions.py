@@ -43,6 +43,8 @@ def test_every_decision_is_stored_and_summarised_per_rule(tmp_path: Path, capsys
     assert latest["decision_id"] == pinned.decision_id and latest["model_id"] == "gpt-4o-mini"
     assert latest["override"] is True and latest["source"] == "my-app"
     assert latest["reason"] == pinned.reason and latest["fallbacks"] == list(pinned.fallbacks)
+    assert (latest["provider"], latest["prompt_length"]) == ("openai", len("hi there"))
+    assert out["alerts"] == []  # 41 decisions: too few to alert on
     stored_coding = main(["--db", str(db), "decisions", "--rule", "serious-coding", "--json", "--limit", "1"])
     assert stored_coding == 0
     [first] = json.loads(capsys.readouterr().out)["latest"]
@@ -53,6 +55,27 @@ def test_every_decision_is_stored_and_summarised_per_rule(tmp_path: Path, capsys
     text = capsys.readouterr().out
     assert text.startswith("41 routing decisions since 24h: median ")
     assert "serious-coding" in text and "2.4% overridden" in text and "override" in text.split("latest:")[1]
+
+
+def test_alerts_and_the_jsonl_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "app.db"
+    recorder = configure(db_path=db, fleet_path=SAMPLE_FLEET, interval_s=0.05)
+    try:
+        router = Router.from_toml(SAMPLE_FLEET, on_decision=fleetui.log_decision)
+        unsure = [router.route("Write a python function to parse dates", task="coding") for _ in range(60)]
+        assert all(d.escalated for d in unsure)  # the estimate is unsure of this prompt: one tier up
+        assert recorder.flush(10)
+    finally:
+        recorder.close()
+    assert main(["--db", str(db), "decisions"]) == 0
+    assert "! high escalation: 100% of decisions went one tier up (over 30%)" in capsys.readouterr().out
+
+    out = tmp_path / "decisions.jsonl"
+    assert main(["--db", str(db), "export", "decisions", "-o", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["decision_id"] for r in rows] == [d.decision_id for d in unsure]  # oldest first
+    assert rows[0]["escalated"] is True and rows[0]["matched"] == list(unsure[0].matched)
+    assert main(["--db", str(db), "export", "decisions", "--format", "json"]) == 2
 
 
 def test_decisions_wait_out_a_locked_database(tmp_path: Path) -> None:

@@ -26,11 +26,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.analysis.decision_alerts import decision_alerts
     from fleetui.store.decisions import decision_summary, recent_decisions
 
     since = ctx.since(args.since)
     store = ctx.store()
     summary = decision_summary(store, since, args.rule)
+    summary["alerts"] = decision_alerts(summary)
     latest = recent_decisions(store, since, max(0, args.limit), args.rule)
     if args.json:
         ctx.print_json({"since": args.since, **summary, "latest": latest})
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"{total:,} routing decisions since {args.since}: median {summary['p50_us']:.1f} µs, "
           f"p95 {summary['p95_us']:.1f} µs; mean confidence {summary['mean_confidence']:.2f}, "
           f"{summary['escalated'] / total:.1%} escalated, {summary['overridden'] / total:.1%} overridden")
+    for alert in summary["alerts"]:
+        print(f"! {alert}")
     print(f"  {'rule':<20} {'decisions':>9} {'share':>6} {'conf.':>5} {'escal.':>6}  models")
     for entry in summary["rules"]:
         models = ", ".join(f"{m} {n / entry['decisions']:.0%}" for m, n in list(entry["models"].items())[:3])

@@ -1,11 +1,14 @@
-"""`fleetui export`: routing config for apps (TOML, JSON, LiteLLM) or the call log (JSONL)."""
+"""`fleetui export`: routing config for apps (TOML, JSON, LiteLLM), or the call log or the routing
+decisions (JSONL)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +18,17 @@ from fleetui.cli.context import CliContext, CliError
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export",
-        help="export routing config (toml, json, litellm) or the call log (calls, jsonl)",
+        help="export routing config (toml, json, litellm), the call log or routing decisions (jsonl)",
         description="`fleetui export --format toml|json|litellm`: the fleet's routing for apps; the "
         "LiteLLM form is a proxy config.yaml with keys as os.environ/NAME. `fleetui export calls`: "
-        "stored calls as fleetui JSONL (what `fleetui import` reads).",
+        "stored calls as fleetui JSONL (what `fleetui import` reads). `fleetui export decisions`: the "
+        "routing decisions apps logged, as JSONL.",
     )
-    parser.add_argument("what", nargs="?", choices=["routing", "calls"], default="routing",
+    parser.add_argument("what", nargs="?", choices=["routing", "calls", "decisions"], default="routing",
                         help="what to export (default: routing)")
-    parser.add_argument("--since", help="calls only: since 7d, 24h, 2w or a date (default: all)")
+    parser.add_argument("--since", help="calls and decisions: since 7d, 24h, 2w or a date (default: all)")
     parser.add_argument("--format", choices=["toml", "json", "litellm", "jsonl"],
-                        help="routing: toml (default), json, litellm; calls: jsonl")
+                        help="routing: toml (default), json, litellm; calls and decisions: jsonl")
     parser.add_argument("-o", "--output", help="write to FILE atomically (default: stdout)")
     parser.set_defaults(run=run)
 
@@ -56,7 +60,7 @@ def _write(target: Path, lines: Any) -> int:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.what == "routing":
         return _routing(args, ctx)
-    return _calls(args, ctx)
+    return _log(args, ctx)
 
 
 def _routing(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -74,20 +78,28 @@ def _routing(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _calls(args: argparse.Namespace, ctx: CliContext) -> int:
-    from fleetui.importers.jsonl import to_json
-
+def _log(args: argparse.Namespace, ctx: CliContext) -> int:
+    """The call log as fleetui JSONL (what `fleetui import` reads), or the stored decisions."""
     if args.format not in (None, "jsonl"):
-        raise CliError(f"calls export as jsonl, not {args.format}")
+        raise CliError(f"{args.what} export as jsonl, not {args.format}")
     since = ctx.since(args.since) if args.since else None
-    calls = ctx.store().iter_calls(since_ts=since)
+    store = ctx.store()
+    lines: Iterator[str]
+    if args.what == "calls":
+        from fleetui.importers.jsonl import to_json
+
+        lines = (to_json(call) + "\n" for call in store.iter_calls(since_ts=since))
+    else:
+        from fleetui.store.decisions import iter_decisions
+
+        lines = (json.dumps(decision) + "\n" for decision in iter_decisions(store, since))
     if not args.output:
         count = 0
-        for call in calls:
-            sys.stdout.write(to_json(call) + "\n")
+        for line in lines:
+            sys.stdout.write(line)
             count += 1
-        ctx.note(f"exported {count:,} calls")
+        ctx.note(f"exported {count:,} {args.what}")
         return 0
-    count = _write(Path(args.output), (to_json(call) + "\n" for call in calls))
-    print(f"exported {count:,} calls to {args.output}")
+    count = _write(Path(args.output), lines)
+    print(f"exported {count:,} {args.what} to {args.output}")
     return 0

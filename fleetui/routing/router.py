@@ -73,6 +73,8 @@ class RouteDecision(NamedTuple):
     use_case: str  # what outcomes of this decision are learned under: use case, else task
     ab_test: str | None = None
     override: bool = False  # the caller pinned the model; routing's own choice leads the fallbacks
+    provider: str = ""  # the fleet's provider id of the model
+    prompt_length: int = 0  # characters, as the rules saw it
 
     def as_json(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._asdict().items()}
@@ -431,7 +433,7 @@ class Router:
             chosen.id, chosen.model, config.endpoints[chosen.id], tuple(candidates[1:]),
             rule.name if rule else None, reason, round(confidence, 3), strategy, tier, escalated,
             signals, (time.perf_counter() - started) * 1e6, f"{self._id_prefix}{next(self._ids):x}",
-            learned_as, ab_name, override is not None,
+            learned_as, ab_name, override is not None, chosen.provider, prompt_length,
         )
         recent = self._recent
         recent[decision.decision_id] = (learned_as, chosen.id, ab_name)

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from fleetui.store.store import Store
 
 _COLUMNS = ("decision_id", "ts", "model_id", "provider_model", "rule", "strategy", "reason", "confidence",
             "complexity", "escalated", "matched", "override", "decision_us", "ab_test", "use_case",
-            "fallbacks", "source")
+            "fallbacks", "source", "provider", "prompt_length")
 _INSERT = (f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 
@@ -22,7 +22,8 @@ def save_decisions(store: Store, decisions: Iterable[Mapping[str, Any]], source:
         (d["decision_id"], d["ts"], d["model_id"], d.get("provider_model"), d.get("rule"), d.get("strategy"),
          d.get("reason"), d.get("confidence"), d.get("complexity"), int(bool(d.get("escalated"))),
          json.dumps(list(d.get("matched") or ())), int(bool(d.get("override"))), d.get("decision_us"),
-         d.get("ab_test"), d.get("use_case"), json.dumps(list(d.get("fallbacks") or ())), source)
+         d.get("ab_test"), d.get("use_case"), json.dumps(list(d.get("fallbacks") or ())), source,
+         d.get("provider"), d.get("prompt_length"))
         for d in decisions
     ]
     with store.db.conn:
@@ -89,11 +90,19 @@ def decision_summary(store: Store, since_ts: float | None, rule: str | None = No
 
 def recent_decisions(store: Store, since_ts: float | None, limit: int, rule: str | None = None) -> list[dict[str, Any]]:
     where, params = _where(since_ts, rule)
-    rows = list(store.db.query(
-        f"SELECT * FROM decisions WHERE {where} ORDER BY ts DESC LIMIT ?", [*params, limit],
-    ))
-    for row in rows:
-        row["matched"] = json.loads(row["matched"] or "[]")
-        row["fallbacks"] = json.loads(row["fallbacks"] or "[]")
-        row["escalated"], row["override"] = bool(row["escalated"]), bool(row["override"])
-    return rows
+    rows = store.db.query(f"SELECT * FROM decisions WHERE {where} ORDER BY ts DESC LIMIT ?", [*params, limit])
+    return [_decoded(row) for row in rows]
+
+
+def iter_decisions(store: Store, since_ts: float | None) -> Iterator[dict[str, Any]]:
+    """Every stored decision of the period, oldest first (for `fleetui export decisions`)."""
+    where, params = _where(since_ts, None)
+    for row in store.db.query(f"SELECT * FROM decisions WHERE {where} ORDER BY ts", params):
+        yield _decoded(row)
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    row["matched"] = json.loads(row["matched"] or "[]")
+    row["fallbacks"] = json.loads(row["fallbacks"] or "[]")
+    row["escalated"], row["override"] = bool(row["escalated"]), bool(row["override"])
+    return row

@@ -151,7 +151,7 @@ def _step_5_decisions(db: sqlite_utils.Database) -> None:
         {"decision_id": str, "ts": float, "model_id": str, "provider_model": str, "rule": str,
          "strategy": str, "reason": str, "confidence": float, "complexity": str, "escalated": int,
          "matched": str, "override": int, "decision_us": float, "ab_test": str, "use_case": str,
-         "fallbacks": str, "source": str},
+         "fallbacks": str, "source": str, "provider": str, "prompt_length": int},
         pk="decision_id",
     )
     db["decisions"].create_index(["ts"])
