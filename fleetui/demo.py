@@ -330,4 +330,31 @@ def generate_demo(
             written += store.insert_calls(batch)
         if progress:
             progress(written, calls)
+        _save_demo_decisions(fleet, store, random.Random(seed + 1))
     return written
+
+
+DEMO_DECISIONS = 2_000
+
+
+def _save_demo_decisions(fleet: Fleet, store: Store, rng: random.Random) -> None:
+    """A day of decisions from a router over the fleet's rules, as an app logging them would
+    leave (`fleetui --demo decisions`): the demo's prompts, their tasks, and its users."""
+    from fleetui.routing import NoRoute, Router
+    from fleetui.store.decisions import save_decisions
+
+    router = Router(fleet)
+    pools = _pools(rng, size=50)
+    picked = rng.choices(_USE_CASES, weights=[u.share for u in _USE_CASES], k=DEMO_DECISIONS)
+    now = clock.now()
+    rows = []
+    for use_case in sorted(picked, key=lambda _: rng.random()):
+        prompt, _ = rng.choice(pools[use_case.id].prompts)
+        user = f"user-{int(rng.random() * 120) + 1:03d}"
+        try:
+            decision = router.route(prompt, task=use_case.task, use_case=use_case.id, user=user)
+        except NoRoute:
+            continue
+        rows.append({**decision._asdict(), "ts": now - rng.random() * 86400})
+    rows.sort(key=lambda row: row["ts"])
+    save_decisions(store, rows, source="demo-router")

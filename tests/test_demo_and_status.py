@@ -54,6 +54,10 @@ def test_generate_demo_writes_a_fresh_database(tmp_path: Path) -> None:
         assert store.count_calls() == 700
         assert store.overall().calls == 700
         assert "idx_calls_model_id_ts" in {i.name for i in store.db["calls"].indexes}
+        # A day of logged routing decisions over the sample's rules, for `fleetui --demo decisions`.
+        decisions = {r[0]: r[1] for r in store.db.execute("SELECT rule, COUNT(*) FROM decisions GROUP BY rule")}
+    assert sum(decisions.values()) == 2_000
+    assert {"casual-to-local", "serious-coding", "heartbeats"} <= set(decisions)
 
 
 def test_demo_refuses_to_fill_an_existing_real_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
