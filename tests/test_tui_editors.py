@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from fleetui.fleetfile import load_fleet
 from fleetui.tui.app import FleetApp
@@ -93,6 +93,8 @@ async def test_rules_split_by_an_ab_test_keep_it_when_renamed_and_are_not_remove
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)
         assert editor.fleet.rules[1].name == "heartbeats"
+        table = editor.query_one("#rules-table", DataTable)
+        assert str(table.get_row_at(1)[3]) == "role:fast-tasks · A/B haiku-vs-flash"
         await pilot.press("x")
         await pilot.pause(0.1)
         assert "rule heartbeats is split by A/B test haiku-vs-flash" in str(editor.query_one("#rule-check", Static).render())

@@ -58,8 +58,12 @@ class RulesEditor(FleetEditor):
     def _fill(self) -> None:
         table = self.query_one("#rules-table", DataTable)
         table.clear()
+        split = {t.rule: t.name for t in self.fleet.ab_tests if t.enabled and t.rule}
         for rule in self.fleet.rules:
-            table.add_row(str(rule.priority), rule.name, rule.when[:40], rule.model or f"role:{rule.role}")
+            target = rule.model or f"role:{rule.role}"
+            if rule.name in split:  # its traffic is split by user: `fleetui ab` has the results
+                target += f" · A/B {split[rule.name]}"
+            table.add_row(str(rule.priority), rule.name, rule.when[:40], target)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row < len(self.fleet.rules):
