@@ -229,9 +229,22 @@ def _picker(rng: random.Random, items: list[Any], weights: list[float]) -> Calla
     return lambda: items[min(bisect.bisect(cumulative, rng.random() * total), last)]
 
 
-def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = None) -> Iterator[CallRecord]:
+ROUTED_APP, ROUTED_DAYS = "code-assistant", 10  # the app that adopted fleetui's Router, and when
+OVERRIDE_SHARE = 0.06  # of its routed calls, pinned by the app to the model it used before
+
+
+def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = None,
+               decisions: list[dict[str, Any]] | None = None) -> Iterator[CallRecord]:
+    """Demo calls, oldest first. The code assistant's calls of the last ROUTED_DAYS days go
+    through a Router over `fleet` and carry its decision; those decisions are appended to
+    `decisions` (as `fleetui.log_decision` would store them) when a list is given."""
+    from fleetui.routing import NoRoute, Router
+
     rng = random.Random(seed)
+    routing_rng = random.Random(seed + 1)  # routing draws apart, so the rest of the traffic stays as it was
+    router = Router(fleet)
     now = clock.now() if now is None else now
+    routed_since = now - ROUTED_DAYS * 86400
     pricer = Pricer(fleet)
     pools = _pools(rng)
     models = _choose_models(fleet)
@@ -250,6 +263,21 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
         complexity = complexity_of[use_case.id]()
         pool = pools[use_case.id]
         prompt, prompt_hash = pool.prompts[int(rng.random() * len(pool.prompts))]
+        source = _APPS.get(use_case.task, "demo-app")
+        routing: dict[str, Any] = {}
+        if source == ROUTED_APP and ts >= routed_since:
+            # Routed before anything depends on the model; `rng` draws as many numbers either way.
+            pinned = model.id if routing_rng.random() < OVERRIDE_SHARE else None
+            try:
+                decision = router.route(prompt, task=use_case.task, use_case=use_case.id, override=pinned)
+            except NoRoute:
+                decision = None
+            if decision is not None:
+                model, profile = fleet.model(decision.model_id), profiles[decision.model_id]
+                routing = decision.call_attributes()
+                routing.pop("complexity")  # the call keeps the demo's own complexity label
+                if decisions is not None:
+                    decisions.append({**decision._asdict(), "ts": ts})
         input_tokens = max(5, int(len(prompt) / 4 + lognorm(math.log(use_case.context_tokens), 0.5)))
         output_tokens = max(1, int(lognorm(math.log(use_case.output_tokens), 0.45)))
         cached = int(input_tokens * 0.6) if use_case.context_tokens > 1000 and rng.random() < 0.3 else 0
@@ -273,7 +301,7 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
             feedback = 1.0 if happy else 0.0
         yield CallRecord(
             ts=ts,
-            source=_APPS.get(use_case.task, "demo-app"),
+            source=source,
             model_id=model.id,
             provider_name=provider_kind[model.id],
             request_model=model.model,
@@ -302,6 +330,7 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
             user_id=f"user-{int(rng.random() * 120) + 1:03d}",
             session_id=f"s-{int(ts) // 1800:x}-{int(rng.random() * 40)}",
             demo=True,
+            **routing,
         )
 
 
@@ -319,7 +348,8 @@ def generate_demo(
     written = 0
     with Store.open(path) as store, store.bulk_load():
         batch: list[CallRecord] = []
-        for record in demo_calls(fleet, calls, seed=seed):
+        decisions: list[dict[str, Any]] = []
+        for record in demo_calls(fleet, calls, seed=seed, decisions=decisions):
             batch.append(record)
             if len(batch) == BATCH:
                 written += store.insert_calls(batch)
@@ -330,31 +360,8 @@ def generate_demo(
             written += store.insert_calls(batch)
         if progress:
             progress(written, calls)
-        _save_demo_decisions(fleet, store, random.Random(seed + 1))
+        from fleetui.store.decisions import save_decisions
+
+        save_decisions(store, decisions, source=ROUTED_APP)
     return written
 
-
-DEMO_DECISIONS = 2_000
-
-
-def _save_demo_decisions(fleet: Fleet, store: Store, rng: random.Random) -> None:
-    """A day of decisions from a router over the fleet's rules, as an app logging them would
-    leave (`fleetui --demo decisions`): the demo's prompts, their tasks, and its users."""
-    from fleetui.routing import NoRoute, Router
-    from fleetui.store.decisions import save_decisions
-
-    router = Router(fleet)
-    pools = _pools(rng, size=50)
-    picked = rng.choices(_USE_CASES, weights=[u.share for u in _USE_CASES], k=DEMO_DECISIONS)
-    now = clock.now()
-    rows = []
-    for use_case in sorted(picked, key=lambda _: rng.random()):
-        prompt, _ = rng.choice(pools[use_case.id].prompts)
-        user = f"user-{int(rng.random() * 120) + 1:03d}"
-        try:
-            decision = router.route(prompt, task=use_case.task, use_case=use_case.id, user=user)
-        except NoRoute:
-            continue
-        rows.append({**decision._asdict(), "ts": now - rng.random() * 86400})
-    rows.sort(key=lambda row: row["ts"])
-    save_decisions(store, rows, source="demo-router")

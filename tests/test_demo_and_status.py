@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -54,10 +55,16 @@ def test_generate_demo_writes_a_fresh_database(tmp_path: Path) -> None:
         assert store.count_calls() == 700
         assert store.overall().calls == 700
         assert "idx_calls_model_id_ts" in {i.name for i in store.db["calls"].indexes}
-        # A day of logged routing decisions over the sample's rules, for `fleetui --demo decisions`.
-        decisions = {r[0]: r[1] for r in store.db.execute("SELECT rule, COUNT(*) FROM decisions GROUP BY rule")}
-    assert sum(decisions.values()) == 2_000
-    assert {"casual-to-local", "serious-coding", "heartbeats"} <= set(decisions)
+        # The code assistant routes through fleetui's Router for its last ten days: its calls carry
+        # the decisions, and the decisions are stored as an app logging them would leave them.
+        routed = list(store.db.query("SELECT decision_id, source, ts, model_id, override FROM calls "
+                                     "WHERE decision_id IS NOT NULL"))
+        decisions = {r["decision_id"]: r for r in store.db.query("SELECT * FROM decisions")}
+    assert routed and {r["decision_id"] for r in routed} == set(decisions)
+    assert {r["source"] for r in routed} == {"code-assistant"}
+    assert min(r["ts"] for r in routed) >= time.time() - 10 * 86400
+    assert all(decisions[r["decision_id"]]["model_id"] == r["model_id"] for r in routed)
+    assert {d["rule"] for d in decisions.values()} <= {"serious-coding", None}
 
 
 def test_demo_refuses_to_fill_an_existing_real_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
