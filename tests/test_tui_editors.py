@@ -94,7 +94,8 @@ async def test_rules_split_by_an_ab_test_keep_it_when_renamed_and_are_not_remove
         editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)
         assert editor.fleet.rules[1].name == "heartbeats"
         table = editor.query_one("#rules-table", DataTable)
-        assert str(table.get_row_at(1)[3]) == "role:fast-tasks · A/B haiku-vs-flash"
+        assert str(table.get_row_at(1)[3]) == "A/B role:fast-tasks"
+        assert "split by A/B test haiku-vs-flash" in str(editor.query_one("#rule-ab", Static).render())
         await pilot.press("x")
         await pilot.pause(0.1)
         assert "rule heartbeats is split by A/B test haiku-vs-flash" in str(editor.query_one("#rule-check", Static).render())

@@ -43,6 +43,7 @@ class RulesEditor(FleetEditor):
                     yield Label(label)
                     yield Input(id=f"rule-{field}")
                 yield Static("", id="rule-check")
+                yield Static("", id="rule-ab")
                 with Horizontal():
                     yield Button("Update rule", id="rule-update", variant="primary")
                     yield Button("Save file", id="rule-save")
@@ -58,12 +59,17 @@ class RulesEditor(FleetEditor):
     def _fill(self) -> None:
         table = self.query_one("#rules-table", DataTable)
         table.clear()
-        split = {t.rule: t.name for t in self.fleet.ab_tests if t.enabled and t.rule}
+        split = set(self._ab_tests_of().values())
         for rule in self.fleet.rules:
             target = rule.model or f"role:{rule.role}"
-            if rule.name in split:  # its traffic is split by user: `fleetui ab` has the results
-                target += f" · A/B {split[rule.name]}"
-            table.add_row(str(rule.priority), rule.name, rule.when[:40], target)
+            if rule.name in split:  # its traffic is split by user (the form names the test); first, so it shows
+                target = f"A/B {target}"
+            when = rule.when if len(rule.when) <= 24 else rule.when[:23] + "…"
+            table.add_row(str(rule.priority), rule.name, when, target)
+
+    def _ab_tests_of(self) -> dict[str, str]:
+        """Enabled A/B test name → the rule it splits."""
+        return {t.name: t.rule for t in self.fleet.ab_tests if t.enabled and t.rule}
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.cursor_row < len(self.fleet.rules):
@@ -73,6 +79,9 @@ class RulesEditor(FleetEditor):
                       "role": rule.role or "", "fallbacks": ", ".join(rule.fallbacks)}
             for field, value in values.items():
                 self.query_one(f"#rule-{field}", Input).value = value
+            tests = [name for name, split in self._ab_tests_of().items() if split == rule.name]
+            self.query_one("#rule-ab", Static).update(
+                f"split by A/B test {', '.join(tests)}: results with `fleetui ab {tests[0]}`" if tests else "")
 
     def action_new_rule(self) -> None:
         self.editing = None
