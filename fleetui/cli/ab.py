@@ -82,7 +82,7 @@ def _heading(result: dict[str, Any], since: str) -> str:
 
 def _end(args: argparse.Namespace, ctx: CliContext, results: list[dict[str, Any]]) -> int:
     from fleetui.fleetfile import FleetFileError
-    from fleetui.routing.apply import CannotApply, plan_ab_winner, write
+    from fleetui.routing.apply import CannotApply, plan_ab_winner
 
     if args.name is None:
         raise CliError("--end needs the test's NAME")
@@ -96,16 +96,10 @@ def _end(args: argparse.Namespace, ctx: CliContext, results: list[dict[str, Any]
         change = plan_ab_winner(source.path, args.name, result["winner"])
     except (CannotApply, FleetFileError) as exc:
         raise CliError(str(exc)) from None
-    print(f"{result['reason']}\n{change.diff}")
-    if args.dry_run:
-        return 0
-    if not ctx.confirm(f"Write this to {source.path}?", args.yes):
-        print("nothing written")
-        return 1
-    try:
-        write(change)
-    except CannotApply as exc:
-        raise CliError(str(exc)) from None
+    print(result["reason"])
+    status = ctx.write_change(change, yes=args.yes, dry_run=args.dry_run)
+    if status is not None:
+        return status
     print(f"rule {change.rule_name} now routes to {result['winner']}; A/B test {args.name} disabled "
           f"(previous version: {source.path.name}.bak)")
     return 0

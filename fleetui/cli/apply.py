@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.fleetfile import FleetFileError
-    from fleetui.routing.apply import CannotApply, plan, write
+    from fleetui.routing.apply import CannotApply, plan
     from fleetui.store import analytics
 
     source = ctx.fleet_source()
@@ -40,16 +40,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         change = plan(source.path, rec)
     except (CannotApply, FleetFileError) as exc:
         raise CliError(str(exc)) from None
-    print(change.diff)
-    if args.dry_run:
-        return 0
-    if not ctx.confirm(f"Write this to {source.path}?", args.yes):
-        print("nothing written")
-        return 1
-    try:
-        write(change)
-    except CannotApply as exc:
-        raise CliError(str(exc)) from None
+    status = ctx.write_change(change, yes=args.yes, dry_run=args.dry_run)
+    if status is not None:
+        return status
     analytics.set_recommendation_status(store, rec["id"], "applied")
     print(f"added rule {change.rule_name} to {source.path} (previous version: {source.path.name}.bak)")
     return 0

@@ -15,6 +15,7 @@ from fleetui.fleetfile import FleetFileError, FleetSource, find_fleet_file, load
 
 if TYPE_CHECKING:
     from fleetui.fleet import Fleet
+    from fleetui.routing.apply import Change
     from fleetui.store import Store
 
 
@@ -147,6 +148,23 @@ class CliContext:
         if not sys.stdin.isatty():
             raise CliError("not a terminal: pass --yes to go on without asking")
         return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+    def write_change(self, change: Change, *, yes: bool, dry_run: bool) -> int | None:
+        """Show a fleet file change's diff, ask, write it atomically. None when written, else the
+        exit status (0 for a dry run, 1 when the user says no)."""
+        from fleetui.routing.apply import CannotApply, write
+
+        print(change.diff)
+        if dry_run:
+            return 0
+        if not self.confirm(f"Write this to {change.path}?", yes):
+            print("nothing written")
+            return 1
+        try:
+            write(change)
+        except CannotApply as exc:
+            raise CliError(str(exc)) from None
+        return None
 
     @staticmethod
     def note(message: str) -> None:
