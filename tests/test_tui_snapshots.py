@@ -27,21 +27,31 @@ def frozen_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FleetApp:
     return FleetApp(Session(FleetSource(SAMPLE_FLEET, "sample"), db, demo=True), refresh_s=0)
 
 
-async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the screen is done changing: no load running, every shown tab loaded, every
-    table's columns sized (a DataTable sizes them on an Idle event after rows arrive) — all of
-    it true for several checks in a row, so a load that starts late is not missed on a busy
-    machine (CI once took the Recommendations tab with clipped columns)."""
-    from textual.widgets import DataTable
+TAB_KEYS = {"1": "fleet", "2": "usage", "3": "costs", "4": "recommendations", "5": "add"}
+
+
+async def _settle(pilot, tab: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the screen is done changing: `tab` (a pane id) is the active one, no load is
+    running, every shown tab is loaded, every table's columns are sized (a DataTable sizes them
+    on an Idle event after rows arrive) — all of it true for several checks in a row. On a busy
+    machine the key that switches tabs can still be queued when the checks start; without the
+    first condition they passed on the old tab, and CI took the Recommendations tab with
+    clipped columns, twice."""
+    from textual.widgets import DataTable, TabbedContent
     from textual.worker import WorkerState
 
     from fleetui.tui.base import DataTab
 
     def settled() -> bool:
         app = pilot.app
+        if tab is not None:
+            if app.query_one(TabbedContent).active != tab:
+                return False
+            if not all(pane.loaded for pane in app.query_one(f"#{tab}").query(DataTab)):
+                return False
         if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
             return False
-        if any(tab.display and tab.is_on_screen and not tab.loaded for tab in app.screen.query(DataTab)):
+        if any(pane.display and pane.is_on_screen and not pane.loaded for pane in app.screen.query(DataTab)):
             return False
         return not any(t._require_update_dimensions or t._updated_cells or t._new_rows
                        for t in app.screen.query(DataTable))
@@ -58,8 +68,8 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
 def test_tab_snapshot(snap_compare, frozen_app: FleetApp, tab: str) -> None:  # type: ignore[no-untyped-def]
     async def show(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _settle(pilot)
+        await _settle(pilot, "fleet")
         await pilot.press(tab)
-        await _settle(pilot)
+        await _settle(pilot, TAB_KEYS[tab])
 
     assert snap_compare(frozen_app, terminal_size=(120, 40), run_before=show)
