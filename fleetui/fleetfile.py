@@ -99,6 +99,20 @@ def parse_fleet(text: str, file: Path | str = "<fleet>") -> Fleet:
 def _problems(
     exc: ValidationError, lines: LineIndex, file: Path, data: dict[str, Any]
 ) -> list[FleetProblem]:
+    problems = [
+        FleetProblem(file, lines.line_of(path), _label(path, data), message) for path, message in _found(exc, data)
+    ]
+    problems.sort(key=lambda p: (p.line or 0, format_path(p.path)))
+    return problems
+
+
+def fleet_data_problems(exc: ValidationError, data: dict[str, Any]) -> list[str]:
+    """Every problem of fleet data that failed to validate, as "models[gpt-x].key: what is wrong"
+    (for changes made in code, which have no file lines yet)."""
+    return [f"{format_path(_label(path, data)) or 'fleet'}: {message}" for path, message in _found(exc, data)]
+
+
+def _found(exc: ValidationError, data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     found: list[tuple[tuple[str | int, ...], str]] = []
     cross_checked = False
     for error in exc.errors(include_url=False):
@@ -113,11 +127,7 @@ def _problems(
         # Field errors stop pydantic before the cross-section checks; run them on the raw data
         # so one pass reports everything.
         found += cross_reference_problems(data)
-    problems = [
-        FleetProblem(file, lines.line_of(path), _label(path, data), message) for path, message in found
-    ]
-    problems.sort(key=lambda p: (p.line or 0, format_path(p.path)))
-    return problems
+    return found
 
 
 def _label(path: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
