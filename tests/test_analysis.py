@@ -149,6 +149,14 @@ def test_cli_on_demo_data(isolated_home: Path, capsys: pytest.CaptureFixture[str
     recs = json.loads(capsys.readouterr().out)
     assert any(r["kind"] == "expensive_on_casual" for r in recs)
     assert all("n" in r["numbers"] for r in recs), "no recommendation without its sample size"
+    first, second = recs[0]["id"], recs[1]["id"]
+    assert main(["--demo", "recommend", "--dismiss", first]) == 0 and "dismissed" in capsys.readouterr().out
+    assert main(["--demo", "recommend", "--accept", second, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"id": second, "status": "accepted"}
+    assert main(["--demo", "recommend", "--json"]) == 0
+    statuses = {r["id"]: r["status"] for r in json.loads(capsys.readouterr().out)}
+    assert first not in statuses and statuses[second] == "accepted"  # re-analysis keeps what the user said
+    assert main(["--demo", "recommend", "--dismiss", "rec-nope"]) == 2
     assert main(["--demo", "rank", "casual_chat"]) == 0
     assert "★" in capsys.readouterr().out
     assert main(["--demo", "metrics"]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from fleetui.cli.context import CliContext
+from fleetui.cli.context import CliContext, CliError
 
 
 def register(subparsers: Any) -> None:
@@ -20,12 +20,17 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--days", type=int, default=30, help="window to analyse (default 30)")
     parser.add_argument("--all", action="store_true", help="include dismissed and applied ones")
     parser.add_argument("--json", action="store_true", help="print as JSON")
+    mark = parser.add_mutually_exclusive_group()
+    mark.add_argument("--accept", metavar="ID", help="mark a recommendation accepted (as `a` in the app)")
+    mark.add_argument("--dismiss", metavar="ID", help="mark a recommendation dismissed; it is not shown again")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.recommend import recommend, store_recommendations
 
+    if args.accept or args.dismiss:
+        return _mark(args, ctx)
     fleet, store = ctx.fleet(), ctx.store()
     found = store_recommendations(store, recommend(fleet, store, days=args.days))
     shown = [r for r in found if args.all or r.status not in ("dismissed", "applied")]
@@ -46,4 +51,22 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                   f"(run {r.verified_by})")
         elif r.can_verify:
             print(f"          verify: fleetui replay --recommendation {r.id}")
+    return 0
+
+
+def _mark(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.store import analytics
+
+    rec_id, status = (args.accept, "accepted") if args.accept else (args.dismiss, "dismissed")
+    store = ctx.store()
+    rec = analytics.recommendation(store, rec_id)
+    if rec is None:
+        raise CliError(f"no recommendation {rec_id!r}; see `fleetui recommend`")
+    if rec["status"] == "applied":
+        raise CliError(f"{rec_id} is already applied; its rule is in the fleet file")
+    analytics.set_recommendation_status(store, rec_id, status)
+    if args.json:
+        ctx.print_json({"id": rec_id, "status": status})
+    else:
+        print(f"{rec_id} {status}: {rec['title']}")
     return 0
