@@ -53,8 +53,7 @@ async def _settle(pilot, tab: str | None = None) -> None:  # type: ignore[no-unt
             return False
         if any(pane.display and pane.is_on_screen and not pane.loaded for pane in app.screen.query(DataTab)):
             return False
-        return not any(t._require_update_dimensions or t._updated_cells or t._new_rows
-                       for t in app.screen.query(DataTable))
+        return all(_sized(t) for t in app.screen.query(DataTable))
 
     calm = 0
     for _ in range(300):
@@ -63,6 +62,22 @@ async def _settle(pilot, tab: str | None = None) -> None:  # type: ignore[no-unt
         if calm >= 5:
             break
     await pilot.pause(0.4)  # the tab underline's animation
+
+
+def _sized(table) -> bool:  # type: ignore[no-untyped-def]
+    """Every column as wide as its widest cell: the table has measured the rows it shows (it
+    does so on an Idle event after they arrive; a screenshot before that clips every column)."""
+    from rich.text import Text
+
+    if table._require_update_dimensions or table._updated_cells or table._new_rows:
+        return False
+    widths = [column.content_width for column in table.ordered_columns]
+    for index in range(table.row_count):
+        for width, cell in zip(widths, table.get_row_at(index)):
+            text = Text.from_markup(cell) if isinstance(cell, str) else cell
+            if isinstance(text, Text) and text.cell_len > width:
+                return False
+    return True
 
 
 @pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
