@@ -89,9 +89,7 @@ def _end(args: argparse.Namespace, ctx: CliContext, results: list[dict[str, Any]
     [result] = results
     if not result["winner"]:
         raise CliError(f"A/B test {args.name} has no winner yet: {result['reason']}", exit_code=1)
-    source = ctx.fleet_source()
-    if source.is_sample:
-        raise CliError("the sample fleet is read-only; create your own with `fleetui init`")
+    source = ctx.own_fleet_source()
     try:
         change = plan_ab_winner(source.path, args.name, result["winner"])
     except (CannotApply, FleetFileError) as exc:

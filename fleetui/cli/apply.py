@@ -27,9 +27,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.routing.apply import CannotApply, plan
     from fleetui.store import analytics
 
-    source = ctx.fleet_source()
-    if source.is_sample:
-        raise CliError("the sample fleet is read-only; create your own with `fleetui init` and apply there")
+    source = ctx.own_fleet_source()
     store = ctx.store()
     rec = analytics.recommendation(store, args.recommendation)
     if rec is None:

@@ -50,6 +50,13 @@ class CliContext:
             self._source = found
         return self._source
 
+    def own_fleet_source(self) -> FleetSource:
+        """The fleet file a command is about to change; the built-in sample is never changed."""
+        source = self.fleet_source()
+        if source.is_sample:
+            raise CliError("the sample fleet is read-only; create your own with `fleetui init`, then change it")
+        return source
+
     def _no_fleet_file(self) -> FleetSource:
         sample = FleetSource(locations.sample_fleet_file(), "sample")
         if self.demo:

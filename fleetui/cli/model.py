@@ -56,9 +56,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.fleet import Fleet
     from fleetui.fleetfile import FleetFileError, fleet_data_problems, fleet_file_text, save_fleet
 
-    source = ctx.fleet_source()
-    if source.is_sample:
-        raise CliError("the sample fleet is read-only; create your own with `fleetui init`, then change it")
+    source = ctx.own_fleet_source()
     fleet = ctx.fleet()
     data = fleet.model_dump()
     known = [m["id"] for m in data["models"]]
