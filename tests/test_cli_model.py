@@ -42,7 +42,10 @@ def test_add_then_change_disable_enable_and_remove(fleet_file: Path, capsys: pyt
 
     assert main([*cli, "disable", "mini-2"]) == 0 and not model(fleet_file, "mini-2").enabled
     assert main([*cli, "enable", "mini-2"]) == 0 and model(fleet_file, "mini-2").enabled
-    assert main([*cli, "remove", "mini-2"]) == 0 and model(fleet_file, "mini-2") is None
+    assert main([*cli, "remove", "mini-2"]) == 2  # removing asks; with no terminal to ask on, it says so
+    assert "pass --yes" in capsys.readouterr().err and model(fleet_file, "mini-2") is not None
+    assert main([*cli, "remove", "mini-2", "--yes"]) == 0 and model(fleet_file, "mini-2") is None
+    assert '-id = "mini-2"' in capsys.readouterr().out  # the diff is shown before it is written
     backup = (fleet_file.parent / "fleet.toml.bak").read_text()
     assert 'id = "mini-2"' not in fleet_file.read_text() and 'id = "mini-2"' in backup
 

@@ -98,6 +98,6 @@ def _end(args: argparse.Namespace, ctx: CliContext, results: list[dict[str, Any]
     status = ctx.write_change(change, yes=args.yes, dry_run=args.dry_run)
     if status is not None:
         return status
-    print(f"rule {change.rule_name} now routes to {result['winner']}; A/B test {args.name} disabled "
+    print(f"rule {change.subject} now routes to {result['winner']}; A/B test {args.name} disabled "
           f"(previous version: {source.path.name}.bak)")
     return 0

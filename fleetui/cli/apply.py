@@ -42,5 +42,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if status is not None:
         return status
     analytics.set_recommendation_status(store, rec["id"], "applied")
-    print(f"added rule {change.rule_name} to {source.path} (previous version: {source.path.name}.bak)")
+    print(f"added rule {change.subject} to {source.path} (previous version: {source.path.name}.bak)")
     return 0

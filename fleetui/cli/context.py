@@ -156,12 +156,13 @@ class CliContext:
             raise CliError("not a terminal: pass --yes to go on without asking")
         return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
-    def write_change(self, change: Change, *, yes: bool, dry_run: bool) -> int | None:
-        """Show a fleet file change's diff, ask, write it atomically. None when written, else the
-        exit status (0 for a dry run, 1 when the user says no)."""
+    def write_change(self, change: Change, *, yes: bool, dry_run: bool, show: bool = True) -> int | None:
+        """Show a fleet file change's diff (unless `show` is off), ask, write it atomically. None
+        when written, else the exit status (0 for a dry run, 1 when the user says no)."""
         from fleetui.routing.apply import CannotApply, write
 
-        print(change.diff)
+        if show or dry_run:
+            print(change.diff)
         if dry_run:
             return 0
         if not self.confirm(f"Write this to {change.path}?", yes):

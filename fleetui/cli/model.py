@@ -5,7 +5,6 @@ kept, the previous file as FILE.bak)."""
 from __future__ import annotations
 
 import argparse
-import difflib
 from typing import Any
 
 from fleetui.cli.context import CliContext, CliError
@@ -18,7 +17,8 @@ def register(subparsers: Any) -> None:
         description="Change one model of the fleet file, as the app's Add Model tab and model keys "
         "do: the new fleet is validated first (unknown provider or role, a key pasted where its "
         "name belongs, a model a rule still routes to), then written atomically with comments kept "
-        "and FILE.bak. --dry-run shows the diff instead. Check the connection with `fleetui test ID`.",
+        "and FILE.bak, after showing the diff (remove asks first unless --yes). --dry-run shows the diff "
+        "only. Check the connection with `fleetui test ID`.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a model")
@@ -46,6 +46,7 @@ def register(subparsers: Any) -> None:
         sub.add_argument("id")
     for sub in actions.choices.values():
         sub.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+        sub.add_argument("--yes", action="store_true", help="remove: do not ask")
         sub.add_argument("--json", action="store_true", help="print the model as saved, as JSON")
     parser.set_defaults(run=run)
 
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from pydantic import ValidationError
 
     from fleetui.fleet import Fleet
-    from fleetui.fleetfile import FleetFileError, fleet_data_problems, fleet_file_text, save_fleet
+    from fleetui.fleetfile import FleetFileError, fleet_data_problems, fleet_file_text
+    from fleetui.routing.apply import Change
 
     source = ctx.own_fleet_source()
     fleet = ctx.fleet()
@@ -76,18 +78,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             del data["models"][index]
     try:
         new_fleet = Fleet.model_validate(data)
-        text = fleet_file_text(new_fleet, source.path)
+        change = Change(source.path, source.path.read_text(encoding="utf-8"),
+                        fleet_file_text(new_fleet, source.path), args.id)
     except ValidationError as exc:
         problems = "\n".join(f"  {problem}" for problem in fleet_data_problems(exc, data))
         raise CliError(f"not saved, the fleet would not be valid:\n{problems}") from None
     except FleetFileError as exc:
         raise CliError(str(exc)) from None
-    if args.dry_run:
-        old = source.path.read_text(encoding="utf-8")
-        print("".join(difflib.unified_diff(old.splitlines(keepends=True), text.splitlines(keepends=True),
-                                           fromfile=f"{source.path} (now)", tofile=f"{source.path} (after)")))
-        return 0
-    save_fleet(new_fleet, source.path)
+    # Removing is the one change that loses what the file said: it asks, as the app does.
+    status = ctx.write_change(change, yes=args.yes or args.action != "remove", dry_run=args.dry_run,
+                              show=not args.json)
+    if status is not None:
+        return status
     model = next((m for m in new_fleet.models if m.id == args.id), None)
     if args.json:
         ctx.print_json({"action": args.action, "path": source.path,

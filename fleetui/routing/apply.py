@@ -33,7 +33,7 @@ class Change:
     path: Path
     old_text: str
     new_text: str
-    rule_name: str
+    subject: str  # what the change is about: the rule added or routed, the model changed
 
     @property
     def diff(self) -> str:

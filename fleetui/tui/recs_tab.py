@@ -117,7 +117,7 @@ class RecommendationsTab(DataTab):
 
             self.session.fleet = load_fleet(self.session.source.path)
             self._set_status("applied")
-            self.app.notify(f"rule {change.rule_name} added to {change.path}", title="Applied")
+            self.app.notify(f"rule {change.subject} added to {change.path}", title="Applied")
 
         self.app.push_screen(DiffConfirm(change.diff), answer)
 
