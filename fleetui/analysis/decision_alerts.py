@@ -1,4 +1,5 @@
-"""What in the logged routing decisions needs a look (the spec's routing alerts)."""
+"""What in the logged routing decisions needs a look (the spec's routing alerts). The same
+thresholds make the routing recommendations (`fleetui.analysis.recommend.routing_issues`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 LOW_CONFIDENCE = 0.6  # mean confidence of the complexity estimate
 HIGH_ESCALATION = 0.30  # share of decisions sent one tier up
-HIGH_OVERRIDE = 0.15  # share of decisions the app overrode (as the recommendations count it)
+HIGH_OVERRIDE = 0.15  # share of decisions the app overrode
 MIN_DECISIONS = 50  # fewer say too little to alert on
 
 

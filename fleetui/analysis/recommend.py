@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from fleetui import clock
+from fleetui.analysis.decision_alerts import HIGH_OVERRIDE, LOW_CONFIDENCE, MIN_DECISIONS
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui.fleet import Fleet
 from fleetui.pricing import Pricer
@@ -282,7 +283,7 @@ def routing_issues(store: Store, since_ts: float) -> list[Recommendation]:
 
     stats = routing_stats(store, since_ts)
     out = []
-    if stats["routed_calls"] >= 50 and (stats["override_rate"] or 0) > 0.15:
+    if stats["routed_calls"] >= MIN_DECISIONS and (stats["override_rate"] or 0) > HIGH_OVERRIDE:
         out.append(Recommendation(
             kind="high_override_rate", severity="medium",
             title="Routing decisions are overridden often",
@@ -290,7 +291,7 @@ def routing_issues(store: Store, since_ts: float) -> list[Recommendation]:
             numbers={"n": stats["routed_calls"], "override_rate": stats["override_rate"]},
         ))
     for route in stats["routes"]:
-        if route["calls"] >= 50 and route["confidence"] is not None and route["confidence"] < 0.6:
+        if route["calls"] >= MIN_DECISIONS and route["confidence"] is not None and route["confidence"] < LOW_CONFIDENCE:
             out.append(Recommendation(
                 kind="low_confidence_route", severity="medium", role=route["route"],
                 title=f"Route {route['route']} decides with low confidence",
