@@ -21,7 +21,7 @@ from typing import Any
 from fleetui.analysis.ranking import rank_use_cases
 from fleetui.analysis.usage import cost_report, what_it_would_have_cost
 from fleetui.demo import generate_demo
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.store import Store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fleetui.analysis.discover import discover
 from fleetui.demo import _USE_CASES, _fill
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.privacy import prompt_hash
 from fleetui.store import CallRecord, Store
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from genai_prices import Usage, calc_price
 
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.pricing import Pricer
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"

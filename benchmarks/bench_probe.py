@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fleetui.fleetfile import parse_fleet  # noqa: E402
+from fleetui.config.fleetfile import parse_fleet  # noqa: E402
 from fleetui.probes import probe_fleet  # noqa: E402
 from tests.fakeproviders import FakeProviders  # noqa: E402
 

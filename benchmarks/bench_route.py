@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import fleetui
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import parse_fleet
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import parse_fleet
 from fleetui.routing import Router
 from fleetui.routing.export import _LITELLM_PREFIX
 from fleetui.store import Store

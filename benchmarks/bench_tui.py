@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from fleetui.demo import generate_demo
-from fleetui.fleetfile import FleetSource, load_fleet
+from fleetui.config.fleetfile import FleetSource, load_fleet
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 

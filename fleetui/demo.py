@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetui import clock
-from fleetui.fleet import Fleet, Model
+from fleetui.config.schema import Fleet, Model
 from fleetui.pricing import Pricer
 from fleetui.store import CallRecord, Store
 

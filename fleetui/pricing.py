@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlparse
 
-from fleetui.fleet import Fleet, ProviderKind
+from fleetui.config.schema import Fleet, ProviderKind
 
 _HOST_TO_CATALOG = {
     "api.openai.com": "openai",

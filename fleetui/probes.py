@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.providers import ErrorKind, ProviderError, RetryPolicy, Timeouts, adapter_for
 from fleetui.store.records import ProbeRecord
 

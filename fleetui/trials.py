@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
 from fleetui.privacy import keep
 from fleetui.providers import ChatRequest, ChatResult, ProviderError, StreamDone, TextDelta, adapter_for

@@ -12,7 +12,7 @@ import pytest
 
 import fleetui
 from fleetui.cli import main
-from fleetui.fleetfile import FleetFileError, load_fleet, parse_fleet
+from fleetui.config.fleetfile import FleetFileError, load_fleet, parse_fleet
 from fleetui.routing import Router
 from fleetui.routing.export import to_json, to_litellm
 from fleetui.shim import attributes, configure
@@ -154,7 +154,7 @@ def test_no_winner_while_arms_are_short_or_alike(fleet_file: Path, tmp_path: Pat
 
 
 def test_exports_carry_the_tests_and_litellm_says_it_cannot(fleet_file: Path) -> None:
-    from fleetui.fleetfile import load_fleet
+    from fleetui.config.fleetfile import load_fleet
 
     fleet = load_fleet(fleet_file)
     [exported] = json.loads(to_json(fleet))["ab_tests"]

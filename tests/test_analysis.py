@@ -13,7 +13,7 @@ from fleetui.analysis.ranking import rank_use_cases, wilson_interval
 from fleetui.analysis.recommend import Window, expensive_on_casual, recommend, savings, store_recommendations
 from fleetui.analysis.usage import cost_report, project_month, what_it_would_have_cost
 from fleetui.cli import main
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.pricing import Pricer
 from fleetui.store import CallRecord, Store
 from tests.conftest import SAMPLE_FLEET
@@ -171,7 +171,7 @@ def test_ranking_on_alpaca_eval_finds_the_best_model_per_category() -> None:
     import csv
     from collections import defaultdict
 
-    from fleetui.fleetfile import parse_fleet
+    from fleetui.config.fleetfile import parse_fleet
 
     rows = list(csv.DictReader(open(Path(__file__).parent / "data" / "alpaca_win_matrix.csv")))
     models = [c for c in rows[0] if c not in ("prompt_id", "dataset")]

@@ -10,7 +10,7 @@ import pytest
 
 from fleetui.cli import main
 from fleetui.demo import generate_demo
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.routing import Router
 from fleetui.store import Store, analytics
 from tests.conftest import SAMPLE_FLEET

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fleetui.cli import main
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from fleetui.cli import main
 from fleetui.demo import demo_calls, generate_demo
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.store import Store, today
 from tests.conftest import SAMPLE_FLEET
 

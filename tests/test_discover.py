@@ -12,7 +12,7 @@ import pytest
 from fleetui.analysis.classify import Classifier
 from fleetui.analysis.discover import discover
 from fleetui.cli import main
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.privacy import prompt_hash
 from fleetui.store import CallRecord, Store, analytics
 from tests.conftest import SAMPLE_FLEET
@@ -45,7 +45,7 @@ def test_keyword_classifier_is_quick_and_editable() -> None:
     assert classifier.classify("What's on the Chipotle menu?") == "food_dining"
     assert classifier.classify("Why does my python script raise KeyError?") == "debugging"
     assert classifier.classify("zzz qqq") == "other"
-    from fleetui.fleet import UseCaseRule
+    from fleetui.config.schema import UseCaseRule
 
     custom = Classifier([UseCaseRule(id="billing", keywords=["invoice", "refund"])])
     assert custom.classify("where is my refund?") == "billing"

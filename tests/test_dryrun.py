@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fleetui.cli import main
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.store import CallRecord, Store
 from tests.conftest import SAMPLE_FLEET
 

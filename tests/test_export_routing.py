@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from fleetui.cli import main
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import load_fleet
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.routing.export import to_json, to_litellm, to_toml
 from tests.conftest import SAMPLE_FLEET
 
@@ -122,7 +122,7 @@ def test_disabled_models_are_left_out_of_the_litellm_config(fleet: Fleet) -> Non
 
 
 def test_small_prices_stay_numbers_in_yaml(fleet: Fleet) -> None:
-    from fleetui.fleet import PriceOverride
+    from fleetui.config.schema import PriceOverride
 
     fleet.model("gpt-4o-mini").price = PriceOverride(input=0.15, output=0.6)
     text = to_litellm(fleet)

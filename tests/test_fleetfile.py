@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from fleetui.cli import main
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import (
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import (
     FleetFileError,
     find_fleet_file,
     load_fleet,

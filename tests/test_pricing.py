@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from genai_prices import Usage, calc_price
 
-from fleetui.fleetfile import load_fleet, parse_fleet
+from fleetui.config.fleetfile import load_fleet, parse_fleet
 from fleetui.pricing import Pricer, format_cost
 from tests.conftest import SAMPLE_FLEET
 

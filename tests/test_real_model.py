@@ -103,7 +103,7 @@ def test_replay_with_a_real_candidate_and_judge(llama_server: str, tmp_path: Pat
     """The whole replay on a real model: SmolLM2 answers as the candidate and judges too. A
     135M model rarely writes the judge's JSON, so what is checked is that every reply is either
     scored or counted as a judge failure, the answers are cached, and the run ends with a report."""
-    from fleetui.fleetfile import load_fleet
+    from fleetui.config.fleetfile import load_fleet
     from fleetui.privacy import prompt_hash
     from fleetui.replay import Replayer, ReplaySettings
     from fleetui.store import CallRecord, Store

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fleetui.cli import main
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.privacy import prompt_hash
 from fleetui.providers import RetryPolicy
 from fleetui.replay import Replayer, ReplayError, ReplaySettings

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from fleetui.fleet import RecommendationThresholds
+from fleetui.config.schema import RecommendationThresholds
 from fleetui.replay import checks
 from fleetui.replay.decide import Pair, assess, sentence, t_quantile
 from fleetui.replay.judge import CRITERIA, JudgeReplyError, answers_hash, parse_scores

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from fleetui import Router
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import load_fleet, parse_fleet
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import load_fleet, parse_fleet
 from fleetui.routing import NoRoute, RouteDecision
 from fleetui.routing.complexity import estimate_complexity
 from tests.conftest import SAMPLE_FLEET

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from fleetui.conditions import ConditionError, compile_condition, parse_condition, validate_condition
-from fleetui.fleetfile import FleetFileError, parse_fleet
+from fleetui.routing.conditions import ConditionError, compile_condition, parse_condition, validate_condition
+from fleetui.config.fleetfile import FleetFileError, parse_fleet
 from fleetui.routing.index import RuleIndex
 from tests.conftest import SAMPLE_FLEET
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fleetui import Router
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import load_fleet
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.pricing import Pricer
 from fleetui.routing import ABTest
 from fleetui.routing.ab import two_proportion_p_value

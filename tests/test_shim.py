@@ -367,7 +367,7 @@ def test_non_llm_requests_pass_through_unrecorded(recorder: Recorder) -> None:
 
 def test_routing_decisions_travel_with_the_recorded_call(recorder: Recorder) -> None:
     from fleetui.analysis.usage import routing_stats
-    from fleetui.fleetfile import load_fleet
+    from fleetui.config.fleetfile import load_fleet
     from fleetui.routing import Router
 
     router = Router(load_fleet(SAMPLE_FLEET))

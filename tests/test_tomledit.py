@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import tomli_w
 
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import dump_fleet, edit_fleet_text, load_fleet, parse_fleet, save_fleet
-from fleetui.tomledit import update_toml
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import dump_fleet, edit_fleet_text, load_fleet, parse_fleet, save_fleet
+from fleetui.config.tomledit import update_toml
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"
 
@@ -295,7 +295,7 @@ def test_a_new_file_gets_a_full_dump(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_layout_falls_back_to_a_full_dump(fleet_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fleetui.tomledit as tomledit
+    import fleetui.config.tomledit as tomledit
 
     def broken(text: str, data: Any, sparse: Any = None) -> str:
         return text.replace('name = "sample fleet"', 'name = "not what was asked"')
@@ -409,7 +409,7 @@ def test_a_table_split_over_the_file_is_edited_around_or_falls_back(tmp_path: Pa
 
 
 def test_the_tui_session_saves_in_place(fleet_file: Path, tmp_path: Path) -> None:
-    from fleetui.fleetfile import FleetSource
+    from fleetui.config.fleetfile import FleetSource
     from fleetui.tui.data import Session
 
     session = Session(FleetSource(fleet_file, "--config"), tmp_path / "usage.db", demo=False)

@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from fleetui.demo import generate_demo
-from fleetui.fleetfile import FleetSource, load_fleet
+from fleetui.config.fleetfile import FleetSource, load_fleet
 from fleetui.store import Store
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session

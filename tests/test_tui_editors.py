@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Button, DataTable, Input, Static
 
-from fleetui.fleetfile import load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 from fleetui.tui.model_detail import Confirm

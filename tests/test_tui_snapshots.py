@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fleetui.demo import generate_demo
-from fleetui.fleetfile import FleetSource, load_fleet
+from fleetui.config.fleetfile import FleetSource, load_fleet
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 from tests.conftest import SAMPLE_FLEET

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, DataTable, Static
 
-from fleetui.fleetfile import FleetSource
+from fleetui.config.fleetfile import FleetSource
 from fleetui.providers import RetryPolicy
 from fleetui.replay import ReplaySettings
 from fleetui.store import Store

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetui.fleet import ABTestSpec, Fleet
+from fleetui.config.schema import ABTestSpec, Fleet
 from fleetui.routing.ab import Arm, verdict
 from fleetui.store import analytics
 from fleetui.store.store import Store

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fleetui.fleet import UseCaseRule
+from fleetui.config.schema import UseCaseRule
 
 UNCLASSIFIED = "other"
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fleetui.analysis.classify import classifier_for
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.store import Store
 
 MAX_FIT = 20_000  # distinct prompts the vectoriser and k-means are fitted on

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
 from fleetui.store import Store, today
 

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.store import Store, analytics, histogram
 
 Z95 = 1.96

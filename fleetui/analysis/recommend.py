@@ -17,7 +17,7 @@ from typing import Any
 from fleetui import clock
 from fleetui.analysis.decision_alerts import HIGH_OVERRIDE, LOW_CONFIDENCE, MIN_DECISIONS
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
 from fleetui.store import Store, analytics
 

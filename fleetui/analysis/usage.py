@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fleetui import clock
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
 from fleetui.store import Grouping, Store, Totals, analytics
 

@@ -81,7 +81,7 @@ def _heading(result: dict[str, Any], since: str) -> str:
 
 
 def _end(args: argparse.Namespace, ctx: CliContext, results: list[dict[str, Any]]) -> int:
-    from fleetui.fleetfile import FleetFileError
+    from fleetui.config.fleetfile import FleetFileError
     from fleetui.routing.apply import CannotApply, plan_ab_winner
 
     if args.name is None:

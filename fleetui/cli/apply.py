@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from fleetui.fleetfile import FleetFileError
+    from fleetui.config.fleetfile import FleetFileError
     from fleetui.routing.apply import CannotApply, plan
     from fleetui.store import analytics
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetui import locations
-from fleetui.fleetfile import FleetFileError, FleetSource, find_fleet_file, load_fleet
+from fleetui.config.fleetfile import FleetFileError, FleetSource, find_fleet_file, load_fleet
 
 if TYPE_CHECKING:
-    from fleetui.fleet import Fleet
+    from fleetui.config.schema import Fleet
     from fleetui.routing.apply import Change
     from fleetui.store import Store
 
@@ -65,7 +65,7 @@ class CliContext:
         if sys.stdin.isatty() and sys.stderr.isatty():
             answer = input(f"No fleet file found. Create {target} from the sample fleet? [Y/n] ")
             if answer.strip().lower() in ("", "y", "yes"):
-                from fleetui.fleetfile import create_from_sample
+                from fleetui.config.fleetfile import create_from_sample
 
                 create_from_sample(target)
                 print(f"Created {target}; edit it to describe your own fleet.", file=sys.stderr)

@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from fleetui.fleetfile import FleetFileError, load_fleet
+    from fleetui.config.fleetfile import FleetFileError, load_fleet
     from fleetui.pricing import format_cost
     from fleetui.routing.dryrun import dry_run
     since = ctx.since(args.since)

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from pathlib import Path
 
     from fleetui import locations
-    from fleetui.fleetfile import create_from_sample
+    from fleetui.config.fleetfile import create_from_sample
 
     target = Path(args.path).expanduser() if args.path else locations.user_fleet_file()
     try:

@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui import locations
-    from fleetui.fleetfile import find_fleet_file
+    from fleetui.config.fleetfile import find_fleet_file
 
     found = find_fleet_file(ctx.config)
     if found is None and ctx.demo:

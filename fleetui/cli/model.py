@@ -54,8 +54,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from pydantic import ValidationError
 
-    from fleetui.fleet import Fleet
-    from fleetui.fleetfile import FleetFileError, fleet_data_problems, fleet_file_text
+    from fleetui.config.schema import Fleet
+    from fleetui.config.fleetfile import FleetFileError, fleet_data_problems, fleet_file_text
     from fleetui.routing.apply import Change
 
     source = ctx.own_fleet_source()

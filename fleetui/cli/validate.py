@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from pathlib import Path
 
-    from fleetui.fleetfile import FleetFileError, load_fleet
+    from fleetui.config.fleetfile import FleetFileError, load_fleet
 
     path = Path(args.file) if args.file else ctx.fleet_source().path
     try:

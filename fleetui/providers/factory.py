@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from fleetui.fleet import Fleet, ProviderKind
+from fleetui.config.schema import Fleet, ProviderKind
 from fleetui.providers.anthropic import AnthropicAdapter
 from fleetui.providers.base import Adapter
 from fleetui.providers.gemini import GeminiAdapter

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from fleetui.fleet import Fleet, Model
+from fleetui.config.schema import Fleet, Model
 from fleetui.pricing import Pricer
 from fleetui.store.verification import PastPrompt
 

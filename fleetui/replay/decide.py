@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from fleetui.fleet import RecommendationThresholds
+from fleetui.config.schema import RecommendationThresholds
 
 # A candidate that breaks the expected form this often is not a drop-in replacement,
 # whatever its scores.

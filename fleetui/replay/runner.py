@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from fleetui.fleet import Fleet
+from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
 from fleetui.providers import ChatRequest, ProviderError, RetryPolicy, adapter_for
 from fleetui.providers.base import Adapter

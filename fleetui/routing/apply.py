@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import fleet_file_text, parse_fleet
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import fleet_file_text, parse_fleet
 
 CASUAL = ["casual_chat", "food_dining", "quick_lookup"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from fleetui.conditions import COMPLEXITY_TIERS as TIERS
+from fleetui.routing.conditions import COMPLEXITY_TIERS as TIERS
 
 # One pass over the lower-cased prompt finds both kinds of words: group 1 asks for depth,
 # group 2 marks a light request. (Case-insensitive matching of two patterns was 4× slower.)

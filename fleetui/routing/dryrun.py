@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fleetui.conditions import COMPLEXITY_TIERS
-from fleetui.fleet import Fleet
+from fleetui.routing.conditions import COMPLEXITY_TIERS
+from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
 from fleetui.routing.router import NoRoute, Router
 from fleetui.store import Store

@@ -10,7 +10,7 @@ from typing import Any
 
 import tomli_w
 
-from fleetui.fleet import Fleet, ProviderKind
+from fleetui.config.schema import Fleet, ProviderKind
 
 _LITELLM_PREFIX = {
     ProviderKind.ANTHROPIC: "anthropic", ProviderKind.GEMINI: "gemini",

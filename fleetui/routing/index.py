@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
-from fleetui.conditions import Condition
+from fleetui.routing.conditions import Condition
 
 
 class RuleIndex:

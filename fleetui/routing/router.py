@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from fleetui.conditions import COMPLEXITY_TIERS, Predicate, parse_condition
-from fleetui.fleet import Fleet, Model
+from fleetui.routing.conditions import COMPLEXITY_TIERS, Predicate, parse_condition
+from fleetui.config.schema import Fleet, Model
 from fleetui.routing.ab import ABTest
 from fleetui.routing.complexity import estimate_complexity, one_tier_up
 from fleetui.routing.index import RuleIndex
@@ -211,7 +211,7 @@ class Router:
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], **options: Any) -> Router:
         """A router over a fleet file, which it re-reads when the file changes."""
-        from fleetui.fleetfile import load_fleet
+        from fleetui.config.fleetfile import load_fleet
 
         file = Path(path)
         signature = _file_signature(file)
@@ -332,7 +332,7 @@ class Router:
         if signature == self._signature:
             return False
         self._signature = signature
-        from fleetui.fleetfile import load_fleet
+        from fleetui.config.fleetfile import load_fleet
 
         try:
             config = _compile(load_fleet(self._path))

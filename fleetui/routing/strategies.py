@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from fleetui.fleet import Fleet, Model
+from fleetui.config.schema import Fleet, Model
 
 Strategy = Literal["task-based", "cost-first", "quality-first", "adaptive"]
 STRATEGIES: tuple[Strategy, ...] = ("task-based", "cost-first", "quality-first", "adaptive")

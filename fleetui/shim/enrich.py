@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import find_fleet_file, load_fleet
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import find_fleet_file, load_fleet
 from fleetui.pricing import Pricer, catalog_id_for
 from fleetui.privacy import keep
 from fleetui.store.records import CallRecord

@@ -11,8 +11,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
-from fleetui.fleet import Fleet, Model
-from fleetui.fleetfile import FleetFileError
+from fleetui.config.schema import Fleet, Model
+from fleetui.config.fleetfile import FleetFileError
 from fleetui.pricing import catalog_id_for, catalog_models
 
 FIELDS = [

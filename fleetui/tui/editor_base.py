@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
-from fleetui.fleet import Fleet
-from fleetui.fleetfile import FleetFileError
+from fleetui.config.schema import Fleet
+from fleetui.config.fleetfile import FleetFileError
 from fleetui.tui.data import Session
 from fleetui.tui.model_detail import Confirm
 

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from fleetui import clock
-from fleetui.fleetfile import FleetFileError
+from fleetui.config.fleetfile import FleetFileError
 from fleetui.pricing import Pricer, format_cost
 from fleetui.tui.data import Session
 

@@ -90,7 +90,7 @@ class RecommendationsTab(DataTab):
         self._set_status("accepted")
 
     def action_apply_rec(self) -> None:
-        from fleetui.fleetfile import FleetFileError
+        from fleetui.config.fleetfile import FleetFileError
         from fleetui.routing.apply import CannotApply, plan, write
 
         rec = self._selected()
@@ -113,7 +113,7 @@ class RecommendationsTab(DataTab):
             except (CannotApply, OSError) as exc:
                 self.app.notify(str(exc), title="Not written", severity="error", timeout=8)
                 return
-            from fleetui.fleetfile import load_fleet
+            from fleetui.config.fleetfile import load_fleet
 
             self.session.fleet = load_fleet(self.session.source.path)
             self._set_status("applied")

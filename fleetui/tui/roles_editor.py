@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from fleetui.fleet import Fleet, RoleAssignment
+from fleetui.config.schema import Fleet, RoleAssignment
 from fleetui.tui.data import Session
 from fleetui.tui.editor_base import FleetEditor
 

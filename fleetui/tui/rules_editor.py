@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from fleetui.conditions import validate_condition
-from fleetui.fleet import Fleet, RoutingRule
+from fleetui.routing.conditions import validate_condition
+from fleetui.config.schema import Fleet, RoutingRule
 from fleetui.routing import NoRoute, Router
 from fleetui.tui.data import Session
 from fleetui.tui.editor_base import FleetEditor

@@ -1,6 +1,6 @@
 """The fleet file: pydantic models of every section, and their cross-checks.
 
-Loading and saving live in :mod:`fleetui.fleetfile`; this module only says what a valid fleet
+Loading and saving live in :mod:`fleetui.config.fleetfile`; this module only says what a valid fleet
 is. Every model forbids unknown keys so that a typo in the file is an error, not a silent
 default.
 """
@@ -392,7 +392,7 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
     for i, rule in enumerate(rules):
         owner = f"rule {rule.get('name')!r} "
         if isinstance(rule.get("when"), str) and rule["when"].strip():
-            from fleetui.conditions import validate_condition
+            from fleetui.routing.conditions import validate_condition
 
             problem = validate_condition(rule["when"])
             if problem:

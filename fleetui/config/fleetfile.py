@@ -25,8 +25,8 @@ import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from fleetui import locations
-from fleetui.fleet import CrossReferenceError, Fleet, cross_reference_problems
-from fleetui.tomllines import LineIndex
+from fleetui.config.schema import CrossReferenceError, Fleet, cross_reference_problems
+from fleetui.config.tomllines import LineIndex
 
 
 @dataclass(frozen=True)
@@ -207,9 +207,9 @@ def edit_fleet_text(text: str, fleet: Fleet) -> str:
 
     Only what changed is rewritten; keys the file spells out at their default value stay, new
     keys are written only when they differ from the default (as :func:`dump_fleet` would).
-    Raises when the text cannot be edited in place (see :func:`fleetui.tomledit.update_toml`).
+    Raises when the text cannot be edited in place (see :func:`fleetui.config.tomledit.update_toml`).
     """
-    from fleetui.tomledit import update_toml  # tomlkit loads only when a file is saved
+    from fleetui.config.tomledit import update_toml  # tomlkit loads only when a file is saved
 
     return update_toml(text, _fleet_data(fleet, defaults=True), _fleet_data(fleet, defaults=False))
 
