@@ -157,8 +157,15 @@ def _step_5_decisions(db: sqlite_utils.Database) -> None:
     db["decisions"].create_index(["ts"])
 
 
+def _step_6_provenance_tools_attempts(db: sqlite_utils.Database) -> None:
+    """Where each cost came from, the tool calls a model made, and the attempts of one app call."""
+    for column in ("cost_source TEXT", "tool_calls TEXT", "app_call_id TEXT", "attempt INTEGER"):
+        db.execute(f"ALTER TABLE calls ADD COLUMN {column}")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_calls_app_call ON calls (app_call_id) WHERE app_call_id IS NOT NULL")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
-    _step_5_decisions,
+    _step_5_decisions, _step_6_provenance_tools_attempts,
 )
 SCHEMA_VERSION = len(STEPS)

@@ -50,6 +50,10 @@ class CallRecord:
     latency_ms: float | None = None
     ttft_ms: float | None = None
     cost_usd: float | None = None
+    # Where cost_usd came from: "provider" (the provider or a proxy reported it), "fleet" (the
+    # fleet file's price override), "catalog" or "catalog@VERSION" (the genai-prices catalog).
+    # None with cost_usd None: unpriced.
+    cost_source: str | None = None
     success: bool = True
     error_type: str | None = None
     status_code: int | None = None
@@ -73,6 +77,12 @@ class CallRecord:
     tags: list[str] = field(default_factory=list)
     request_temperature: float | None = None
     request_max_tokens: int | None = None
+    # Tool and function calls the model made, as JSON: [{"name": …, "arguments": …}, …].
+    tool_calls: str | None = None
+    # The attempts of one app call (an SDK retrying a 429, say) share app_call_id; attempt counts
+    # from 1. None for a call made once.
+    app_call_id: str | None = None
+    attempt: int | None = None
     demo: bool = False
 
 
