@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.backends import fail
-from keyring.errors import PasswordDeleteError
 
-from fleetui import secrets
 from fleetui.cli import main
 from tests.conftest import SAMPLE_FLEET
+from tests.keyrings import MemoryKeyring
 
 # Fake, and built from two pieces so secret scanners do not flag the test file.
 SECRET = "sk-" "cli-test-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -45,50 +40,6 @@ provider = "openai"
 model = "gpt-4o-mini"
 key = "TEAM_B_OPENAI_KEY"
 """
-
-
-class MemoryKeyring(KeyringBackend):
-    """An OS keyring kept in a dict, since this machine has no keyring service."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
-
-
-def _use_backend(backend: KeyringBackend) -> Iterator[None]:
-    # secrets caches its keyring check for the whole process, so reset it on both sides.
-    previous = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    secrets._reset_for_tests()
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
-        secrets._reset_for_tests()
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    for _ in _use_backend(backend):
-        yield backend
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    yield from _use_backend(fail.Keyring())
 
 
 class _Tty(io.StringIO):

@@ -51,6 +51,7 @@ def test_keyword_classifier_is_quick_and_editable() -> None:
     assert custom.classify("where is my refund?") == "billing"
 
 
+@pytest.mark.slow
 def test_keyword_pass_labels_calls_and_rollups_follow() -> None:
     store = seeded_store()
     result = discover(load_fleet(SAMPLE_FLEET), store, None)

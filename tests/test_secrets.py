@@ -4,58 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.backends import fail
-from keyring.errors import PasswordDeleteError
 
 from fleetui import secrets
 from fleetui.cli import main
 from tests.conftest import SAMPLE_FLEET
+from tests.keyrings import MemoryKeyring, use_backend
 
 SECRET = "sk-" "test-0123456789abcdefghijklmnopqrstuvwxyz"  # fake; split so no scanner mistakes it
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    secrets._reset_for_tests()
-    yield backend
-    keyring.set_keyring(previous)
-    secrets._reset_for_tests()
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    secrets._reset_for_tests()
-    yield
-    keyring.set_keyring(previous)
-    secrets._reset_for_tests()
 
 
 def test_env_wins_over_keyring(memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,15 +91,9 @@ def test_a_keyring_that_fails_when_used_warns_once(monkeypatch: pytest.MonkeyPat
         def get_password(self, service: str, username: str) -> str | None:
             raise RuntimeError("keyring is locked")
 
-    previous = keyring.get_keyring()
-    keyring.set_keyring(Locked())
-    secrets._reset_for_tests()
     caplog.set_level(logging.WARNING, logger="fleetui.secrets")
-    try:
+    for _ in use_backend(Locked()):
         for name in ("A_KEY", "B_KEY", "C_KEY"):
             assert secrets.resolve_key(name) is None
         assert len([r for r in caplog.records if "keyring" in r.getMessage()]) == 1
         assert "RuntimeError" in (secrets.keyring_problem() or "")
-    finally:
-        keyring.set_keyring(previous)
-        secrets._reset_for_tests()
