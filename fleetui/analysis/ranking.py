@@ -115,8 +115,9 @@ def rank_use_cases(fleet: Fleet, store: Store, since_day: str | None = None) -> 
         by_use_case.setdefault(cell.use_case, []).append(cell)
     for use_case, models in by_use_case.items():
         eligible = [m for m in models if m.n >= minimum]
-        rated = [m for m in eligible if m.feedback_n]
-        prior = (sum(m.feedback_mean * m.feedback_n for m in rated) / sum(m.feedback_n for m in rated)) if rated else None  # type: ignore[operator]
+        rated = [m for m in eligible if m.feedback_n and m.feedback_mean is not None]
+        prior = (sum((m.feedback_mean or 0.0) * m.feedback_n for m in rated) / sum(m.feedback_n for m in rated)
+                 if rated else None)
         speed = _normalised_inverse({m.model_id: m.p50_ms for m in eligible if m.p50_ms is not None})
         cost = _normalised_inverse({m.model_id: c for m in eligible if (c := m.cost_per_call) is not None})
         for m in eligible:

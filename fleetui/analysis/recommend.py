@@ -224,7 +224,7 @@ def underused(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], share: flo
         for m in models:
             counts[m.model_id] = counts.get(m.model_id, 0) + m.n
     total = sum(counts.values())
-    out = []
+    out: list[Recommendation] = []
     if total < 100:
         return out
     for model in fleet.models:

@@ -34,8 +34,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     check_models({m.id for m in fleet.models}, [args.model])
     request = ChatRequest.of(read_prompt(args.prompt), system=args.system, max_tokens=args.max_tokens,
                              temperature=args.temperature)
-    echo = None if args.json else (lambda text: (sys.stdout.write(text), sys.stdout.flush()))
-    trial = asyncio.run(run_trial(fleet, args.model, request, on_text=echo))
+    def echo(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+    trial = asyncio.run(run_trial(fleet, args.model, request, on_text=None if args.json else echo))
     ctx.store().insert_calls([call_record(fleet, trial, request)])
     if args.json:
         ctx.print_json(trial.as_json())

@@ -17,7 +17,7 @@ COLUMNS = ("round", "candidate", "n", "saving", "quality (95% CI)", "refusals", 
 
 def verdict_rows(report: Report) -> list[tuple[str, ...]]:
     """One row per candidate tried, in the order of COLUMNS."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for number, round_ in enumerate(report.rounds, 1):
         for v in round_:
             ci = (f" ({_pct(v.ci_low_pct, True)}…{_pct(v.ci_high_pct, True)})"

@@ -62,12 +62,14 @@ class ABTest:
     min_samples: int = 100  # per arm, before a winner can be declared
     alpha: float = 0.05
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # The arms with their counts; `arms` stays what the caller gave (weights or Arms).
+    _state: dict[str, Arm] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         arms = {m: a if isinstance(a, Arm) else Arm(m, float(a)) for m, a in self.arms.items()}
         if len(arms) < 2 or any(a.weight <= 0 for a in arms.values()):
             raise ValueError(f"A/B test {self.name!r} needs two or more arms with positive weights")
-        self.arms: dict[str, Arm] = arms
+        self._state = arms
         self._total_weight = sum(a.weight for a in arms.values())
 
     @classmethod
@@ -77,15 +79,15 @@ class ABTest:
     def assign(self, user: str) -> str:
         digest = hashlib.sha256(f"{self.name}\0{user}".encode()).digest()
         point = int.from_bytes(digest[:8], "big") / 2**64 * self._total_weight
-        for arm in self.arms.values():
+        for arm in self._state.values():
             point -= arm.weight
             if point < 0:
                 return arm.model_id
-        return next(reversed(self.arms))  # float rounding at the very top of the range
+        return next(reversed(self._state))  # float rounding at the very top of the range
 
     def record(self, model_id: str, success: bool, quality: float | None = None) -> None:
         with self._lock:
-            arm = self.arms[model_id]
+            arm = self._state[model_id]
             arm.trials += 1
             arm.successes += int(success)
             if quality is not None:
@@ -95,18 +97,18 @@ class ABTest:
     def take_outcomes(self, other: ABTest) -> None:
         """Start from the outcomes `other` counted (the same test before a reload)."""
         with other._lock:
-            counts = {m: (a.successes, a.trials, a.quality_sum, a.quality_count) for m, a in other.arms.items()}
+            counts = {m: (a.successes, a.trials, a.quality_sum, a.quality_count) for m, a in other._state.items()}
         with self._lock:
             for model_id, (successes, trials, quality_sum, quality_count) in counts.items():
-                if model_id in self.arms:
-                    arm = self.arms[model_id]
+                if model_id in self._state:
+                    arm = self._state[model_id]
                     arm.successes, arm.trials, arm.quality_sum, arm.quality_count = (
                         successes, trials, quality_sum, quality_count)
 
     def result(self) -> dict[str, Any]:
         with self._lock:
             arms = [Arm(a.model_id, a.weight, a.successes, a.trials, a.quality_sum, a.quality_count)
-                    for a in self.arms.values()]
+                    for a in self._state.values()]
         return verdict(self.name, arms, min_samples=self.min_samples, alpha=self.alpha)
 
 

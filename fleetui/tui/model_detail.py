@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import work
@@ -47,7 +48,7 @@ class ModelDetail(Screen[None]):
         Binding("escape", "app.pop_screen", "Back", id="detail.back"),
         Binding("t", "test", "Test", id="detail.test"),
         Binding("ctrl+e", "edit", "Edit", id="detail.edit"),
-        Binding("d", "toggle", "Disable/Enable", id="detail.toggle"),
+        Binding("d", "toggle_enabled", "Disable/Enable", id="detail.toggle"),
         Binding("p", "probe", "Probe now", id="detail.probe"),
         Binding("x", "remove", "Remove", id="detail.remove"),
     ]
@@ -143,9 +144,12 @@ class ModelDetail(Screen[None]):
     # -- actions -----------------------------------------------------------------------------
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        action = {"test": self.action_test, "toggle": self.action_toggle, "probe": self.action_probe,
-                  "remove": self.action_remove, "edit": self.action_edit}.get(event.button.id or "")
-        if action:
+        actions: dict[str, Callable[[], object]] = {
+            "test": self.action_test, "toggle": self.action_toggle_enabled, "probe": self.action_probe,
+            "remove": self.action_remove, "edit": self.action_edit,
+        }
+        action = actions.get(event.button.id or "")
+        if action is not None:
             action()
 
     def action_test(self) -> None:
@@ -171,7 +175,8 @@ class ModelDetail(Screen[None]):
         self.app.notify(done, title="Saved", timeout=4)
         return True
 
-    def action_toggle(self) -> None:
+    # Not `action_toggle`: that is Textual's own action (toggle an attribute) on every widget.
+    def action_toggle_enabled(self) -> None:
         fleet = self.session.fleet.model_copy(deep=True)
         model = fleet.model(self.model_id)
         model.enabled = not model.enabled

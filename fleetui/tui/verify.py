@@ -43,7 +43,7 @@ class VerifyScreen(ModalScreen[bool]):
         # the plan run and the past prompts are read once (the connection may cross threads).
         self._store: Store | None = None
         self._replayer: Replayer | None = None
-        self._stop_replay: Callable[[], None] | None = None
+        self._stop_replay: Callable[[], object] | None = None
         self._replaying = False
         self._replay_done = False
 
