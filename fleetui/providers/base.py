@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from fleetui.providers import sse
 from fleetui.providers.types import (
     ChatRequest,
     ChatResult,
@@ -247,19 +248,16 @@ class Adapter(ABC):
             yield line
 
     async def _sse_json(self, lines: AsyncIterator[str], parts: list[str]) -> AsyncIterator[Any]:
-        """The JSON payloads of an SSE body's `data:` lines; None for OpenAI's `[DONE]`. A payload
-        that is not JSON is a bad_response carrying the text received so far."""
-        async for line in lines:
-            data = sse_data(line)
-            if data is None:
-                continue
-            if data == "[DONE]":
+        """The JSON payloads of an SSE body's events; None for OpenAI's `[DONE]`. A payload that
+        is not JSON is a bad_response carrying the text received so far."""
+        async for event in sse.events(lines):
+            if event.data == "[DONE]":
                 yield None
                 continue
             try:
-                yield json.loads(data)
+                yield json.loads(event.data)
             except json.JSONDecodeError:
-                raise self._error(ErrorKind.BAD_RESPONSE, f"malformed stream event: {data[:80]!r}",
+                raise self._error(ErrorKind.BAD_RESPONSE, f"malformed stream event: {event.data[:80]!r}",
                                   partial_text="".join(parts)) from None
 
     def _json(self, response: httpx.Response) -> Any:
@@ -326,10 +324,3 @@ def _provider_message(response: httpx.Response) -> str | None:
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-
-def sse_data(line: str) -> str | None:
-    """The payload of an SSE `data:` line, or None for other lines."""
-    if line.startswith("data:"):
-        return line[5:].lstrip()
-    return None
