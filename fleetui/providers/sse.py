@@ -49,12 +49,10 @@ class SSEDecoder:
             self._data.append(value)
         elif field == "event":
             self._event = value
-        elif field == "id":
-            if "\0" not in value:
-                self._last_id = value
-        elif field == "retry":
-            if value.isascii() and value.isdigit():
-                self._retry_ms = int(value)
+        elif field == "id" and "\0" not in value:
+            self._last_id = value
+        elif field == "retry" and value.isascii() and value.isdigit():
+            self._retry_ms = int(value)
         # Any other field name is ignored, as the standard says.
         return None
 
