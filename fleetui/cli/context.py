@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,7 +189,3 @@ def _json_default(value: Any) -> Any:
 
         return asdict(value)
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
-
-
-def use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ

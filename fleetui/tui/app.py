@@ -172,7 +172,3 @@ class FleetApp(App[None]):
             title="Probe",
         )
         self.call_from_thread(self.refresh_visible, True)
-
-
-def run_tui(session: Session) -> None:
-    FleetApp(session).run()
