@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fleetui.analysis.ranking import rank_use_cases, wilson_interval
-from fleetui.analysis.recommend import Window, expensive_on_casual, recommend, savings, store_recommendations
+from fleetui.analysis.recommend import Evidence, Window, expensive_on_casual, recommend, savings, store_recommendations
 from fleetui.analysis.usage import cost_report, project_month, what_it_would_have_cost
 from fleetui.cli import main
 from fleetui.config.fleetfile import load_fleet
@@ -69,7 +69,8 @@ def test_ranking_prefers_the_cheap_fast_model_and_refuses_small_samples(store: S
 def test_expensive_on_casual_arithmetic_matches_a_hand_computation(store: Store) -> None:
     fleet = load_fleet(SAMPLE_FLEET)
     ranking = rank_use_cases(fleet, store)
-    [rec] = [r for r in expensive_on_casual(fleet, ranking, Window(30, "2000-01-01")) if r.current_model == "gpt-4"]
+    evidence = Evidence(fleet, store, ranking, Window(30, "2000-01-01"), now=0.0)
+    [rec] = [r for r in expensive_on_casual(evidence) if r.current_model == "gpt-4"]
     # 396 successful gpt-4 calls of 1000 in / 200 out at $30 / $60 per 1M tokens
     spent = 396 * (1000 * 30 + 200 * 60) / 1e6
     # the same tokens on the cheapest enabled model, local-llama at $0 (its override)
@@ -218,3 +219,17 @@ def test_routing_statistics_count_bands_and_routes_in_one_pass() -> None:
     assert [(r["route"], r["calls"]) for r in stats["routes"]] == [("a", 3), ("b", 2)]
     assert stats["routes"][0]["cost_usd"] == 1.5
     assert routing_stats(store, None)["routed_calls"] == 6
+
+
+def test_recommendation_ids_survive_the_route_leaving_the_role_field() -> None:
+    # Ids key the user's accept/dismiss across re-runs: a route recommendation stored before
+    # `route` had its own field (it sat in `role`) must keep its id.
+    import hashlib
+
+    from fleetui.analysis.recommend import Kind, Recommendation, Severity
+
+    rec = Recommendation(Kind.LOW_CONFIDENCE_ROUTE, Severity.MEDIUM, "t", "s", {}, route="coding-route")
+    old_subject = "low_confidence_route|None|coding-route|None"
+    assert rec.id == "rec-" + hashlib.sha256(old_subject.encode()).hexdigest()[:8]
+    assert rec.role is None and not rec.can_verify
+    assert Recommendation(Kind.CHEAPER_MODEL, Severity.LOW, "t", "s", {}, current_model="m").can_verify

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from fleetui import clock
@@ -22,18 +24,48 @@ from fleetui.pricing import Pricer
 from fleetui.store import Store, analytics
 
 CASUAL = ("casual_chat", "food_dining", "quick_lookup")
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+UNDERUSED_SHARE = 0.015  # an enabled model serving less than this share of calls is "barely used"
+
+
+class Kind(StrEnum):
+    """What a recommendation is about; stored in `recommendations.kind`."""
+
+    CHEAPER_MODEL = "cheaper_model"
+    EXPENSIVE_ON_CASUAL = "expensive_on_casual"
+    LOW_SUCCESS = "low_success"
+    UNDERUSED_MODEL = "underused_model"
+    BUDGET_FORECAST = "budget_forecast"
+    MODEL_UNHEALTHY = "model_unhealthy"
+    HIGH_OVERRIDE_RATE = "high_override_rate"
+    LOW_CONFIDENCE_ROUTE = "low_confidence_route"
+
+    @property
+    def moves_traffic(self) -> bool:
+        """It proposes moving a model's traffic to a cheaper model (so a replay can verify it)."""
+        return self in (Kind.CHEAPER_MODEL, Kind.EXPENSIVE_ON_CASUAL)
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """Sort order: high first."""
+        return (Severity.HIGH, Severity.MEDIUM, Severity.LOW).index(self)
 
 
 @dataclass
 class Recommendation:
-    kind: str
-    severity: str
+    kind: Kind
+    severity: Severity
     title: str
     sentence: str
     numbers: dict[str, Any]
     use_case: str | None = None
-    role: str | None = None
+    role: str | None = None  # a fleet role the recommendation is about
+    route: str | None = None  # a route (rule or role name) routing decisions were logged under
     current_model: str | None = None
     recommended_model: str | None = None
     status: str = "new"
@@ -46,11 +78,12 @@ class Recommendation:
     @property
     def can_verify(self) -> bool:
         """A replay can test it: it proposes moving a model's traffic to a cheaper one."""
-        return self.kind in ("cheaper_model", "expensive_on_casual") and self.current_model is not None
+        return Kind(self.kind).moves_traffic and self.current_model is not None
 
     def __post_init__(self) -> None:
         if not self.id:
-            subject = f"{self.kind}|{self.use_case}|{self.role}|{self.current_model}"
+            # A route once sat in `role`; the subject keeps that place so stored ids stay the same.
+            subject = f"{self.kind}|{self.use_case}|{self.role or self.route}|{self.current_model}"
             self.id = "rec-" + hashlib.sha256(subject.encode()).hexdigest()[:8]
 
     def as_json(self) -> dict[str, Any]:
@@ -71,8 +104,22 @@ def _money(x: float) -> str:
     return f"${x:,.0f}" if abs(x) >= 10 else f"${x:,.2f}"
 
 
-def _severity(monthly_saving: float) -> str:
-    return "high" if monthly_saving >= 50 else "medium" if monthly_saving >= 5 else "low"
+@dataclass(frozen=True)
+class Evidence:
+    """What every detector looks at: one signature, `(Evidence) -> list[Recommendation]`."""
+
+    fleet: Fleet
+    store: Store
+    ranking: dict[str, list[ModelInUseCase]]
+    window: Window
+    now: float
+
+
+Detector = Callable[[Evidence], list[Recommendation]]
+
+
+def _severity(monthly_saving: float) -> Severity:
+    return Severity.HIGH if monthly_saving >= 50 else Severity.MEDIUM if monthly_saving >= 5 else Severity.LOW
 
 
 def diff_interval(a: ModelInUseCase, b: ModelInUseCase) -> tuple[float, float, float]:
@@ -90,8 +137,9 @@ def _reprice(pricer: Pricer, model_id: str, calls: ModelInUseCase) -> float | No
     return price.cost(calls.input_tokens, calls.output_tokens, min(calls.cached_input_tokens, calls.input_tokens))
 
 
-def cheaper_model(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], window: Window) -> list[Recommendation]:
+def cheaper_model(evidence: Evidence) -> list[Recommendation]:
     """Per use case: move its most expensive model's traffic to a cheaper one that does as well."""
+    fleet, ranking, window = evidence.fleet, evidence.ranking, evidence.window
     pricer = Pricer(fleet)
     limits = fleet.recommendations
     enabled = {m.id for m in fleet.models if m.enabled}
@@ -137,7 +185,7 @@ def cheaper_model(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], window
             "quality_candidate": None if candidate.quality is None else round(candidate.quality, 3),
         }
         out.append(Recommendation(
-            kind="cheaper_model", severity=_severity(saving), use_case=use_case,
+            kind=Kind.CHEAPER_MODEL, severity=_severity(saving), use_case=use_case,
             current_model=current.model_id, recommended_model=candidate.model_id,
             title=f"Switch {use_case} from {current.model_id} to {candidate.model_id}",
             sentence=(f"Switching {use_case} from {current.model_id} to {candidate.model_id} saves "
@@ -150,8 +198,9 @@ def cheaper_model(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], window
     return out
 
 
-def expensive_on_casual(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], window: Window) -> list[Recommendation]:
+def expensive_on_casual(evidence: Evidence) -> list[Recommendation]:
     """Casual traffic (chat, food, lookups) on expensive models: route it to the cheapest capable one."""
+    fleet, ranking, window = evidence.fleet, evidence.ranking, evidence.window
     pricer = Pricer(fleet)
     prices = {m.id: p for m in fleet.models if m.enabled and (p := pricer.price_of(m.id)) is not None}
     if not prices:
@@ -177,7 +226,7 @@ def expensive_on_casual(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], 
         per_call = t["cost"] / t["n"]
         saving = (t["cost"] - t["alt"]) * window.to_month
         out.append(Recommendation(
-            kind="expensive_on_casual", severity=_severity(saving), current_model=model_id,
+            kind=Kind.EXPENSIVE_ON_CASUAL, severity=_severity(saving), current_model=model_id,
             recommended_model=cheapest, use_case=",".join(t["use_cases"]),
             title=f"Route casual queries away from {model_id}",
             sentence=(f"{model_id} answered {t['n']:,} casual queries in {window.days} days (costs "
@@ -195,21 +244,22 @@ def expensive_on_casual(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], 
     return out
 
 
-def low_success(ranking: dict[str, list[ModelInUseCase]], fleet: Fleet) -> list[Recommendation]:
+def low_success(evidence: Evidence) -> list[Recommendation]:
+    """Models whose success rate is under 95% even at the optimistic end of its interval."""
     by_model: dict[str, list[int]] = {}
-    for models in ranking.values():
+    for models in evidence.ranking.values():
         for m in models:
             acc = by_model.setdefault(m.model_id, [0, 0])
             acc[0] += m.successes
             acc[1] += m.n
     out = []
     for model_id, (ok, n) in by_model.items():
-        if n < fleet.ranking.min_samples:
+        if n < evidence.fleet.ranking.min_samples:
             continue
         high = wilson_interval(ok, n)[1]
         if high < 0.95:  # even the optimistic bound is under 95%
             out.append(Recommendation(
-                kind="low_success", severity="high", current_model=model_id,
+                kind=Kind.LOW_SUCCESS, severity=Severity.HIGH, current_model=model_id,
                 title=f"{model_id} fails too often",
                 sentence=f"{model_id} succeeded on {100 * ok / n:.1f}% of {n:,} calls (95% CI up to {100 * high:.1f}%)",
                 numbers={"n": n, "success_rate": round(ok / n, 4), "success_ci95_high": round(high, 4)},
@@ -218,20 +268,21 @@ def low_success(ranking: dict[str, list[ModelInUseCase]], fleet: Fleet) -> list[
     return out
 
 
-def underused(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], share: float = 0.015) -> list[Recommendation]:
+def underused(evidence: Evidence) -> list[Recommendation]:
+    """Enabled models that serve almost none of the traffic (standby models excepted)."""
     counts: dict[str, int] = {}
-    for models in ranking.values():
+    for models in evidence.ranking.values():
         for m in models:
             counts[m.model_id] = counts.get(m.model_id, 0) + m.n
     total = sum(counts.values())
     out: list[Recommendation] = []
     if total < 100:
         return out
-    for model in fleet.models:
+    for model in evidence.fleet.models:
         used = counts.get(model.id, 0)
-        if model.enabled and used / total < share and "standby" not in model.tags:
+        if model.enabled and used / total < UNDERUSED_SHARE and "standby" not in model.tags:
             out.append(Recommendation(
-                kind="underused_model", severity="low", current_model=model.id,
+                kind=Kind.UNDERUSED_MODEL, severity=Severity.LOW, current_model=model.id,
                 title=f"{model.id} is barely used",
                 sentence=f"{model.id} served {used:,} of {total:,} calls ({100 * used / total:.1f}%): "
                          "give it traffic it is good at, or disable it",
@@ -240,16 +291,17 @@ def underused(fleet: Fleet, ranking: dict[str, list[ModelInUseCase]], share: flo
     return out
 
 
-def budget_forecast(fleet: Fleet, store: Store) -> list[Recommendation]:
+def budget_forecast(evidence: Evidence) -> list[Recommendation]:
+    """The month-end projection at or over the budget's critical level."""
     from fleetui.analysis.usage import cost_report
 
-    report = cost_report(fleet, store)
+    report = cost_report(evidence.fleet, evidence.store)
     budget = report.budget
     if budget.level != "critical" or not budget.monthly_usd:
         return []
     over = report.projection - budget.monthly_usd
     return [Recommendation(
-        kind="budget_forecast", severity="high" if over > 0 else "medium",
+        kind=Kind.BUDGET_FORECAST, severity=Severity.HIGH if over > 0 else Severity.MEDIUM,
         title="Month-end spend is heading over the budget" if over > 0 else "Spend is near the budget",
         sentence=f"Projected month-end spend {_money(report.projection)} against a {_money(budget.monthly_usd)} budget "
                  f"({budget.used_pct:.0f}%)",
@@ -258,18 +310,19 @@ def budget_forecast(fleet: Fleet, store: Store) -> list[Recommendation]:
     )]
 
 
-def unhealthy(fleet: Fleet, store: Store) -> list[Recommendation]:
+def unhealthy(evidence: Evidence) -> list[Recommendation]:
+    """Enabled models that their latest probes find offline, unauthorised or misconfigured."""
     from fleetui.probes import model_status
 
     out = []
-    for model in fleet.models:
+    for model in evidence.fleet.models:
         if not model.enabled:
             continue
-        recent = store.recent_probes(model.id, 5)
+        recent = evidence.store.recent_probes(model.id, 5)
         status = model_status(recent)
         if status in ("offline", "auth_failed", "misconfigured"):
             out.append(Recommendation(
-                kind="model_unhealthy", severity="high", current_model=model.id,
+                kind=Kind.MODEL_UNHEALTHY, severity=Severity.HIGH, current_model=model.id,
                 title=f"{model.id} is {status.replace('_', ' ')}",
                 sentence=f"{model.id} is {status.replace('_', ' ')} in its last probe: {recent[0].message}",
                 numbers={"n": len(recent), "status": status},
@@ -278,14 +331,15 @@ def unhealthy(fleet: Fleet, store: Store) -> list[Recommendation]:
     return out
 
 
-def routing_issues(store: Store, since_ts: float) -> list[Recommendation]:
+def routing_issues(evidence: Evidence) -> list[Recommendation]:
+    """Routing decisions that are often overridden, or routes that decide with low confidence."""
     from fleetui.analysis.usage import routing_stats
 
-    stats = routing_stats(store, since_ts)
+    stats = routing_stats(evidence.store, evidence.now - evidence.window.days * 86400)
     out = []
     if stats["routed_calls"] >= MIN_DECISIONS and (stats["override_rate"] or 0) > HIGH_OVERRIDE:
         out.append(Recommendation(
-            kind="high_override_rate", severity="medium",
+            kind=Kind.HIGH_OVERRIDE_RATE, severity=Severity.MEDIUM,
             title="Routing decisions are overridden often",
             sentence=f"{100 * stats['override_rate']:.0f}% of {stats['routed_calls']:,} routed calls were overridden",
             numbers={"n": stats["routed_calls"], "override_rate": stats["override_rate"]},
@@ -293,7 +347,7 @@ def routing_issues(store: Store, since_ts: float) -> list[Recommendation]:
     for route in stats["routes"]:
         if route["calls"] >= MIN_DECISIONS and route["confidence"] is not None and route["confidence"] < LOW_CONFIDENCE:
             out.append(Recommendation(
-                kind="low_confidence_route", severity="medium", role=route["route"],
+                kind=Kind.LOW_CONFIDENCE_ROUTE, severity=Severity.MEDIUM, route=route["route"],
                 title=f"Route {route['route']} decides with low confidence",
                 sentence=f"route {route['route']}: mean confidence {route['confidence']:.2f} over {route['calls']:,} calls",
                 numbers={"n": route["calls"], "mean_confidence": route["confidence"]},
@@ -301,17 +355,17 @@ def routing_issues(store: Store, since_ts: float) -> list[Recommendation]:
     return out
 
 
+DETECTORS: tuple[Detector, ...] = (
+    cheaper_model, expensive_on_casual, low_success, underused, budget_forecast, unhealthy, routing_issues,
+)
+
+
 def recommend(fleet: Fleet, store: Store, days: int = 30, now: float | None = None) -> list[Recommendation]:
     now = clock.now() if now is None else now
     since_day = time.strftime("%Y-%m-%d", time.gmtime(now - (days - 1) * 86400))
-    window = Window(days, since_day)
-    ranking = rank_use_cases(fleet, store, since_day)
-    found = (
-        cheaper_model(fleet, ranking, window) + expensive_on_casual(fleet, ranking, window)
-        + low_success(ranking, fleet) + underused(fleet, ranking) + budget_forecast(fleet, store)
-        + unhealthy(fleet, store) + routing_issues(store, now - days * 86400)
-    )
-    found.sort(key=lambda r: (SEVERITY_ORDER[r.severity], -float(r.numbers.get("saving_monthly_usd") or 0)))
+    evidence = Evidence(fleet, store, rank_use_cases(fleet, store, since_day), Window(days, since_day), now)
+    found = [rec for detector in DETECTORS for rec in detector(evidence)]
+    found.sort(key=lambda r: (Severity(r.severity).rank, -float(r.numbers.get("saving_monthly_usd") or 0)))
     return found
 
 
@@ -355,7 +409,9 @@ def store_recommendations(store: Store, found: list[Recommendation], now: float 
             "id": rec.id, "created_ts": now, "updated_ts": now, "kind": rec.kind, "severity": rec.severity,
             "title": rec.title, "sentence": rec.sentence, "use_case": rec.use_case, "role": rec.role,
             "current_model": rec.current_model, "recommended_model": rec.recommended_model,
-            "numbers": {**rec.numbers, "implementation": rec.implementation}, "status": rec.status,
+            "numbers": {**rec.numbers, "implementation": rec.implementation,
+                        **({"route": rec.route} if rec.route else {})},
+            "status": rec.status,
         })
     analytics.upsert_recommendations(store, rows)
     return found

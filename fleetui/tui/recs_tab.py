@@ -12,11 +12,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from fleetui.analysis.recommend import Recommendation, recommend, store_recommendations
+from fleetui.analysis.recommend import Recommendation, Severity, recommend, store_recommendations
 from fleetui.store import analytics
 from fleetui.tui.base import DataTab
 
-SEVERITY_STYLE = {"high": "[red]HIGH[/]", "medium": "[yellow]MEDIUM[/]", "low": "[dim]LOW[/]"}
+SEVERITY_STYLE = {Severity.HIGH: "[red]HIGH[/]", Severity.MEDIUM: "[yellow]MEDIUM[/]", Severity.LOW: "[dim]LOW[/]"}
 
 
 class RecommendationsTab(DataTab):
