@@ -377,8 +377,9 @@ def test_unknown_model_is_named(fleet_path: Path, store: Store) -> None:
 def test_automatic_candidates_exclude_the_judge_and_dearer_models(fleet_path: Path, store: Store) -> None:
     fleet = load_fleet(fleet_path)
     replayer = Replayer(fleet, store, ReplaySettings(current="big", use_case="qa", sample=8))
-    _, rounds, judge_id, sample = replayer.plan()
-    assert judge_id == "judge"  # the strongest declared reasoning
+    planned = replayer.plan()
+    rounds, sample = planned.rounds, planned.sample
+    assert planned.judge_id == "judge"  # the strongest declared reasoning
     ids = [c.model_id for r in rounds for c in r]
     assert "big" not in ids and "judge" not in ids and len(rounds) <= 3
     assert [c.band for c in rounds[0]] == ["budget"] * len(rounds[0])
@@ -520,8 +521,7 @@ def test_the_replayer_reads_probe_health_and_rankings_from_the_store(fleet_path:
     store.db["rankings"].insert({"use_case": "qa", "model_id": "flaky", "computed_ts": time.time(), "n": 50,
                                  "success_lcb": 0.99, "p50_ms": 300.0, "quality": 0.9})
     replayer = Replayer(load_fleet(fleet_path), store, ReplaySettings(current="big", use_case="qa", sample=8))
-    _, rounds, _, _ = replayer.plan()
-    ids = [c.model_id for c in rounds[0]]
+    ids = [c.model_id for c in replayer.plan().rounds[0]]
     assert "tiny-good" not in ids  # offline by its probes
     assert ids[0] == "flaky"  # measured best on qa
 

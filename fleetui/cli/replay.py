@@ -61,14 +61,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     progress = _ProgressLine(enabled=sys.stderr.isatty())
     replayer = Replayer(fleet, store, settings, on_progress=progress.update)
     try:
-        prompts, rounds, judge_id, sample = replayer.plan()
+        planned = replayer.plan()
     except (ReplayError, LookupError) as exc:
         raise CliError(str(exc), exit_code=1) from None
     if not args.json:
-        names = "; ".join(f"round {i}: " + ", ".join(c.model_id for c in r) for i, r in enumerate(rounds, 1))
-        ctx.note(f"Replaying {len(prompts)} prompts of {settings.current}"
+        names = "; ".join(f"round {i}: " + ", ".join(c.model_id for c in r) for i, r in enumerate(planned.rounds, 1))
+        ctx.note(f"Replaying {len(planned.prompts)} prompts of {settings.current}"
                  + (f" on {settings.use_case}" if settings.use_case else "")
-                 + f" — judge {judge_id}, budget ${replayer.budget.limit:.2f}; {names or 'no candidates'}")
+                 + f" — judge {planned.judge_id}, budget ${replayer.budget.limit:.2f}; {names or 'no candidates'}")
     try:
         report = asyncio.run(replayer.run())
     except ReplayError as exc:

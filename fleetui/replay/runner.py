@@ -73,6 +73,16 @@ class ReplaySettings:
 
 
 @dataclass(frozen=True)
+class ReplayPlan:
+    """What a run will do, known before anything is sent."""
+
+    prompts: list[PastPrompt]  # the sample, in the order it is replayed
+    rounds: list[list[candidate_selection.Candidate]]  # cheapest band first
+    judge_id: str
+    sample: dict[str, int]  # requested, distinct_prompts, used, hashed_only, truncated
+
+
+@dataclass(frozen=True)
 class Progress:
     round: int
     candidate: str
@@ -218,18 +228,17 @@ class Replayer:
         ).encode()).hexdigest()[:16]
         self.run_id = ""
         self.skipped: dict[str, str] = {}  # candidate model id → why it was left out
-        self._planned: tuple[list[PastPrompt], list[list[candidate_selection.Candidate]], str, dict[str, int]] | None = None
+        self._planned: ReplayPlan | None = None
 
     # -- planning ------------------------------------------------------------------------------
 
-    def plan(self) -> tuple[list[PastPrompt], list[list[candidate_selection.Candidate]], str, dict[str, int]]:
-        """(prompts, candidate rounds, judge, sample counts); raises ReplayError when the replay
-        cannot start. Computed once."""
+    def plan(self) -> ReplayPlan:
+        """What the run will do; raises ReplayError when the replay cannot start. Computed once."""
         if self._planned is None:
             self._planned = self._make_plan()
         return self._planned
 
-    def _make_plan(self) -> tuple[list[PastPrompt], list[list[candidate_selection.Candidate]], str, dict[str, int]]:
+    def _make_plan(self) -> ReplayPlan:
         s = self.settings
         model_ids = {m.id for m in self.fleet.models}
         for model_id in (s.current, *(s.candidates or ()), *([s.judge] if s.judge else [])):
@@ -281,13 +290,14 @@ class Replayer:
                             if m != s.current and m != judge_id and self.fleet.model(m).enabled}
         sample = {"requested": s.sample, "distinct_prompts": len(pool.prompts), "used": len(chosen),
                   "hashed_only": pool.hashed_only, "truncated": pool.truncated}
-        return chosen, rounds, judge_id, sample
+        return ReplayPlan(chosen, rounds, judge_id, sample)
 
     # -- running -------------------------------------------------------------------------------
 
     async def run(self) -> Report:
         s = self.settings
-        prompts, rounds, judge_id, sample = self.plan()
+        planned = self.plan()
+        prompts, rounds, judge_id, sample = planned.prompts, planned.rounds, planned.judge_id, planned.sample
         if not rounds:
             left_out = (f" ({len(self.skipped)} left out for want of a key: {', '.join(self.skipped)})"
                         if self.skipped else "")

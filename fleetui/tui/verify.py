@@ -80,7 +80,7 @@ class VerifyScreen(ModalScreen[bool]):
                             on_progress=lambda p: self.app.call_from_thread(self._progress, p),
                             **self.replayer_options)
         try:
-            prompts, rounds, judge_id, sample = replayer.plan()
+            planned = replayer.plan()
             message: str | None = None
         except (ReplayError, LookupError) as exc:
             message = str(exc)
@@ -90,19 +90,20 @@ class VerifyScreen(ModalScreen[bool]):
         if message is not None:
             self.app.call_from_thread(self._show_plan, f"[red]Cannot verify:[/] {escape(message)}", None)
             return
-        lines = [f"{len(prompts)} past prompts of [b]{self.settings.current}[/]"
+        sample = planned.sample
+        lines = [f"{len(planned.prompts)} past prompts of [b]{self.settings.current}[/]"
                  + (f" on {self.settings.use_case}" if self.settings.use_case else "")
                  + f" ({sample['distinct_prompts']} distinct"
                  + (f"; {sample['hashed_only']} kept only as hashes cannot be replayed" if sample["hashed_only"] else "")
                  + ")",
-                 f"judge: {judge_id}    budget: ${budget:.2f}"]
-        for number, round_ in enumerate(rounds, 1):
+                 f"judge: {planned.judge_id}    budget: ${budget:.2f}"]
+        for number, round_ in enumerate(planned.rounds, 1):
             lines.append(f"round {number}: " + ", ".join(
                 f"{c.model_id} (~{c.saving_pct:.0f}% cheaper)" if c.saving_pct is not None else c.model_id
                 for c in round_))
-        if not rounds:
+        if not planned.rounds:
             lines.append("[red]no cheaper candidate can be called[/]")
-        self.app.call_from_thread(self._show_plan, "\n".join(lines), budget if rounds else None)
+        self.app.call_from_thread(self._show_plan, "\n".join(lines), budget if planned.rounds else None)
 
     def _show_plan(self, text: str, budget: float | None) -> None:
         self.query_one("#verify-plan", Static).update(text)
