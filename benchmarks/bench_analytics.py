@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetui.analysis.ranking import rank_use_cases
-from fleetui.analysis.usage import cost_report, what_it_would_have_cost
+from fleetui.analysis.costs import cost_report, what_it_would_have_cost
 from fleetui.demo import generate_demo
 from fleetui.config.fleetfile import load_fleet
 from fleetui.store import Store

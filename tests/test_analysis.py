@@ -11,7 +11,7 @@ import pytest
 
 from fleetui.analysis.ranking import rank_use_cases, wilson_interval
 from fleetui.analysis.recommend import Evidence, Window, expensive_on_casual, recommend, savings, store_recommendations
-from fleetui.analysis.usage import cost_report, project_month, what_it_would_have_cost
+from fleetui.analysis.costs import cost_report, project_month, what_it_would_have_cost
 from fleetui.cli import main
 from fleetui.config.fleetfile import load_fleet
 from fleetui.pricing import Pricer

@@ -293,7 +293,7 @@ def underused(evidence: Evidence) -> list[Recommendation]:
 
 def budget_forecast(evidence: Evidence) -> list[Recommendation]:
     """The month-end projection at or over the budget's critical level."""
-    from fleetui.analysis.usage import cost_report
+    from fleetui.analysis.costs import cost_report
 
     report = cost_report(evidence.fleet, evidence.store)
     budget = report.budget

@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from fleetui.analysis.usage import cost_report, what_it_would_have_cost
+    from fleetui.analysis.costs import cost_report, what_it_would_have_cost
     from fleetui.pricing import format_cost
 
     fleet, store = ctx.fleet(), ctx.store()

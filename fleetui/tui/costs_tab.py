@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from fleetui.analysis.usage import cost_report, what_it_would_have_cost
+from fleetui.analysis.costs import cost_report, what_it_would_have_cost
 from fleetui.pricing import format_cost
 from fleetui.tui.base import DataTab
 

@@ -1,0 +1,143 @@
+"""Costs: today, this week, this month, the month-end projection against the budget, and what the
+period would have cost on every fleet model.
+
+Days are UTC days. A cost is the sum over priced calls; `unpriced_calls_this_month` says how
+many calls are not in it, so a total is never quietly short.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fleetui import clock
+from fleetui.analysis.usage import totals_json
+from fleetui.config.schema import Fleet
+from fleetui.pricing import Pricer
+from fleetui.store import Store, Totals, analytics
+
+
+def _day(offset_days: int = 0, today: dt.date | None = None) -> str:
+    base = today or clock.today()
+    return (base + dt.timedelta(days=offset_days)).isoformat()
+
+
+@dataclass
+class BudgetStatus:
+    monthly_usd: float | None
+    month_to_date: float
+    projected: float
+    used_pct: float | None  # projected month-end as % of budget
+    level: str  # "ok", "warn", "critical", "none" (no budget)
+    message: str
+
+
+@dataclass
+class CostReport:
+    today: float
+    yesterday: float
+    change_vs_yesterday_pct: float | None
+    this_week: float
+    this_month: float
+    projection: float
+    budget: BudgetStatus
+    by_model: list[Totals]
+    by_task: list[Totals]
+    daily: list[tuple[str, float]]  # the last 30 days, zeros filled in
+    unpriced_calls_this_month: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["by_model"] = [totals_json(t) for t in self.by_model]
+        out["by_task"] = [totals_json(t) for t in self.by_task]
+        out["daily"] = [{"day": d, "cost_usd": round(c, 6)} for d, c in self.daily]
+        return out
+
+
+def project_month(month_to_date: float, today: dt.date) -> float:
+    """Month-end spend if the rest of the month goes like the days so far (today counted half:
+    it is under way)."""
+    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    elapsed = today.day - 0.5
+    return month_to_date / elapsed * days_in_month if elapsed > 0 else month_to_date
+
+
+def budget_status(fleet: Fleet, month_to_date: float, projected: float) -> BudgetStatus:
+    budget = fleet.budget
+    if not budget.monthly_usd:
+        return BudgetStatus(None, month_to_date, projected, None, "none", "no monthly budget set")
+    used = projected / budget.monthly_usd * 100
+    if used >= budget.critical_pct:
+        level = "critical"
+    elif used >= budget.warn_pct:
+        level = "warn"
+    else:
+        level = "ok"
+    verdict = {"ok": "on track", "warn": "above the warning line", "critical": "over the critical line"}[level]
+    message = (f"projected ${projected:,.2f} of ${budget.monthly_usd:,.0f} ({used:.0f}%): {verdict}")
+    return BudgetStatus(budget.monthly_usd, month_to_date, projected, round(used, 1), level, message)
+
+
+def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> CostReport:
+    today = today or clock.today()
+    day = today.isoformat()
+    daily_rows = {t.key: t for t in store.totals("day", since=_day(-29, today), until=day)}
+    daily = [(d, daily_rows[d].cost_usd if d in daily_rows else 0.0) for d in (_day(-i, today) for i in range(29, -1, -1))]
+    cost = dict(daily)
+    yesterday = cost.get(_day(-1, today), 0.0)
+    monday = today - dt.timedelta(days=today.weekday())
+    week = store.overall(since=monday.isoformat(), until=day).cost_usd
+    month_totals = store.overall(since=today.replace(day=1).isoformat(), until=day)
+    projection = project_month(month_totals.cost_usd, today)
+    change = (cost[day] - yesterday) / yesterday * 100 if yesterday else None
+    month_start = today.replace(day=1).isoformat()
+    return CostReport(
+        today=cost[day],
+        yesterday=yesterday,
+        change_vs_yesterday_pct=None if change is None else round(change, 1),
+        this_week=week,
+        this_month=month_totals.cost_usd,
+        projection=projection,
+        budget=budget_status(fleet, month_totals.cost_usd, projection),
+        by_model=sorted(store.totals("model", since=month_start, until=day), key=lambda t: -t.cost_usd),
+        by_task=sorted(store.totals("task", since=month_start, until=day), key=lambda t: -t.cost_usd),
+        daily=daily,
+        unpriced_calls_this_month=month_totals.unpriced_calls,
+    )
+
+
+# -- what it would have cost ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    model_id: str
+    cost_usd: float | None  # None: the model is unpriced
+    actual_usd: float
+    calls: int
+
+    @property
+    def saving_usd(self) -> float | None:
+        return None if self.cost_usd is None else self.actual_usd - self.cost_usd
+
+
+def what_it_would_have_cost(fleet: Fleet, store: Store, since_day: str | None, until_day: str | None = None) -> list[WhatIf]:
+    """The period's calls re-priced on every fleet model from their token counts.
+
+    Pricing is linear in tokens, so summed rollup tokens re-price exactly (tiered prices use
+    their base rate here). Calls that were unpriced are left out of both sides.
+    """
+    pricer = Pricer(fleet)
+    rows = analytics.priced_tokens_by_model(store, since_day, until_day)
+    actual = sum(r["cost_usd"] or 0.0 for r in rows)
+    calls = sum(r["calls"] or 0 for r in rows)
+    tokens = tuple(sum(r[k] or 0 for r in rows) for k in ("input_tokens", "output_tokens", "cached_input_tokens"))
+    out = []
+    for model in fleet.models:
+        price = pricer.price_of(model.id)
+        cost = None if price is None else price.cost(tokens[0], tokens[1], min(tokens[2], tokens[0]))
+        out.append(WhatIf(model.id, cost, actual, calls))
+    return sorted(out, key=lambda w: (w.cost_usd is None, w.cost_usd or 0.0))
