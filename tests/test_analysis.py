@@ -214,11 +214,11 @@ def test_routing_statistics_count_bands_and_routes_in_one_pass() -> None:
                                   cost_usd=0.5, latency_ms=100.0) for route, c, o in confidences)
     store.insert_calls([CallRecord(ts=now - 10 * 86400, model_id="m", route="old", confidence=0.99)])
     stats = routing_stats(store, now - 86400)
-    assert stats["routed_calls"] == 5 and stats["override_rate"] == 0.4
-    assert [b["calls"] for b in stats["confidence"]] == [1, 1, 2, 1]
-    assert [(r["route"], r["calls"]) for r in stats["routes"]] == [("a", 3), ("b", 2)]
-    assert stats["routes"][0]["cost_usd"] == 1.5
-    assert routing_stats(store, None)["routed_calls"] == 6
+    assert stats.routed_calls == 5 and stats.override_rate == 0.4
+    assert [b.calls for b in stats.confidence] == [1, 1, 2, 1]
+    assert [(r.route, r.calls) for r in stats.routes] == [("a", 3), ("b", 2)]
+    assert stats.routes[0].cost_usd == 1.5
+    assert routing_stats(store, None).routed_calls == 6
 
 
 def test_recommendation_ids_survive_the_route_leaving_the_role_field() -> None:

@@ -381,5 +381,5 @@ def test_routing_decisions_travel_with_the_recorded_call(recorder: Recorder) -> 
     assert sum(r["override"] for r in got) == 1 and got[0]["confidence"] == decision.confidence
     with Store.open(recorder.db_path) as store:
         stats = routing_stats(store, None)
-    assert stats["routed_calls"] == 4 and stats["override_rate"] == 0.25
-    assert stats["routes"][0]["route"] == "heartbeats"
+    assert stats.routed_calls == 4 and stats.override_rate == 0.25
+    assert stats.routes[0].route == "heartbeats"

@@ -337,20 +337,20 @@ def routing_issues(evidence: Evidence) -> list[Recommendation]:
 
     stats = routing_stats(evidence.store, evidence.now - evidence.window.days * 86400)
     out = []
-    if stats["routed_calls"] >= MIN_DECISIONS and (stats["override_rate"] or 0) > HIGH_OVERRIDE:
+    if stats.routed_calls >= MIN_DECISIONS and (stats.override_rate or 0) > HIGH_OVERRIDE:
         out.append(Recommendation(
             kind=Kind.HIGH_OVERRIDE_RATE, severity=Severity.MEDIUM,
             title="Routing decisions are overridden often",
-            sentence=f"{100 * stats['override_rate']:.0f}% of {stats['routed_calls']:,} routed calls were overridden",
-            numbers={"n": stats["routed_calls"], "override_rate": stats["override_rate"]},
+            sentence=f"{100 * (stats.override_rate or 0):.0f}% of {stats.routed_calls:,} routed calls were overridden",
+            numbers={"n": stats.routed_calls, "override_rate": stats.override_rate},
         ))
-    for route in stats["routes"]:
-        if route["calls"] >= MIN_DECISIONS and route["confidence"] is not None and route["confidence"] < LOW_CONFIDENCE:
+    for route in stats.routes:
+        if route.calls >= MIN_DECISIONS and route.confidence is not None and route.confidence < LOW_CONFIDENCE:
             out.append(Recommendation(
-                kind=Kind.LOW_CONFIDENCE_ROUTE, severity=Severity.MEDIUM, route=route["route"],
-                title=f"Route {route['route']} decides with low confidence",
-                sentence=f"route {route['route']}: mean confidence {route['confidence']:.2f} over {route['calls']:,} calls",
-                numbers={"n": route["calls"], "mean_confidence": route["confidence"]},
+                kind=Kind.LOW_CONFIDENCE_ROUTE, severity=Severity.MEDIUM, route=route.route,
+                title=f"Route {route.route} decides with low confidence",
+                sentence=f"route {route.route}: mean confidence {route.confidence:.2f} over {route.calls:,} calls",
+                numbers={"n": route.calls, "mean_confidence": route.confidence},
             ))
     return out
 

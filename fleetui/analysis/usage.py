@@ -8,6 +8,7 @@ says how many calls are not in it, so a total is never quietly short.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fleetui.store import Grouping, Store, Totals, analytics
@@ -42,16 +43,43 @@ def top_prompts(store: Store, since_ts: float | None, limit: int = 10) -> list[d
 CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001))
 
 
-def routing_stats(store: Store, since_ts: float | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RouteOutcome:
+    """How the calls one route decided went."""
+
+    route: str
+    calls: int
+    success_rate: float | None
+    confidence: float | None  # mean decision confidence
+    mean_latency_ms: float | None
+    cost_usd: float | None  # None: none of its calls was priced
+
+
+@dataclass(frozen=True)
+class ConfidenceBand:
+    band: str  # "0.5–0.7"
+    calls: int
+
+
+@dataclass(frozen=True)
+class RoutingStats:
+    routed_calls: int
+    override_rate: float | None  # None: no routed calls
+    confidence: tuple[ConfidenceBand, ...]
+    routes: tuple[RouteOutcome, ...]  # most calls first
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def routing_stats(store: Store, since_ts: float | None) -> RoutingStats:
     """Confidence distribution, override rate and per-route outcomes of routed calls."""
     found = analytics.routed_calls(store, since_ts, CONFIDENCE_BANDS)
     routed = found["total"]
-    return {
-        "routed_calls": routed,
-        "override_rate": found["overridden"] / routed if routed else None,
-        "confidence": [
-            {"band": f"{low:.1f}–{min(high, 1.0):.1f}", "calls": n}
-            for (low, high), n in zip(CONFIDENCE_BANDS, found["band_counts"])
-        ],
-        "routes": found["routes"],
-    }
+    return RoutingStats(
+        routed_calls=routed,
+        override_rate=found["overridden"] / routed if routed else None,
+        confidence=tuple(ConfidenceBand(f"{low:.1f}–{min(high, 1.0):.1f}", n)
+                         for (low, high), n in zip(CONFIDENCE_BANDS, found["band_counts"], strict=True)),
+        routes=tuple(RouteOutcome(**route) for route in found["routes"]),
+    )

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             "since_day": utc_day_of(since_ts), "by": args.by, "demo_data": ctx.is_demo_data,
             "rows": [totals_json(t) for t in rows],
             "top_prompts": top_prompts(store, since_ts),
-            "routing": routing_stats(store, since_ts),
+            "routing": routing_stats(store, since_ts).as_json(),
         })
         return 0
     if ctx.is_demo_data:

@@ -76,10 +76,10 @@ class UsageTab(DataTab):
             prompts.add_row(f"{p['calls']:,}", (p["example"] or "(only the hash is kept)")[:60],
                             (p["models"] or "")[:30], format_cost(p["cost_usd"]))
         routing = data["routing"]
-        if routing["routed_calls"]:
-            bars = "  ".join(f"{b['band']}: {b['calls']:,}" for b in routing["confidence"])
-            text = (f"Routing: {routing['routed_calls']:,} routed calls, override rate "
-                    f"{100 * (routing['override_rate'] or 0):.1f}%  ·  confidence {bars}")
+        if routing.routed_calls:
+            bars = "  ".join(f"{b.band}: {b.calls:,}" for b in routing.confidence)
+            text = (f"Routing: {routing.routed_calls:,} routed calls, override rate "
+                    f"{100 * (routing.override_rate or 0):.1f}%  ·  confidence {bars}")
         else:
             text = "Routing: no routed calls yet (decisions appear here once apps use fleetui's Router)."
         for test in data["ab_tests"]:  # `fleetui ab` has the full table
