@@ -73,18 +73,18 @@ def test_a_reload_keeps_the_outcomes_of_an_unchanged_test_only(fleet_file: Path)
     decision = router.route("hi there", user="u1", **CASUAL)
     assert router.record_outcome(decision.decision_id, success=True)
     [test] = router.all_ab_tests()
-    assert test.result()["arms"][decision.model_id]["trials"] == 1
+    assert test.result().arm(decision.model_id).trials == 1
 
     fleet_file.write_text(fleet_file.read_text() + "\n# a comment changes the file, not the test\n")
     assert router.reload()
     [test] = router.all_ab_tests()
-    assert test.result()["arms"][decision.model_id]["trials"] == 1
+    assert test.result().arm(decision.model_id).trials == 1
 
     fleet_file.write_text(fleet_file.read_text().replace('"gpt-4o-mini" = 1', '"claude-haiku" = 1'))
     assert router.reload()
     [test] = router.all_ab_tests()
     assert set(test.arms) == {"local-llama", "claude-haiku"}
-    assert all(arm["trials"] == 0 for arm in test.result()["arms"].values())
+    assert all(arm.trials == 0 for arm in test.result().arms)
     with pytest.raises(ValueError, match="already an A/B test named 'local-vs-mini'"):
         router.add_ab_test(test)
 

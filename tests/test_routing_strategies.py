@@ -199,16 +199,16 @@ def test_router_splits_a_rules_traffic_and_declares_a_real_winner(fleet: Fleet) 
     anonymous = router.route("hi", use_case="casual_chat", complexity="simple")
     assert anonymous.ab_test is None and anonymous.model_id == "local-llama", "no user, no arm"
 
-    assert test.result()["winner"] is None and "not enough samples" in test.result()["reason"]
+    assert test.result().winner is None and "not enough samples" in test.result().reason
     rng = random.Random(0)
     for _ in range(3):  # outcomes arrive by decision id, as an app reporting later would
         for user, decision in decisions.items():
             rate = 0.95 if decision.model_id == "gpt-4o-mini" else 0.80
             router.record_outcome(decision.decision_id, success=rng.random() < rate, quality=0.9)
     verdict = test.result()
-    assert sum(arm["trials"] for arm in verdict["arms"].values()) == 1200
-    assert verdict["winner"] == "gpt-4o-mini" and verdict["p_value"] < 0.001
-    assert verdict["arms"]["gpt-4o-mini"]["mean_quality"] == pytest.approx(0.9)
+    assert sum(arm.trials for arm in verdict.arms) == 1200
+    assert verdict.winner == "gpt-4o-mini" and verdict.p_value < 0.001
+    assert verdict.arm("gpt-4o-mini").mean_quality == pytest.approx(0.9)
 
     router.set_health({"claude-haiku": "offline"})
     haiku_user = next(u for u in users if test.assign(u) == "claude-haiku")
@@ -221,12 +221,12 @@ def test_no_winner_without_a_real_difference() -> None:
     for i in range(300):
         even.record("gpt-4o-mini", i % 10 != 0)
         even.record("claude-haiku", i % 10 != 1)
-    assert even.result()["winner"] is None and "no significant difference" in even.result()["reason"]
+    assert even.result().winner is None and "no significant difference" in even.result().reason
     small = ABTest("small", arms={"gpt-4o-mini": 1, "claude-haiku": 1}, min_samples=100)
     for _ in range(60):  # a big gap, but too few samples
         small.record("gpt-4o-mini", True)
         small.record("claude-haiku", False)
-    assert small.result()["winner"] is None and "not enough samples" in small.result()["reason"]
+    assert small.result().winner is None and "not enough samples" in small.result().reason
 
 
 def test_ab_tests_must_name_known_models_and_rules(fleet: Fleet) -> None:

@@ -7,15 +7,35 @@ test's removal from the fleet file (`fleetui ab NAME` still reads them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fleetui.config.schema import ABTestSpec, Fleet
-from fleetui.routing.ab import Arm, verdict
+from fleetui.routing.ab import ABVerdict, Arm, verdict
 from fleetui.store import analytics
 from fleetui.store.store import Store
 
 
-def ab_results(fleet: Fleet, store: Store, since_ts: float | None, name: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ABResult:
+    """A test as the call log tells it, with what the fleet file says of it."""
+
+    verdict: ABVerdict
+    in_fleet_file: bool  # False: the file no longer has it (ended?) but the log does
+    enabled: bool
+    rule: str | None  # None: every routed request takes part
+    min_samples: int
+    alpha: float
+    calls: int
+
+    def as_json(self) -> dict[str, Any]:
+        v = self.verdict
+        return {"test": v.test, "arms": v.arms_json(), "p_value": v.p_value, "winner": v.winner, "reason": v.reason,
+                "in_fleet_file": self.in_fleet_file, "enabled": self.enabled, "rule": self.rule,
+                "min_samples": self.min_samples, "alpha": self.alpha, "calls": self.calls}
+
+
+def ab_results(fleet: Fleet, store: Store, since_ts: float | None, name: str | None = None) -> list[ABResult]:
     """Results of the fleet file's A/B tests and of any other test found in the log, or of `name`.
 
     Raises KeyError when `name` is neither in the fleet file nor in the log."""
@@ -29,7 +49,7 @@ def ab_results(fleet: Fleet, store: Store, since_ts: float | None, name: str | N
     return [_result(n, specs.get(n), analytics.ab_arm_outcomes(store, n, since_ts)) for n in names]
 
 
-def _result(name: str, spec: ABTestSpec | None, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _result(name: str, spec: ABTestSpec | None, rows: list[dict[str, Any]]) -> ABResult:
     by_model = {r["model_id"]: r for r in rows}
     # The file's arms first (even those without calls yet), then models only the log knows of.
     weights = dict(spec.arms) if spec else {}
@@ -42,13 +62,12 @@ def _result(name: str, spec: ABTestSpec | None, rows: list[dict[str, Any]]) -> d
                         int(row.get("calls") or 0), (row.get("feedback") or 0.0) * rated, rated))
     min_samples = spec.min_samples if spec else 100
     alpha = spec.alpha if spec else 0.05
-    result = verdict(name, arms, min_samples=min_samples, alpha=alpha)
-    for model_id, arm in result["arms"].items():
-        row = by_model.get(model_id) or {}
-        arm.update(weight=weights.get(model_id), users=row.get("users") or 0,
-                   mean_latency_ms=row.get("mean_latency_ms"), cost_usd=row.get("cost_usd") or 0.0)
-    result.update(
-        in_fleet_file=spec is not None, enabled=bool(spec and spec.enabled), rule=spec.rule if spec else None,
-        min_samples=min_samples, alpha=alpha, calls=sum(a.trials for a in arms),
-    )
-    return result
+    found = verdict(name, arms, min_samples=min_samples, alpha=alpha)
+    logged = []
+    for arm in found.arms:
+        row = by_model.get(arm.model_id) or {}
+        logged.append(replace(arm, weight=weights.get(arm.model_id), users=row.get("users") or 0,
+                              mean_latency_ms=row.get("mean_latency_ms"), cost_usd=row.get("cost_usd") or 0.0))
+    return ABResult(replace(found, arms=tuple(logged)), in_fleet_file=spec is not None,
+                    enabled=bool(spec and spec.enabled), rule=spec.rule if spec else None,
+                    min_samples=min_samples, alpha=alpha, calls=sum(a.trials for a in arms))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetui.cli.context import CliContext, CliError
+
+if TYPE_CHECKING:
+    from fleetui.analysis.abtests import ABResult
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.end:
         return _end(args, ctx, results)
     if args.json:
-        ctx.print_json({"since": args.since, "tests": results})
+        ctx.print_json({"since": args.since, "tests": [r.as_json() for r in results]})
         return 0
     if ctx.is_demo_data:
         print("DEMO DATA")
@@ -58,46 +61,47 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print(_heading(result, args.since))
         print(f"  {'arm':<18} {'weight':>6} {'users':>6} {'calls':>7} {'success':>8} {'feedback':>9} "
               f"{'mean ms':>8} {'cost':>10}")
-        for model_id, arm in result["arms"].items():
-            weight = "-" if arm["weight"] is None else f"{arm['weight']:g}"
-            rate = "-" if arm["rate"] is None else f"{arm['rate']:.1%}"
-            quality = "-" if arm["mean_quality"] is None else f"{arm['mean_quality']:.2f}"
-            latency = "-" if arm["mean_latency_ms"] is None else f"{arm['mean_latency_ms']:,.0f}"
-            print(f"  {model_id:<18} {weight:>6} {arm['users']:>6,} {arm['trials']:>7,} {rate:>8} {quality:>9} "
-                  f"{latency:>8} ${arm['cost_usd']:>9,.4f}")
-        print(f"  {'winner: ' if result['winner'] else ''}{result['reason']}")
+        for arm in result.verdict.arms:
+            weight = "-" if arm.weight is None else f"{arm.weight:g}"
+            rate = "-" if arm.rate is None else f"{arm.rate:.1%}"
+            quality = "-" if arm.mean_quality is None else f"{arm.mean_quality:.2f}"
+            latency = "-" if arm.mean_latency_ms is None else f"{arm.mean_latency_ms:,.0f}"
+            print(f"  {arm.model_id:<18} {weight:>6} {arm.users:>6,} {arm.trials:>7,} {rate:>8} {quality:>9} "
+                  f"{latency:>8} ${arm.cost_usd:>9,.4f}")
+        print(f"  {'winner: ' if result.verdict.winner else ''}{result.verdict.reason}")
     return 0
 
 
-def _heading(result: dict[str, Any], since: str) -> str:
-    scope = f"rule {result['rule']}" if result["rule"] else "all routed traffic"
-    if not result["in_fleet_file"]:
+def _heading(result: ABResult, since: str) -> str:
+    scope = f"rule {result.rule}" if result.rule else "all routed traffic"
+    if not result.in_fleet_file:
         state = "not in the fleet file (ended?)"
-    elif not result["enabled"]:
+    elif not result.enabled:
         state = "disabled"
     else:
-        state = f"min {result['min_samples']} calls an arm, alpha {result['alpha']:g}"
-    return f"A/B test {result['test']} ({scope}; {state}; since {since})"
+        state = f"min {result.min_samples} calls an arm, alpha {result.alpha:g}"
+    return f"A/B test {result.verdict.test} ({scope}; {state}; since {since})"
 
 
-def _end(args: argparse.Namespace, ctx: CliContext, results: list[dict[str, Any]]) -> int:
+def _end(args: argparse.Namespace, ctx: CliContext, results: list[ABResult]) -> int:
     from fleetui.config.fleetfile import FleetFileError
     from fleetui.routing.apply import CannotApply, plan_ab_winner
 
     if args.name is None:
         raise CliError("--end needs the test's NAME")
     [result] = results
-    if not result["winner"]:
-        raise CliError(f"A/B test {args.name} has no winner yet: {result['reason']}", exit_code=1)
+    winner = result.verdict.winner
+    if not winner:
+        raise CliError(f"A/B test {args.name} has no winner yet: {result.verdict.reason}", exit_code=1)
     source = ctx.own_fleet_source()
     try:
-        change = plan_ab_winner(source.path, args.name, result["winner"])
+        change = plan_ab_winner(source.path, args.name, winner)
     except (CannotApply, FleetFileError) as exc:
         raise CliError(str(exc)) from None
-    print(result["reason"])
+    print(result.verdict.reason)
     status = ctx.write_change(change, yes=args.yes, dry_run=args.dry_run)
     if status is not None:
         return status
-    print(f"rule {change.subject} now routes to {result['winner']}; A/B test {args.name} disabled "
+    print(f"rule {change.subject} now routes to {winner}; A/B test {args.name} disabled "
           f"(previous version: {source.path.name}.bak)")
     return 0

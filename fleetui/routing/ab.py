@@ -9,7 +9,7 @@ best arm's success rate ahead of the runner-up's at the chosen significance.
     router.add_ab_test(test)
     ...
     router.record_outcome(decision.decision_id, success=True)   # counts in the arm too
-    test.result()["winner"]
+    test.result().winner
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import hashlib
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -105,14 +105,46 @@ class ABTest:
                     arm.successes, arm.trials, arm.quality_sum, arm.quality_count = (
                         successes, trials, quality_sum, quality_count)
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> ABVerdict:
         with self._lock:
             arms = [Arm(a.model_id, a.weight, a.successes, a.trials, a.quality_sum, a.quality_count)
                     for a in self._state.values()]
         return verdict(self.name, arms, min_samples=self.min_samples, alpha=self.alpha)
 
 
-def verdict(name: str, arms: Sequence[Arm], *, min_samples: int, alpha: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ArmResult:
+    """One arm's outcomes. The last four fields come from the call log (`analysis.abtests`)."""
+
+    model_id: str
+    trials: int
+    successes: int
+    rate: float | None  # None: no calls yet
+    mean_quality: float | None  # mean feedback or judge score, None when none was given
+    weight: float | None = None  # None: the model is in the log but not among the file's arms
+    users: int = 0
+    mean_latency_ms: float | None = None
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class ABVerdict:
+    """A test's arms, best first, and the winner when the difference is significant."""
+
+    test: str
+    arms: tuple[ArmResult, ...]
+    p_value: float
+    winner: str | None
+    reason: str
+
+    def arm(self, model_id: str) -> ArmResult:
+        return next(a for a in self.arms if a.model_id == model_id)
+
+    def arms_json(self) -> dict[str, dict[str, Any]]:
+        return {a.model_id: {k: v for k, v in asdict(a).items() if k != "model_id"} for a in self.arms}
+
+
+def verdict(name: str, arms: Sequence[Arm], *, min_samples: int, alpha: float) -> ABVerdict:
     """Per-arm outcomes and the winner, if the best arm's success rate is ahead of the
     runner-up's at significance `alpha` with every arm at `min_samples` or more."""
     ranked = sorted(arms, key=lambda a: -(a.rate or 0.0))
@@ -130,9 +162,5 @@ def verdict(name: str, arms: Sequence[Arm], *, min_samples: int, alpha: float) -
             reason = f"{winner} beats {runner_up.model_id}: {best.rate:.1%} vs {runner_up.rate:.1%} (p={p:.3g})"
         else:
             reason = f"no significant difference (p={p:.3g}, alpha {alpha})"
-    return {
-        "test": name,
-        "arms": {a.model_id: {"trials": a.trials, "successes": a.successes, "rate": a.rate,
-                              "mean_quality": a.mean_quality} for a in ranked},
-        "p_value": p, "winner": winner, "reason": reason,
-    }
+    results = tuple(ArmResult(a.model_id, a.trials, a.successes, a.rate, a.mean_quality) for a in ranked)
+    return ABVerdict(name, results, p, winner, reason)

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from fleetui import clock
 from fleetui.analysis.abtests import ab_results
+from fleetui.routing.ab import ABVerdict, ArmResult
 from fleetui.analysis.usage import routing_stats, top_prompts, usage
 from fleetui.pricing import format_cost
 from fleetui.tui.base import DataTab
@@ -83,13 +84,14 @@ class UsageTab(DataTab):
         else:
             text = "Routing: no routed calls yet (decisions appear here once apps use fleetui's Router)."
         for test in data["ab_tests"]:  # `fleetui ab` has the full table
-            verdict = f"winner {test['winner']} (p={test['p_value']:.2g})" if test["winner"] else test["reason"]
-            text += f"\nA/B {escape(test['test'])}: {escape(_arms(test))} — {escape(verdict)}"
+            found = test.verdict
+            verdict = f"winner {found.winner} (p={found.p_value:.2g})" if found.winner else found.reason
+            text += f"\nA/B {escape(found.test)}: {escape(_arms(found))} — {escape(verdict)}"
         self.query_one("#usage-routing", Static).update(text)
 
 
-def _arms(test: dict[str, Any]) -> str:
-    def rate(arm: dict[str, Any]) -> str:
-        return "—" if arm["rate"] is None else f"{arm['rate']:.1%}"
+def _arms(found: ABVerdict) -> str:
+    def rate(arm: ArmResult) -> str:
+        return "—" if arm.rate is None else f"{arm.rate:.1%}"
 
-    return " vs ".join(f"{model} {rate(arm)} (n={arm['trials']:,})" for model, arm in test["arms"].items())
+    return " vs ".join(f"{arm.model_id} {rate(arm)} (n={arm.trials:,})" for arm in found.arms)
