@@ -7,7 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fleetui.providers.base import Adapter
-from fleetui.providers.types import ChatRequest, ChatResult, ErrorKind, FinishReason, StreamDone, StreamEvent, TextDelta
+from fleetui.providers.types import (
+    Capabilities,
+    ChatRequest,
+    ChatResult,
+    ErrorKind,
+    FinishReason,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+)
 
 API_VERSION = "2023-06-01"
 _FINISH: dict[str, FinishReason] = {
@@ -29,6 +38,7 @@ def _usage(usage: dict[str, Any]) -> tuple[int | None, int | None]:
 
 class AnthropicAdapter(Adapter):
     kind = "anthropic"
+    capabilities = Capabilities(streaming=True, tools=False, usage_in_stream=True, model_listing=True)
     models_path = "/v1/models"
 
     def auth_headers(self, api_key: str) -> dict[str, str]:

@@ -15,19 +15,22 @@ import ssl
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
 from fleetui.providers import sse
 from fleetui.providers.types import (
+    Capabilities,
     ChatRequest,
     ChatResult,
     ErrorKind,
     ProbeResult,
     ProviderError,
     RetryPolicy,
+    StreamDone,
     StreamEvent,
+    TextDelta,
     Timeouts,
     parse_retry_after,
 )
@@ -46,6 +49,7 @@ class Adapter(ABC):
     """One model at one endpoint. Use as an async context manager, or call `aclose()`."""
 
     kind: str = "base"
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init__(
         self,
@@ -121,8 +125,16 @@ class Adapter(ABC):
         """Text as it arrives, then a StreamDone with usage and time to first token.
 
         Retries happen only before the first byte: once the app has seen text, a failure is
-        reported with the partial text rather than silently started over.
+        reported with the partial text rather than silently started over. An adapter that cannot
+        stream, or a server that answers a stream request with a whole JSON reply (some local
+        servers ignore `stream: true`), gives the reply as one delta.
         """
+        if not self.capabilities.streaming:
+            result = await self.chat(request)
+            if result.text:
+                yield TextDelta(result.text)
+            yield StreamDone(result)
+            return
         path, body = self.chat_request(request, stream=True)
         attempt_no = 0
         while True:
@@ -152,6 +164,14 @@ class Adapter(ABC):
                 raise error
             break
         try:
+            if response.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+                await response.aread()
+                latency = (time.perf_counter() - started) * 1000
+                result = self._parsed(lambda: self.parse_chat(self._json(response), latency))
+                if result.text:
+                    yield TextDelta(result.text)
+                yield StreamDone(result)
+                return
             async for event in self.stream_events(self._lines(response), started):
                 yield event
         finally:
@@ -171,6 +191,9 @@ class Adapter(ABC):
             if deep:
                 await self.chat(ChatRequest.of("Reply with the single word OK.", max_tokens=8))
                 return ProbeResult(True, _ms(started), method="deep")
+            if not self.capabilities.model_listing:
+                await self.chat(ChatRequest.of("Reply with OK.", max_tokens=1))
+                return ProbeResult(True, _ms(started), method="1-token")
             try:
                 models = await self.list_models()
             except ProviderError as exc:

@@ -1,6 +1,22 @@
-"""Build the adapter for a fleet model, with its key resolved from env or keyring."""
+"""Build the adapter for a fleet model, with its key resolved from env or keyring.
+
+Adapters are found by provider kind: the four built in, and any a package adds through the
+entry-point group `fleetui.adapters` (name: the kind, as a fleet file's `[[providers]] kind`
+names it; value: an `Adapter` subclass), as simonw/llm finds model plugins and harlequin its
+adapters:
+
+    [project.entry-points."fleetui.adapters"]
+    mistral = "fleetui_mistral:MistralAdapter"
+
+A plugin that fails to load, or that names a built-in kind, is skipped with a warning: a broken
+extra package never stops fleetui.
+"""
 
 from __future__ import annotations
+
+import functools
+import importlib.metadata
+import logging
 
 import httpx
 
@@ -12,16 +28,44 @@ from fleetui.providers.ollama import OllamaAdapter
 from fleetui.providers.openai import OpenAIAdapter
 from fleetui.providers.types import ErrorKind, ProviderError, RetryPolicy, Timeouts
 
-_ADAPTERS: dict[ProviderKind, type[Adapter]] = {
-    ProviderKind.OPENAI_COMPATIBLE: OpenAIAdapter,
-    ProviderKind.ANTHROPIC: AnthropicAdapter,
-    ProviderKind.GEMINI: GeminiAdapter,
-    ProviderKind.OLLAMA: OllamaAdapter,
+ENTRY_POINT_GROUP = "fleetui.adapters"
+
+log = logging.getLogger(__name__)
+
+_BUILT_IN: dict[str, type[Adapter]] = {
+    ProviderKind.OPENAI_COMPATIBLE.value: OpenAIAdapter,
+    ProviderKind.ANTHROPIC.value: AnthropicAdapter,
+    ProviderKind.GEMINI.value: GeminiAdapter,
+    ProviderKind.OLLAMA.value: OllamaAdapter,
 }
 
 
-def adapter_class(kind: ProviderKind) -> type[Adapter]:
-    return _ADAPTERS[kind]
+@functools.cache
+def adapter_classes() -> dict[str, type[Adapter]]:
+    """Every adapter by kind: the built-in ones, then those installed plugins declare."""
+    found = dict(_BUILT_IN)
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in found:
+            log.warning("adapter plugin %s (%s) names a kind fleetui already has; skipped", entry.name, entry.value)
+            continue
+        try:
+            loaded = entry.load()
+        except Exception as exc:  # a broken plugin must not break fleetui
+            log.warning("adapter plugin %s (%s) failed to load: %s; skipped", entry.name, entry.value, exc)
+            continue
+        if not (isinstance(loaded, type) and issubclass(loaded, Adapter)):
+            log.warning("adapter plugin %s (%s) is not an Adapter subclass; skipped", entry.name, entry.value)
+            continue
+        found[entry.name] = loaded
+    return found
+
+
+def adapter_class(kind: str) -> type[Adapter]:
+    """The adapter for a provider kind; KeyError names the kinds there are."""
+    classes = adapter_classes()
+    if kind not in classes:
+        raise KeyError(f"no adapter for provider kind {kind!r}; known: {', '.join(sorted(classes))}")
+    return classes[kind]
 
 
 def adapter_for(
@@ -49,7 +93,11 @@ def adapter_for(
             raise ProviderError(ErrorKind.MISCONFIGURED, missing_key_message(fleet, model_id))
         api_key = found.value
     probes = fleet.probes
-    return _ADAPTERS[provider.kind](
+    try:
+        adapter = adapter_class(provider.kind)
+    except KeyError as exc:
+        raise ProviderError(ErrorKind.MISCONFIGURED, f"{model_id}: {exc.args[0]}") from None
+    return adapter(
         base_url=base_url,
         model=model.model,
         api_key=api_key,

@@ -7,7 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fleetui.providers.base import Adapter
-from fleetui.providers.types import ChatRequest, ChatResult, ErrorKind, FinishReason, StreamDone, StreamEvent, TextDelta
+from fleetui.providers.types import (
+    Capabilities,
+    ChatRequest,
+    ChatResult,
+    ErrorKind,
+    FinishReason,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+)
 
 _FINISH: dict[str, FinishReason] = {
     "STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
@@ -17,6 +26,7 @@ _FINISH: dict[str, FinishReason] = {
 
 class GeminiAdapter(Adapter):
     kind = "gemini"
+    capabilities = Capabilities(streaming=True, tools=False, usage_in_stream=True, model_listing=True)
     models_path = "/v1beta/models"
 
     def auth_headers(self, api_key: str) -> dict[str, str]:

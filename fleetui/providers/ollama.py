@@ -8,13 +8,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fleetui.providers.base import Adapter
-from fleetui.providers.types import ChatRequest, ChatResult, ErrorKind, FinishReason, StreamDone, StreamEvent, TextDelta
+from fleetui.providers.types import (
+    Capabilities,
+    ChatRequest,
+    ChatResult,
+    ErrorKind,
+    FinishReason,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+)
 
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 
 
 class OllamaAdapter(Adapter):
     kind = "ollama"
+    capabilities = Capabilities(streaming=True, tools=False, usage_in_stream=True, model_listing=True)
     models_path = "/api/tags"
 
     def auth_headers(self, api_key: str) -> dict[str, str]:

@@ -8,7 +8,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fleetui.providers.base import Adapter
-from fleetui.providers.types import ChatRequest, ChatResult, ErrorKind, FinishReason, StreamDone, StreamEvent, TextDelta
+from fleetui.providers.types import (
+    Capabilities,
+    ChatRequest,
+    ChatResult,
+    ErrorKind,
+    FinishReason,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+)
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
@@ -18,6 +27,8 @@ _FINISH: dict[str, FinishReason] = {
 
 class OpenAIAdapter(Adapter):
     kind = "openai-compatible"
+    # Usage in a stream is asked for (stream_options); some compatible servers still leave it out.
+    capabilities = Capabilities(streaming=True, tools=False, usage_in_stream=True, model_listing=True)
 
     def auth_headers(self, api_key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key}"}

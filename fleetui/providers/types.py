@@ -146,6 +146,23 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What an adapter can do, so probes, trials, tests and the app ask it instead of checking
+    which provider it is (and an adapter from a plugin says the same things about itself)."""
+
+    streaming: bool = True  # `stream()` yields text as it arrives; False: `chat()` only
+    tools: bool = False  # sends tool definitions and reads tool calls back
+    usage_in_stream: bool = True  # a stream ends with token counts
+    model_listing: bool = True  # `list_models()` works, so a probe can be free
+
+    def describe(self) -> str:
+        """A short line for the app: "streams · lists models · usage in streams"."""
+        said = [("streams", self.streaming), ("tools", self.tools), ("lists models", self.model_listing),
+                ("usage in streams", self.streaming and self.usage_in_stream)]
+        return " · ".join(name for name, present in said if present) or "chat only"
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     ok: bool
     latency_ms: float | None
