@@ -7,10 +7,11 @@ import json
 import httpx
 import pytest
 
-from fleetui.providers import ChatRequest, ErrorKind, ProviderError, StreamDone, TextDelta
+from fleetui.providers import ChatRequest, ErrorKind, ProviderError, StreamDone
 from fleetui.providers.anthropic import AnthropicAdapter
 from fleetui.providers.openai import OpenAIAdapter
 from fleetui.providers.sse import ServerSentEvent, SSEDecoder
+from tests.test_providers import collect
 
 
 def decode(text: str) -> list[ServerSentEvent]:
@@ -54,16 +55,8 @@ def _streaming(body: str) -> httpx.MockTransport:
 
 
 async def _collect(adapter: OpenAIAdapter | AnthropicAdapter) -> tuple[list[str], StreamDone]:
-    deltas: list[str] = []
-    done = None
     async with adapter:
-        async for event in adapter.stream(ChatRequest.of("hi")):
-            if isinstance(event, TextDelta):
-                deltas.append(event.text)
-            else:
-                done = event
-    assert done is not None
-    return deltas, done
+        return await collect(adapter, ChatRequest.of("hi"))
 
 
 async def test_openai_compatible_stream_with_a_payload_split_over_lines_and_keep_alives() -> None:

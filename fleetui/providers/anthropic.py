@@ -7,16 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fleetui.providers.base import Adapter
-from fleetui.providers.types import (
-    Capabilities,
-    ChatRequest,
-    ChatResult,
-    ErrorKind,
-    FinishReason,
-    StreamDone,
-    StreamEvent,
-    TextDelta,
-)
+from fleetui.providers.types import Capabilities, ChatRequest, ChatResult, ErrorKind, FinishReason
+from fleetui.providers.types import StreamDone, StreamEvent, TextDelta
 
 API_VERSION = "2023-06-01"
 _FINISH: dict[str, FinishReason] = {

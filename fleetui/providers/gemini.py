@@ -7,16 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fleetui.providers.base import Adapter
-from fleetui.providers.types import (
-    Capabilities,
-    ChatRequest,
-    ChatResult,
-    ErrorKind,
-    FinishReason,
-    StreamDone,
-    StreamEvent,
-    TextDelta,
-)
+from fleetui.providers.types import Capabilities, ChatRequest, ChatResult, ErrorKind, FinishReason
+from fleetui.providers.types import StreamDone, StreamEvent, TextDelta
 
 _FINISH: dict[str, FinishReason] = {
     "STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",

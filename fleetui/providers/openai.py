@@ -8,16 +8,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fleetui.providers.base import Adapter
-from fleetui.providers.types import (
-    Capabilities,
-    ChatRequest,
-    ChatResult,
-    ErrorKind,
-    FinishReason,
-    StreamDone,
-    StreamEvent,
-    TextDelta,
-)
+from fleetui.providers.types import Capabilities, ChatRequest, ChatResult, ErrorKind, FinishReason
+from fleetui.providers.types import StreamDone, StreamEvent, TextDelta
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls",
