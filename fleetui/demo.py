@@ -22,7 +22,7 @@ from typing import Any
 
 from fleetui import clock
 from fleetui.config.schema import Fleet, Model
-from fleetui.pricing import Pricer
+from fleetui.pricing import CHARS_PER_TOKEN, Pricer
 from fleetui.store import CallRecord, Store
 
 DEFAULT_CALLS = 20_000
@@ -278,7 +278,7 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
                 routing.pop("complexity")  # the call keeps the demo's own complexity label
                 if decisions is not None:
                     decisions.append({**decision._asdict(), "ts": ts})
-        input_tokens = max(5, int(len(prompt) / 4 + lognorm(math.log(use_case.context_tokens), 0.5)))
+        input_tokens = max(5, int(len(prompt) / CHARS_PER_TOKEN + lognorm(math.log(use_case.context_tokens), 0.5)))
         output_tokens = max(1, int(lognorm(math.log(use_case.output_tokens), 0.45)))
         cached = int(input_tokens * 0.6) if use_case.context_tokens > 1000 and rng.random() < 0.3 else 0
         latency = (profile.base_ms + profile.ms_per_token * output_tokens) * lognorm(0, 0.3)

@@ -218,3 +218,25 @@ def catalog_models(provider_catalog_id: str) -> list[CatalogModel]:
         out.append(CatalogModel(model.id, model.name or model.id, model.context_window,
                                 _lookup(provider_catalog_id, model.id)))
     return out
+
+
+# -- one blended price and one token estimate ------------------------------------------------------
+# Every figure that folds input and output prices into one number (ordering models by price,
+# "the cheapest model", the detail view's average) uses the spec's typical request; two screens
+# that blended differently once disagreed on which model was cheap.
+TYPICAL_INPUT_TOKENS = 500
+TYPICAL_OUTPUT_TOKENS = 200
+# Characters per token when no tokenizer counted them: ~4 for English with the common tokenizers.
+CHARS_PER_TOKEN = 4
+
+
+def blended_per_mtok(price: ModelPrice) -> float:
+    """USD per 1M tokens of a typical request (500 tokens in, 200 out)."""
+    total = TYPICAL_INPUT_TOKENS + TYPICAL_OUTPUT_TOKENS
+    return (price.input_per_mtok * TYPICAL_INPUT_TOKENS + price.output_per_mtok * TYPICAL_OUTPUT_TOKENS) / total
+
+
+def estimate_tokens(text: str | int) -> int:
+    """Tokens of a text (or of that many characters) when nothing counted them; at least 1."""
+    chars = text if isinstance(text, int) else len(text)
+    return max(1, round(chars / CHARS_PER_TOKEN))

@@ -104,3 +104,18 @@ def test_self_hosted_model_with_a_famous_name_is_not_billed_at_list_price() -> N
         '[[models]]\nid = "my-4o"\nname = "4o on our GPUs"\nprovider = "vllm"\nmodel = "gpt-4o"\n'
     )
     assert Pricer(fleet).price_of("my-4o") is None
+
+
+def test_one_blended_price_orders_models_everywhere() -> None:
+    # The router's price order, the recommendations' "cheapest" and the detail view's average
+    # all come from pricing.blended_per_mtok: one typical request of 500 tokens in, 200 out.
+    from fleetui.pricing import ModelPrice, blended_per_mtok, estimate_tokens
+    from fleetui.routing.strategies import blended_prices
+
+    price = ModelPrice(input_per_mtok=3.0, output_per_mtok=15.0, cached_per_mtok=None, source="override")
+    assert blended_per_mtok(price) == pytest.approx((3.0 * 500 + 15.0 * 200) / 700)
+    fleet = load_fleet(SAMPLE_FLEET)
+    pricer = Pricer(fleet)
+    routed = blended_prices(fleet)
+    assert routed and all(routed[m] == blended_per_mtok(p) for m in routed if (p := pricer.price_of(m)))
+    assert estimate_tokens("x" * 400) == 100 and estimate_tokens("") == 1 and estimate_tokens(40) == 10

@@ -20,7 +20,7 @@ from fleetui import clock
 from fleetui.analysis.decision_alerts import HIGH_OVERRIDE, LOW_CONFIDENCE, MIN_DECISIONS
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui.config.schema import Fleet
-from fleetui.pricing import Pricer
+from fleetui.pricing import Pricer, blended_per_mtok
 from fleetui.store import Store, analytics
 
 CASUAL = ("casual_chat", "food_dining", "quick_lookup")
@@ -205,7 +205,7 @@ def expensive_on_casual(evidence: Evidence) -> list[Recommendation]:
     prices = {m.id: p for m in fleet.models if m.enabled and (p := pricer.price_of(m.id)) is not None}
     if not prices:
         return []
-    blended = {k: (p.input_per_mtok + 3 * p.output_per_mtok) / 4 for k, p in prices.items()}
+    blended = {k: blended_per_mtok(p) for k, p in prices.items()}
     cheapest = min(blended, key=lambda k: blended[k])
     ordered = sorted(blended.values())
     expensive_line = ordered[len(ordered) * 2 // 3]  # the top third by price

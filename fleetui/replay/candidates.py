@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fleetui.config.schema import Fleet, Model
-from fleetui.pricing import Pricer
+from fleetui.pricing import Pricer, estimate_tokens
 from fleetui.store.verification import PastPrompt
 
 # Upper bounds of each band, as the candidate's cost / the current model's cost.
@@ -40,7 +40,7 @@ def typical_tokens(prompts: Sequence[PastPrompt]) -> tuple[int, int]:
     """Median logged (input, output) tokens, or a guess from the prompt lengths."""
     tin = [p.input_tokens for p in prompts if p.input_tokens]
     tout = [p.output_tokens for p in prompts if p.output_tokens]
-    guess_in = int(statistics.median([len(p.prompt) / 4 for p in prompts])) if prompts else 200
+    guess_in = int(statistics.median([estimate_tokens(p.prompt) for p in prompts])) if prompts else 200
     return (int(statistics.median(tin)) if tin else max(1, guess_in),
             int(statistics.median(tout)) if tout else 300)
 

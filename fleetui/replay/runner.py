@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from fleetui.config.schema import Fleet
-from fleetui.pricing import Pricer
+from fleetui.pricing import Pricer, estimate_tokens
 from fleetui.providers import ChatRequest, ProviderError, RetryPolicy, adapter_for
 from fleetui.providers.base import Adapter
 from fleetui.providers.factory import key_problem
@@ -188,15 +188,10 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def _typical_tokens(text: str) -> int:
-    """Tokens of a text for comparing costs: ~4 characters a token (English, most tokenizers)."""
-    return max(1, round(len(text) / 4))
-
-
-def _estimate_tokens(text: str) -> int:
-    """Input tokens, over- rather than underestimated: ~4 characters a token in English, 3 here,
-    plus the chat template's few."""
-    return len(text) // 3 + 16
+def _reserved_input_tokens(text: str) -> int:
+    """Input tokens to reserve budget for, over- rather than underestimated: the usual estimate
+    with a third more (dense text runs nearer 3 characters a token), plus the chat template's few."""
+    return estimate_tokens(text) * 4 // 3 + 16
 
 
 class Replayer:
@@ -427,8 +422,8 @@ class Replayer:
             # The logged answer was paid for already. Its logged cost included the app's own
             # context (system prompt, history), which a replay does not send, so the cost
             # compared is what the current model charges for this prompt and that answer.
-            tin = _typical_tokens(prompt.prompt)
-            tout = prompt.output_tokens or _typical_tokens(prompt.response)
+            tin = estimate_tokens(prompt.prompt)
+            tout = prompt.output_tokens or estimate_tokens(prompt.response)
             cost = self.pricer.cost(s.current, tin, tout)
             return _Answer(prompt.response, tin, tout, cost, prompt.latency_ms, "stop",
                            checks.is_refusal(prompt.response))
@@ -447,7 +442,7 @@ class Replayer:
                            hit["latency_ms"], hit["finish_reason"], bool(hit["refusal"]))
         request = ChatRequest.of(prompt.prompt, max_tokens=self.settings.max_tokens,
                                  temperature=self.settings.temperature)
-        result = await self._call(model_id, request, _estimate_tokens(prompt.prompt), self.settings.max_tokens)
+        result = await self._call(model_id, request, _reserved_input_tokens(prompt.prompt), self.settings.max_tokens)
         cost = self.pricer.cost(model_id, result.input_tokens, result.output_tokens, result.cached_input_tokens or 0)
         answer = _Answer(result.text, result.input_tokens, result.output_tokens, cost, result.latency_ms,
                          result.finish_reason, checks.is_refusal(result.text, result.finish_reason))
@@ -476,7 +471,7 @@ class Replayer:
         for _attempt in range(2):  # one reminder, then give up on this pair in this order
             request = ChatRequest(messages, system=judge.SYSTEM, max_tokens=JUDGE_MAX_TOKENS, temperature=0.0)
             try:
-                asked = sum(_estimate_tokens(m.content) for m in messages) + _estimate_tokens(judge.SYSTEM)
+                asked = sum(_reserved_input_tokens(m.content) for m in messages) + _reserved_input_tokens(judge.SYSTEM)
                 result = await self._call(judge_id, request, asked, JUDGE_MAX_TOKENS)
             except ProviderError:
                 # Unreachable, not wrong: nothing to cache, the next run asks again.

@@ -31,8 +31,8 @@ from fleetui.config.schema import Fleet, Model
 from fleetui.routing.ab import ABTest
 from fleetui.routing.complexity import estimate_complexity, one_tier_up
 from fleetui.routing.index import RuleIndex
+from fleetui.pricing import CHARS_PER_TOKEN
 from fleetui.routing.strategies import (
-    CHARS_PER_TOKEN,
     STRATEGIES,
     Strategy,
     ThompsonSampler,

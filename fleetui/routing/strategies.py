@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fleetui.config.schema import Fleet, Model
+from fleetui.pricing import CHARS_PER_TOKEN
 
 Strategy = Literal["task-based", "cost-first", "quality-first", "adaptive"]
 STRATEGIES: tuple[Strategy, ...] = ("task-based", "cost-first", "quality-first", "adaptive")
@@ -34,9 +35,6 @@ DIMENSION = {
 }
 # Request tags that a model must support, and the capability flag that says it does.
 REQUIRED_FLAG = {"vision": "vision", "tools": "tools", "json": "json_mode"}
-CHARS_PER_TOKEN = 4  # to compare a prompt's length in characters with a context window
-# Blend of input and output prices for ordering: the typical request of the spec (500 in, 200 out).
-_IN_SHARE, _OUT_SHARE = 500 / 700, 200 / 700
 
 
 def dimension_of(task: str | None, use_case: str | None) -> str:
@@ -45,14 +43,14 @@ def dimension_of(task: str | None, use_case: str | None) -> str:
 
 def blended_prices(fleet: Fleet) -> dict[str, float]:
     """USD per 1M tokens of a typical request, for the models that have a price."""
-    from fleetui.pricing import Pricer
+    from fleetui.pricing import Pricer, blended_per_mtok
 
     pricer = Pricer(fleet)
     prices: dict[str, float] = {}
     for model in fleet.models:
         price = pricer.price_of(model.id)
         if price is not None:
-            prices[model.id] = price.input_per_mtok * _IN_SHARE + price.output_per_mtok * _OUT_SHARE
+            prices[model.id] = blended_per_mtok(price)
     return prices
 
 
@@ -64,7 +62,7 @@ def _score(model: Model, dimension: str) -> int:
 def capable(models: Sequence[Model], request: Mapping[str, Any]) -> tuple[list[Model], str]:
     """The models fit for this request, and a note when a requirement had to be dropped."""
     flags = [REQUIRED_FLAG[t] for t in request.get("tags") or () if t in REQUIRED_FLAG]
-    tokens = (request.get("prompt_length") or 0) / CHARS_PER_TOKEN
+    tokens = (request.get("prompt_length") or 0) / CHARS_PER_TOKEN  # against context windows
     fit = [m for m in models
            if all(getattr(m.capabilities, f) for f in flags)
            and (m.context_window is None or m.context_window >= tokens)]

@@ -16,7 +16,7 @@ from textual.widgets import Button, Footer, Label, Static
 
 from fleetui import clock
 from fleetui.config.fleetfile import FleetFileError
-from fleetui.pricing import Pricer, format_cost
+from fleetui.pricing import Pricer, blended_per_mtok, format_cost
 from fleetui.tui.data import Session
 
 
@@ -99,7 +99,7 @@ class ModelDetail(Screen[None]):
         if price is None:
             costs = "costs per 1K tokens: unpriced (add a [models.price] override)"
         else:
-            avg = (price.input_per_mtok * 500 + price.output_per_mtok * 200) / 700 / 1000
+            avg = blended_per_mtok(price) / 1000
             costs = (f"costs per 1K tokens: in ${price.input_per_mtok / 1000:.5f} · out ${price.output_per_mtok / 1000:.5f}"
                      f" · avg ${avg:.5f} ({price.source})")
         self.query_one("#detail-costs", Static).update(costs)
