@@ -13,9 +13,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "dryrun",
         help="predict cost, success and latency of logged traffic under a candidate fleet file",
-        description="Route every logged call of the period with the candidate's rules and predict "
-        "cost, success and latency against what happened. Calls that change model are re-priced "
-        "from their tokens and take the new model's observed rates for their use case.",
+        description="Route every logged call of the period with the candidate's rules and with the "
+        "current fleet file's, and compare the two (history shown beside them). Calls that change "
+        "model are re-priced from their tokens and take the new model's observed rates for their "
+        "use case; costs cover the calls priced on every side.",
     )
     parser.add_argument("candidate", nargs="?", help="the candidate fleet file")
     # `--config` after the command names the candidate; before it (`fleetui --config F dryrun`),
@@ -41,22 +42,40 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         candidate = load_fleet(path)
     except FleetFileError as exc:
         raise CliError(str(exc)) from None
-    result = dry_run(candidate, ctx.store(), since)
+    result = dry_run(ctx.fleet(), candidate, ctx.store(), since)
     if args.json:
         ctx.print_json(result.as_json())
         return 0
     if not result.calls:
         print("no logged calls in the period to replay through the candidate")
         return 0
-    change = (result.predicted_cost - result.actual_cost) / result.actual_cost * 100 if result.actual_cost else 0.0
-    print(f"{result.calls:,} calls; {result.moved:,} would change model ({100 * result.moved / result.calls:.1f}%)")
-    print(f"cost     {format_cost(result.actual_cost)} → {format_cost(result.predicted_cost)} ({change:+.1f}%)"
-          + (f"  [{result.unpriced:,} calls to unpriced models not counted]" if result.unpriced else ""))
-    print(f"success  {100 * result.actual_success:.1f}% → {100 * result.predicted_success:.1f}%"
-          + (f"  [{result.unobserved:,} calls to never-observed models not predicted]" if result.unobserved else ""))
-    print(f"latency  {result.actual_latency_ms / 1000:.2f}s → {result.predicted_latency_ms / 1000:.2f}s mean")
-    if result.unroutable:
-        print(f"{result.unroutable:,} calls no model could take under the candidate")
+    print(f"{result.calls:,} calls; the candidate routes {result.moved:,} of them to another model than the "
+          f"current config does ({100 * result.moved / result.calls:.1f}%)")
+    sides = (result.history, result.current, result.candidate)
+    print(f"{'':9}{'history':>14}{'current config':>16}{'candidate':>14}")
+    change = "" if result.change_pct is None else f"   candidate vs current {result.change_pct:+.1f}%"
+    print(f"{'cost':9}" + "".join(f"{format_cost(s.cost_usd):>{w}}" for s, w in zip(sides, (14, 16, 14))) + change)
+    print(f"{'success':9}" + "".join(f"{_pct(s.success):>{w}}" for s, w in zip(sides, (14, 16, 14))))
+    print(f"{'latency':9}" + "".join(f"{_seconds(s.latency_ms):>{w}}" for s, w in zip(sides, (14, 16, 14))) + "   mean")
+    left_out = result.calls - result.compared_calls
+    if left_out:
+        print(f"costs cover the {result.compared_calls:,} calls priced on all three sides; {left_out:,} go to or "
+              "came from an unpriced model (give it a price override to count them)")
+    for name, side in (("current config", result.current), ("candidate", result.candidate)):
+        if side.unobserved:
+            print(f"{name}: {side.unobserved:,} calls moved to never-observed models; their success is not predicted")
+        if side.unroutable:
+            print(f"{name}: {side.unroutable:,} calls no model could take")
+    if result.shift:
+        print("moves (current config → candidate):")
     for move, n in result.shift.items():
         print(f"  {move}: {n:,}")
     return 0
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _seconds(ms: float | None) -> str:
+    return "—" if ms is None else f"{ms / 1000:.2f}s"

@@ -1,9 +1,16 @@
-"""Run logged traffic through a candidate routing config and predict what would have happened.
+"""Run logged traffic through a candidate routing config and predict what would have happened,
+against the config in use today.
 
-A call whose model stays the same keeps what really happened. A call that moves to another model
-is re-priced from its tokens on that model, and takes that model's observed success rate and mean
-latency for the call's use case (else the model's overall figures; a model never observed leaves
-those unknown and is counted apart).
+The comparison that matters is candidate against current config, on the same traffic: comparing
+a candidate with history would credit it with whatever the current rules already change (apps
+that called models directly, rules added since), so an unchanged fleet would seem to "save".
+History is shown beside both, as what really happened.
+
+Under a config, a call whose model stays the one it was logged on keeps what really happened. A
+call that moves to another model is re-priced from its tokens on that model, and takes that
+model's observed success rate and mean latency for the call's use case (else the model's overall
+figures; a model never observed leaves those unknown and is counted apart). Costs are compared
+over the calls priced on all three sides, so one unpriced model never makes a side look cheap.
 """
 
 from __future__ import annotations
@@ -14,104 +21,148 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fleetui.routing.conditions import COMPLEXITY_TIERS
 from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
+from fleetui.routing.conditions import COMPLEXITY_TIERS
 from fleetui.routing.router import NoRoute, Router
 from fleetui.store import Store
+
+Observed = tuple[dict[tuple[str, str], tuple[float, float | None]], dict[str, tuple[float, float | None]]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One call under one config: which model, and what it cost and did (None: not known)."""
+
+    model_id: str | None  # None: no model could take it
+    cost: float | None
+    success: float | None
+    latency_ms: float | None
+
+
+@dataclass
+class Side:
+    """Totals of one side: history, the current config or the candidate."""
+
+    cost_usd: float = 0.0  # over the calls priced on every side (DryRun.compared_calls)
+    success: float | None = None  # mean over the calls with a known or predicted outcome
+    latency_ms: float | None = None
+    unroutable: int = 0  # calls no model could take
+    unobserved: int = 0  # calls moved to a model never observed: success and latency not predicted
+    unpriced: int = 0  # calls this side sends to a model without a price
 
 
 @dataclass
 class DryRun:
     calls: int = 0
-    moved: int = 0
-    unroutable: int = 0
-    unobserved: int = 0  # moved to a model with no observed calls: success/latency not predicted
-    actual_cost: float = 0.0
-    predicted_cost: float = 0.0
-    unpriced: int = 0
-    actual_success: float = 0.0
-    predicted_success: float = 0.0
-    actual_latency_ms: float = 0.0
-    predicted_latency_ms: float = 0.0
-    shift: dict[str, int] = field(default_factory=dict)  # "from → to": calls
+    compared_calls: int = 0  # priced on all three sides: the calls the cost figures cover
+    moved: int = 0  # calls the candidate routes to another model than the current config does
+    history: Side = field(default_factory=Side)
+    current: Side = field(default_factory=Side)
+    candidate: Side = field(default_factory=Side)
+    shift: dict[str, int] = field(default_factory=dict)  # "current model → candidate model": calls
+
+    @property
+    def change_pct(self) -> float | None:
+        """The candidate's cost against the current config's, in percent (negative: it saves)."""
+        if not self.current.cost_usd:
+            return None
+        return 100 * (self.candidate.cost_usd - self.current.cost_usd) / self.current.cost_usd
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"change_pct": None if self.change_pct is None else round(self.change_pct, 2)}
 
 
-def _observed(store: Store) -> tuple[dict[tuple[str, str], tuple[float, float | None]], dict[str, tuple[float, float | None]]]:
+def _observed(store: Store) -> Observed:
     per_case: dict[tuple[str, str], tuple[float, float | None]] = {}
-    for use_case, models in _by_use_case(store).items():
-        for model_id, t in models.items():
-            per_case[(use_case, model_id)] = (t.success_rate or 0.0, t.mean_latency_ms)
+    # Per (use case, model) from rollups: one small query per model.
+    models = {t.key for t in store.totals("model") if t.key}
+    for model in models:
+        for t in store.totals("use_case", model_id=model):
+            if t.key:
+                per_case[(t.key, model)] = (t.success_rate or 0.0, t.mean_latency_ms)
     overall = {t.key: (t.success_rate or 0.0, t.mean_latency_ms) for t in store.totals("model") if t.key}
     return per_case, overall
 
 
-def _by_use_case(store: Store) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    # Per (use case, model) from rollups: one small query per model.
-    for model in {t.key for t in store.totals("model") if t.key}:
-        for t in store.totals("use_case", model_id=model):
-            if t.key:
-                out.setdefault(t.key, {})[model] = t
-    return out
+class _Config:
+    """One fleet's routing applied to logged calls."""
 
+    def __init__(self, fleet: Fleet, observed: Observed) -> None:
+        self.router = Router(fleet)
+        self.pricer = Pricer(fleet)
+        self.per_case, self.overall = observed
 
-def dry_run(candidate: Fleet, store: Store, since_ts: float) -> DryRun:
-    router = Router(candidate)
-    pricer = Pricer(candidate)
-    per_case, overall = _observed(store)
-    result = DryRun()
-    shift: Counter[str] = Counter()
-    success_known = latency_known = 0
-    for (model_id, use_case, task, complexity, chars, tags, user, ts, success, cost, latency,
-         tokens_in, tokens_out, cached) in store.calls_for_dry_run(since_ts):
-        result.calls += 1
-        result.actual_cost += cost or 0.0
-        result.actual_success += success
-        result.actual_latency_ms += latency or 0.0
+    def outcome(self, row: tuple[Any, ...], logged: Outcome) -> Outcome:
+        (model_id, use_case, task, complexity, chars, tags, user, ts, _success, _cost, _latency,
+         tokens_in, tokens_out, cached) = row
         try:
-            decision = router.route(
+            decision = self.router.route(
                 "", task=task, use_case=use_case,
                 complexity=complexity if complexity in COMPLEXITY_TIERS else "medium",
                 tags=json.loads(tags) if tags else (), user=user, hour=time.localtime(ts).tm_hour,
                 prompt_length=chars or 0,
             )
         except NoRoute:
-            result.unroutable += 1
-            continue
+            return Outcome(None, None, None, None)
         target = decision.model_id
         if target == model_id:
-            result.predicted_cost += cost or 0.0
-            result.predicted_success += success
-            result.predicted_latency_ms += latency or 0.0
-            success_known += 1
-            latency_known += 1
-            continue
-        result.moved += 1
-        shift[f"{model_id} → {target}"] += 1
-        new_cost = pricer.cost(target, tokens_in, tokens_out, cached or 0)
-        if new_cost is None:
-            result.unpriced += 1
-        else:
-            result.predicted_cost += new_cost
-        observed = per_case.get((use_case or "", target)) or overall.get(target)
+            return logged
+        cost = self.pricer.cost(target, tokens_in, tokens_out, cached or 0)
+        observed = self.per_case.get((use_case or "", target)) or self.overall.get(target)
         if observed is None:
-            result.unobserved += 1
-            continue
-        result.predicted_success += observed[0]
-        success_known += 1
-        if observed[1] is not None:
-            result.predicted_latency_ms += observed[1]
-            latency_known += 1
-    if result.calls:
-        result.actual_success /= result.calls
-        result.actual_latency_ms /= result.calls
-    if success_known:
-        result.predicted_success /= success_known
-    if latency_known:
-        result.predicted_latency_ms /= latency_known
+            return Outcome(target, cost, None, None)
+        return Outcome(target, cost, observed[0], observed[1])
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.side = Side()
+        self.success: list[float] = []
+        self.latency: list[float] = []
+
+    def add(self, outcome: Outcome, moved: bool) -> None:
+        if outcome.model_id is None:
+            self.side.unroutable += 1
+            return
+        if outcome.cost is None:
+            self.side.unpriced += 1
+        if outcome.success is None:
+            self.side.unobserved += int(moved)
+        else:
+            self.success.append(outcome.success)
+        if outcome.latency_ms is not None:
+            self.latency.append(outcome.latency_ms)
+
+    def done(self) -> Side:
+        if self.success:
+            self.side.success = sum(self.success) / len(self.success)
+        if self.latency:
+            self.side.latency_ms = sum(self.latency) / len(self.latency)
+        return self.side
+
+
+def dry_run(current: Fleet, candidate: Fleet, store: Store, since_ts: float) -> DryRun:
+    """The logged calls since `since_ts` under history, the current config and the candidate."""
+    observed = _observed(store)
+    configs = (_Config(current, observed), _Config(candidate, observed))
+    tallies = (_Tally(), _Tally(), _Tally())
+    result = DryRun()
+    shift: Counter[str] = Counter()
+    for row in store.calls_for_dry_run(since_ts):
+        model_id, success, cost, latency = row[0], row[8], row[9], row[10]
+        logged = Outcome(model_id, cost, float(success), latency)
+        now, then = (config.outcome(row, logged) for config in configs)
+        result.calls += 1
+        if then.model_id != now.model_id:
+            result.moved += 1
+            shift[f"{now.model_id or '(none)'} → {then.model_id or '(none)'}"] += 1
+        for tally, outcome in zip(tallies, (logged, now, then), strict=True):
+            tally.add(outcome, moved=outcome is not logged)
+        if logged.cost is not None and now.cost is not None and then.cost is not None:
+            result.compared_calls += 1
+            for tally, outcome in zip(tallies, (logged, now, then), strict=True):
+                tally.side.cost_usd += outcome.cost or 0.0
+    result.history, result.current, result.candidate = (tally.done() for tally in tallies)
     result.shift = dict(shift.most_common(10))
     return result
