@@ -120,6 +120,30 @@ def test_costs_projection_and_budget_levels(store: Store) -> None:
     assert cost_report(fleet, store).budget.level == "critical"
 
 
+def test_a_models_own_budget_is_watched(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                        tmp_path: Path) -> None:
+    # [budget.per_model] was parsed and validated, then never looked at: a model at 212% of its
+    # budget raised nothing.
+    from fleetui.analysis.recommend import Kind
+
+    monkeypatch.setenv("FLEETUI_NOW", "2026-11-15T13:00:00Z")
+    noon = dt.datetime(2026, 11, 15, 12, tzinfo=dt.UTC).timestamp()
+    fleet = load_fleet(SAMPLE_FLEET)
+    fleet.budget.per_model = {"gpt-4": 1.0, "gpt-4o-mini": 10_000.0}
+    with Store.open(tmp_path / "budget.db") as store:
+        store.insert_calls([CallRecord(ts=noon - i, model_id="gpt-4", input_tokens=1000, output_tokens=200,
+                                       cost_usd=0.042) for i in range(25)])  # $1.05 by the 15th
+        report = cost_report(fleet, store)
+        budgets = {b.model_id: b.status for b in report.model_budgets}
+        assert budgets["gpt-4"].month_to_date == pytest.approx(1.05)
+        assert budgets["gpt-4"].projected == pytest.approx(1.05 / 14.5 * 30)  # $2.17: 217% of $1
+        assert budgets["gpt-4"].level == "critical" and budgets["gpt-4"].used_pct == pytest.approx(217.2, abs=0.1)
+        assert budgets["gpt-4o-mini"].level == "ok" and budgets["gpt-4o-mini"].month_to_date == 0.0
+        flagged = [r for r in recommend(fleet, store) if r.kind is Kind.BUDGET_FORECAST]
+    assert [r.current_model for r in flagged] == ["gpt-4"]
+    assert flagged[0].sentence == "gpt-4: projected month-end spend $2.17 against its $1.00 budget (217%)"
+
+
 def test_what_it_would_have_cost_reprices_tokens(store: Store) -> None:
     fleet = load_fleet(SAMPLE_FLEET)
     by_model = {w.model_id: w for w in what_it_would_have_cost(fleet, store, None)}

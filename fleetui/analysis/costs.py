@@ -35,6 +35,14 @@ class BudgetStatus:
 
 
 @dataclass
+class ModelBudget:
+    """A `[budget.per_model]` entry against that model's own month so far and projection."""
+
+    model_id: str
+    status: BudgetStatus
+
+
+@dataclass
 class CostReport:
     today: float
     yesterday: float
@@ -47,6 +55,7 @@ class CostReport:
     by_task: list[Totals]
     daily: list[tuple[str, float]]  # the last 30 days, zeros filled in
     unpriced_calls_this_month: int
+    model_budgets: list[ModelBudget] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -65,11 +74,14 @@ def project_month(month_to_date: float, today: dt.date) -> float:
     return month_to_date / elapsed * days_in_month if elapsed > 0 else month_to_date
 
 
-def budget_status(fleet: Fleet, month_to_date: float, projected: float) -> BudgetStatus:
+def budget_status(fleet: Fleet, month_to_date: float, projected: float, limit_usd: float | None = None) -> BudgetStatus:
+    """Budget use is the projected month-end spend as a share of the budget, everywhere it is
+    shown (the month so far is given beside it, never as "% of budget")."""
     budget = fleet.budget
-    if not budget.monthly_usd:
+    limit = budget.monthly_usd if limit_usd is None else limit_usd
+    if not limit:
         return BudgetStatus(None, month_to_date, projected, None, "none", "no monthly budget set")
-    used = projected / budget.monthly_usd * 100
+    used = projected / limit * 100
     if used >= budget.critical_pct:
         level = "critical"
     elif used >= budget.warn_pct:
@@ -77,8 +89,8 @@ def budget_status(fleet: Fleet, month_to_date: float, projected: float) -> Budge
     else:
         level = "ok"
     verdict = {"ok": "on track", "warn": "above the warning line", "critical": "over the critical line"}[level]
-    message = (f"projected ${projected:,.2f} of ${budget.monthly_usd:,.0f} ({used:.0f}%): {verdict}")
-    return BudgetStatus(budget.monthly_usd, month_to_date, projected, round(used, 1), level, message)
+    message = (f"projected ${projected:,.2f} of ${limit:,.0f} ({used:.0f}%): {verdict}")
+    return BudgetStatus(limit, month_to_date, projected, round(used, 1), level, message)
 
 
 def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> CostReport:
@@ -94,6 +106,13 @@ def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> Cos
     projection = project_month(month_totals.cost_usd, today)
     change = (cost[day] - yesterday) / yesterday * 100 if yesterday else None
     month_start = today.replace(day=1).isoformat()
+    by_model = sorted(store.totals("model", since=month_start, until=day), key=lambda t: -t.cost_usd)
+    spent = {t.key: t.cost_usd for t in by_model}
+    model_budgets = [
+        ModelBudget(model_id, budget_status(fleet, spent.get(model_id, 0.0),
+                                            project_month(spent.get(model_id, 0.0), today), limit))
+        for model_id, limit in sorted(fleet.budget.per_model.items())
+    ]
     return CostReport(
         today=cost[day],
         yesterday=yesterday,
@@ -102,10 +121,11 @@ def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> Cos
         this_month=month_totals.cost_usd,
         projection=projection,
         budget=budget_status(fleet, month_totals.cost_usd, projection),
-        by_model=sorted(store.totals("model", since=month_start, until=day), key=lambda t: -t.cost_usd),
+        by_model=by_model,
         by_task=sorted(store.totals("task", since=month_start, until=day), key=lambda t: -t.cost_usd),
         daily=daily,
         unpriced_calls_this_month=month_totals.unpriced_calls,
+        model_budgets=model_budgets,
     )
 
 

@@ -292,22 +292,40 @@ def underused(evidence: Evidence) -> list[Recommendation]:
 
 
 def budget_forecast(evidence: Evidence) -> list[Recommendation]:
-    """The month-end projection at or over the budget's critical level."""
+    """The month-end projection at or over the critical level of the fleet's budget, or of a
+    model's own (`[budget.per_model]`)."""
     from fleetui.analysis.costs import cost_report
 
     report = cost_report(evidence.fleet, evidence.store)
+    out = []
     budget = report.budget
-    if budget.level != "critical" or not budget.monthly_usd:
-        return []
-    over = report.projection - budget.monthly_usd
-    return [Recommendation(
-        kind=Kind.BUDGET_FORECAST, severity=Severity.HIGH if over > 0 else Severity.MEDIUM,
-        title="Month-end spend is heading over the budget" if over > 0 else "Spend is near the budget",
-        sentence=f"Projected month-end spend {_money(report.projection)} against a {_money(budget.monthly_usd)} budget "
-                 f"({budget.used_pct:.0f}%)",
-        numbers={"month_to_date_usd": round(report.this_month, 2), "projected_usd": round(report.projection, 2),
-                 "budget_usd": budget.monthly_usd, "used_pct": budget.used_pct},
-    )]
+    if budget.level == "critical" and budget.monthly_usd:
+        over = report.projection - budget.monthly_usd
+        out.append(Recommendation(
+            kind=Kind.BUDGET_FORECAST, severity=Severity.HIGH if over > 0 else Severity.MEDIUM,
+            title="Month-end spend is heading over the budget" if over > 0 else "Spend is near the budget",
+            sentence=f"Projected month-end spend {_money(report.projection)} against a {_money(budget.monthly_usd)} "
+                     f"budget ({budget.used_pct:.0f}%)",
+            numbers={"month_to_date_usd": round(report.this_month, 2), "projected_usd": round(report.projection, 2),
+                     "budget_usd": budget.monthly_usd, "used_pct": budget.used_pct},
+        ))
+    for entry in report.model_budgets:
+        status = entry.status
+        if status.level != "critical" or not status.monthly_usd:
+            continue
+        over = status.projected - status.monthly_usd
+        out.append(Recommendation(
+            kind=Kind.BUDGET_FORECAST, severity=Severity.HIGH if over > 0 else Severity.MEDIUM,
+            current_model=entry.model_id,
+            title=f"{entry.model_id} is heading over its budget" if over > 0 else f"{entry.model_id} is near its budget",
+            sentence=f"{entry.model_id}: projected month-end spend {_money(status.projected)} against its "
+                     f"{_money(status.monthly_usd)} budget ({status.used_pct:.0f}%)",
+            numbers={"month_to_date_usd": round(status.month_to_date, 2), "projected_usd": round(status.projected, 2),
+                     "budget_usd": status.monthly_usd, "used_pct": status.used_pct},
+            implementation=f"route some of {entry.model_id}'s traffic to a cheaper model, or raise "
+                           f"[budget.per_model] {entry.model_id}",
+        ))
+    return out
 
 
 def unhealthy(evidence: Evidence) -> list[Recommendation]:

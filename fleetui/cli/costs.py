@@ -46,6 +46,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"this month  {format_cost(report.this_month)}   projected {format_cost(report.projection)}")
     level = report.budget.level.upper() if report.budget.level not in ("ok", "none") else ""
     print(f"budget      {report.budget.message}" + (f"  [{level}]" if level else ""))
+    for entry in report.model_budgets:
+        level = entry.status.level.upper() if entry.status.level not in ("ok", "none") else ""
+        print(f"  {entry.model_id:<10} {entry.status.message}" + (f"  [{level}]" if level else ""))
     if report.unpriced_calls_this_month:
         print(f"            ({report.unpriced_calls_this_month:,} unpriced calls are not in these sums)")
     total = report.this_month or 1.0
