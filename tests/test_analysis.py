@@ -153,9 +153,32 @@ def test_what_it_would_have_cost_reprices_tokens(store: Store) -> None:
     assert by_model["local-llama"].cost_usd == 0.0
 
 
-def test_savings_against_the_best_ranked_model(store: Store) -> None:
-    result = savings(load_fleet(SAMPLE_FLEET), store)
-    assert result["saving_monthly_usd"] > 0 and 0 < result["saving_pct"] < 100
+def test_savings_keep_quality_and_show_their_evidence(store: Store) -> None:
+    fleet = load_fleet(SAMPLE_FLEET)
+    result = savings(fleet, store)
+    assert result.saving_per_30_days_usd > 0 and 0 < result.saving_pct < 100
+    casual = next(r for r in result.per_use_case if r.use_case == "casual_chat")
+    # gpt-4 (99.0% success) and mini (99.0%) share casual_chat: mini keeps its success for less
+    assert casual.best_model == "gpt-4o-mini" and casual.best_n == 100
+    assert casual.success_now == pytest.approx(495 / 500) and casual.success_best == pytest.approx(0.99)
+    assert "over 100 calls of gpt-4o-mini" in casual.reason
+    # Every call here carries feedback 1.0, so the quality evidence is there on both sides.
+    assert casual.quality_measured and "quality 100% → 100%" in casual.reason
+    assert result.saving_with_quality_evidence_usd == result.saving_per_30_days_usd
+    unrated = Store.memory()
+    unrated.insert_calls(calls("gpt-4", "casual_chat", 400, failures=4) + calls("gpt-4o-mini", "casual_chat", 100))
+    blind = savings(fleet, unrated)
+    [casual] = blind.per_use_case
+    assert casual.best_model == "gpt-4o-mini" and not casual.quality_measured
+    assert "quality not measured: verify with `fleetui replay`" in casual.reason
+    assert blind.saving_with_quality_evidence_usd == 0.0 < blind.saving_per_30_days_usd
+    # A stricter limit than mini's drop keeps the use case where it is, and says why.
+    fleet.recommendations.max_quality_drop_pct = 0.0
+    fleet.recommendations.min_samples = 101
+    strict = savings(fleet, store)
+    casual = next(r for r in strict.per_use_case if r.use_case == "casual_chat")
+    assert casual.best_model is None and casual.optimal_usd == casual.actual_usd
+    assert "no cheaper model with 101+ calls" in casual.reason
 
 
 def test_cli_on_demo_data(isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:

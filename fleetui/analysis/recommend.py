@@ -387,30 +387,110 @@ def recommend(fleet: Fleet, store: Store, days: int = 30, now: float | None = No
     return found
 
 
-def savings(fleet: Fleet, store: Store, days: int = 30) -> dict[str, Any]:
-    """Actual cost against the best-ranked priced model per use case ("could save $106/month")."""
+@dataclass(frozen=True)
+class UseCaseSaving:
+    """One use case's spend against the cheapest model that keeps its quality, with the evidence."""
+
+    use_case: str
+    calls: int
+    actual_usd: float  # over the window, priced calls only
+    best_model: str | None  # None: no model passes the quality limit for less
+    optimal_usd: float  # actual_usd when best_model is None
+    success_now: float  # the use case's success rate over all its calls
+    success_best: float | None
+    quality_now: float | None  # satisfaction or judge score, 0–1, when any was given
+    quality_best: float | None
+    best_n: int  # the evidence: how many calls of the best model the figures rest on
+    reason: str
+
+    @property
+    def quality_measured(self) -> bool:
+        """Both sides have a quality figure; else the switch rests on success rates alone."""
+        return self.quality_now is not None and self.quality_best is not None
+
+
+@dataclass(frozen=True)
+class Savings:
+    window_days: int
+    max_quality_drop_pct: float  # the fleet's limit every switch here stays within
+    actual_per_30_days_usd: float
+    optimal_per_30_days_usd: float
+    saving_per_30_days_usd: float
+    saving_pct: float | None  # None: nothing priced to compare
+    per_use_case: tuple[UseCaseSaving, ...]
+
+    @property
+    def saving_with_quality_evidence_usd(self) -> float:
+        """The part of the saving whose switches have quality measured on both sides, per 30 days."""
+        scale = 30 / self.window_days
+        return round(sum(r.actual_usd - r.optimal_usd for r in self.per_use_case if r.quality_measured) * scale, 2)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["saving_with_quality_evidence_usd"] = self.saving_with_quality_evidence_usd
+        for row, data in zip(self.per_use_case, out["per_use_case"], strict=True):
+            data["quality_measured"] = row.quality_measured
+        return out
+
+
+def savings(fleet: Fleet, store: Store, days: int = 30) -> Savings:
+    """What the window's traffic would have cost with each use case on the cheapest model whose
+    measured success (and quality, where known) stays within `max_quality_drop_pct` of what the
+    use case gets today and that has `min_samples` calls of evidence. Scaled to 30 days at the
+    window's rate ("per 30 days", not the calendar month `fleetui costs` projects)."""
     since_day = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - (days - 1) * 86400))
     pricer = Pricer(fleet)
+    limits = fleet.recommendations
     actual = optimal = 0.0
     per_use_case = []
     for use_case, models in rank_use_cases(fleet, store, since_day).items():
-        best = next((m for m in models if m.ranked and pricer.price_of(m.model_id) is not None), None)
+        n = sum(m.n for m in models)
         spent = sum(m.cost_usd for m in models)
-        if best is None:
+        if not n or not any(m.priced_calls for m in models):
             continue
-        could = sum(_reprice(pricer, best.model_id, m) or 0.0 for m in models)
+        success_now = sum(m.successes for m in models) / n
+        rated = [m for m in models if m.quality is not None]
+        quality_now = (sum((m.quality or 0.0) * m.n for m in rated) / sum(m.n for m in rated)) if rated else None
+        best: tuple[float, ModelInUseCase] | None = None
+        for m in models:
+            if not m.ranked or m.n < limits.min_samples or pricer.price_of(m.model_id) is None:
+                continue
+            if 100 * (success_now - m.success_rate) > limits.max_quality_drop_pct:
+                continue
+            if quality_now and m.quality is not None and \
+                    100 * (quality_now - m.quality) / quality_now > limits.max_quality_drop_pct:
+                continue
+            could = sum(_reprice(pricer, m.model_id, other) or 0.0 for other in models)
+            if could < spent and (best is None or could < best[0]):
+                best = (could, m)
         actual += spent
+        if best is None:
+            optimal += spent
+            per_use_case.append(UseCaseSaving(
+                use_case, n, round(spent, 2), None, round(spent, 2), round(success_now, 4), None,
+                None if quality_now is None else round(quality_now, 3), None, 0,
+                f"no cheaper model with {limits.min_samples}+ calls stays within {limits.max_quality_drop_pct:g}% "
+                "of its success and quality"))
+            continue
+        could, m = best
         optimal += could
-        per_use_case.append({"use_case": use_case, "best_model": best.model_id, "actual_usd": round(spent, 2),
-                             "optimal_usd": round(could, 2)})
+        reason = f"success {100 * success_now:.1f}% → {100 * m.success_rate:.1f}% over {m.n:,} calls of {m.model_id}"
+        if quality_now is not None and m.quality is not None:
+            reason += f"; quality {100 * quality_now:.0f}% → {100 * m.quality:.0f}%"
+        else:
+            reason += "; quality not measured: verify with `fleetui replay`"
+        per_use_case.append(UseCaseSaving(
+            use_case, n, round(spent, 2), m.model_id, round(could, 2), round(success_now, 4),
+            round(m.success_rate, 4), None if quality_now is None else round(quality_now, 3),
+            None if m.quality is None else round(m.quality, 3), m.n, reason))
     scale = 30 / days
-    saving = (actual - optimal) * scale
-    return {
-        "window_days": days, "actual_monthly_usd": round(actual * scale, 2),
-        "optimal_monthly_usd": round(optimal * scale, 2), "saving_monthly_usd": round(saving, 2),
-        "saving_pct": round(100 * (actual - optimal) / actual, 1) if actual else None,
-        "per_use_case": per_use_case,
-    }
+    return Savings(
+        window_days=days, max_quality_drop_pct=limits.max_quality_drop_pct,
+        actual_per_30_days_usd=round(actual * scale, 2), optimal_per_30_days_usd=round(optimal * scale, 2),
+        saving_per_30_days_usd=round((actual - optimal) * scale, 2),
+        saving_pct=round(100 * (actual - optimal) / actual, 1) if actual else None,
+        per_use_case=tuple(per_use_case),
+    )
 
 
 def store_recommendations(store: Store, found: list[Recommendation], now: float | None = None) -> list[Recommendation]:

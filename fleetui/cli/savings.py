@@ -11,9 +11,11 @@ from fleetui.cli.context import CliContext
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "savings",
-        help="what routing each use case to its best-ranked model would save per month",
-        description="Actual cost of the last --days days against the same calls on each use "
-        "case's best-ranked priced model, scaled to 30 days.",
+        help="what moving each use case to the cheapest model that keeps its quality would save",
+        description="Actual cost of the last --days days against the same calls on each use case's "
+        "cheapest ranked model whose measured success (and satisfaction, where known) stays within "
+        "the fleet's max_quality_drop_pct, with min_samples calls of evidence; scaled to 30 days. "
+        "Each use case shows the numbers the switch rests on.",
     )
     parser.add_argument("--days", type=int, default=30, help="window (default 30)")
     parser.add_argument("--json", action="store_true", help="print as JSON")
@@ -25,15 +27,22 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     result = savings(ctx.fleet(), ctx.store(), days=args.days)
     if args.json:
-        ctx.print_json(result)
+        ctx.print_json(result.as_json())
         return 0
     if ctx.is_demo_data:
         print("DEMO DATA")
-    if result["saving_pct"] is None:
+    if result.saving_pct is None:
         print("no priced calls to compare yet")
         return 0
-    print(f"actual ${result['actual_monthly_usd']:,.2f}/month, optimal ${result['optimal_monthly_usd']:,.2f}: "
-          f"could save ${result['saving_monthly_usd']:,.2f}/month ({result['saving_pct']:.1f}%)")
-    for row in result["per_use_case"]:
-        print(f"  {row['use_case']:<14} best {row['best_model']:<14} ${row['actual_usd']:>9,.2f} → ${row['optimal_usd']:>9,.2f}")
+    print(f"per 30 days at the last {result.window_days} days' rate: actual ${result.actual_per_30_days_usd:,.2f}, "
+          f"with the switches below ${result.optimal_per_30_days_usd:,.2f} — could save "
+          f"${result.saving_per_30_days_usd:,.2f} ({result.saving_pct:.1f}%), each switch within "
+          f"{result.max_quality_drop_pct:g}% of today's success and quality")
+    measured = result.saving_with_quality_evidence_usd
+    if measured < result.saving_per_30_days_usd:
+        print(f"  of which ${measured:,.2f} rests on measured quality (feedback or judged replays); the rest on "
+              "success rates only")
+    for row in result.per_use_case:
+        target = row.best_model or "(keep)"
+        print(f"  {row.use_case:<14} {target:<14} ${row.actual_usd:>9,.2f} → ${row.optimal_usd:>9,.2f}  {row.reason}")
     return 0
