@@ -135,7 +135,7 @@ def litellm_params(fleet: Fleet, model: Model, pricer: Pricer) -> dict[str, Any]
 def _rule_targets(fleet: Fleet, rule: RoutingRule, enabled: set[str]) -> tuple[list[str], list[str]]:
     """A rule's own models (the model, or the role's by priority) and then its fallbacks, enabled only."""
     direct = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
-    direct = [m for m in direct if m in enabled]
+    direct = [m for m in dict.fromkeys(direct) if m in enabled]
     fallbacks = [f for f in dict.fromkeys(rule.fallbacks) if f in enabled and f not in direct]
     return direct, fallbacks
 
@@ -173,7 +173,7 @@ def build_litellm_export(fleet: Fleet, *, environ: dict[str, str] | None = None)
         if rule.role and rule.role not in first_rule_of_role:
             first_rule_of_role[rule.role] = rule
     for role in fleet.roles:
-        holders = [m.id for m in fleet.models_in_role(role.id) if m.id in enabled]
+        holders = [m for m in dict.fromkeys(m.id for m in fleet.models_in_role(role.id)) if m in enabled]
         if not holders:
             continue
         if role.id in chains:
