@@ -11,34 +11,21 @@ runs 3 times; medians are printed, and the call totals of both are compared.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from bench_analytics import SAMPLE, timed  # the same median-of-runs timer, in ms
 
 from fleetui.analysis.metrics import collect, prometheus_text
 from fleetui.config.fleetfile import load_fleet
 from fleetui.demo import generate_demo
 from fleetui.store import Store, analytics
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"
-
-
-def timed(fn: Callable[[], Any], runs: int = 3) -> tuple[float, Any]:
-    samples, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples), result
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", type=Path)
-    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, help="a store to read (generated when it does not exist)")
+    parser.add_argument("--calls", type=int, default=1_000_000, help="calls to generate")
     args = parser.parse_args()
     fleet = load_fleet(SAMPLE)
     tmp = tempfile.TemporaryDirectory()
@@ -48,13 +35,14 @@ def main() -> None:
         generate_demo(fleet, db, calls=args.calls)
     with Store.open(db) as store:
         calls = store.count_calls()
-        new_s, text = timed(lambda: prometheus_text(collect(store, fleet)))
-        old_s, rows = timed(lambda: (analytics.totals_with_histograms_by_model(store), analytics.refusals_by_model(store)))
+        new_ms, text = timed(lambda: prometheus_text(collect(store, fleet)), runs=3)
+        old_ms, rows = timed(lambda: (analytics.totals_with_histograms_by_model(store),
+                                      analytics.refusals_by_model(store)), runs=3)
     new_total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("fleetui_calls_total{"))
     old_total = sum(r["calls"] for r in rows[0])
     print(f"{calls:,} calls")
-    print(f"fleetui metrics (one pass over calls, {len(text.splitlines()):,} lines): median {new_s:.2f} s")
-    print(f"old metrics (rollups by model + refusals over calls): median {old_s:.2f} s")
+    print(f"fleetui metrics (one pass over calls, {len(text.splitlines()):,} lines): median {new_ms / 1000:.2f} s")
+    print(f"old metrics (rollups by model + refusals over calls): median {old_ms / 1000:.2f} s")
     print(f"calls counted: new {new_total:,.0f}, old {old_total:,} ({'same' if new_total == old_total else 'DIFFERENT'})")
 
 

@@ -21,6 +21,7 @@ from fleetui.routing.export_litellm import NO_KEY, DifferenceKind, build_litellm
 from tests.conftest import SAMPLE_FLEET
 
 LIVE_KEY = "sk-" "live-should-never-appear-0123456789"
+# A request that each sample rule matches, for asking fleetui's own router what it would do.
 RULE_REQUESTS: dict[str, dict[str, Any]] = {
     "vision-requests": {"tags": ["vision"], "complexity": "simple"},
     "heartbeats": {"task": "heartbeat", "complexity": "simple"},

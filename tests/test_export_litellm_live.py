@@ -7,8 +7,8 @@ fleetui's cost of the same call.
 
 LiteLLM is heavy, so it is not a test dependency: this runs only with a Python that has it,
 
-    python -m venv /work/venvs/litellm && /work/venvs/litellm/bin/pip install 'litellm[proxy]'
-    FLEETUI_LITELLM_PYTHON=/work/venvs/litellm/bin/python pytest -m litellm
+    python3 -m venv /tmp/litellm && /tmp/litellm/bin/pip install 'litellm[proxy]'
+    FLEETUI_LITELLM_PYTHON=/tmp/litellm/bin/python pytest -m litellm
 
 and is skipped, with that reason, otherwise. Nothing is installed at run time.
 """
@@ -35,6 +35,7 @@ from fleetui.config.schema import Fleet, Model, PriceOverride, Provider, RoleAss
 from fleetui.pricing import Pricer
 from fleetui.routing import Router
 from tests.conftest import SAMPLE_FLEET
+from tests.test_export_litellm import RULE_REQUESTS
 
 
 def _litellm_python() -> str | None:
@@ -168,17 +169,6 @@ def _loopback_fleet(state: Loopback) -> Fleet:
         endpoint = fleet.base_url_of(model).removeprefix(root).split("/")[1]
         state.models[(endpoint, model.model)] = model.id
     return fleet
-
-
-# A request that each sample rule matches, for asking fleetui's own router what it would do.
-RULE_REQUESTS: dict[str, dict[str, Any]] = {
-    "vision-requests": {"tags": ["vision"], "complexity": "simple"},
-    "heartbeats": {"task": "heartbeat", "complexity": "simple"},
-    "serious-coding": {"task": "coding", "complexity": "medium"},
-    "long-documents": {"prompt_length": 5000, "complexity": "medium"},
-    "casual-to-local": {"use_case": "casual_chat", "complexity": "simple"},
-    "hard-thinking": {"complexity": "complex"},
-}
 
 
 def _fleetui_choice(fleet: Fleet, rule: str, down: list[str]) -> str | None:
