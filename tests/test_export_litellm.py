@@ -294,3 +294,33 @@ def test_check_lists_the_differences_and_sets_the_exit_status(tmp_path: Path, mo
 def test_check_is_only_for_litellm(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "toml", "--check"]) == 2
     assert "--check compares a LiteLLM export" in capsys.readouterr().err
+
+
+def test_prices_past_the_200k_tier_are_the_catalogs_cliff_rates(fleet: Fleet) -> None:
+    config = load(fleet)
+    pricer = Pricer(fleet)
+    n, out, cached = 250_000, 2_000, 50_000
+    for model_id in ("claude-sonnet", "gemini-pro"):
+        params = params_of(config, model_id)
+        # LiteLLM's cost of a call past the tier: every token at the tier's rate.
+        litellm_cost = ((n - cached) * params["input_cost_per_token_above_200k_tokens"]
+                        + cached * params["cache_read_input_token_cost_above_200k_tokens"]
+                        + out * params["output_cost_per_token_above_200k_tokens"])
+        assert litellm_cost == pytest.approx(pricer.cost(model_id, n, out, cached), rel=1e-9)
+    assert "input_cost_per_token_above_200k_tokens" not in params_of(config, "gpt-4o-mini")
+    assert not [d for d in build_litellm_export(fleet).differences if d.kind is DifferenceKind.TIERED_PRICE]
+
+
+def test_a_tier_litellm_has_no_keys_for_is_reported(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    real = Pricer.price_of
+
+    def tier_at_128k(self: Pricer, model_id: str) -> Any:  # a catalog entry with a 128k tier
+        price = real(self, model_id)
+        return replace(price, tier_from_input_tokens=128_000) if model_id == "gpt-4o-mini" and price else price
+
+    monkeypatch.setattr(Pricer, "price_of", tier_at_128k)
+    export = build_litellm_export(fleet, environ={})
+    [tiered] = [d for d in export.differences if d.kind is DifferenceKind.TIERED_PRICE]
+    assert tiered.subject == "gpt-4o-mini" and "128,000" in tiered.message

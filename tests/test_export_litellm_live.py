@@ -102,29 +102,31 @@ def _handler(state: Loopback) -> type[BaseHTTPRequestHandler]:
                 return self._send(503, {"error": {"message": f"{fleet_id or model} is down", "type": "server_error",
                                                   "code": 503}})
             answer = f"answered by {fleet_id}"
+            asked = re.search(r"tokens: (\d+)", text)  # a long prompt, as its usage says
+            tokens_in = int(asked.group(1)) if asked else TOKENS_IN
             if endpoint == "anthropic":
                 reply: dict[str, Any] = {
                     "id": "msg_1", "type": "message", "role": "assistant", "model": model,
                     "content": [{"type": "text", "text": answer}], "stop_reason": "end_turn", "stop_sequence": None,
-                    "usage": {"input_tokens": TOKENS_IN - TOKENS_CACHED, "output_tokens": TOKENS_OUT,
+                    "usage": {"input_tokens": tokens_in - TOKENS_CACHED, "output_tokens": TOKENS_OUT,
                               "cache_read_input_tokens": TOKENS_CACHED, "cache_creation_input_tokens": 0}}
             elif endpoint == "gemini":
                 reply = {"candidates": [{"content": {"role": "model", "parts": [{"text": answer}]},
                                          "finishReason": "STOP", "index": 0}],
-                         "usageMetadata": {"promptTokenCount": TOKENS_IN, "candidatesTokenCount": TOKENS_OUT,
-                                           "totalTokenCount": TOKENS_IN + TOKENS_OUT,
+                         "usageMetadata": {"promptTokenCount": tokens_in, "candidatesTokenCount": TOKENS_OUT,
+                                           "totalTokenCount": tokens_in + TOKENS_OUT,
                                            "cachedContentTokenCount": TOKENS_CACHED},
                          "modelVersion": model}
             elif endpoint == "ollama":
                 reply = {"model": model, "created_at": "2026-01-01T00:00:00Z", "done": True, "done_reason": "stop",
                          "message": {"role": "assistant", "content": answer},
-                         "prompt_eval_count": TOKENS_IN, "eval_count": TOKENS_OUT}
+                         "prompt_eval_count": tokens_in, "eval_count": TOKENS_OUT}
             else:
                 reply = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1767225600, "model": model,
                          "choices": [{"index": 0, "finish_reason": "stop",
                                       "message": {"role": "assistant", "content": answer}}],
-                         "usage": {"prompt_tokens": TOKENS_IN, "completion_tokens": TOKENS_OUT,
-                                   "total_tokens": TOKENS_IN + TOKENS_OUT,
+                         "usage": {"prompt_tokens": tokens_in, "completion_tokens": TOKENS_OUT,
+                                   "total_tokens": tokens_in + TOKENS_OUT,
                                    "prompt_tokens_details": {"cached_tokens": TOKENS_CACHED}}}
             self._send(200, reply)
 
@@ -215,6 +217,9 @@ def test_litellm_routes_falls_back_keys_and_prices_as_fleetui(loopback: Loopback
         expected.append(name)
         requests.append({"model": name, "prompt": f"hello (down: {name})"})  # a pinned model has no fallbacks
         expected.append(None)
+    for name in ("claude-sonnet", "gemini-pro", "gpt-4o-mini"):  # past the catalog's 200k-token tier
+        requests.append({"model": name, "prompt": "a long document (tokens: 250000)"})
+        expected.append(name)
     for name in [*roles, *rules]:
         chain = list(chains[name])
         for step in range(len(chain) + 1):  # nothing down, then each fallback, then all down
@@ -234,7 +239,8 @@ def test_litellm_routes_falls_back_keys_and_prices_as_fleetui(loopback: Loopback
             continue
         assert got.get("answer") == f"answered by {want}", (request, got)
         cached = 0 if fleet.provider_of(fleet.model(want)).kind == "ollama" else TOKENS_CACHED
-        cost = pricer.cost(want, TOKENS_IN, TOKENS_OUT, cached)
+        asked = re.search(r"tokens: (\d+)", request["prompt"])
+        cost = pricer.cost(want, int(asked.group(1)) if asked else TOKENS_IN, TOKENS_OUT, cached)
         assert cost is not None and got["cost"] == pytest.approx(cost, rel=1e-9), (request, got, cost)
         [recorded] = got["recorded"]  # the spend LiteLLM's logging records for the call
         assert recorded["response_cost"] == pytest.approx(cost, rel=1e-9)

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fleetui.analysis.metrics import LATENCY_BOUNDS_S, collect, metrics_json, prometheus_text
+from fleetui.analysis.metrics import collect, metrics_json, prometheus_text
 from fleetui.cli import main
 from fleetui.config.fleetfile import load_fleet
 from fleetui.store import Store
+from fleetui.store.metrics_totals import LATENCY_BOUNDS_MS
 from fleetui.store.records import CallRecord
 from tests.conftest import SAMPLE_FLEET
 
@@ -96,7 +97,7 @@ def test_metrics_parse_with_prometheus_client_and_say_what_dashboards_need(db: P
     buckets = {dict(labels)["le"]: value for (name, labels), value in latency.items()
                if name.endswith("_bucket") and dict(labels)["model"] == "deepseek-v3"}
     assert buckets["0.1"] == 1 and buckets["1.0"] == 2 and buckets["2.5"] == 2 and buckets["5.0"] == 3
-    assert buckets["+Inf"] == 3 and len(buckets) == len(LATENCY_BOUNDS_S) + 1
+    assert buckets["+Inf"] == 3 and len(buckets) == len(LATENCY_BOUNDS_MS) + 1
     assert latency[("fleetui_latency_seconds_sum", deepseek)] == pytest.approx(3.49)
     assert latency[("fleetui_latency_seconds_count", deepseek)] == 3
     ttft = parsed["fleetui_time_to_first_token_seconds:histogram"]
@@ -159,3 +160,53 @@ def test_an_empty_store_gives_valid_metrics(tmp_path: Path) -> None:
         text = prometheus_text(collect(store, None))
     parsed = _parse(text)
     assert parsed["fleetui_calls:counter"] == {} and parsed["fleetui_shim_dropped:counter"]
+
+
+def _calls_total(store: Store) -> dict[tuple[tuple[str, str], ...], float]:
+    [family] = [f for f in collect(store, None) if f.name == "fleetui_calls_total"]
+    return {s.labels: s.value for s in family.samples}
+
+
+def test_counters_add_only_new_calls_and_never_drop_when_old_calls_are_pruned(db: Path) -> None:
+    with Store.open(db) as store:
+        first = _calls_total(store)
+        assert sum(first.values()) == 7
+        assert _calls_total(store) == first, "collecting twice counts nothing twice"
+        store.insert_calls(_calls()[:2])
+        assert sum(_calls_total(store).values()) == 9
+        # Pruning old calls (as a retention job does) must not lower a Prometheus counter.
+        store.db.execute("DELETE FROM calls WHERE id <= 5")
+        assert sum(_calls_total(store).values()) == 9
+        store.insert_calls(_calls()[-1:])
+        assert sum(_calls_total(store).values()) == 10
+
+
+def test_catching_up_in_small_transactions_gives_the_same_totals(db: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleetui.store import metrics_totals
+
+    with Store.open(db) as store:
+        whole = prometheus_text(collect(store, None))
+    other = tmp_path / "chunked.db"
+    with Store.open(other) as store:
+        store.insert_calls(_calls())
+        monkeypatch.setattr(metrics_totals, "CATCH_UP_ROWS", 2)
+        assert metrics_totals.catch_up(store) == 7
+        assert prometheus_text(collect(store, None)) == whole
+
+
+def test_two_collections_at_once_count_each_call_once(db: Path) -> None:
+    import threading
+
+    results: list[float] = []
+
+    def scrape() -> None:
+        with Store.open(db) as store:
+            results.append(sum(_calls_total(store).values()))
+
+    threads = [threading.Thread(target=scrape) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [7, 7, 7, 7]

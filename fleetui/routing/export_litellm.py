@@ -35,6 +35,8 @@ from fleetui.routing.export import ExportSource
 
 NO_KEY = "fleetui-no-key"  # sent to keyless servers so that LiteLLM never picks another key
 _LITELLM_DEFAULT_MAX_FALLBACKS = 5
+# Tier starts that LiteLLM has per-deployment price keys for (input, output and cache read).
+_LITELLM_TIERS = {200_000: "200k"}
 _PLAIN_KEY = re.compile(r"^[a-z_][a-z0-9_]*$")  # LiteLLM's own setting names: no quotes needed
 
 # OpenAI-compatible hosts that LiteLLM has its own provider for (litellm.provider_list): with
@@ -129,7 +131,25 @@ def litellm_params(fleet: Fleet, model: Model, pricer: Pricer) -> dict[str, Any]
         # fleetui charges cached input at the input rate when the model has no cached rate.
         cached = price.input_per_mtok if price.cached_per_mtok is None else price.cached_per_mtok
         params["cache_read_input_token_cost"] = cached / 1_000_000
+        if price.tier_from_input_tokens in _LITELLM_TIERS:
+            params.update(_tier_prices(pricer, model.id, price.tier_from_input_tokens))
     return params
+
+
+def _tier_prices(pricer: Pricer, model_id: str, start: int) -> dict[str, float]:
+    """The catalog's rates above `start` input tokens, in LiteLLM's `…_above_200k_tokens` keys.
+    Both price the whole call at the higher rate once the prompt passes `start` (a "cliff"), so
+    the rates are read back from fleetui's own cost of a call just past it."""
+    n = start + 1
+    base = pricer.cost(model_id, n, 0, 0)
+    with_output = pricer.cost(model_id, n, 1_000_000, 0)
+    all_cached = pricer.cost(model_id, n, 0, n)
+    if base is None or with_output is None or all_cached is None:
+        return {}
+    suffix = _LITELLM_TIERS[start]
+    return {f"input_cost_per_token_above_{suffix}_tokens": base / n,
+            f"output_cost_per_token_above_{suffix}_tokens": (with_output - base) / 1_000_000,
+            f"cache_read_input_token_cost_above_{suffix}_tokens": all_cached / n}
 
 
 def _rule_targets(fleet: Fleet, rule: RoutingRule, enabled: set[str]) -> tuple[list[str], list[str]]:
@@ -252,7 +272,7 @@ def _fleet_differences(fleet: Fleet, rules: list[RoutingRule], enabled: set[str]
             found.append(Difference(DifferenceKind.UNPRICED, model.id, (
                 f"model {model.id}: unpriced in fleetui (no fleet price, not in the catalog); LiteLLM will "
                 "use its own price map for it, or record $0")))
-        elif price.tier_from_input_tokens is not None:
+        elif price.tier_from_input_tokens is not None and price.tier_from_input_tokens not in _LITELLM_TIERS:
             found.append(Difference(DifferenceKind.TIERED_PRICE, model.id, (
                 f"model {model.id}: above {price.tier_from_input_tokens:,} input tokens fleetui charges the "
                 "catalog's higher tier; LiteLLM charges the base rate exported here")))
