@@ -9,8 +9,8 @@ Prometheus counters must be. The metric columns of a call never change after it 
 (later updates touch use case, feedback, follow-up and abandonment only), so a call is counted
 once, when first seen.
 
-The bucket bounds are part of the stored data: changing them needs a migration that resets the
-totals and the watermark.
+The table comes from schema step 7; the bucket bounds are part of the stored data, so changing
+them needs a migration step that rebuilds the table and resets the watermark.
 """
 
 from __future__ import annotations
@@ -30,15 +30,6 @@ SUMS = ("calls", "errors", "refusals", "cost_usd", "unpriced_calls", "input_toke
         *TTFT_COLUMNS)
 WATERMARK = "metrics.last_call_id"
 CATCH_UP_ROWS = 50_000  # per transaction, so a first catch-up never holds the write lock long
-
-
-def create_table(db: Any) -> None:
-    """The table, for the migration step that adds it."""
-    columns: dict[str, type] = {"model": str, "provider": str, "operation": str, "in_fleet": int}
-    for name in SUMS:
-        columns[name] = float if name in ("cost_usd", "latency_ms_sum", "ttft_ms_sum") else int
-    db["metrics_totals"].create(columns, pk=KEY, not_null=set(columns),
-                                defaults={name: 0 for name in SUMS})
 
 
 def _aggregates() -> list[str]:
