@@ -11,31 +11,17 @@ figures are medians of 3 runs; the call totals are compared.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
-from pathlib import Path
 
-from bench_analytics import SAMPLE, timed  # the same median-of-runs timer, in ms
+from bench_analytics import big_store, timed  # the same store and median-of-runs timer (ms)
 
 from fleetui.analysis.metrics import collect, prometheus_text
-from fleetui.config.fleetfile import load_fleet
-from fleetui.demo import generate_demo
 from fleetui.store import CallRecord, Store, analytics
 from fleetui.store.metrics_totals import CATCH_UP_ROWS
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", type=Path, help="a store to read (generated when it does not exist)")
-    parser.add_argument("--calls", type=int, default=1_000_000, help="calls to generate")
-    args = parser.parse_args()
-    fleet = load_fleet(SAMPLE)
-    tmp = tempfile.TemporaryDirectory()
-    db = args.db or Path(tmp.name) / "big.db"
-    if not db.exists():
-        print(f"generating {args.calls:,} demo calls into {db} …", flush=True)
-        generate_demo(fleet, db, calls=args.calls)
+    fleet, db, _tmp = big_store(__doc__)
     with Store.open(db) as store:
         calls = store.count_calls()
         store.db.execute("DELETE FROM metrics_totals")  # start from no totals, as a first scrape does
