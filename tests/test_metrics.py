@@ -210,3 +210,25 @@ def test_two_collections_at_once_count_each_call_once(db: Path) -> None:
     for thread in threads:
         thread.join()
     assert results == [7, 7, 7, 7]
+
+
+def test_cli_metrics_on_a_store_it_cannot_write_says_so(db: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from fleetui.store import metrics_totals
+
+    def read_only(store: Store) -> int:
+        store.db.execute("PRAGMA query_only = ON")  # as a read-only file or mount behaves
+        try:
+            return real(store)
+        finally:
+            store.db.execute("PRAGMA query_only = OFF")
+
+    real = metrics_totals.catch_up
+    monkeypatch.setattr(metrics_totals, "catch_up", read_only)
+    assert main(["--config", str(SAMPLE_FLEET), "--db", str(db), "metrics"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.startswith(f"fleetui: {db}: cannot bring the metrics totals up to date")
+    assert "readonly" in captured.err
+    with Store.open(db) as store:
+        assert store.db.execute("SELECT COUNT(*) FROM metrics_totals").fetchone()[0] == 0, "nothing half-written"

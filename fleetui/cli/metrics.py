@@ -31,7 +31,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     except CliError:  # metrics need only the store; the fleet names the providers of its models
         fleet = None
         ctx.note("fleetui metrics: no usable fleet file, so provider labels are the providers recorded with calls")
-    families = collect(ctx.store(), fleet)
+    import sqlite3
+
+    store = ctx.store()
+    try:
+        families = collect(store, fleet)
+    except sqlite3.Error as exc:  # the totals are kept in the store: a read-only or locked file stops here
+        raise CliError(f"{ctx.db_path()}: cannot bring the metrics totals up to date ({exc}); run this where "
+                       "the database is writable and not held by a long write", exit_code=1) from None
     if args.json:
         ctx.print_json(metrics_json(families))
     else:

@@ -241,7 +241,7 @@ def _rule_differences(rule: RoutingRule, chain: tuple[str, ...], first_rule_of_r
             if mine != theirs:
                 found.append(Difference(DifferenceKind.SHARED_ROLE, rule.name, (
                     f"{name}: requests for role {rule.role} fall back as rule {first.name} does "
-                    f"({_chain_text(theirs) if theirs else 'no fallbacks'}); request {rule.name!r} for this rule's")))
+                    f"({_chain_text(theirs) if theirs else 'no fallbacks'}); request {rule.name!r} for this rule's own chain")))
     return found
 
 
