@@ -161,9 +161,12 @@ def test_cli_export_to_a_missing_folder_says_so(tmp_path: Path, capsys: pytest.C
     assert f"there is no folder {target.parent}" in capsys.readouterr().err and not target.parent.exists()
 
 
-def test_export_source_comment_is_one_line() -> None:
-    source = ExportSource("/f.toml", "ab" * 32, "2026-01-01T00:00:00Z")
+def test_an_odd_fleet_path_keeps_the_toml_export_loadable(fleet: Fleet, tmp_path: Path) -> None:
+    source = ExportSource("/odd\nname/f.toml", "ab" * 32, "2026-01-01T00:00:00Z")
     assert source.comment().startswith("# exported by fleetui ") and "\n" not in source.comment()
+    path = tmp_path / "routing.toml"
+    path.write_text(to_toml(fleet, source))
+    assert routing_data(load_fleet(path)) == routing_data(fleet)
 
 
 # -- fleetui route ----------------------------------------------------------------------------------

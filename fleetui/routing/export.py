@@ -41,8 +41,8 @@ class ExportSource:
     fleetui_version: str = __version__
 
     def comment(self) -> str:
-        return _SOURCE_LINE.format(version=self.fleetui_version, path=self.path, sha256=self.sha256,
-                                   modified=self.modified)
+        path = self.path.encode("unicode_escape").decode("ascii")  # one comment line, whatever the path holds
+        return _SOURCE_LINE.format(version=self.fleetui_version, path=path, sha256=self.sha256, modified=self.modified)
 
 
 def read_fleet_for_export(path: Path) -> tuple[Fleet, ExportSource]:
