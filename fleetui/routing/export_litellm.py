@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -160,7 +161,7 @@ def _rule_targets(fleet: Fleet, rule: RoutingRule, enabled: set[str]) -> tuple[l
     return direct, fallbacks
 
 
-def build_litellm_export(fleet: Fleet, *, environ: dict[str, str] | None = None) -> LiteLLMExport:
+def build_litellm_export(fleet: Fleet, *, environ: Mapping[str, str] | None = None) -> LiteLLMExport:
     """The config and what it means; `environ` (default os.environ) is only read to say which
     key variables the proxy would not find here."""
     pricer = Pricer(fleet)
@@ -246,7 +247,7 @@ def _rule_differences(rule: RoutingRule, chain: tuple[str, ...], first_rule_of_r
 
 
 def _fleet_differences(fleet: Fleet, rules: list[RoutingRule], enabled: set[str], pricer: Pricer,
-                       environ: Any) -> list[Difference]:
+                       environ: Mapping[str, str]) -> list[Difference]:
     found: list[Difference] = []
     for test in fleet.ab_tests:
         if test.enabled:
