@@ -22,6 +22,7 @@ from fleetui.analysis.ranking import rank_use_cases
 from fleetui.analysis.costs import cost_report, what_it_would_have_cost
 from fleetui.demo import generate_demo
 from fleetui.config.fleetfile import load_fleet
+from fleetui.config.schema import Fleet
 from fleetui.store import Store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"
@@ -36,10 +37,12 @@ def timed(fn: Callable[[], Any], runs: int = 5) -> tuple[float, Any]:
     return statistics.median(samples), result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", type=Path)
-    parser.add_argument("--calls", type=int, default=1_000_000)
+def big_store(doc: str | None) -> tuple[Fleet, Path, tempfile.TemporaryDirectory[str]]:
+    """The sample fleet and the store named by --db, generated with --calls demo calls when it
+    does not exist (in a temporary folder, kept while the returned handle lives, without --db)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, help="a store to read (generated when it does not exist)")
+    parser.add_argument("--calls", type=int, default=1_000_000, help="demo calls to generate")
     args = parser.parse_args()
     fleet = load_fleet(SAMPLE)
     tmp = tempfile.TemporaryDirectory()
@@ -47,6 +50,11 @@ def main() -> None:
     if not db.exists():
         print(f"generating {args.calls:,} demo calls into {db} …", flush=True)
         generate_demo(fleet, db, calls=args.calls)
+    return fleet, db, tmp
+
+
+def main() -> None:
+    fleet, db, tmp = big_store(__doc__)
     store = Store.open(db)
     calls = store.count_calls()
     since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 6 * 86400))

@@ -38,7 +38,7 @@ import fleetui
 from fleetui.config.schema import Fleet
 from fleetui.config.fleetfile import parse_fleet
 from fleetui.routing import Router
-from fleetui.routing.export import _LITELLM_PREFIX
+from fleetui.routing.export_litellm import litellm_model
 from fleetui.store import Store
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"
@@ -138,7 +138,7 @@ for strategy in ("simple-shuffle", "cost-based-routing"):
 def litellm(python: str, fleet: Fleet, decisions: int) -> None:
     deployments = []
     for m in fleet.models:
-        params = {"model": f"{_LITELLM_PREFIX[fleet.provider_of(m).kind]}/{m.model}", "api_key": "not-used",
+        params = {"model": litellm_model(fleet, m)[0], "api_key": "not-used",
                   "api_base": fleet.base_url_of(m)}
         if m.price is not None:
             params |= {"input_cost_per_token": m.price.input / 1e6, "output_cost_per_token": m.price.output / 1e6}

@@ -14,7 +14,8 @@ import fleetui
 from fleetui.cli import main
 from fleetui.config.fleetfile import FleetFileError, load_fleet, parse_fleet
 from fleetui.routing import Router
-from fleetui.routing.export import to_json, to_litellm
+from fleetui.routing.export import to_json
+from fleetui.routing.export_litellm import to_litellm
 from fleetui.shim import attributes, configure
 
 AB_TEST = '''
@@ -157,8 +158,8 @@ def test_exports_carry_the_tests_and_litellm_says_it_cannot(fleet_file: Path) ->
     from fleetui.config.fleetfile import load_fleet
 
     fleet = load_fleet(fleet_file)
-    [exported] = json.loads(to_json(fleet))["ab_tests"]
-    assert exported == {"name": "local-vs-mini", "rule": "casual-to-local",
+    [exported] = json.loads(to_json(fleet))["fleet"]["ab_tests"]
+    assert exported == {"name": "local-vs-mini", "rule": "casual-to-local", "enabled": True, "description": "",
                         "arms": {"local-llama": 1.0, "gpt-4o-mini": 1.0}, "min_samples": 50, "alpha": 0.05}
     assert "A/B tests split by user, which LiteLLM's router cannot" in to_litellm(fleet)
 

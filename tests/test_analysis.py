@@ -209,7 +209,7 @@ def test_cli_on_demo_data(isolated_home: Path, capsys: pytest.CaptureFixture[str
     assert "★" in capsys.readouterr().out
     assert main(["--demo", "metrics"]) == 0
     metrics = capsys.readouterr().out
-    assert '# TYPE fleetui_latency_seconds histogram' in metrics and 'fleetui_calls_total{model="gpt-4"}' in metrics
+    assert '# TYPE fleetui_latency_seconds histogram' in metrics and 'fleetui_calls_total{model="gpt-4",provider="openai",operation="chat",in_fleet="true"}' in metrics
     assert main(["--demo", "rank", "no_such_use_case"]) == 2
 
 

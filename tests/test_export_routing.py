@@ -2,79 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
-import tomllib
+import os
 from pathlib import Path
-from typing import Any
 
 import pytest
+import yaml
 
 from fleetui.cli import main
+from fleetui.config.fleetfile import FleetFileError, load_fleet
 from fleetui.config.schema import Fleet
-from fleetui.config.fleetfile import load_fleet
-from fleetui.routing.export import to_json, to_litellm, to_toml
+from fleetui.routing import Router
+from fleetui.routing.export import ROUTING_SECTIONS, ExportSource, load_export, routing_data, to_json, to_toml
 from tests.conftest import SAMPLE_FLEET
 
 LIVE_KEY = "sk-" "live-should-never-appear-0123456789"
-_DECODER = json.JSONDecoder()
-
-
-def parse_yaml_subset(text: str) -> Any:
-    """The YAML the exporter writes, read back without PyYAML (not a dependency): block mappings
-    and sequences by indentation, JSON-quoted strings, flow lists, bare words and numbers. A
-    line it does not understand fails the test."""
-    lines = [(len(raw) - len(raw.lstrip(" ")), raw.strip()) for raw in text.splitlines()
-             if raw.strip() and not raw.strip().startswith("#")]
-    position = 0
-
-    def scalar(value: str) -> Any:
-        try:
-            return json.loads(value)  # "strings", [flow, lists], numbers, true/false
-        except json.JSONDecodeError:
-            assert value.replace("-", "").replace("_", "").isalnum(), f"unquoted scalar {value!r}"
-            return value
-
-    def key_value(content: str) -> tuple[str, str]:
-        if content.startswith('"'):
-            key, end = _DECODER.raw_decode(content)
-        else:
-            end = content.index(":")
-            key = content[:end]
-        assert content[end] == ":", content
-        return key, content[end + 1:].strip()
-
-    def value_after(rest: str, indent: int) -> Any:
-        nonlocal position
-        if rest:
-            return scalar(rest)
-        assert position < len(lines) and lines[position][0] > indent, "a key without a value"
-        return block(lines[position][0])
-
-    def block(indent: int) -> Any:
-        nonlocal position
-        if lines[position][1].startswith("- "):
-            items = []
-            while position < len(lines) and lines[position][0] == indent and lines[position][1].startswith("- "):
-                key, rest = key_value(lines[position][1][2:])
-                position += 1
-                item = {key: value_after(rest, indent + 2)}
-                while position < len(lines) and lines[position][0] == indent + 2:
-                    key, rest = key_value(lines[position][1])
-                    position += 1
-                    item[key] = value_after(rest, indent + 2)
-                items.append(item)
-            return items
-        mapping = {}
-        while position < len(lines) and lines[position][0] == indent:
-            key, rest = key_value(lines[position][1])
-            position += 1
-            mapping[key] = value_after(rest, indent)
-        return mapping
-
-    parsed = block(0)
-    assert position == len(lines), f"unparsed: {lines[position]}"
-    return parsed
+REQUESTS = [
+    {"tags": ["vision"]}, {"task": "heartbeat"}, {"task": "coding", "complexity": "medium"},
+    {"prompt_length": 5000, "complexity": "medium"}, {"use_case": "casual_chat", "complexity": "simple"},
+    {"complexity": "complex"}, {"complexity": "simple"}, {"task": "translation", "complexity": "medium"},
+]
 
 
 @pytest.fixture
@@ -82,66 +31,67 @@ def fleet() -> Fleet:
     return load_fleet(SAMPLE_FLEET)
 
 
-def test_litellm_config_is_a_proxy_config_with_env_key_references(fleet: Fleet,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", LIVE_KEY)
-    config = parse_yaml_subset(to_litellm(fleet))
-    assert set(config) == {"model_list", "router_settings"}
-    deployments = {d["model_name"]: d["litellm_params"] for d in config["model_list"]}
-    assert set(deployments) == {m.id for m in fleet.models}
-    assert deployments["claude-sonnet"] == {"model": "anthropic/claude-sonnet-4-5",
-                                            "api_key": "os.environ/ANTHROPIC_API_KEY"}
-    assert deployments["deepseek-v3"] == {"model": "openai/deepseek-chat", "api_base": "https://api.deepseek.com/v1",
-                                          "api_key": "os.environ/DEEPSEEK_API_KEY"}
-    assert deployments["gemini-flash"]["model"] == "gemini/gemini-2.5-flash"
-    assert deployments["local-llama"] == {"model": "ollama_chat/llama3.2:3b", "api_base": "http://localhost:11434",
-                                          "input_cost_per_token": 0.0, "output_cost_per_token": 0.0}
-    for params in deployments.values():
-        assert "api_key" not in params or params["api_key"].startswith("os.environ/")
-    settings = config["router_settings"]
-    assert settings["routing_strategy"] == "simple-shuffle"
-    assert settings["model_group_alias"]["primary-coder"] == "claude-sonnet"
-    assert settings["model_group_alias"]["default"] == "kimi-k2.5"
-    fallbacks = {k: v for entry in settings["fallbacks"] for k, v in entry.items()}
-    # vision-requests: the vision role (Flash, then Pro), then the rule's fallback.
-    assert fallbacks["gemini-flash"] == ["gemini-pro", "claude-sonnet"]
-    assert fallbacks["claude-sonnet"] == ["deepseek-v3"]
-    assert fallbacks["gemini-pro"] == ["gpt-4-turbo"]
-    assert all(primary in deployments and set(chain) <= set(deployments) for primary, chain in fallbacks.items())
+def decisions(router: Router) -> list[tuple[str, tuple[str, ...], str | None]]:
+    out = []
+    for request in REQUESTS:
+        decision = router.route("summarize this", **request)
+        out.append((decision.model_id, decision.fallbacks, decision.rule))
+    return out
 
 
-def test_disabled_models_are_left_out_of_the_litellm_config(fleet: Fleet) -> None:
-    fleet.model("claude-sonnet").enabled = False
-    config = parse_yaml_subset(to_litellm(fleet))
-    names = {d["model_name"] for d in config["model_list"]}
-    assert "claude-sonnet" not in names
-    fallbacks = {k: v for entry in config["router_settings"]["fallbacks"] for k, v in entry.items()}
-    assert "claude-sonnet" not in fallbacks and all("claude-sonnet" not in v for v in fallbacks.values())
-    assert fallbacks["gemini-flash"] == ["gemini-pro"]
-    assert config["router_settings"]["model_group_alias"]["primary-coder"] == "deepseek-v3"
+def test_the_toml_export_is_a_fleet_file_the_router_loads(fleet: Fleet, tmp_path: Path) -> None:
+    path = tmp_path / "routing.toml"
+    path.write_text(to_toml(fleet))
+    assert decisions(Router.from_toml(path)) == decisions(Router(fleet))
+    again = load_fleet(path)
+    assert routing_data(again) == routing_data(fleet)
+    assert to_toml(again) == to_toml(fleet), "export, load, export gives the same text"
+    assert "budget" not in path.read_text() and "[privacy]" not in path.read_text()
 
 
-def test_small_prices_stay_numbers_in_yaml(fleet: Fleet) -> None:
-    from fleetui.config.schema import PriceOverride
+def test_the_json_export_round_trips_and_routes_the_same(fleet: Fleet, tmp_path: Path) -> None:
+    path = tmp_path / "routing.json"
+    path.write_text(to_json(fleet))
+    document = json.loads(path.read_text())
+    assert set(document) == {"exported_from", "fleet"} and set(document["fleet"]) <= ROUTING_SECTIONS
+    assert decisions(Router(Fleet.model_validate(document["fleet"]))) == decisions(Router(fleet))
+    again = load_export(path)
+    assert to_json(again) == to_json(fleet)
+    model = next(m for m in document["fleet"]["models"] if m["id"] == "deepseek-v3")
+    assert model["provider"] == "deepseek" and "key" not in model
+    assert next(p for p in document["fleet"]["providers"] if p["id"] == "deepseek")["key"] == "DEEPSEEK_API_KEY"
+    assert [r["name"] for r in document["fleet"]["rules"]][:2] == ["vision-requests", "heartbeats"]
 
-    fleet.model("gpt-4o-mini").price = PriceOverride(input=0.15, output=0.6)
-    text = to_litellm(fleet)
-    assert "input_cost_per_token: 0.00000015\n" in text  # not 1.5e-07, a string to YAML 1.1 loaders
-    deployment = next(d for d in parse_yaml_subset(text)["model_list"] if d["model_name"] == "gpt-4o-mini")
-    assert deployment["litellm_params"]["output_cost_per_token"] == pytest.approx(6e-07)
+
+def test_a_bad_json_export_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "routing.json"
+    path.write_text('{"fleet": {"models": [{"id": "x"}]}}')
+    with pytest.raises(FleetFileError) as caught:
+        load_export(path)
+    assert str(path) in str(caught.value) and "models[x].name" in str(caught.value)
+    path.write_text("{not json")
+    with pytest.raises(FleetFileError, match="invalid JSON"):
+        load_export(path)
 
 
-def test_toml_and_json_exports_carry_models_roles_and_rules(fleet: Fleet) -> None:
-    for config in (tomllib.loads(to_toml(fleet)), json.loads(to_json(fleet))):
-        assert config["fleet"] == "sample fleet"
-        assert config["roles"]["primary-coder"] == ["claude-sonnet", "deepseek-v3"]
-        assert [r["name"] for r in config["rules"]][:2] == ["vision-requests", "heartbeats"]
-        rule = next(r for r in config["rules"] if r["name"] == "long-documents")
-        assert rule == {"name": "long-documents", "priority": 40, "when": "prompt_length > 4000",
-                        "model": "gemini-pro", "fallbacks": ["gpt-4-turbo"]}
-        model = next(m for m in config["models"] if m["id"] == "deepseek-v3")
-        assert model["endpoint"] == "https://api.deepseek.com/v1" and model["key_env"] == "DEEPSEEK_API_KEY"
-        assert "key_env" not in next(m for m in config["models"] if m["id"] == "local-llama")
+@pytest.mark.parametrize("fmt", ["toml", "json", "litellm"])
+def test_every_export_names_its_fleet_file_and_version(fmt: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_bytes(SAMPLE_FLEET.read_bytes())
+    os.utime(fleet_file, (1767225600, 1767225600))  # 2026-01-01T00:00:00Z
+    digest = hashlib.sha256(fleet_file.read_bytes()).hexdigest()
+    assert main(["--config", str(fleet_file), "export", "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        source = json.loads(out)["exported_from"]
+        assert source == {"path": str(fleet_file.resolve()), "sha256": digest, "modified": "2026-01-01T00:00:00Z",
+                          "fleetui_version": source["fleetui_version"]}
+    else:
+        assert f"from {fleet_file.resolve()} (sha256 {digest}, modified 2026-01-01T00:00:00Z)" in out.split("\n")[1]
+    fleet_file.write_text(fleet_file.read_text() + "\n# edited\n")
+    assert main(["--config", str(fleet_file), "export", "--format", fmt]) == 0
+    assert digest not in capsys.readouterr().out, "another version of the file, another sha256"
 
 
 @pytest.mark.parametrize("fmt", ["toml", "json", "litellm"])
@@ -157,6 +107,32 @@ def test_cli_export_never_writes_a_key(fmt: str, tmp_path: Path, monkeypatch: py
     written = out.read_text()
     assert written == printed and LIVE_KEY not in written and "sk-" not in written
     assert [p.name for p in tmp_path.iterdir()] == [out.name], "no temporary file left behind"
+    if fmt == "litellm":
+        assert yaml.safe_load(written)["model_list"]
+
+
+def test_cli_export_json_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(SAMPLE_FLEET), "export", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fleet"]["name"] == "sample fleet"
+    out = tmp_path / "config.yaml"
+    assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["written"] == str(out) and summary["format"] == "litellm"
+    assert summary["bytes"] == len(out.read_bytes()) and summary["exported_from"]["sha256"]
+    assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "--json"]) == 2
+    assert "--json prints the routing config as JSON" in capsys.readouterr().err
+
+
+def test_cli_export_of_a_broken_fleet_file_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(SAMPLE_FLEET.read_text().replace('model = "gpt-4-turbo"', 'model = ""'))
+    out = tmp_path / "config.yaml"
+    assert main(["--config", str(fleet_file), "export", "--format", "litellm", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{fleet_file}:" in err and "models[gpt-4-turbo].model" in err and "Traceback" not in err
+    assert not out.exists()
+    assert main(["--config", str(tmp_path / "missing.toml"), "export"]) == 2
+    assert "missing.toml" in capsys.readouterr().err
 
 
 def test_cli_export_replaces_a_file_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -164,7 +140,6 @@ def test_cli_export_replaces_a_file_atomically(tmp_path: Path, monkeypatch: pyte
     out = tmp_path / "config.yaml"
     out.write_text("old")
     import errno
-    import os
 
     def failing_replace(src: str, dst: str) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", dst)
@@ -184,6 +159,14 @@ def test_cli_export_to_a_missing_folder_says_so(tmp_path: Path, capsys: pytest.C
     target = tmp_path / "no" / "such" / "config.yaml"
     assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "-o", str(target)]) == 2
     assert f"there is no folder {target.parent}" in capsys.readouterr().err and not target.parent.exists()
+
+
+def test_an_odd_fleet_path_keeps_the_toml_export_loadable(fleet: Fleet, tmp_path: Path) -> None:
+    source = ExportSource("/odd\nname/f.toml", "ab" * 32, "2026-01-01T00:00:00Z")
+    assert source.comment().startswith("# exported by fleetui ") and "\n" not in source.comment()
+    path = tmp_path / "routing.toml"
+    path.write_text(to_toml(fleet, source))
+    assert routing_data(load_fleet(path)) == routing_data(fleet)
 
 
 # -- fleetui route ----------------------------------------------------------------------------------

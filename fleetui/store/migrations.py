@@ -164,8 +164,20 @@ def _step_6_provenance_tools_attempts(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_calls_app_call ON calls (app_call_id) WHERE app_call_id IS NOT NULL")
 
 
+def _step_7_metrics_totals(db: sqlite_utils.Database) -> None:
+    """Totals by Prometheus label set for `fleetui metrics` (fleetui.store.metrics_totals), caught
+    up from the log by rowid: 12 latency and 10 time-to-first-token bucket counts."""
+    columns: dict[str, type] = {"model": str, "provider": str, "operation": str, "in_fleet": int}
+    for name in ("calls", "errors", "refusals", "cost_usd", "unpriced_calls", "input_tokens", "output_tokens",
+                 "cached_input_tokens", "latency_count", "latency_ms_sum", *(f"latency_le_{i:02d}" for i in range(12)),
+                 "ttft_count", "ttft_ms_sum", *(f"ttft_le_{i:02d}" for i in range(10))):
+        columns[name] = float if name in ("cost_usd", "latency_ms_sum", "ttft_ms_sum") else int
+    db["metrics_totals"].create(columns, pk=("model", "provider", "operation", "in_fleet"), not_null=set(columns),
+                                defaults={name: 0 for name in columns if name not in ("model", "provider", "operation")})
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
-    _step_5_decisions, _step_6_provenance_tools_attempts,
+    _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals,
 )
 SCHEMA_VERSION = len(STEPS)
