@@ -1,0 +1,113 @@
+"""Three-way merge of the fleet file's text, so that comments and layout survive a pull.
+
+`git merge-file` does the merge (the same line merge git does for a `git pull`), on text in
+temporary files; fleetui never writes conflict markers into the user's file. A conflict is
+reported with the line of the user's file it starts at and the table it is in, and the merged
+text is checked as a whole fleet before anyone writes it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from fleetui.sync import SyncError
+
+
+class Prefer(StrEnum):
+    """How to settle lines both sides changed: stop (the default), or keep one side's lines."""
+
+    NONE = "none"
+    OURS = "ours"
+    THEIRS = "theirs"
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    line: int  # first line of the conflicting region in the user's file (1-based)
+    table: str  # the TOML table it is in, e.g. "[[rules]] casual-to-local", or "top of the file"
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    text: str | None  # the merged text; None when there are conflicts
+    conflicts: tuple[Conflict, ...]
+
+
+_HEADER = re.compile(r"^\s*(\[\[?[^\]]+\]\]?)")
+_NAME = re.compile(r"""^\s*(?:id|name)\s*=\s*["']([^"']+)["']""")
+
+
+def merge_text(ours: str, base: str, theirs: str, *, prefer: Prefer = Prefer.NONE) -> MergeResult:
+    """Merge `theirs` into `ours`, both descended from `base`."""
+    if ours == theirs or theirs == base:
+        return MergeResult(ours, ())
+    if ours == base:
+        return MergeResult(theirs, ())
+    with tempfile.TemporaryDirectory(prefix="fleetui-merge-") as folder:
+        paths = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(folder) / name
+            path.write_text(text, encoding="utf-8")
+            paths.append(str(path))
+        flags = [] if prefer is Prefer.NONE else [f"--{prefer.value}"]
+        try:
+            done = subprocess.run(
+                ["git", "merge-file", "-p", *flags, "-L", "yours", "-L", "base", "-L", "theirs", *paths],
+                capture_output=True, check=False,
+            )
+        except FileNotFoundError:
+            raise SyncError("git is not installed or not on PATH; install git to merge fleet files") from None
+    if done.returncode < 0 or done.returncode > 127:
+        raise SyncError(f"git merge-file failed: {done.stderr.decode(errors='replace').strip()}")
+    merged = done.stdout.decode("utf-8")
+    if done.returncode == 0:
+        return MergeResult(merged, ())
+    return MergeResult(None, tuple(_conflicts(merged, ours)))
+
+
+def _conflicts(merged: str, ours: str) -> list[Conflict]:
+    """Where each conflict starts in the user's own file. The merged text holds the user's lines
+    in order, with the other side's clean changes between them: walk both, moving on in the
+    user's file only where the merged line is the user's next one."""
+    lines = ours.splitlines()
+    starts: list[int] = []
+    position, side = 0, "common"
+    for text in merged.splitlines():
+        if text.startswith("<<<<<<< "):
+            side = "ours"
+            starts.append(position + 1)
+        elif text.startswith("======="):
+            side = "theirs"
+        elif text.startswith(">>>>>>> "):
+            side = "common"
+        elif side != "theirs" and position < len(lines) and lines[position] == text:
+            position += 1
+    return [Conflict(line, _table_at(lines, line)) for line in starts]
+
+
+def _table_at(lines: list[str], line: int) -> str:
+    for index in range(min(line, len(lines)) - 1, -1, -1):
+        header = _HEADER.match(lines[index])
+        if header:
+            for following in lines[index + 1:]:
+                if _HEADER.match(following):
+                    break
+                name = _NAME.match(following)
+                if name:
+                    return f"{header.group(1)} {name.group(1)}"
+            return header.group(1)
+    return "top of the file"
+
+
+def conflict_message(file: Path, conflicts: tuple[Conflict, ...], theirs: str) -> str:
+    """One line per conflict, then what to do."""
+    where = "; ".join(f"{file}:{c.line} in {c.table}" for c in conflicts)
+    count = len(conflicts)
+    return (f"{count} conflict{'s' if count != 1 else ''} with {theirs}: you and they changed the same lines "
+            f"({where}); nothing was written. Make those lines agree, or run again with --prefer ours "
+            f"or --prefer theirs")
