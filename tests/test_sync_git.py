@@ -260,3 +260,57 @@ def test_merge_text_keeps_both_sides_and_reports_conflict_lines() -> None:
     clash = merge_text(ours, base, "# top\n[a]\nx = 1\n\n[b]\ny = 4\n")
     assert clash.text is None and [(c.line, c.table) for c in clash.conflicts] == [(6, "[b]")]
     assert merge_text(ours, base, "# top\n[a]\nx = 1\n\n[b]\ny = 4\n", prefer=Prefer.THEIRS).text.endswith("y = 4\n")
+
+
+def test_apply_syncs_when_the_fleet_file_asks(ann: Teammate, remote: Path) -> None:
+    from fleetui.analysis.recommend import Recommendation, store_recommendations
+
+    ann.fleet_file.write_text(ann.fleet_file.read_text() + f'\n[sync]\ngit = "{remote}"\nafter_apply = true\n')
+    rec = Recommendation(kind="cheaper_model", severity="high", title="Route casual chat to the local model",
+                         sentence="local-llama serves casual_chat as well for $0", numbers={},
+                         use_case="casual_chat", current_model="gpt-4o-mini", recommended_model="local-llama")
+    assert ann.run("sync", "git", "--push").code == 0
+    with Store.open(ann.db) as store:
+        store_recommendations(store, [rec])
+    result = ann.run("apply", rec.id, "--yes")
+    assert result.code == 0, result.err
+    assert "sync to origin/main: " in result.err and "pushed to origin/main" in result.err
+    message = git(remote, "log", "-1", "--format=%B", "main")
+    assert "+rule use-local-llama-for-casual_chat" in message
+    recs = json.loads(remote_file(remote, "recommendations.json"))["recommendations"]
+    assert [(r["id"], r["status"]) for r in recs] == [(rec.id, "applied")]
+
+
+def test_sync_now_reports_each_place(ann: Teammate, tmp_path: Path) -> None:
+    ann.fleet_file.write_text(ann.fleet_file.read_text() + f'\n[sync]\ngit = "{tmp_path / "gone.git"}"\n')
+    result = ann.run("sync", "now")
+    assert result.code == 1 and "origin/main: " in result.err and "is not a git repository" in result.err
+    ann.fleet_file.write_bytes((Path(__file__).resolve().parent.parent / "sample_fleet.toml").read_bytes())
+    nowhere = ann.run("sync", "now")
+    assert nowhere.code == 2 and "nowhere to sync" in nowhere.err
+
+
+async def test_the_app_syncs_on_its_key_and_shows_the_last_sync(
+    ann: Teammate, remote: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.widgets import Static
+
+    from fleetui.config.fleetfile import FleetSource
+    from fleetui.tui.app import FleetApp
+    from fleetui.tui.data import Session
+    from tests.test_tui import SIZE, settle
+
+    ann.fleet_file.write_text(ann.fleet_file.read_text() + f'\n[sync]\ngit = "{remote}"\n')
+    Store.open(ann.db).close()
+    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(key, "Ann")
+    for key in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(key, "ann@example.com")
+    app = FleetApp(Session(FleetSource(ann.fleet_file, "--config"), ann.db, demo=False), refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "synced" not in str(app.query_one("#fleet-totals", Static).render())
+        await pilot.press("y")
+        await settle(app, pilot, timeout=60)
+        assert "synced just now to origin/main" in str(app.query_one("#fleet-totals", Static).render())
+    assert "+fleet.toml" in git(remote, "log", "-1", "--format=%s", "main")

@@ -40,6 +40,14 @@ def register(subparsers: Any) -> None:
     git.add_argument("--prefer", choices=["ours", "theirs"], help=_PREFER_HELP)
     git.add_argument("--json", action="store_true", help="print the outcome as JSON")
     git.set_defaults(run=run_git)
+    now = actions.add_parser(
+        "now", help="sync to every place [sync] names (git: pull, commit, push; bucket: pull, publish)",
+        description="What the app's sync key does: for [sync] git, `sync git --pull --push`; for [sync] "
+        "s3_bucket, `pull s3` then `publish s3`. Each place is tried even when another fails; exit 1 "
+        "when any failed.",
+    )
+    now.add_argument("--json", action="store_true", help="print one result per place as JSON")
+    now.set_defaults(run=run_now)
     status = actions.add_parser(
         "status", help="the last syncs and the rankings teammates shared",
         description="The last sync to each place, and the rankings and models pulled from teammates "
@@ -180,6 +188,34 @@ def run_pull_s3(args: argparse.Namespace, ctx: CliContext) -> int:
              else "no change to your fleet file")
           + f"; imported {outcome.imported_rankings} ranking rows and {outcome.imported_models} models")
     return 0
+
+
+def run_now(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.sync.auto import is_configured, sync_everywhere
+
+    settings = ctx.fleet().sync
+    if not is_configured(settings):
+        raise CliError("nowhere to sync: set `git = \"…\"` or `s3_bucket = \"…\"` under [sync] in the fleet file")
+    reports = sync_everywhere(settings, ctx.own_fleet_source().path, ctx.store(), interactive=sys.stdin.isatty())
+    if args.json:
+        ctx.print_json(reports)
+    else:
+        for report in reports:
+            print(f"{report.place}: {report.line}", file=sys.stdout if report.ok else sys.stderr)
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def sync_after(ctx: CliContext, reason: str) -> None:
+    """After `apply` or an accepted recommendation: sync when [sync] asks for it. A failed sync
+    is said on stderr and does not undo or fail the change itself."""
+    from fleetui.sync.auto import Reason, sync_everywhere, wanted
+
+    settings = ctx.fleet().sync
+    if not wanted(settings, Reason(reason)):
+        return
+    for report in sync_everywhere(settings, ctx.fleet_source().path, ctx.store(), interactive=sys.stdin.isatty()):
+        ctx.note(f"sync to {report.place}: {report.line}" if report.ok
+                 else f"fleetui: the change is saved, but the sync to {report.place} failed: {report.line}")
 
 
 def run_status(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -162,9 +162,8 @@ def describe_changes(old: Mapping[str, str], new: Mapping[str, str]) -> list[str
     for path in sorted(p for p in set(old) | set(new) if p.startswith(RANKINGS_DIR)):
         changes += _ranking_change(path, old.get(path), new.get(path))
     changes += _recommendation_changes(old.get(RECOMMENDATIONS), new.get(RECOMMENDATIONS))
-    listed = {f"{MODELS_DIR}{c.split(' ', 1)[1]}.json" for c in changes if c[:7] in ("+model ", "-model ")}
-    moved = sorted(p for p in set(old) | set(new)
-                   if p.startswith(MODELS_DIR) and p not in listed and old.get(p) != new.get(p))
+    # A model added or removed says so above; here, the files of models that stayed and moved.
+    moved = sorted(p for p in set(old) & set(new) if p.startswith(MODELS_DIR) and old[p] != new[p])
     if moved:
         changes.append("updated " + ", ".join(p.removeprefix(MODELS_DIR).removesuffix(".json") for p in moved)
                        + " (price, health or usage)")
