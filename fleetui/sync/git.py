@@ -323,11 +323,11 @@ def sync_git(options: GitOptions, store: Store) -> GitOutcome:
     after = repo.worktree()
     outcome.changes = describe_changes(before, after)
     repo.run("add", "-A")
-    merging = outcome.merged is not None and repo.rev("MERGE_HEAD") is not None
+    merging = outcome.merged if outcome.merged is not None and repo.rev("MERGE_HEAD") is not None else None
     if merging or _has_staged(repo):
         changes = outcome.changes or ["no change to the tree"]
         if merging:
-            changes = [f"merge origin/{options.branch} ({outcome.merged[:8]})", *changes]
+            changes = [f"merge origin/{options.branch} ({merging[:8]})", *changes]
         outcome.message = commit_message(changes)
         repo.run("commit", "-q", "-m", outcome.message)
         outcome.committed = True

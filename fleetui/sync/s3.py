@@ -184,7 +184,8 @@ class _Bucket:
             if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
                 return None
             raise self._error(exc, "read") from None
-        return reply["Body"].read().decode("utf-8")
+        body: bytes = reply["Body"].read()
+        return body.decode("utf-8")
 
     def read_set(self, manifest: Manifest) -> Tree:
         tree: Tree = {}

@@ -177,7 +177,7 @@ def _entries(text: str | None, section: str, key: str) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return {}
-    return {e.get(key): e for e in data.get(section, []) if isinstance(e, dict)}
+    return {str(e.get(key)): e for e in data.get(section, []) if isinstance(e, dict)}
 
 
 def _fleet_changes(old: str | None, new: str | None) -> list[str]:
