@@ -72,6 +72,12 @@ class Teammate:
         self.fleet_file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+def lookup_rule(who: str, model: str = "local-llama") -> str:
+    """A new rule with a comment, as a teammate would add it at the end of the file."""
+    return (f"\n# {who}: lookups are cheap, keep them local\n[[rules]]\nname = \"lookups-local\"\npriority = 55\n"
+            f"when = 'use_case == \"quick_lookup\"'\nmodel = \"{model}\"\n")
+
+
 _IDENTITY = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
 
 
@@ -80,3 +86,14 @@ def teammate(name: str, root: Path, capsys: pytest.CaptureFixture[str]) -> Teamm
     home.mkdir(parents=True)
     (home / "fleet.toml").write_bytes(SAMPLE.read_bytes())
     return Teammate(name, home, capsys)
+
+
+# Fixtures for the test modules that import them: two teammates in this test's folder.
+@pytest.fixture(name="ann")
+def ann_fixture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Teammate:
+    return teammate("Ann", tmp_path, capsys)
+
+
+@pytest.fixture(name="bob")
+def bob_fixture(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Teammate:
+    return teammate("Bob", tmp_path, capsys)

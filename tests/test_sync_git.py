@@ -15,16 +15,8 @@ import pytest
 from fleetui.store import Store
 from fleetui.store.shared import last_sync, shared_models, shared_rankings
 from fleetui.sync.merge import Prefer, merge_text
-from tests.syncusers import Teammate, teammate
+from tests.syncusers import Teammate, ann_fixture, bob_fixture, lookup_rule  # noqa: F401 - fixtures
 
-RULE = '''
-# Ann: lookups are cheap, keep them local
-[[rules]]
-name = "lookups-local"
-priority = 55
-when = 'use_case == "quick_lookup"'
-model = "local-llama"
-'''
 
 
 @pytest.fixture(autouse=True)
@@ -43,16 +35,6 @@ def remote(tmp_path: Path) -> Path:
     path = tmp_path / "team.git"
     subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
     return path
-
-
-@pytest.fixture
-def ann(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Teammate:
-    return teammate("Ann", tmp_path, capsys)
-
-
-@pytest.fixture
-def bob(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Teammate:
-    return teammate("Bob", tmp_path, capsys)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -99,7 +81,7 @@ def test_the_commit_message_says_what_changed(ann: Teammate, remote: Path) -> No
     assert ann.run("sync", "git", "--repo", str(remote), "--push").code == 0
     before = json.loads(remote_file(remote, "rankings/casual_chat.json"))["models"][0]["score"]
     ann.record_calls("casual_chat", {"gpt-4o-mini": (200, 300.0)}, seed=2)  # now fast and well tried
-    ann.edit("[[rules]]\nname = \"vision-requests\"", RULE.strip() + "\n\n[[rules]]\nname = \"vision-requests\"")
+    ann.edit("[[rules]]\nname = \"vision-requests\"", lookup_rule("Ann").strip() + "\n\n[[rules]]\nname = \"vision-requests\"")
     result = ann.run("sync", "git", "--repo", str(remote), "--push")
     assert result.code == 0, result.err
     after = json.loads(remote_file(remote, "rankings/casual_chat.json"))["models"][0]
@@ -126,7 +108,7 @@ def test_two_teammates_share_through_the_remote_and_keep_each_others_comments(
 
     # Each edits a different part of the file, with comments; Bob pushes first.
     bob.edit("[[rules]]\nname = \"hard-thinking\"", "# Bob: deep thinking is rare\n[[rules]]\nname = \"hard-thinking\"")
-    bob.fleet_file.write_text(bob.fleet_file.read_text() + RULE.replace("Ann", "Bob"))
+    bob.fleet_file.write_text(bob.fleet_file.read_text() + lookup_rule("Bob"))
     assert bob.run("sync", "git", "--repo", str(remote), "--push").code == 0
     bobs_commit = git(remote, "rev-parse", "main").strip()
     ann.edit("priority = 20\n", "priority = 25  # Ann: after vision\n")
@@ -179,7 +161,7 @@ def test_a_merge_that_would_break_the_fleet_writes_nothing(ann: Teammate, bob: T
     end = text.index("[[models]]", start + 10)
     ann.fleet_file.write_text(text[:start] + text[end:])
     assert ann.run("sync", "git", "--repo", str(remote), "--push").code == 0, "Ann's fleet is valid alone"
-    bob.fleet_file.write_text(bob.fleet_file.read_text() + RULE.replace("local-llama", "gemini-pro"))
+    bob.fleet_file.write_text(bob.fleet_file.read_text() + lookup_rule("Bob", model="gemini-pro"))
     mine = bob.fleet_file.read_text()
     result = bob.run("sync", "git", "--repo", str(remote), "--pull")
     assert result.code == 1 and "would make the fleet file invalid" in result.err and "gemini-pro" in result.err

@@ -17,16 +17,8 @@ from moto.server import ThreadedMotoServer
 from fleetui.store import Store
 from fleetui.store.shared import shared_models, shared_rankings
 from fleetui.sync import s3 as sync_s3
-from tests.syncusers import Teammate, teammate
+from tests.syncusers import Teammate, ann_fixture, bob_fixture, lookup_rule  # noqa: F401 - fixtures
 
-RULE = '''
-# {who}: lookups are cheap, keep them local
-[[rules]]
-name = "lookups-local"
-priority = 55
-when = 'use_case == "quick_lookup"'
-model = "local-llama"
-'''
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +47,6 @@ def bucket(endpoint: str) -> str:
     name = f"team-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=name)
     return name
-
-
-@pytest.fixture
-def ann(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Teammate:
-    return teammate("Ann", tmp_path, capsys)
-
-
-@pytest.fixture
-def bob(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Teammate:
-    return teammate("Bob", tmp_path, capsys)
 
 
 def s3_args(endpoint: str, bucket: str) -> list[str]:
@@ -119,7 +101,7 @@ def test_two_teammates_share_through_a_bucket(ann: Teammate, bob: Teammate, endp
     assert ranks[0]["source"] == f"s3://{bucket}/team/fleet at {endpoint}" and ranks[0]["version"] == first_set
     assert models["local-llama"]["metadata"]["price_per_mtok"]["source"] == "override"
 
-    bob.fleet_file.write_text(bob.fleet_file.read_text() + RULE.format(who="Bob"))
+    bob.fleet_file.write_text(bob.fleet_file.read_text() + lookup_rule("Bob"))
     assert bob.run("publish", *s3_args(endpoint, bucket)).code == 0
     ann.edit("priority = 20\n", "priority = 25  # Ann: after vision\n")
     assert ann.run("publish", *s3_args(endpoint, bucket)).code == 1  # Bob's set is newer than hers

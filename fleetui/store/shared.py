@@ -90,16 +90,11 @@ def record_sync(store: Store, sync: SyncRecord) -> None:
 
 
 def last_sync(store: Store, kind: str | None = None, target: str | None = None) -> SyncRecord | None:
-    clauses, params = ["1"], []
-    if kind is not None:
-        clauses.append("kind = ?")
-        params.append(kind)
-    if target is not None:
-        clauses.append("target = ?")
-        params.append(target)
+    """The latest sync, of one kind and to one target when those are given."""
     row = store.db.execute(
-        f"SELECT ts, kind, target, action, version, summary FROM syncs WHERE {' AND '.join(clauses)} "
-        "ORDER BY ts DESC, id DESC LIMIT 1", params,
+        "SELECT ts, kind, target, action, version, summary FROM syncs "
+        "WHERE (:kind IS NULL OR kind = :kind) AND (:target IS NULL OR target = :target) "
+        "ORDER BY ts DESC, id DESC LIMIT 1", {"kind": kind, "target": target},
     ).fetchone()
     return SyncRecord(*row) if row else None
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from fleetui import locations
 from fleetui.store import Store
 from fleetui.sync import SyncError
-from fleetui.sync.merge import Prefer, conflict_message, merge_text
+from fleetui.sync.merge import Prefer, merge_fleet, read_fleet_file, write_merged
 from fleetui.sync.tree import FLEET_FILE, MODELS_DIR, Tree, build_tree, commit_message, describe_changes, read_shared
 
 GIT_TIMEOUT_S = 120.0
@@ -264,20 +264,12 @@ class _Repo:
 
 def sync_git(options: GitOptions, store: Store) -> GitOutcome:
     """Commit the fleet's tree to fleetui's clone of the remote; pull and push when asked."""
-    from fleetui.config.fleetfile import FleetFileError, parse_fleet
-    from fleetui.routing.apply import Change, write
     from fleetui.store.shared import Origin, SyncRecord, record_sync, replace_shared
 
     remote = normalise_remote(options.remote)
     repo = _Repo(clone_dir(remote), remote, options.branch, options.interactive)
     outcome = GitOutcome(remote, options.branch, repo.path)
-    try:
-        ours = options.fleet_file.read_text(encoding="utf-8")
-        fleet = parse_fleet(ours, options.fleet_file)
-    except OSError as exc:
-        raise SyncError(f"{options.fleet_file}: cannot read the fleet file ({exc.strerror or exc})") from None
-    except FleetFileError as exc:
-        raise SyncError(f"fix the fleet file before syncing it: {str(exc).splitlines()[1].strip()}") from None
+    ours, fleet = read_fleet_file(options.fleet_file)
     created = repo.prepare()
     repo.check_identity()
     theirs = repo.fetch() if options.pull or options.push or created else repo.rev(f"refs/remotes/origin/{options.branch}")
@@ -291,14 +283,8 @@ def sync_git(options: GitOptions, store: Store) -> GitOutcome:
         base_commit = repo.merge_base(head, theirs)
         base_text = repo.show(base_commit, FLEET_FILE) or ""
         theirs_text = repo.show(theirs, FLEET_FILE)
-        merged = merge_text(ours, base_text, base_text if theirs_text is None else theirs_text, prefer=options.prefer)
-        if merged.text is None:
-            raise SyncError(conflict_message(options.fleet_file, merged.conflicts, f"origin/{options.branch}"))
-        try:
-            fleet = parse_fleet(merged.text, options.fleet_file)
-        except FleetFileError as exc:
-            raise SyncError(f"merging origin/{options.branch} would make the fleet file invalid "
-                            f"({str(exc).splitlines()[1].strip()}); nothing was written") from None
+        merged, fleet = merge_fleet(options.fleet_file, ours, base_text, base_text if theirs_text is None else theirs_text,
+                                    prefer=options.prefer, where=f"origin/{options.branch}")
         their_tree = repo.tree_at(theirs)
         rankings, models = read_shared(their_tree, f"{remote}@{theirs[:8]}")
         published_by, published_ts = repo.author(theirs)
@@ -310,13 +296,11 @@ def sync_git(options: GitOptions, store: Store) -> GitOutcome:
         else:
             their_only = {n: t for n, t in their_tree.items() if n not in repo.worktree()}
             repo.run("merge", "-q", "--no-commit", "--no-ff", "-s", "ours", "--allow-unrelated-histories", theirs)
-        if merged.text != ours:
-            write(Change(options.fleet_file, ours, merged.text, "sync"))
-            outcome.fleet_file_changed = True
+        outcome.fleet_file_changed = write_merged(options.fleet_file, ours, merged)
         replace_shared(store, Origin(f"git:{remote}", theirs, published_by, published_ts, time.time()),
                        rankings, models)
         outcome.merged, outcome.imported_rankings, outcome.imported_models = theirs, len(rankings), len(models)
-        ours = merged.text
+        ours = merged
 
     before = repo.worktree()
     repo.write({**their_only, **build_tree(ours, fleet, store)})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from fleetui.config.schema import Fleet
 from fleetui.sync import SyncError
 
 
@@ -102,6 +103,55 @@ def _table_at(lines: list[str], line: int) -> str:
                     return f"{header.group(1)} {name.group(1)}"
             return header.group(1)
     return "top of the file"
+
+
+def read_fleet_file(fleet_file: Path) -> tuple[str, Fleet]:
+    """The fleet file's text and its fleet; a SyncError when it cannot be read or is invalid."""
+    from fleetui.config.fleetfile import FleetFileError, parse_fleet
+
+    try:
+        text = fleet_file.read_text(encoding="utf-8")
+        return text, parse_fleet(text, fleet_file)
+    except OSError as exc:
+        raise SyncError(f"{fleet_file}: cannot read the fleet file ({exc.strerror or exc})") from None
+    except FleetFileError as exc:
+        raise SyncError(f"fix the fleet file before syncing it: {_first_problem(exc)}") from None
+
+
+def merge_fleet(fleet_file: Path, ours: str, base: str, theirs: str, *, prefer: Prefer, where: str) -> tuple[str, Fleet]:
+    """`theirs` (from `where`, e.g. "origin/main") merged into the user's text, checked as a whole
+    fleet; a SyncError that says where on a conflict or when the result would not be valid."""
+    from fleetui.config.fleetfile import FleetFileError, parse_fleet
+
+    merged = merge_text(ours, base, theirs, prefer=prefer)
+    if merged.text is None:
+        raise SyncError(conflict_message(fleet_file, merged.conflicts, where))
+    try:
+        return merged.text, parse_fleet(merged.text, fleet_file)
+    except FleetFileError as exc:
+        raise SyncError(f"merging {where} would make the fleet file invalid ({_first_problem(exc)}); "
+                        "nothing was written") from None
+
+
+def _first_problem(exc: Exception) -> str:
+    lines = str(exc).splitlines()
+    return lines[1].strip() if len(lines) > 1 else lines[0]
+
+
+def write_merged(fleet_file: Path, read: str, merged: str) -> bool:
+    """Replace the fleet file by the merged text, atomically and keeping `.bak` (the one writer
+    `apply` uses), only if it still holds what the merge read. True when the file changed."""
+    from fleetui.routing.apply import CannotApply, Change, write
+
+    if merged == read:
+        return False
+    try:
+        write(Change(fleet_file, read, merged, "sync"))
+    except CannotApply:
+        raise SyncError(f"{fleet_file} changed while syncing; nothing was written, run the sync again") from None
+    except OSError as exc:
+        raise SyncError(f"{fleet_file}: cannot write the merged fleet file ({exc.strerror or exc}); it is unchanged") from None
+    return True
 
 
 def conflict_message(file: Path, conflicts: tuple[Conflict, ...], theirs: str) -> str:

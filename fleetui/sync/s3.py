@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from fleetui.store import Store
 from fleetui.sync import SyncError
-from fleetui.sync.merge import Prefer, conflict_message, merge_text
+from fleetui.sync.merge import Prefer, merge_fleet, read_fleet_file, write_merged
 from fleetui.sync.tree import FLEET_FILE, FORMAT, Tree, build_tree, describe_changes, read_shared
 
 MANIFEST = "manifest.json"
@@ -216,23 +216,11 @@ def _last_seen(store: Store, target: S3Target) -> str | None:
     return sync.version if sync else None
 
 
-def _read_fleet(fleet_file: Path) -> str:
-    try:
-        return fleet_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SyncError(f"{fleet_file}: cannot read the fleet file ({exc.strerror or exc})") from None
-
-
 def publish(target: S3Target, fleet_file: Path, store: Store) -> S3Outcome:
     """Upload the fleet's tree as a new set, then point the manifest at it."""
-    from fleetui.config.fleetfile import FleetFileError, parse_fleet
     from fleetui.store.shared import SyncRecord, record_sync
 
-    text = _read_fleet(fleet_file)
-    try:
-        fleet = parse_fleet(text, fleet_file)
-    except FleetFileError as exc:
-        raise SyncError(f"fix the fleet file before publishing it: {str(exc).splitlines()[1].strip()}") from None
+    text, fleet = read_fleet_file(fleet_file)
     tree = build_tree(text, fleet, store)
     bucket = _Bucket(target)
     current, etag = bucket.manifest()
@@ -283,8 +271,6 @@ def publish(target: S3Target, fleet_file: Path, store: Store) -> S3Outcome:
 
 def pull(target: S3Target, fleet_file: Path, store: Store, *, prefer: Prefer = Prefer.NONE) -> S3Outcome:
     """Merge the current set's fleet file into the user's and import its rankings and models."""
-    from fleetui.config.fleetfile import FleetFileError, parse_fleet
-    from fleetui.routing.apply import Change, write
     from fleetui.store.shared import Origin, SyncRecord, record_sync, replace_shared
 
     bucket = _Bucket(target)
@@ -299,20 +285,11 @@ def pull(target: S3Target, fleet_file: Path, store: Store, *, prefer: Prefer = P
         return outcome
     tree = bucket.read_set(current)
     rankings, models = read_shared(tree, f"{target}/sets/{current.set}")
-    ours = _read_fleet(fleet_file)
+    ours, _ = read_fleet_file(fleet_file)
     base = (bucket.read(seen, FLEET_FILE) if seen else None) or ""
-    theirs = tree.get(FLEET_FILE, base)
-    merged = merge_text(ours, base, theirs, prefer=prefer)
-    if merged.text is None:
-        raise SyncError(conflict_message(fleet_file, merged.conflicts, f"set {current.set}"))
-    try:
-        parse_fleet(merged.text, fleet_file)
-    except FleetFileError as exc:
-        raise SyncError(f"merging set {current.set} would make the fleet file invalid "
-                        f"({str(exc).splitlines()[1].strip()}); nothing was written") from None
-    if merged.text != ours:
-        write(Change(fleet_file, ours, merged.text, "sync"))
-        outcome.fleet_file_changed = True
+    merged, _ = merge_fleet(fleet_file, ours, base, tree.get(FLEET_FILE, base), prefer=prefer,
+                            where=f"set {current.set}")
+    outcome.fleet_file_changed = write_merged(fleet_file, ours, merged)
     published_ts = dt.datetime.fromisoformat(current.published_at).timestamp() if current.published_at else None
     now = time.time()
     replace_shared(store, Origin(target.source, current.set, current.published_by, published_ts, now), rankings, models)

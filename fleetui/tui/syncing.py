@@ -17,8 +17,11 @@ def start_sync(app: App[None], session: Session, reason: Reason, *, then: object
         return False
 
     def work() -> None:
-        with session.store() as store:
-            reports = sync_everywhere(settings, session.source.path, store)
+        try:
+            with session.store() as store:
+                reports = sync_everywhere(settings, session.source.path, store)
+        except Exception as exc:  # noqa: BLE001 - a broken store is a message on screen, not a crash
+            reports = [SyncReport("sync", False, f"{type(exc).__name__}: {exc}")]
         app.call_from_thread(_done, app, session, reports, then)
 
     app.notify("syncing…", timeout=2)
