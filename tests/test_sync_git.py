@@ -105,6 +105,9 @@ def test_two_teammates_share_through_the_remote_and_keep_each_others_comments(
     assert [(r["model_id"], r["rank"], r["n"]) for r in shared] == [("local-llama", 1, 40), ("gpt-4o-mini", 2, 30)]
     assert shared[0]["source"] == f"git:{remote}" and shared[0]["published_by"] == "Ann <ann@example.com>"
     assert models["local-llama"]["metadata"]["usage_30d"]["calls"] == 40
+    status = bob.run("sync", "status")
+    assert "git  push" in status.out and "to origin/main" in status.out
+    assert "casual_chat        local-llama" in status.out and f"from git:{remote} (Ann <ann@example.com>)" in status.out
 
     # Each edits a different part of the file, with comments; Bob pushes first.
     bob.edit("[[rules]]\nname = \"hard-thinking\"", "# Bob: deep thinking is rare\n[[rules]]\nname = \"hard-thinking\"")
