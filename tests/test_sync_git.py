@@ -299,3 +299,15 @@ async def test_the_app_syncs_on_its_key_and_shows_the_last_sync(
         await settle(app, pilot, timeout=60)
         assert "synced just now to origin/main" in str(app.query_one("#fleet-totals", Static).render())
     assert "+fleet.toml" in git(remote, "log", "-1", "--format=%s", "main")
+
+
+def test_a_first_pull_merges_with_the_sample_both_started_from(ann: Teammate, bob: Teammate, remote: Path) -> None:
+    ann.edit("priority = 50\n", "priority = 45  # Ann: before long documents\n")
+    assert ann.run("sync", "git", "--repo", str(remote), "--push").code == 0
+    # Bob has never synced; his fleet is the sample with one change of his own elsewhere.
+    bob.edit("priority = 20\n", "priority = 21\n")
+    result = bob.run("sync", "git", "--repo", str(remote), "--pull", "--push")
+    assert result.code == 0, result.err
+    text = bob.fleet_file.read_text()
+    assert "priority = 45  # Ann: before long documents" in text and "priority = 21\n" in text
+    assert remote_file(remote, "fleet.toml") == text

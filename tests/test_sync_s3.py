@@ -251,3 +251,11 @@ def test_bucket_and_prefix_come_from_the_fleet_file(ann: Teammate, endpoint: str
                               + f'\n[sync]\ns3_bucket = "{bucket}"\ns3_prefix = "shared"\ns3_endpoint = "{endpoint}"\n')
     assert ann.run("publish", "s3").code == 0
     assert "shared/manifest.json" in objects(endpoint, bucket)
+
+
+def test_a_first_pull_into_a_fresh_fleet_takes_the_teams(ann: Teammate, bob: Teammate, endpoint: str, bucket: str) -> None:
+    ann.edit("priority = 50\n", "priority = 45  # Ann: before long documents\n")
+    assert ann.run("publish", *s3_args(endpoint, bucket)).code == 0
+    assert bob.run("pull", *s3_args(endpoint, bucket)).code == 0  # Bob's file is still `fleetui init`'s sample
+    assert bob.fleet_file.read_text() == ann.fleet_file.read_text()
+    assert (bob.home / "fleet.toml.bak").read_bytes() == (Path(__file__).resolve().parent.parent / "sample_fleet.toml").read_bytes()

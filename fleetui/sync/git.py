@@ -281,10 +281,9 @@ def sync_git(options: GitOptions, store: Store) -> GitOutcome:
     their_only: Tree = {}
     if options.pull and behind and theirs is not None:
         base_commit = repo.merge_base(head, theirs)
-        base_text = repo.show(base_commit, FLEET_FILE) or ""
-        theirs_text = repo.show(theirs, FLEET_FILE)
-        merged, fleet = merge_fleet(options.fleet_file, ours, base_text, base_text if theirs_text is None else theirs_text,
-                                    prefer=options.prefer, where=f"origin/{options.branch}")
+        merged, fleet = merge_fleet(options.fleet_file, ours, repo.show(base_commit, FLEET_FILE),
+                                    repo.show(theirs, FLEET_FILE), prefer=options.prefer,
+                                    where=f"origin/{options.branch}")
         their_tree = repo.tree_at(theirs)
         rankings, models = read_shared(their_tree, f"{remote}@{theirs[:8]}")
         published_by, published_ts = repo.author(theirs)

@@ -118,11 +118,24 @@ def read_fleet_file(fleet_file: Path) -> tuple[str, Fleet]:
         raise SyncError(f"fix the fleet file before syncing it: {_first_problem(exc)}") from None
 
 
-def merge_fleet(fleet_file: Path, ours: str, base: str, theirs: str, *, prefer: Prefer, where: str) -> tuple[str, Fleet]:
+def merge_fleet(
+    fleet_file: Path, ours: str, base: str | None, theirs: str | None, *, prefer: Prefer, where: str,
+) -> tuple[str, Fleet]:
     """`theirs` (from `where`, e.g. "origin/main") merged into the user's text, checked as a whole
-    fleet; a SyncError that says where on a conflict or when the result would not be valid."""
+    fleet; a SyncError that says where on a conflict or when the result would not be valid.
+
+    `base` is the last version both sides shared; None when there is none yet (a first pull),
+    and then the sample fleet stands in, since `fleetui init` starts every fleet from it: a
+    fleet file nobody changed since takes the teammate's whole, and edits on both sides to
+    different parts of the sample still merge. `theirs` None: they have no fleet file to give.
+    """
+    from fleetui import locations
     from fleetui.config.fleetfile import FleetFileError, parse_fleet
 
+    if theirs is None:
+        return ours, parse_fleet(ours, fleet_file)
+    if base is None:
+        base = locations.sample_fleet_file().read_text(encoding="utf-8")
     merged = merge_text(ours, base, theirs, prefer=prefer)
     if merged.text is None:
         raise SyncError(conflict_message(fleet_file, merged.conflicts, where))

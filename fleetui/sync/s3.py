@@ -286,9 +286,8 @@ def pull(target: S3Target, fleet_file: Path, store: Store, *, prefer: Prefer = P
     tree = bucket.read_set(current)
     rankings, models = read_shared(tree, f"{target}/sets/{current.set}")
     ours, _ = read_fleet_file(fleet_file)
-    base = (bucket.read(seen, FLEET_FILE) if seen else None) or ""
-    merged, _ = merge_fleet(fleet_file, ours, base, tree.get(FLEET_FILE, base), prefer=prefer,
-                            where=f"set {current.set}")
+    base = bucket.read(seen, FLEET_FILE) if seen else None
+    merged, _ = merge_fleet(fleet_file, ours, base, tree.get(FLEET_FILE), prefer=prefer, where=f"set {current.set}")
     outcome.fleet_file_changed = write_merged(fleet_file, ours, merged)
     published_ts = dt.datetime.fromisoformat(current.published_at).timestamp() if current.published_at else None
     now = time.time()
