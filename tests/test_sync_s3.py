@@ -259,3 +259,11 @@ def test_a_first_pull_into_a_fresh_fleet_takes_the_teams(ann: Teammate, bob: Tea
     assert bob.run("pull", *s3_args(endpoint, bucket)).code == 0  # Bob's file is still `fleetui init`'s sample
     assert bob.fleet_file.read_text() == ann.fleet_file.read_text()
     assert (bob.home / "fleet.toml.bak").read_bytes() == (Path(__file__).resolve().parent.parent / "sample_fleet.toml").read_bytes()
+
+
+def test_a_bad_endpoint_in_the_fleet_file_says_where(ann: Teammate) -> None:
+    text = ann.fleet_file.read_text() + '\n[sync]\ns3_bucket = "team"\ns3_endpoint = "minio:9000"\n'
+    ann.fleet_file.write_text(text)
+    line = text.count("\n")  # the last line
+    result = ann.run("publish", "s3")
+    assert result.code == 2 and f"{ann.fleet_file}:{line}: sync.s3_endpoint: s3_endpoint must start with http://" in result.err
