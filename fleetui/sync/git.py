@@ -117,6 +117,13 @@ class _Repo:
         return done.stdout.strip() or None
 
     def run(self, *args: str, check: bool = True, stdin: bytes | None = None, network: bool = False) -> bytes:
+        code, out, err = self.status(*args, stdin=stdin)
+        if check and code != 0:
+            raise self._error(args[0], err.decode(errors="replace"), network)
+        return out
+
+    def status(self, *args: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+        """git's exit status, stdout and stderr; a SyncError only when git cannot run at all."""
         try:
             done = subprocess.run(
                 ["git", *args], cwd=self.path, env=self.env, capture_output=True, input=stdin,
@@ -127,9 +134,7 @@ class _Repo:
         except subprocess.TimeoutExpired:
             raise SyncError(f"git {args[0]} with {self.remote} took over {GIT_TIMEOUT_S:.0f} s; "
                             "check the network and try again") from None
-        if check and done.returncode != 0:
-            raise self._error(args[0], done.stderr.decode(errors="replace"), network)
-        return done.stdout
+        return done.returncode, done.stdout, done.stderr
 
     def text(self, *args: str) -> str:
         return self.run(*args).decode("utf-8").strip()
@@ -205,8 +210,7 @@ class _Repo:
     def contains(self, ancestor: str, descendant: str | None) -> bool:
         if descendant is None:
             return False
-        return subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=self.path,
-                              env=self.env, capture_output=True, check=False).returncode == 0
+        return self.status("merge-base", "--is-ancestor", ancestor, descendant)[0] == 0
 
     def merge_base(self, a: str | None, b: str) -> str | None:
         if a is None:
@@ -217,9 +221,8 @@ class _Repo:
     def show(self, rev: str | None, path: str) -> str | None:
         if rev is None:
             return None
-        done = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=self.path, env=self.env, capture_output=True,
-                              check=False)
-        return done.stdout.decode("utf-8") if done.returncode == 0 else None
+        code, out, _ = self.status("show", f"{rev}:{path}")
+        return out.decode("utf-8") if code == 0 else None
 
     def tree_at(self, rev: str) -> Tree:
         names = [n for n in self.run("ls-tree", "-r", "-z", "--name-only", rev).decode().split("\0") if n]
@@ -307,7 +310,7 @@ def sync_git(options: GitOptions, store: Store) -> GitOutcome:
     outcome.changes = describe_changes(before, after)
     repo.run("add", "-A")
     merging = outcome.merged if outcome.merged is not None and repo.rev("MERGE_HEAD") is not None else None
-    if merging or _has_staged(repo):
+    if merging or repo.status("diff", "--cached", "--quiet")[0] == 1:
         changes = outcome.changes or ["no change to the tree"]
         if merging:
             changes = [f"merge origin/{options.branch} ({merging[:8]})", *changes]
@@ -324,7 +327,3 @@ def sync_git(options: GitOptions, store: Store) -> GitOutcome:
     record_sync(store, SyncRecord(time.time(), "git", outcome.target, action, outcome.commit, outcome.summary()))
     return outcome
 
-
-def _has_staged(repo: _Repo) -> bool:
-    return subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=repo.path, env=repo.env,
-                          capture_output=True, check=False).returncode == 1

@@ -144,9 +144,7 @@ class _Bucket:
                 return SyncError(f"{place} refused your AWS credentials for bucket {target.bucket!r} ({code}): check "
                                  "the access key and secret (env vars, AWS_PROFILE) and the bucket's policy")
             return SyncError(f"S3 {what} on {target} failed: {code}: {error.get('Message', exc)}")
-        if isinstance(exc, boto.BotoCoreError):
-            return SyncError(f"S3 {what} on {target} failed: {exc}")
-        raise exc
+        return SyncError(f"S3 {what} on {target} failed: {exc}")
 
     def _call(self, what: str, method: str, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
