@@ -311,3 +311,11 @@ def test_a_first_pull_merges_with_the_sample_both_started_from(ann: Teammate, bo
     text = bob.fleet_file.read_text()
     assert "priority = 45  # Ann: before long documents" in text and "priority = 21\n" in text
     assert remote_file(remote, "fleet.toml") == text
+
+
+def test_a_token_in_the_remote_url_is_refused_and_kept_nowhere(ann: Teammate) -> None:
+    result = ann.run("sync", "git", "--repo", "https://ann:s3cr3t-token@127.0.0.1:9/team.git", "--push")
+    assert result.code == 1 and "carries a password or token" in result.err and "s3cr3t" not in result.err
+    assert not (ann.home / "data" / "sync").exists()
+    with Store.open(ann.db) as store:
+        assert "s3cr3t" not in json.dumps(list(store.db.query("SELECT * FROM syncs")))

@@ -267,3 +267,8 @@ def test_a_bad_endpoint_in_the_fleet_file_says_where(ann: Teammate) -> None:
     line = text.count("\n")  # the last line
     result = ann.run("publish", "s3")
     assert result.code == 2 and f"{ann.fleet_file}:{line}: sync.s3_endpoint: s3_endpoint must start with http://" in result.err
+
+
+def test_credentials_in_the_endpoint_url_are_refused(ann: Teammate) -> None:
+    result = ann.run("publish", "s3", "--bucket", "team", "--endpoint", "http://AKIAX:secret@127.0.0.1:9")
+    assert result.code == 1 and "carries credentials" in result.err and "secret" not in result.err

@@ -289,7 +289,7 @@ class Probes(Section):
     concurrency: int = Field(default=16, ge=1)
 
 
-_URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
+URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
 
 
 class Sync(Section):
@@ -314,7 +314,7 @@ class Sync(Section):
         # On the whole section, not the field: a field error would echo the value, the secret.
         if isinstance(data, Mapping):
             for name in ("git", "s3_endpoint"):
-                if isinstance(data.get(name), str) and _URL_WITH_PASSWORD.match(data[name]):
+                if isinstance(data.get(name), str) and URL_WITH_PASSWORD.match(data[name]):
                     raise ValueError(
                         f"{name}: this URL carries a password or token; keep it in git's credential helper "
                         "or the AWS credential chain and write the URL without it"

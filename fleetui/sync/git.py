@@ -92,7 +92,14 @@ def clone_dir(remote: str) -> Path:
 
 
 def normalise_remote(remote: str) -> str:
-    """A local path made absolute (the clone runs git elsewhere); a URL unchanged."""
+    """A local path made absolute (the clone runs git elsewhere); a URL unchanged. A URL with a
+    password or token in it is refused: it would end up in the store, the clone's path and the
+    screen."""
+    from fleetui.config.schema import URL_WITH_PASSWORD
+
+    if URL_WITH_PASSWORD.match(remote):
+        raise SyncError("the remote URL carries a password or token; give git the URL without it and keep the "
+                        "token in git's credential helper (e.g. `git credential approve`, `gh auth login`)")
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", remote) or re.match(r"^[^/]+@[^:/]+:", remote):
         return remote
     return str(Path(remote).expanduser().resolve())

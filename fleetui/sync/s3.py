@@ -110,6 +110,11 @@ class _Bucket:
         except ImportError:
             raise SyncError("S3 sync needs boto3: pip install 'fleetui[s3]'") from None
         self.target = target
+        from fleetui.config.schema import URL_WITH_PASSWORD
+
+        if target.endpoint and URL_WITH_PASSWORD.match(target.endpoint):
+            raise SyncError("the endpoint URL carries credentials; write it without them and use the AWS "
+                            "credential chain (env vars, AWS_PROFILE, ~/.aws)")
         try:
             session = boto3.session.Session()
             region = session.region_name or "us-east-1"
