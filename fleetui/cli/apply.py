@@ -43,4 +43,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return status
     analytics.set_recommendation_status(store, rec["id"], "applied")
     print(f"added rule {change.subject} to {source.path} (previous version: {source.path.name}.bak)")
+    from fleetui.cli.sync import sync_after
+
+    sync_after(ctx, "apply")
     return 0

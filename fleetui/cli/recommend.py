@@ -69,4 +69,8 @@ def _mark(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print_json({"id": rec_id, "status": status})
     else:
         print(f"{rec_id} {status}: {rec['title']}")
+    if status == "accepted":
+        from fleetui.cli.sync import sync_after
+
+        sync_after(ctx, "accept")
     return 0

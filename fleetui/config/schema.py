@@ -289,6 +289,46 @@ class Probes(Section):
     concurrency: int = Field(default=16, ge=1)
 
 
+URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
+
+
+class Sync(Section):
+    """Where `fleetui sync git` and `fleetui publish s3` share the fleet, and when they run by
+    themselves. Credentials are git's and the AWS chain's (env, profile), never this file's."""
+
+    git: str | None = Field(
+        default=None, description="git remote (URL or path) for `fleetui sync git` when --repo is not given"
+    )
+    branch: str = Field(default="main", min_length=1, description="branch of the git remote that holds the fleet")
+    s3_bucket: str | None = Field(default=None, description="bucket for `fleetui publish s3` / `pull s3`")
+    s3_prefix: str = Field(default="", description="folder in the bucket, e.g. team/fleet")
+    s3_endpoint: str | None = Field(
+        default=None, description="endpoint of an S3-compatible store (MinIO, R2); AWS when unset"
+    )
+    after_apply: bool = Field(default=False, description="sync to the places above after each `fleetui apply`")
+    after_accept: bool = Field(default=False, description="sync after each recommendation marked accepted")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        # On the whole section, not the field: a field error would echo the value, the secret.
+        if isinstance(data, Mapping):
+            for name in ("git", "s3_endpoint"):
+                if isinstance(data.get(name), str) and URL_WITH_PASSWORD.match(data[name]):
+                    raise ValueError(
+                        f"{name}: this URL carries a password or token; keep it in git's credential helper "
+                        "or the AWS credential chain and write the URL without it"
+                    )
+        return data
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("s3_endpoint must start with http:// or https:// and name a host")
+        return value
+
+
 class Fleet(Section):
     """A whole fleet file."""
 
@@ -303,6 +343,7 @@ class Fleet(Section):
     ranking: Ranking = Field(default_factory=Ranking)
     privacy: Privacy = Field(default_factory=Privacy)
     probes: Probes = Field(default_factory=Probes)
+    sync: Sync = Field(default_factory=Sync, description="sharing through a git remote or an S3 bucket")
     use_cases: list[UseCaseRule] = Field(
         default_factory=list, description="keyword rules; fleetui's built-in set when empty"
     )

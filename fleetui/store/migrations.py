@@ -176,8 +176,33 @@ def _step_7_metrics_totals(db: sqlite_utils.Database) -> None:
                                 defaults={name: 0 for name in columns if name not in ("model", "provider", "operation")})
 
 
+def _step_8_shared(db: sqlite_utils.Database) -> None:
+    """What teammates shared through git or a bucket (rankings, model metadata), each row marked
+    with where it came from, and a log of syncs so the app can say "synced 2 h ago to origin/main".
+    Kept apart from `rankings`, which is this store's own, recomputed from its calls."""
+    origin: dict[str, type] = {"source": str, "version": str, "published_by": str, "published_ts": float,
+                               "imported_ts": float}
+    if "shared_rankings" not in db.table_names():
+        db["shared_rankings"].create(
+            {**origin, "use_case": str, "model_id": str, "rank": int, "score": float, "n": int,
+             "success_rate": float, "p50_ms": float, "p95_ms": float, "cost_per_call": float, "quality": float},
+            pk=("source", "use_case", "model_id"),
+        )
+    if "shared_models" not in db.table_names():
+        db["shared_models"].create(
+            {**origin, "model_id": str, "name": str, "provider": str, "model": str, "metadata": str},
+            pk=("source", "model_id"),
+        )
+    if "syncs" not in db.table_names():
+        db["syncs"].create(
+            {"id": int, "ts": float, "kind": str, "target": str, "action": str, "version": str, "summary": str},
+            pk="id", not_null={"ts", "kind", "target", "action"},
+        )
+        db["syncs"].create_index(["kind", "target", "ts"])
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
-    _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals,
+    _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals, _step_8_shared,
 )
 SCHEMA_VERSION = len(STEPS)

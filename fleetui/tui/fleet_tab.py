@@ -36,6 +36,7 @@ class FleetTab(DataTab):
         Binding("slash", "filter", "Filter", id="fleet.filter"),
         Binding("s", "cycle_sort", "Sort", id="fleet.sort"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="fleet.clear"),
+        Binding("y", "sync", "Sync", id="fleet.sync"),
     ]
 
     def __init__(self, session: Any) -> None:
@@ -52,8 +53,10 @@ class FleetTab(DataTab):
         yield Static("", id="fleet-empty")
 
     def load(self) -> dict[str, Any]:
+        from fleetui.sync.status import last_sync_line
+
         with self.session.store() as store:
-            return fleet_overview(self.session.fleet, store)
+            return {**fleet_overview(self.session.fleet, store), "last_sync": last_sync_line(store)}
 
     def show(self, data: dict[str, Any]) -> None:
         self.rows = data["models"]
@@ -69,6 +72,8 @@ class FleetTab(DataTab):
             used = month["cost"] / budget * 100
             colour = "red" if used >= self.session.fleet.budget.critical_pct else "yellow" if used >= self.session.fleet.budget.warn_pct else "green"
             line += f" [{colour}]{used:.0f}% of ${budget:,.0f} budget[/]"
+        if data.get("last_sync"):
+            line += f"    [dim]{data['last_sync']}[/]"
         self.query_one("#fleet-totals", Static).update(line)
         empty = self.query_one("#fleet-empty", Static)
         if not self.rows:
@@ -108,6 +113,22 @@ class FleetTab(DataTab):
                 )
             if rows:
                 table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "sync":  # offered only where [sync] names a place
+            from fleetui.sync.auto import is_configured
+
+            return is_configured(self.session.fleet.sync)
+        return True
+
+    def action_sync(self) -> None:
+        from fleetui.sync.auto import Reason
+        from fleetui.tui.syncing import start_sync
+
+        if not self.session.can_save:
+            self.app.notify("the sample fleet is read-only: create your own with `fleetui init`", severity="error")
+            return
+        start_sync(self.app, self.session, Reason.ASKED, then=lambda: self.reload(force=True))
 
     def action_filter(self) -> None:
         box = self.query_one("#fleet-filter", Input)

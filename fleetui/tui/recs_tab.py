@@ -88,6 +88,13 @@ class RecommendationsTab(DataTab):
 
     def action_accept_rec(self) -> None:
         self._set_status("accepted")
+        self._sync_after("accept")
+
+    def _sync_after(self, reason: str) -> None:
+        from fleetui.sync.auto import Reason
+        from fleetui.tui.syncing import start_sync
+
+        start_sync(self.app, self.session, Reason(reason))  # only when [sync] asks for it
 
     def action_apply_rec(self) -> None:
         from fleetui.config.fleetfile import FleetFileError
@@ -118,6 +125,7 @@ class RecommendationsTab(DataTab):
             self.session.fleet = load_fleet(self.session.source.path)
             self._set_status("applied")
             self.app.notify(f"rule {change.subject} added to {change.path}", title="Applied")
+            self._sync_after("apply")
 
         self.app.push_screen(DiffConfirm(change.diff), answer)
 
