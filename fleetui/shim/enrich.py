@@ -57,15 +57,17 @@ class Enricher:
     def identify(self, call: CallRecord) -> None:
         """Set the call's fleet model id by the rule in fleetui.shim.fleetmodels."""
         host = _host(call.server_address) if call.server_address else None
+        # A call that says where it went is matched by endpoint; its provider_name is the wire
+        # format ("openai" for any OpenAI-compatible server), not a fleet provider id.
+        provider = None if host is not None else call.provider_name
         if call.model_id is not None:  # named by the app: a fleet id, or a provider model name
             if self.models.model(call.model_id) is None:
-                call.model_id = self.models.resolve(call.model_id, host, call.provider_name)
+                call.model_id = self.models.resolve(call.model_id, host, provider)
             return
         if not call.request_model:
             return
         # An SDK request names the provider's model at an endpoint; only track() may name a fleet id.
-        call.model_id = self.models.resolve(call.request_model, host, call.provider_name,
-                                            fleet_ids=host is None)
+        call.model_id = self.models.resolve(call.request_model, host, provider, fleet_ids=host is None)
         model = self.models.model(call.model_id) if call.model_id else None
         if model is not None and call.request_model == model.id and host is None:
             call.request_model = model.model  # request_model is always the provider's name
