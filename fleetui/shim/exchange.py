@@ -47,15 +47,16 @@ OPEN, READ_TO_END, CLOSED, DROPPED, IDLE, FAILED = "open", "end", "closed", "dro
 _APP_STOPPED = (CLOSED, DROPPED, IDLE)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Exchange:
-    url: str
+    url: Any  # the request's URL object (or text): made a string on the recorder's thread
     request_body: bytes
     started: float  # time.time() at the request
     started_perf: float
     attributes: dict[str, Any] = field(default_factory=dict)
     status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Any = None  # the response's headers object, read on the recorder's thread
+    decoded: bool = False  # the chunks are the body already decoded (content-encoding undone)
     chunks: list[bytes] = field(default_factory=list)
     chunk_perf: list[float] = field(default_factory=list)  # when each chunk reached the SDK
     last_read_perf: float | None = None  # headers, then each chunk: where latency ends
@@ -75,7 +76,10 @@ class Exchange:
     def to_record(self) -> CallRecord:
         request = _json(self.request_body)
         request = request if isinstance(request, dict) else {}
-        parts = urlparse(self.url)
+        headers = {k.lower(): v for k, v in self.headers.items()} if self.headers is not None else {}
+        if self.decoded:
+            headers.pop("content-encoding", None)
+        parts = urlparse(str(self.url))
         api = "anthropic" if parts.path.endswith("/messages") else "responses" if parts.path.endswith("/responses") else "chat"
         call = CallRecord(
             ts=self.started,
@@ -105,8 +109,8 @@ class Exchange:
             call.success = False
             call.error_type = _ERROR_TYPES.get(self.status, "server_error" if self.status >= 500 else "bad_request")
             return call
-        encoding = self.headers.get("content-encoding", "")
-        if call.streamed and "text/event-stream" in self.headers.get("content-type", ""):
+        encoding = headers.get("content-encoding", "")
+        if call.streamed and "text/event-stream" in headers.get("content-type", ""):
             reader = _STREAM_READERS[api](call)
             for index, kind, data in _sse_events(self.chunks, encoding):
                 if reader.feed(kind, data) and call.ttft_ms is None:
@@ -124,7 +128,7 @@ class Exchange:
                     call.incomplete = not self.complete
                 return call
             _REPLY_READERS[api](call, reply)
-        _provider_cost(call, self.headers)
+        _provider_cost(call, headers)
         return call
 
     def _cut_short(self, call: CallRecord) -> None:

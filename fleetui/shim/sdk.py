@@ -68,56 +68,62 @@ def instrument(client: C, *, idle_s: float = IDLE_S) -> C:
 
 
 def _exchange(request: Any, idle_s: float) -> Exchange:
-    attrs = {_FIELDS[k]: v for k, v in _attributes.get().items()}
+    attributes = _attributes.get()
+    attrs = {_FIELDS[k]: v for k, v in attributes.items()} if attributes else {}
     try:
         body = request.content  # built by the SDK from JSON; already in memory
     except Exception:
         body = b""
-    exchange = Exchange(str(request.url), body, time.time(), time.perf_counter(), attrs, idle_s=idle_s)
-    retries = request.headers.get("x-stainless-retry-count")
-    if retries is not None:
-        exchange.attempt = 0  # an SDK request: linked once we know whether it is retried
-        if retries != "0" and retries.isdigit():
-            exchange.attempt = int(retries) + 1
-            previous = _last_attempt.get()
-            if previous is not None and previous[1] == exchange.attempt - 1:
-                exchange.app_call_id = previous[0]
+    # The URL object, not its text: turned into a string on the recorder's thread.
+    exchange = Exchange(request.url, body, time.time(), time.perf_counter(), attrs, idle_s=idle_s)
+    previous = _last_attempt.get()
+    if previous is not None:  # the last request here failed in a way the SDK retries: is this the retry?
+        retries = request.headers.get("x-stainless-retry-count")
+        if retries is not None and retries.isdigit() and int(retries) == previous[1]:
+            exchange.app_call_id, exchange.attempt = previous[0], previous[1] + 1
+        else:
+            _last_attempt.set(None)
     return exchange
 
 
 def _retryable(response: Any) -> bool:
-    """What the openai and anthropic SDKs retry (their `_should_retry`)."""
+    """What the openai and anthropic SDKs retry (their `_should_retry`, asked on errors only)."""
+    status = response.status_code
+    if status < 400:
+        return False
     told = response.headers.get("x-should-retry")
     if told in ("true", "false"):
         return told == "true"
-    status = response.status_code
     return status in (408, 409, 429) or status >= 500
 
 
-def _note_attempt(exchange: Exchange, retryable: bool) -> None:
-    if exchange.attempt is None:  # not an SDK request: no retries to link
+def _note_attempt(exchange: Exchange, request: Any, retryable: bool) -> None:
+    """Link the attempts of one SDK call (see the module's note). Reads headers only on the rare
+    paths — a retryable failure, or a retry — so that a call made once costs nothing here."""
+    if not retryable:
+        if exchange.attempt is not None:
+            _last_attempt.set(None)  # the retry that ended it
         return
-    if exchange.attempt == 0:
-        if not retryable:
-            exchange.attempt = None  # a call made once
-            return
+    if exchange.attempt is None:
+        if request.headers.get("x-stainless-retry-count") is None:
+            return  # not an SDK request: nothing will retry it
         exchange.attempt = 1
-    if exchange.app_call_id is None:
         exchange.call_id = exchange.app_call_id = new_call_id()
-    _last_attempt.set((exchange.app_call_id, exchange.attempt) if retryable else None)
+    assert exchange.app_call_id is not None
+    _last_attempt.set((exchange.app_call_id, exchange.attempt))
 
 
-def _already_read(response: Any, exchange: Exchange) -> bool:
+def _already_read(request: Any, response: Any, exchange: Exchange) -> bool:
     """Fill the exchange from the response; True when the body was already read (a transport
     that built the response from bytes), in which case it is recorded now."""
     exchange.last_read_perf = time.perf_counter()
     exchange.status = response.status_code
-    exchange.headers = {k.lower(): v for k, v in response.headers.items()}
-    _note_attempt(exchange, _retryable(response))
+    exchange.headers = response.headers  # read on the recorder's thread
+    _note_attempt(exchange, request, _retryable(response))
     if not getattr(response, "is_closed", False):
         _watch(exchange)
         return False
-    exchange.headers.pop("content-encoding", None)  # .content is already decoded
+    exchange.decoded = True  # .content is already decoded
     exchange.chunks = [response.content]
     exchange.chunk_perf = [exchange.last_read_perf]
     exchange.end = READ_TO_END
@@ -126,10 +132,10 @@ def _already_read(response: Any, exchange: Exchange) -> bool:
     return True
 
 
-def _failed_to_connect(exchange: Exchange, exc: BaseException) -> None:
+def _failed_to_connect(request: Any, exchange: Exchange, exc: BaseException) -> None:
     exchange.error, exchange.end = type(exc).__name__, FAILED
     exchange.ended_perf = exchange.last_read_perf = time.perf_counter()
-    _note_attempt(exchange, isinstance(exc, Exception))
+    _note_attempt(exchange, request, isinstance(exc, Exception))
     default_recorder().record(exchange)
 
 
@@ -231,9 +237,9 @@ class _SyncTransport:
         try:
             response = self._inner.handle_request(request)
         except BaseException as exc:
-            _failed_to_connect(exchange, exc)
+            _failed_to_connect(request, exchange, exc)
             raise
-        if _already_read(response, exchange):
+        if _already_read(request, response, exchange):
             return response
         response.stream = _tee(_SyncTee, "SyncByteStream", response.stream)(response.stream, exchange)
         return response
@@ -251,23 +257,23 @@ class _SyncTee:
         exchange = self._exchange
         chunks, times = exchange.chunks, exchange.chunk_perf
         clock = time.perf_counter
-        iterator = iter(self._stream)
-        while True:
-            exchange.waiting = True
-            try:
-                chunk = next(iterator)
-            except StopIteration:
-                break
-            except BaseException as exc:
+        exchange.waiting = True
+        try:
+            for chunk in self._stream:
                 exchange.waiting = False
-                _finish(exchange, FAILED, type(exc).__name__)
-                raise
+                if exchange.end is OPEN:
+                    exchange.last_read_perf = now = clock()
+                    times.append(now)  # before the chunk: a reader never finds a chunk without its time
+                    chunks.append(chunk)
+                yield chunk
+                exchange.waiting = True
+        except GeneratorExit:  # the app closed the iteration; close() or the finalizer records it
             exchange.waiting = False
-            if exchange.end == OPEN:
-                exchange.last_read_perf = now = clock()
-                times.append(now)  # before the chunk: a reader never finds a chunk without its time
-                chunks.append(chunk)
-            yield chunk
+            raise
+        except BaseException as exc:
+            exchange.waiting = False
+            _finish(exchange, FAILED, type(exc).__name__)
+            raise
         exchange.waiting = False
         exchange.last_read_perf = clock()
         _finish(exchange, READ_TO_END)
@@ -305,9 +311,9 @@ class _AsyncTransport:
         try:
             response = await self._inner.handle_async_request(request)
         except BaseException as exc:
-            _failed_to_connect(exchange, exc)
+            _failed_to_connect(request, exchange, exc)
             raise
-        if _already_read(response, exchange):
+        if _already_read(request, response, exchange):
             return response
         response.stream = _tee(_AsyncTee, "AsyncByteStream", response.stream)(response.stream, exchange)
         return response
@@ -325,23 +331,23 @@ class _AsyncTee:
         exchange = self._exchange
         chunks, times = exchange.chunks, exchange.chunk_perf
         clock = time.perf_counter
-        iterator = self._stream.__aiter__()
-        while True:
-            exchange.waiting = True
-            try:
-                chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except BaseException as exc:
+        exchange.waiting = True
+        try:
+            async for chunk in self._stream:
                 exchange.waiting = False
-                _finish(exchange, FAILED, type(exc).__name__)
-                raise
+                if exchange.end is OPEN:
+                    exchange.last_read_perf = now = clock()
+                    times.append(now)
+                    chunks.append(chunk)
+                yield chunk
+                exchange.waiting = True
+        except GeneratorExit:
             exchange.waiting = False
-            if exchange.end == OPEN:
-                exchange.last_read_perf = now = clock()
-                times.append(now)
-                chunks.append(chunk)
-            yield chunk
+            raise
+        except BaseException as exc:
+            exchange.waiting = False
+            _finish(exchange, FAILED, type(exc).__name__)
+            raise
         exchange.waiting = False
         exchange.last_read_perf = clock()
         _finish(exchange, READ_TO_END)
