@@ -492,3 +492,39 @@ def test_the_app_sees_what_an_uninstrumented_client_shows(
     seen = _outcome(fn, make(wire))
     assert seen == plain
     assert len(rows(recorder, expected=1)) == 1
+
+
+async def test_async_anthropic_stream_and_async_chat_stream(recorder: Recorder, wire: WireServer) -> None:
+    wire.script(sse_reply(anthropic_events(pieces=["a", "b"], pause=PAUSE)), sse_reply(chat_events(pieces=["c"], pause=PAUSE)))
+    client, oclient = claude(wire, asynchronous=True), oai(wire, asynchronous=True)
+    async with client.messages.stream(model="claude-3-5-haiku-latest", max_tokens=9, messages=ASK) as stream:
+        text = "".join([t async for t in stream.text_stream])
+    chunks = [c async for c in await oclient.chat.completions.create(model="gpt-4o-mini", messages=ASK, stream=True)]
+    await client.close()
+    await oclient.close()
+    first, second = rows(recorder)
+    assert text == first["response"] == "ab" and second["response"] == "c" and len(chunks) > 1
+    assert first["ttft_ms"] >= PAUSE * 1000 and second["ttft_ms"] >= PAUSE * 1000
+    assert first["success"] == second["success"] == 1
+
+
+HOLDS_A_STREAM_AT_EXIT = """
+import sys, openai
+from fleetui.shim import configure, instrument
+configure(db_path=sys.argv[1], fleet_path=sys.argv[2], interval_s=5)
+client = instrument(openai.OpenAI(base_url=sys.argv[3] + "/v1", api_key="sk-test", max_retries=0))
+held = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True)
+next(iter(held))
+"""
+
+
+def test_a_stream_still_open_at_exit_is_recorded(tmp_path: Path, wire: WireServer, fleet_file: Path) -> None:
+    import subprocess
+    import sys
+
+    wire.script(sse_reply(chat_events(pieces=["one"]) + [3.0] + chat_events(pieces=["two"])))
+    db = tmp_path / "exit.db"
+    subprocess.run([sys.executable, "-c", HOLDS_A_STREAM_AT_EXIT, str(db), str(fleet_file), wire.url], check=True, timeout=120)
+    with Store.open(db) as store:
+        [row] = list(store.db.query("SELECT * FROM calls"))
+    assert (row["streamed"], row["incomplete"], row["abandoned"], row["success"]) == (1, 1, 1, 1)
