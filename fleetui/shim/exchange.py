@@ -390,6 +390,12 @@ class _StreamReader:
         self.tools: dict[Any, dict[str, Any]] = {}  # by the stream's index of the tool call
 
     def feed(self, kind: str, data: str) -> bool:
+        event = _json(data)
+        if not isinstance(event, dict):
+            return False  # a malformed event: the SDK skips or raises; the rest still counts
+        return self.on_event(_str(event.get("type")) or kind, event)
+
+    def on_event(self, kind: str, event: dict[str, Any]) -> bool:
         raise NotImplementedError
 
     def failed(self, error_type: Any, fallback: str) -> None:
@@ -415,9 +421,9 @@ class _ChatStream(_StreamReader):
         if data.strip() == "[DONE]":
             self.finished = True
             return False
-        event = _json(data)
-        if not isinstance(event, dict):
-            return False
+        return super().feed(kind, data)
+
+    def on_event(self, kind: str, event: dict[str, Any]) -> bool:
         call = self.call
         if isinstance(event.get("error"), dict):  # an error sent mid-stream, then the stream ends
             error = event["error"]
@@ -438,20 +444,11 @@ class _ChatStream(_StreamReader):
                     if name in ("content", "refusal"):
                         self.texts.append(piece)
             for tool in delta.get("tool_calls") or []:
-                function = tool.get("function") or {}
-                partial = self.tools.setdefault(tool.get("index", 0), {"parts": []})
-                if function.get("name"):
-                    partial["name"] = function["name"]
-                if function.get("arguments"):
-                    partial["parts"].append(function["arguments"])
-                content = True
-            legacy = delta.get("function_call")
-            if isinstance(legacy, dict):
-                partial = self.tools.setdefault("function_call", {"parts": []})
-                if legacy.get("name"):
-                    partial["name"] = legacy["name"]
-                if legacy.get("arguments"):
-                    partial["parts"].append(legacy["arguments"])
+                if isinstance(tool, dict):
+                    self._tool_delta(tool.get("index", 0), tool.get("function"))
+                    content = True
+            if isinstance(delta.get("function_call"), dict):  # the legacy `functions` API
+                self._tool_delta("function_call", delta["function_call"])
                 content = True
             raw = choice.get("finish_reason")
             if raw:
@@ -461,16 +458,23 @@ class _ChatStream(_StreamReader):
         return content
 
 
+    def _tool_delta(self, key: Any, function: Any) -> None:
+        """A piece of a tool call: its name (once) and a fragment of its arguments."""
+        partial = self.tools.setdefault(key, {"parts": []})
+        if not isinstance(function, dict):
+            return
+        if function.get("name"):
+            partial["name"] = function["name"]
+        if isinstance(function.get("arguments"), str):
+            partial["parts"].append(function["arguments"])
+
+
 class _ResponsesStream(_StreamReader):
     _CONTENT = ("response.output_text.delta", "response.refusal.delta", "response.function_call_arguments.delta",
                 "response.custom_tool_call_input.delta", "response.reasoning_text.delta",
                 "response.reasoning_summary_text.delta")
 
-    def feed(self, kind: str, data: str) -> bool:
-        event = _json(data)
-        if not isinstance(event, dict):
-            return False
-        kind = _str(event.get("type")) or kind
+    def on_event(self, kind: str, event: dict[str, Any]) -> bool:
         call = self.call
         if kind in ("response.created", "response.in_progress", "response.queued"):
             call.response_model = _str((event.get("response") or {}).get("model")) or call.response_model
@@ -496,11 +500,7 @@ class _ResponsesStream(_StreamReader):
 
 
 class _AnthropicStream(_StreamReader):
-    def feed(self, kind: str, data: str) -> bool:
-        event = _json(data)
-        if not isinstance(event, dict):
-            return False
-        kind = _str(event.get("type")) or kind
+    def on_event(self, kind: str, event: dict[str, Any]) -> bool:
         call = self.call
         if kind == "message_start":
             message = event.get("message") or {}

@@ -202,6 +202,17 @@ def _record_open_at_exit() -> None:
 
 # -- the transports and their tees ------------------------------------------------------------------
 
+
+def _stopped_reading(exchange: Exchange, error: BaseException | None) -> None:
+    """The body's iteration ended: at its end (None), by a read error, or closed by the app
+    (GeneratorExit: close() or the finalizer records that)."""
+    exchange.waiting = False
+    if error is None:
+        exchange.last_read_perf = time.perf_counter()
+        _finish(exchange, READ_TO_END)
+    elif not isinstance(error, GeneratorExit):
+        _finish(exchange, FAILED, type(error).__name__)
+
 _tee_classes: dict[tuple[type, type], type] = {}
 
 
@@ -267,16 +278,10 @@ class _SyncTee:
                     chunks.append(chunk)
                 yield chunk
                 exchange.waiting = True
-        except GeneratorExit:  # the app closed the iteration; close() or the finalizer records it
-            exchange.waiting = False
-            raise
         except BaseException as exc:
-            exchange.waiting = False
-            _finish(exchange, FAILED, type(exc).__name__)
+            _stopped_reading(exchange, exc)
             raise
-        exchange.waiting = False
-        exchange.last_read_perf = clock()
-        _finish(exchange, READ_TO_END)
+        _stopped_reading(exchange, None)
 
     def close(self) -> None:
         _finish(self._exchange, CLOSED)
@@ -341,16 +346,10 @@ class _AsyncTee:
                     chunks.append(chunk)
                 yield chunk
                 exchange.waiting = True
-        except GeneratorExit:
-            exchange.waiting = False
-            raise
         except BaseException as exc:
-            exchange.waiting = False
-            _finish(exchange, FAILED, type(exc).__name__)
+            _stopped_reading(exchange, exc)
             raise
-        exchange.waiting = False
-        exchange.last_read_perf = clock()
-        _finish(exchange, READ_TO_END)
+        _stopped_reading(exchange, None)
 
     async def aclose(self) -> None:
         _finish(self._exchange, CLOSED)
