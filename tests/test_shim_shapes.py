@@ -528,3 +528,10 @@ def test_a_stream_still_open_at_exit_is_recorded(tmp_path: Path, wire: WireServe
     with Store.open(db) as store:
         [row] = list(store.db.query("SELECT * FROM calls"))
     assert (row["streamed"], row["incomplete"], row["abandoned"], row["success"]) == (1, 1, 1, 1)
+
+
+def test_track_records_tool_calls_given_as_a_list(recorder: Recorder) -> None:
+    with track(model="mini-chat") as call:
+        call.record(tool_calls=[{"name": "search", "arguments": {"q": "oat milk"}}], output_tokens=3)
+    [row] = rows(recorder)
+    assert tools_of(row) == [{"name": "search", "arguments": {"q": "oat milk"}}] and row["model_id"] == "mini-chat"

@@ -8,8 +8,10 @@ a prompt that would halve the writer's throughput, so discovery assigns them in 
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from fleetui.config.schema import Fleet
@@ -41,6 +43,8 @@ class Enricher:
         if call.source == "app" and self.source is not None:
             call.source = self.source
         self.identify(call)
+        if isinstance(call.tool_calls, (list, tuple)):  # track(): call.record(tool_calls=[{name, arguments}])
+            call.tool_calls = _tool_calls_json(call.tool_calls)
         if call.cost_usd is None:
             cost = self.price(call)
             call.cost_usd, call.cost_source = cost.usd, cost.source
@@ -85,6 +89,13 @@ class Enricher:
         if cost.usd is None and call.request_model and call.request_model != name:
             cost = self.pricer.priced_for(catalog, call.request_model, call.input_tokens, call.output_tokens, cached)
         return cost
+
+
+def _tool_calls_json(tools: list[Any] | tuple[Any, ...]) -> str | None:
+    try:
+        return json.dumps(list(tools), ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return None
 
 
 @functools.lru_cache(maxsize=256)
