@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -109,8 +110,8 @@ def _note_attempt(exchange: Exchange, request: Any, retryable: bool) -> None:
             return  # not an SDK request: nothing will retry it
         exchange.attempt = 1
         exchange.call_id = exchange.app_call_id = new_call_id()
-    assert exchange.app_call_id is not None
-    _last_attempt.set((exchange.app_call_id, exchange.attempt))
+    if exchange.app_call_id is not None:
+        _last_attempt.set((exchange.app_call_id, exchange.attempt))
 
 
 def _already_read(request: Any, response: Any, exchange: Exchange) -> bool:
@@ -133,10 +134,13 @@ def _already_read(request: Any, response: Any, exchange: Exchange) -> bool:
 
 
 def _failed_to_connect(request: Any, exchange: Exchange, exc: BaseException) -> None:
-    exchange.error, exchange.end = type(exc).__name__, FAILED
-    exchange.ended_perf = exchange.last_read_perf = time.perf_counter()
-    _note_attempt(exchange, request, isinstance(exc, Exception))
-    default_recorder().record(exchange)
+    try:
+        exchange.error, exchange.end = type(exc).__name__, FAILED
+        exchange.ended_perf = exchange.last_read_perf = time.perf_counter()
+        _note_attempt(exchange, request, isinstance(exc, Exception))
+        default_recorder().record(exchange)
+    except Exception:  # the app gets its own exception, not ours
+        pass
 
 
 def _is_llm_call(request: Any) -> bool:
@@ -194,6 +198,16 @@ def _sweep() -> None:
             pass
 
 
+def _forget_parent_streams() -> None:
+    """A forked child has no sweeper thread and does not own its parent's open responses."""
+    global _sweeper
+    _open.clear()
+    _sweeper = None
+
+
+os.register_at_fork(after_in_child=_forget_parent_streams)
+
+
 def _record_open_at_exit() -> None:
     for exchange in list(_open.values()):
         _finish(exchange, DROPPED)
@@ -244,13 +258,19 @@ class _SyncTransport:
     def handle_request(self, request: Any) -> Any:
         if not _is_llm_call(request):
             return self._inner.handle_request(request)
-        exchange = _exchange(request, self._idle_s)
+        try:
+            exchange = _exchange(request, self._idle_s)
+        except Exception:  # recording must never change what the app sees
+            return self._inner.handle_request(request)
         try:
             response = self._inner.handle_request(request)
         except BaseException as exc:
             _failed_to_connect(request, exchange, exc)
             raise
-        if _already_read(request, response, exchange):
+        try:
+            if _already_read(request, response, exchange):
+                return response
+        except Exception:
             return response
         response.stream = _tee(_SyncTee, "SyncByteStream", response.stream)(response.stream, exchange)
         return response
@@ -312,13 +332,19 @@ class _AsyncTransport:
     async def handle_async_request(self, request: Any) -> Any:
         if not _is_llm_call(request):
             return await self._inner.handle_async_request(request)
-        exchange = _exchange(request, self._idle_s)
+        try:
+            exchange = _exchange(request, self._idle_s)
+        except Exception:  # recording must never change what the app sees
+            return await self._inner.handle_async_request(request)
         try:
             response = await self._inner.handle_async_request(request)
         except BaseException as exc:
             _failed_to_connect(request, exchange, exc)
             raise
-        if _already_read(request, response, exchange):
+        try:
+            if _already_read(request, response, exchange):
+                return response
+        except Exception:
             return response
         response.stream = _tee(_AsyncTee, "AsyncByteStream", response.stream)(response.stream, exchange)
         return response
