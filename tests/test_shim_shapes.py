@@ -535,3 +535,21 @@ def test_track_records_tool_calls_given_as_a_list(recorder: Recorder) -> None:
         call.record(tool_calls=[{"name": "search", "arguments": {"q": "oat milk"}}], output_tokens=3)
     [row] = rows(recorder)
     assert tools_of(row) == [{"name": "search", "arguments": {"q": "oat milk"}}] and row["model_id"] == "mini-chat"
+
+
+def test_success_per_app_call_and_per_attempt(recorder: Recorder, wire: WireServer) -> None:
+    from fleetui.store.outcomes import call_outcomes
+
+    limited = json_reply({"error": {"message": "Rate limit", "type": "requests"}}, status=429,
+                         headers={"retry-after-ms": "10"})
+    wire.script(limited, chat_json(), limited, limited, chat_json())
+    client = oai(wire, retries=1)
+    client.chat.completions.create(model="gpt-4o-mini", messages=ASK)  # 429, then 200
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=ASK)  # 429, 429: the SDK gives up
+    client.chat.completions.create(model="gpt-4o-mini", messages=ASK)  # 200 at once
+    rows(recorder)
+    with Store.open(recorder.db_path) as store:
+        got = call_outcomes(store)
+    assert (got.attempts, got.failed_attempts, got.app_calls, got.failed_app_calls, got.retried_app_calls) == (5, 3, 3, 1, 2)
+    assert got.attempt_success_rate == pytest.approx(2 / 5) and got.call_success_rate == pytest.approx(2 / 3)
