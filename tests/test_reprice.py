@@ -124,6 +124,7 @@ def test_reprice_after_a_price_change(history: tuple[Path, Path], capsys: pytest
     assert "changed the cost of 4" in out and "2 costs reported by the provider or a proxy kept" in out
     assert "$7.00 → $70.00" in out  # big: 3 + 1 + 3 (legacy) → 30 + 10 + 30
     assert "unpriced → $1.00" in out
+    assert "costs by source: fleet 4, provider 2, catalog@" in out and "unpriced 1" in out
     assert_rollups_match(db)
     with Store.open(db) as store:
         by_model = {t.key: t for t in store.totals("model")}
@@ -142,6 +143,7 @@ def test_dry_run_changes_nothing_and_json_says_what_would_move(history: tuple[Pa
     report = json.loads(capsys.readouterr().out)
     assert costs(db) == before
     assert report["applied"] is False and report["changed"] == 4 and report["kept_reported"] == 2
+    assert report["by_source"] == {"fleet": 4, "provider": 2}
     assert report["by_model"] == [{"model": "big", "calls": 4, "old_usd": pytest.approx(10.0), "new_usd": pytest.approx(100.0)}]
 
 

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print_json({
             "dry_run": args.dry_run, "applied": result.applied, "considered": result.considered,
             "changed": result.changed, "relabelled": result.relabelled, "kept_reported": result.kept_reported,
+            "by_source": result.by_source,
             "by_model": [{"model": m.model_id, "calls": m.calls, "old_usd": m.old_usd, "new_usd": m.new_usd}
                          for m in models],
         })
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"\n  {'model':<24} {'calls':>8}  {'old total':>12} → new total")
         for m in models:
             print(f"  {m.model_id or '(none)':<24} {m.calls:>8,}  {format_cost(m.old_usd):>12} → {format_cost(m.new_usd)}")
+    if result.by_source:
+        sources = ", ".join(f"{name} {n:,}" for name, n in sorted(result.by_source.items(), key=lambda kv: -kv[1]))
+        print(f"\ncosts by source{' (as they would be)' if args.dry_run else ''}: {sources}")
     if args.dry_run and (result.changed or result.relabelled):
         print("\nnothing written (--dry-run); run again without it to apply")
     return 0

@@ -68,6 +68,12 @@ class Repricing:
     kept_reported: int = 0  # reported costs, never touched
     applied: bool = False
     by_model: dict[str | None, ModelChange] = field(default_factory=dict)
+    # Where the costs of all calls in scope come from once repriced ("unpriced" for None).
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    def count_source(self, source: str | None) -> None:
+        key = source or "unpriced"
+        self.by_source[key] = self.by_source.get(key, 0) + 1
 
     def models(self) -> list[ModelChange]:
         return sorted(self.by_model.values(), key=lambda m: (-m.calls, m.model_id or ""))
@@ -102,12 +108,14 @@ def reprice(store: Store, price_of: PriceOf, *, since_ts: float | None = None, m
              tokens_out, cached, old, source, importer) in conn.execute(sql, params):
             if _reported(old, source, importer):
                 result.kept_reported += 1
+                result.count_source(PROVIDER_REPORTED if source is None else source)
                 continue
             result.considered += 1
             new = price_of(CallRecord(
                 model_id=model, provider_name=provider, request_model=request_model, response_model=response_model,
                 server_address=server, input_tokens=tokens_in, output_tokens=tokens_out, cached_input_tokens=cached,
             ))
+            result.count_source(new.source)
             if new.usd == old and new.source == source:
                 continue
             updates.append((new.usd, new.source, row_id))
