@@ -554,3 +554,34 @@ def test_success_per_app_call_and_per_attempt(recorder: Recorder, wire: WireServ
         got = call_outcomes(store)
     assert (got.attempts, got.failed_attempts, got.app_calls, got.failed_app_calls, got.retried_app_calls) == (5, 3, 3, 1, 2)
     assert got.attempt_success_rate == pytest.approx(2 / 5) and got.call_success_rate == pytest.approx(2 / 3)
+
+
+async def _async_outcome(make: Callable[..., Any], wire: WireServer, instrumented: bool) -> Any:
+    client = make(wire, instrumented=instrumented, asynchronous=True)
+    try:
+        if make is oai:
+            stream = await client.chat.completions.create(model="gpt-4o-mini", messages=ASK, stream=True)
+            return ("returned", [dump(c) async for c in stream])
+        async with client.messages.stream(model="claude-3-5-haiku-latest", max_tokens=9, messages=ASK) as s:
+            return ("returned", [dump(e) async for e in s] + [dump(await s.get_final_message())])
+    except Exception as exc:
+        return ("raised", type(exc).__name__, str(exc))
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("sdk, replies", [
+    ("openai", lambda: [sse_reply(chat_events(tools=[WEATHER]))]),
+    ("openai", lambda: [sse_reply(chat_events(error={"message": "boom", "type": "server_error"}))]),
+    ("anthropic", lambda: [sse_reply(anthropic_events(tools=[WEATHER]))]),
+    ("anthropic", lambda: [sse_reply(anthropic_events(error="overloaded_error"))]),
+], ids=["chat", "chat-error", "messages", "messages-error"])
+async def test_async_clients_see_what_uninstrumented_ones_show(
+    recorder: Recorder, wire: WireServer, sdk: str, replies: Callable[[], list[Reply]],
+) -> None:
+    make = oai if sdk == "openai" else claude
+    wire.script(*replies())
+    plain = await _async_outcome(make, wire, False)
+    wire.script(*replies())
+    assert await _async_outcome(make, wire, True) == plain
+    assert len(rows(recorder, expected=1)) == 1
