@@ -585,3 +585,12 @@ async def test_async_clients_see_what_uninstrumented_ones_show(
     wire.script(*replies())
     assert await _async_outcome(make, wire, True) == plain
     assert len(rows(recorder, expected=1)) == 1
+
+
+def test_a_model_id_the_fleet_does_not_know_is_kept_as_given(recorder: Recorder) -> None:
+    from fleetui.store import CallRecord
+
+    recorder.record(CallRecord(model_id="someone-elses-model", input_tokens=1, output_tokens=1))
+    recorder.record(CallRecord(model_id="gpt-4o-mini", server_address="http://" + "127.0.0.1:9"))  # a provider name
+    got = [r["model_id"] for r in rows(recorder)]
+    assert got == ["someone-elses-model", "gpt-4o-mini"]

@@ -66,7 +66,8 @@ class Enricher:
         provider = None if host is not None else call.provider_name
         if call.model_id is not None:  # named by the app: a fleet id, or a provider model name
             if self.models.model(call.model_id) is None:
-                call.model_id = self.models.resolve(call.model_id, host, provider)
+                # A name nothing in the fleet answers to is kept as given, never dropped.
+                call.model_id = self.models.resolve(call.model_id, host, provider) or call.model_id
             return
         if not call.request_model:
             return
