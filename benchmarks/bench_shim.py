@@ -8,6 +8,10 @@
 2. Sustained calls/s the background writer stores (pricing, classification, privacy and
    rollups included) against plain sqlite3 executemany of the same rows into the same schema.
 3. Added time per non-streaming openai SDK call with instrument(), on a loopback server.
+4. Caller-thread cost of the SDK hook alone: one streamed response (40 SSE chunks) through the
+   wrapped transport and read to its end, against the bare transport, in memory (no network,
+   so the hook's few microseconds are not lost in a loopback round trip's noise).
+   `--only hook` runs just this part (to compare two checkouts of the code).
 """
 
 from __future__ import annotations
@@ -138,18 +142,64 @@ def sdk_overhead(calls: int, folder: Path) -> None:
         server.stop()
 
 
+def hook_cost(calls: int, folder: Path) -> None:
+    import httpx2
+
+    from fleetui.shim import sdk
+
+    events = [f'data: {{"choices": [{{"index": 0, "delta": {{"content": "word{i} "}}}}]}}\n\n'.encode()
+              for i in range(40)] + [b"data: [DONE]\n\n"]
+
+    class Body(httpx2.SyncByteStream):
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            yield from events
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=Body())
+
+    rec = configure(db_path=folder / "hook.db", fleet_path=SAMPLE, max_queue=calls * 4, interval_s=3600)
+    bare = httpx2.MockTransport(handler)
+    wrapped = sdk._SyncTransport(httpx2.MockTransport(handler))
+    request = httpx2.Request("POST", "https://api.openai.com/v1/chat/completions",
+                             json={"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": PROMPT}]},
+                             headers={"x-stainless-retry-count": "0"})
+    timings: dict[str, list[int]] = {"bare": [], "wrapped": []}
+    clock = time.perf_counter_ns
+    for name, transport in (("bare", bare), ("wrapped", wrapped), ("bare", bare), ("wrapped", wrapped)):
+        for _ in range(calls // 2):
+            t0 = clock()
+            response = transport.handle_request(request)
+            for _chunk in response.stream:
+                pass
+            response.stream.close()
+            timings[name].append(clock() - t0)
+    rec._queue.clear()  # the benchmark measures the caller's side only
+    rec.close()
+    b50, b99 = quantiles(timings["bare"])
+    w50, w99 = quantiles(timings["wrapped"])
+    print(f"4. SDK hook, one 40-chunk stream read to its end ({calls} responses each, in memory)")
+    print(f"   bare transport     median {b50:6.1f} µs   p99 {b99:6.1f} µs")
+    print(f"   wrapped transport  median {w50:6.1f} µs   p99 {w99:6.1f} µs   added {w50 - b50:+.1f} µs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--writer-rows", type=int, default=100_000)
     parser.add_argument("--sdk-calls", type=int, default=300)
+    parser.add_argument("--hook-calls", type=int, default=20_000)
+    parser.add_argument("--only", choices=["hook"], help="run one part only")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.only == "hook":
+            hook_cost(args.hook_calls, folder)
+            return
         caller_cost(args.calls, folder)
         writer_throughput(args.writer_rows, folder)
         sdk_overhead(args.sdk_calls, folder)
+        hook_cost(args.hook_calls, folder)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,16 @@ Conventions:
   multiplications. Tiered prices (e.g. Claude Sonnet above 200k input tokens) keep their base
   rate on this fast path, and calls past the first tier are priced by the catalog itself.
 - Time-of-day discounts in the catalog are not applied: costs use the daytime list price.
+- Every computed cost carries its source (`Cost.source`, stored as calls.cost_source): "fleet"
+  for the fleet file's override, "catalog@VERSION" for the genai-prices catalog (its package
+  version, plus the snapshot's date when the catalog was updated at run time). A cost the
+  provider reported ("provider") is never computed here; it wins over both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlparse
@@ -57,6 +62,40 @@ class ModelPrice:
         ) / 1_000_000
 
 
+PROVIDER_REPORTED = "provider"
+FLEET_OVERRIDE = "fleet"
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """A call's cost and where it came from; both None when the call is unpriced."""
+
+    usd: float | None
+    source: str | None
+
+
+UNPRICED = Cost(None, None)
+
+
+@functools.cache
+def _catalog_package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("genai-prices")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def catalog_source() -> str:
+    """"catalog@VERSION": which genai-prices data priced a call."""
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    stamp = f"+{snapshot.timestamp:%Y-%m-%d}" if snapshot.from_auto_update else ""
+    return f"catalog@{_catalog_package_version()}{stamp}"
+
+
 def catalog_id_for(base_url: str, kind: ProviderKind | None = None, explicit: str | None = None) -> str | None:
     """The provider's id in the genai-prices catalog, from config, host or kind."""
     if explicit:
@@ -75,6 +114,7 @@ class Pricer:
         self._catalog: dict[tuple[str | None, str], ModelPrice | None] = {}
         self._by_model: dict[str, ModelPrice | None] = {}
         self._catalog_ref: dict[str, tuple[str | None, str]] = {}
+        self._catalog_tag: str | None = None  # catalog_source(), read once per pricer
         for model in fleet.models:
             provider = fleet.provider_of(model)
             catalog = catalog_id_for(fleet.base_url_of(model), provider.kind, provider.catalog_id)
@@ -102,6 +142,13 @@ class Pricer:
         self, model_id: str, input_tokens: int | None, output_tokens: int | None,
         cached_input_tokens: int | None = 0,
     ) -> float | None:
+        return self.priced(model_id, input_tokens, output_tokens, cached_input_tokens).usd
+
+    def priced(
+        self, model_id: str, input_tokens: int | None, output_tokens: int | None,
+        cached_input_tokens: int | None = 0,
+    ) -> Cost:
+        """A fleet model's call: its cost and source (the fleet's override, else the catalog)."""
         price = self.price_of(model_id)
         return self._apply(price, self._catalog_ref.get(model_id), input_tokens, output_tokens, cached_input_tokens)
 
@@ -110,6 +157,12 @@ class Pricer:
         output_tokens: int | None, cached_input_tokens: int | None = 0,
     ) -> float | None:
         """Cost of a call to a model outside the fleet (e.g. recorded from an app's SDK)."""
+        return self.priced_for(provider_catalog_id, model_name, input_tokens, output_tokens, cached_input_tokens).usd
+
+    def priced_for(
+        self, provider_catalog_id: str | None, model_name: str, input_tokens: int | None,
+        output_tokens: int | None, cached_input_tokens: int | None = 0,
+    ) -> Cost:
         price = self.catalog_price(provider_catalog_id, model_name)
         return self._apply(price, (provider_catalog_id, model_name), input_tokens, output_tokens, cached_input_tokens)
 
@@ -119,16 +172,20 @@ class Pricer:
             self._catalog[key] = _lookup(provider_catalog_id, model_name)
         return self._catalog[key]
 
-    @staticmethod
     def _apply(
-        price: ModelPrice | None, ref: tuple[str | None, str] | None,
+        self, price: ModelPrice | None, ref: tuple[str | None, str] | None,
         input_tokens: int | None, output_tokens: int | None, cached: int | None,
-    ) -> float | None:
+    ) -> Cost:
         if price is None or input_tokens is None or output_tokens is None:
-            return None
+            return UNPRICED
+        if price.source == "override":
+            return Cost(price.cost(input_tokens, output_tokens, cached or 0), FLEET_OVERRIDE)
+        if self._catalog_tag is None:
+            self._catalog_tag = catalog_source()
         if price.tier_from_input_tokens is not None and input_tokens > price.tier_from_input_tokens and ref:
-            return _catalog_cost(ref[0], ref[1], input_tokens, output_tokens, cached or 0)
-        return price.cost(input_tokens, output_tokens, cached or 0)
+            usd = _catalog_cost(ref[0], ref[1], input_tokens, output_tokens, cached or 0)
+            return UNPRICED if usd is None else Cost(usd, self._catalog_tag)
+        return Cost(price.cost(input_tokens, output_tokens, cached or 0), self._catalog_tag)
 
 
 def _lookup(provider_catalog_id: str | None, model_name: str) -> ModelPrice | None:

@@ -69,7 +69,8 @@ def test_llm_logs_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         rows = list(store.db.query("SELECT * FROM calls ORDER BY ts"))
     assert [r["call_id"] for r in rows] == ["llm:01j1", "llm:01j2"]
     assert rows[0]["latency_ms"] == 1234 and rows[0]["session_id"] == "c1" and rows[0]["source"] == "llm"
-    assert rows[1]["model_id"] is None and rows[1]["cost_usd"] == pytest.approx(2 * 0.25e-6 + 3 * 1.25e-6)
+    # The provider model name maps to the fleet model serving it (fleetui.shim.fleetmodels).
+    assert rows[1]["model_id"] == "claude-haiku" and rows[1]["cost_usd"] == pytest.approx(2 * 0.25e-6 + 3 * 1.25e-6)
 
 
 LITELLM_ROWS = [
@@ -114,7 +115,8 @@ def test_export_then_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFi
     with Store.open(source) as store:
         store.insert_calls([
             CallRecord(ts=1763600000.5, model_id="gpt-4", prompt="hi", prompt_hash=prompt_hash("hi"), prompt_chars=2,
-                       input_tokens=3, output_tokens=4, cost_usd=0.1, tags=["x"], success=True, latency_ms=12.5,
+                       input_tokens=3, output_tokens=4, cost_usd=0.1, cost_source="provider", tags=["x"], success=True,
+                       latency_ms=12.5,
                        source="support-bot"),
             CallRecord(ts=1763700000.0, model_id="claude-haiku", success=False, error_type="timeout"),
         ])

@@ -119,3 +119,40 @@ def test_one_blended_price_orders_models_everywhere() -> None:
     routed = blended_prices(fleet)
     assert routed and all(routed[m] == blended_per_mtok(p) for m in routed if (p := pricer.price_of(m)))
     assert estimate_tokens("x" * 400) == 100 and estimate_tokens("") == 1 and estimate_tokens(40) == 10
+
+
+# -- where a cost came from ----------------------------------------------------------------------
+
+
+def test_every_computed_cost_says_where_it_came_from(pricer: Pricer) -> None:
+    from importlib.metadata import version
+
+    from fleetui.pricing import UNPRICED, Cost
+
+    assert pricer.priced("cheap-4o", 1_000_000, 1_000_000) == Cost(3.0, "fleet")
+    catalog = pricer.priced("mini", 1_000_000, 0)
+    assert catalog.source == f"catalog@{version('genai-prices')}" and catalog.usd == pytest.approx(0.15)
+    assert pricer.priced("homebrew", 100, 100) == UNPRICED, "a self-hosted model nobody prices stays unpriced"
+    assert pricer.priced("mini", None, 10) == UNPRICED, "no token counts, no cost: never $0"
+    assert pricer.priced_for("openai", "no-such-model-anywhere", 10, 10) == UNPRICED
+    # Past the first price tier the catalog itself prices the call: still the catalog.
+    tiered = Pricer(load_fleet(SAMPLE_FLEET)).priced("claude-sonnet", 300_000, 1_000)
+    assert tiered.source is not None and tiered.source.startswith("catalog@") and tiered.usd is not None
+
+
+def test_an_updated_catalog_is_named_by_its_date() -> None:
+    import datetime as dt
+
+    from genai_prices import data_snapshot
+
+    from fleetui.pricing import catalog_source
+
+    bundled = data_snapshot.get_snapshot()
+    updated = data_snapshot.DataSnapshot(providers=bundled.providers, from_auto_update=True,
+                                         timestamp=dt.datetime(2026, 11, 30, 8, 0))
+    data_snapshot.set_custom_snapshot(updated)
+    try:
+        assert catalog_source().endswith("+2026-11-30")
+    finally:
+        data_snapshot.set_custom_snapshot(None)
+    assert "+" not in catalog_source()

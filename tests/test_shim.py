@@ -48,7 +48,7 @@ def test_track_records_a_call_with_attributes(recorder: Recorder) -> None:
     assert (row["request_model"], row["task"], row["user_id"], row["session_id"]) == ("gpt-4o-mini", "summarize", "u-1", "s-9")
     assert row["tags"] == '["beta"]' and row["success"] == 1 and row["latency_ms"] >= 0
     assert row["cost_usd"] == pytest.approx(1000 * 0.15e-6 + 100 * 0.6e-6)  # priced from the catalog
-    assert row["model_id"] is None
+    assert row["model_id"] == "gpt-4o-mini" and row["cost_source"].startswith("catalog@")  # a fleet id
 
 
 def test_track_records_exceptions_and_reraises_them_unchanged(recorder: Recorder) -> None:

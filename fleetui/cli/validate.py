@@ -12,7 +12,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check a fleet file; print every problem with file, line and field",
-        description="Check a fleet file. Exits 0 when it is valid, 1 when it has problems.",
+        description="Check a fleet file. Exits 0 when it is valid, 1 when it has problems. A valid "
+        "file may still get warnings, e.g. several models sharing one endpoint and provider model "
+        "name (the logging shim then records their calls as the first enabled one).",
     )
     parser.add_argument("file", nargs="?", help="fleet file (default: the one fleetui would use)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -42,6 +44,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         else:
             print(exc)
         return 1
+    from fleetui.shim.fleetmodels import ambiguous_pairs
+
+    ambiguities = ambiguous_pairs(fleet)
     summary = {
         "file": str(path),
         "valid": True,
@@ -49,6 +54,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         "providers": len(fleet.providers),
         "roles": len(fleet.roles),
         "rules": len(fleet.rules),
+        "warnings": [
+            {"endpoint": a.endpoint, "provider_model": a.provider_model, "models": list(a.model_ids),
+             "chosen": a.chosen, "message": a.message()}
+            for a in ambiguities
+        ],
     }
     if args.json:
         ctx.print_json(summary)
@@ -57,4 +67,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             f"{path}: valid — {summary['models']} models, {summary['providers']} providers, "
             f"{summary['roles']} roles, {summary['rules']} rules"
         )
+        for ambiguity in ambiguities:
+            print(f"{path}: warning: {ambiguity.message()}")
     return 0

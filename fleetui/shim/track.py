@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _attributes: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("fleetui_attributes", default={})
 _current: contextvars.ContextVar[TrackedCall | None] = contextvars.ContextVar("fleetui_call", default=None)
 
-_FIELDS = {"user": "user_id", "session": "session_id", "task": "task", "use_case": "use_case",
+_FIELDS = {"model": "model_id", "user": "user_id", "session": "session_id", "task": "task", "use_case": "use_case",
            "tags": "tags", "decision_id": "decision_id", "route": "route", "rule": "rule",
            "complexity": "complexity", "source": "source", "confidence": "confidence", "override": "override"}
 
@@ -29,7 +29,10 @@ _FIELDS = {"user": "user_id", "session": "session_id", "task": "task", "use_case
 @contextlib.contextmanager
 def attributes(**values: Any) -> Iterator[None]:
     """Attach user, session, task, use_case, tags, source, or a routing decision (decision_id,
-    route, rule, confidence, override — see RouteDecision.call_attributes) to calls."""
+    route, rule, confidence, override — see RouteDecision.call_attributes) to calls.
+
+    `model`: the fleet model id the calls are for, when the endpoint and provider model name
+    they call are shared by several fleet models (see fleetui.shim.fleetmodels)."""
     unknown = set(values) - set(_FIELDS)
     if unknown:
         raise TypeError(f"unknown attribute(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
@@ -89,6 +92,9 @@ class TrackedCall:
 
 class track:  # noqa: N801 - used like a function: `with track(...)` / `@track(...)`
     """Record a call made with any client, as a context manager or a decorator.
+
+    `model` is a fleet model id or the provider's model name; the recorder maps it to the fleet
+    model (fleetui.shim.fleetmodels says how, ambiguous names included).
 
     Exceptions inside are recorded (success false, error type) and re-raised unchanged.
     """
