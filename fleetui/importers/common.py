@@ -25,7 +25,10 @@ def parse_time(value: Any) -> float:
         text = value.strip().replace("Z", "+00:00")
         if text.endswith(("+00", "-00")):  # PostgreSQL's short offset, in database exports
             text += ":00"
-        when = dt.datetime.fromisoformat(text)
+        try:
+            when = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time (ISO 8601, or seconds since 1970)") from None
         return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
     raise ValueError(f"not a time: {value!r}")
 
@@ -34,16 +37,17 @@ def count(value: Any, name: str) -> int | None:
     """A token count from JSON or CSV: None when absent, ValueError when it is not a whole number."""
     if value is None or value == "":
         return None
+    given = value
     if isinstance(value, str):
         try:
             value = float(value) if any(c in value for c in ".eEnN") else int(value)
         except ValueError:
-            raise ValueError(f"{name} {value!r} is not a whole number") from None
+            raise ValueError(f"{name} {given!r} is not a whole number") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} {value!r} is not a whole number")
+        raise ValueError(f"{name} {given!r} is not a whole number")
     if isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
-            raise ValueError(f"{name} {value!r} is not a whole number")
+            raise ValueError(f"{name} {given!r} is not a whole number")
         value = int(value)
     return value
 
