@@ -98,3 +98,46 @@ def test_export_then_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFi
 
 def vars_of(call: CallRecord) -> dict[str, object]:
     return {name: getattr(call, name) for name in call.__dataclass_fields__}
+
+
+def test_jsonl_values_no_store_can_hold_are_reported_and_the_rest_stored(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = {"ts": 1763640000, "request_model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 5}
+    bad = [{"ts": float("nan")}, {"ts": float("inf")}, {"ts": 1e20}, {"input_tokens": float("inf")},
+           {"output_tokens": 2**70}, {"cost_usd": float("nan")}, {"cost_usd": -1.5}, {"latency_ms": float("inf")},
+           {"feedback_score": 7}, {"prompt": "\ud800 hi"}]
+    lines = [json.dumps(good)] + [json.dumps({**good, **change}) for change in bad] + [json.dumps({**good, "ts": 1763640001})]
+    log = tmp_path / "calls.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "s.db"
+    assert cli("import", str(log), db=db) == 1
+    err = capsys.readouterr()
+    expected = ["ts nan is not a time", "ts inf is not a time", "ts 1e+20 is not a time",
+                "input_tokens must be a whole number ≥ 0, not inf", "output_tokens 1180591620717411303424 is not a count",
+                "cost_usd nan is not a cost", "cost_usd -1.5 is not a cost", "latency_ms inf is not a duration",
+                "feedback_score 7.0 is outside 0 … 1", "prompt has a lone surrogate '\\ud800' at character 1"]
+    for number, message in enumerate(expected, 2):
+        assert f"{log}:{number}: {message}" in err.err
+    assert "Traceback" not in err.err
+    assert "2 calls read, 2 stored, 0 already there, 10 skipped" in err.out
+    with Store.open(db) as store:
+        assert store.db.execute("SELECT count(*) FROM calls").fetchone()[0] == 2
+
+
+def test_import_needs_no_fleet_file_and_says_what_it_could_not_map(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "calls.jsonl"
+    log.write_text(json.dumps({"ts": 1763640000, "request_model": "my-local-llama", "input_tokens": 3}) + "\n")
+    assert main(["--db", str(tmp_path / "s.db"), "import", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "1 calls read, 1 stored" in out and "no fleet file" in out
+    assert "not in the fleet (calls kept, no fleet model): my-local-llama (1)" in out
+    assert "  import: 1 calls, 3 input and 0 output tokens, unpriced" in out
+
+
+def test_import_of_what_is_not_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("import", str(tmp_path / "nope.jsonl"), db=tmp_path / "s.db") == 2
+    assert "nope.jsonl: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli("import", str(tmp_path / "empty"), db=tmp_path / "s.db") == 2
+    assert "no log files (.jsonl, .json, .csv, .db) in this folder" in capsys.readouterr().err

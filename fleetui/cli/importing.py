@@ -12,6 +12,7 @@ from fleetui.cli.context import CliContext, CliError
 if TYPE_CHECKING:
     from fleetui.config.schema import Fleet
     from fleetui.importers import Problem
+    from fleetui.store.records import CallRecord
 
 SHOW_PROBLEMS = 20
 BATCH = 5_000
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     unreadable: list[dict[str, str]] = []
     formats: dict[str, int] = {}
     totals = {"read": 0, "stored": 0, "already_there": 0}
+    by_source: dict[str, dict[str, Any]] = {}
     show = sys.stderr.isatty() and not args.json
     batch: list[CallRecord] = []
 
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 totals["read"] += 1
                 match(row.call)
                 enrich(row.call)
+                _count(by_source, row.call)
                 batch.append(row.call)
                 if len(batch) >= BATCH:
                     flush()
@@ -100,11 +103,34 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                               for p, q in problems],
             "unreadable_files": unreadable,
             "unmapped_models": unmapped,
+            "by_source": by_source,
             "fleet": fleet_note,
         })
     else:
         _print_summary(root, paths, formats, totals, problems, unreadable, unmapped, fleet_note)
+        _print_sources(by_source)
     return 0 if not problems and not unreadable else 1
+
+
+def _count(by_source: dict[str, dict[str, Any]], call: CallRecord) -> None:
+    """The calls read, per tool that made them: one view across an agent's and a proxy's logs."""
+    entry = by_source.setdefault(call.source, {"calls": 0, "input_tokens": 0, "output_tokens": 0,
+                                               "cost_usd": 0.0, "unpriced": 0})
+    entry["calls"] += 1
+    entry["input_tokens"] += call.input_tokens or 0
+    entry["output_tokens"] += call.output_tokens or 0
+    if call.cost_usd is None:
+        entry["unpriced"] += 1
+    else:
+        entry["cost_usd"] += call.cost_usd
+
+
+def _print_sources(by_source: dict[str, dict[str, Any]]) -> None:
+    for source, entry in sorted(by_source.items()):
+        cost = f"${entry['cost_usd']:,.4f}" if entry["unpriced"] < entry["calls"] else "unpriced"
+        unpriced = f" ({entry['unpriced']:,} unpriced)" if entry["unpriced"] and cost != "unpriced" else ""
+        print(f"  {source}: {entry['calls']:,} calls, {entry['input_tokens']:,} input and "
+              f"{entry['output_tokens']:,} output tokens, {cost}{unpriced}")
 
 
 def _fleet(ctx: CliContext) -> tuple[Fleet, str | None]:

@@ -43,9 +43,10 @@ class _Reply:
 
 def read_claude_code(path: Path) -> Iterator[Row]:
     replies: dict[str, _Reply] = {}
-    prompt: str | None = None
     tool_names: dict[str, str] = {}  # tool_use id -> tool name, to name the results
-    results: list[str] = []
+    # (sidechain, agent id) -> the last typed prompt and the tool results since: a subagent's
+    # lines interleave with the main thread's in older logs.
+    context: dict[tuple[bool, str | None], tuple[str | None, list[str]]] = {}
     for item in json_lines(path):
         if isinstance(item, Problem):
             yield item
@@ -55,15 +56,14 @@ def read_claude_code(path: Path) -> Iterator[Row]:
             if not isinstance(event, dict):
                 raise ValueError("not a JSON object")
             message = event.get("message")
+            thread = (event.get("isSidechain") is True, event.get("agentId") if isinstance(event.get("agentId"), str) else None)
+            prompt, results = context.get(thread, (None, []))
             if event.get("type") == "user" and isinstance(message, dict) and not event.get("isMeta"):
                 content = message.get("content")
                 blocks = content if isinstance(content, list) else []
                 used = [tool_names.get(str(b.get("tool_use_id")), "tool") for b in blocks
                         if isinstance(b, dict) and b.get("type") == "tool_result"]
-                if used:
-                    results = used
-                else:
-                    prompt, results = content_text(content), []
+                context[thread] = (prompt, used) if used else (content_text(content), [])
             elif event.get("type") == "assistant" and isinstance(message, dict):
                 _add_line(replies, number, event, message, prompt, results, tool_names)
         except (ValueError, TypeError, OverflowError) as exc:
