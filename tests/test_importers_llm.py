@@ -178,3 +178,18 @@ def test_not_an_llm_database(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     captured = capsys.readouterr()
     assert f"{other}: no `turns` or `responses` table: is this an llm logs.db?; nothing imported from it" in captured.err
     assert "0 calls read" in captured.out
+
+
+def test_a_database_llm_upgraded_keeps_both_schemas_calls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """llm ≥ 0.34 migrates an old logs.db in place and logs new calls as turns, beside the old responses."""
+    home = tmp_path / "llm"
+    home.mkdir()
+    shutil.copy(LLM_030_DB, home / "logs.db")
+    run_llm(home, "-m", "echo", "after the upgrade")
+    logs = home / "logs.db"
+    assert llm_rows(logs, "SELECT count(*) FROM responses")[0][0] == 7
+    assert llm_rows(logs, "SELECT count(*) FROM turns")[0][0] == 1
+    db = tmp_path / "fleet.db"
+    assert fleetui(db, "import", str(logs)) == 0
+    assert "8 calls read, 8 stored" in capsys.readouterr().out
+    assert "after the upgrade" in {c["prompt"] for c in stored_calls(db).values()}

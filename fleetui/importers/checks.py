@@ -56,7 +56,7 @@ def _finite(value: object) -> bool:
 
 
 def _unencodable(text: object) -> str | None:
-    if not isinstance(text, str):
+    if not isinstance(text, str) or text.isascii():
         return None
     try:
         text.encode("utf-8")

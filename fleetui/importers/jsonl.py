@@ -62,6 +62,8 @@ def call_from(obj: Any, origin: str) -> CallRecord:
         elif key == "tags":
             if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
                 raise ValueError("tags must be a list of strings")
+        elif key == "tool_calls" and isinstance(value, list):
+            value = json.dumps(value, ensure_ascii=False)  # the column keeps them as JSON text
         elif not isinstance(value, str):
             raise ValueError(f"{key} must be a string, not {value!r}")
         values[key] = value

@@ -108,11 +108,10 @@ def spend_log_call(row: dict[str, Any]) -> CallRecord:
     first = parse_time(row["completionStartTime"]) if row.get("completionStartTime") else None
     request = _json(row.get("proxy_server_request"))
     request = request if isinstance(request, dict) else {}
-    metadata = _json(row.get("metadata"))
-    metadata = metadata if isinstance(metadata, dict) else {}
+    failed = (_s(row.get("status")) or "success") == "failure"
+    metadata = _metadata(row.get("metadata"), failed)
     messages = _json(row.get("messages"))
     reply = _json(row.get("response"))
-    failed = (_s(row.get("status")) or "success") == "failure"
     input_tokens = count(row.get("prompt_tokens"), "prompt_tokens")
     output_tokens = count(row.get("completion_tokens"), "completion_tokens")
     cost = number(row.get("spend"), "spend")
@@ -234,6 +233,14 @@ def _json(value: Any) -> Any:
         except json.JSONDecodeError:
             return value
     return value
+
+
+def _metadata(raw: Any, failed: bool) -> dict[str, Any]:
+    """The spend log's metadata, parsed only when it can hold what maps (it is ~10 kB a row)."""
+    if isinstance(raw, str) and not failed and '"cache_read_input_tokens"' not in raw and '"cached_tokens"' not in raw:
+        return {}  # nothing but what fleetui does not keep (LiteLLM's price map, key details)
+    parsed = _json(raw)
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _prompt(messages: Any) -> str | None:
