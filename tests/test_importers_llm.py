@@ -75,6 +75,15 @@ def seen_by_model(call: dict[str, Any]) -> dict[str, Any]:
     return json.loads(call["response"])
 
 
+def check_rows(calls: dict[str, dict[str, Any]], rows: list[sqlite3.Row], session_column: str) -> None:
+    """One call per llm row (a turn or a response), with the tokens, duration and conversation llm logged."""
+    assert sorted(calls) == sorted(f"llm:{r['id']}" for r in rows)
+    for row in rows:
+        call = calls[f"llm:{row['id']}"]
+        assert (call["input_tokens"], call["output_tokens"]) == (row["input_tokens"], row["output_tokens"])
+        assert call["latency_ms"] == row["duration_ms"] and call["session_id"] == row[session_column]
+
+
 def check_session(calls: dict[str, dict[str, Any]], tool_version: str) -> None:
     """The six prompts of make_real_logs, as both llm schemas record them."""
     by_prompt = {c["prompt"]: c for c in calls.values()}
@@ -109,12 +118,7 @@ def test_current_schema_from_real_llm(llm_home: Path, tmp_path: Path, capsys: py
     assert "no fleet file: calls keep the model names their logs give" in out
     assert "not in the fleet (calls kept, no fleet model): echo (7)" in out
     calls = stored_calls(db)
-    turns = llm_rows(logs, "SELECT * FROM turns")
-    assert sorted(calls) == sorted(f"llm:{t['id']}" for t in turns)
-    for turn in turns:
-        call = calls[f"llm:{turn['id']}"]
-        assert (call["input_tokens"], call["output_tokens"]) == (turn["input_tokens"], turn["output_tokens"])
-        assert call["latency_ms"] == turn["duration_ms"] and call["session_id"] == turn["thread_id"]
+    check_rows(calls, llm_rows(logs, "SELECT * FROM turns"), "thread_id")
     check_session(calls, version("llm"))
 
     assert fleetui(db, "import", str(logs), "--json") == 0
@@ -129,11 +133,8 @@ def test_older_responses_schema(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "(llm): 7 calls read, 7 stored" in capsys.readouterr().out
     calls = stored_calls(db)
     responses = llm_rows(LLM_030_DB, "SELECT * FROM responses")
-    assert sorted(calls) == sorted(f"llm:{r['id']}" for r in responses)
-    for response in responses:
-        call = calls[f"llm:{response['id']}"]
-        assert (call["input_tokens"], call["output_tokens"]) == (response["input_tokens"], response["output_tokens"])
-        assert call["session_id"] == response["conversation_id"] and call["response"] == response["response"]
+    check_rows(calls, responses, "conversation_id")
+    assert all(calls[f"llm:{r['id']}"]["response"] == r["response"] for r in responses)
     check_session(calls, "0.30")
 
 

@@ -112,41 +112,18 @@ def spend_log_call(row: dict[str, Any]) -> CallRecord:
     metadata = _metadata(row.get("metadata"), failed)
     messages = _json(row.get("messages"))
     reply = _json(row.get("response"))
-    input_tokens = count(row.get("prompt_tokens"), "prompt_tokens")
-    output_tokens = count(row.get("completion_tokens"), "completion_tokens")
-    cost = number(row.get("spend"), "spend")
-    streamed = request.get("stream") is True
-    model = _s(row.get("model"))
-    error = metadata.get("error_information") if isinstance(metadata.get("error_information"), dict) else {}
     additional = metadata.get("additional_usage_values")
-    return CallRecord(
-        call_id=f"litellm:{request_id}",
-        ts=start,
-        source="litellm",
-        provider_name=_s(row.get("custom_llm_provider")),
-        request_model=_s(request.get("model")) or _s(row.get("model_group")) or model,
-        response_model=model,
-        server_address=_s(row.get("api_base")),
-        prompt=_prompt(messages) or _request_prompt(request),
-        response=_reply_text(reply),
-        tool_calls=_reply_tools(reply),
-        finish_reason=_finish(reply),
-        input_tokens=None if failed and not input_tokens else input_tokens,
-        output_tokens=None if failed and not output_tokens else output_tokens,
-        cached_input_tokens=_cached(additional if isinstance(additional, dict) else {}),
-        latency_ms=(end - start) * 1000 if end is not None else None,
-        ttft_ms=_ttft(start, first, end, streamed),
-        streamed=streamed,
-        cost_usd=cost,
-        cost_source="provider" if cost is not None else None,
-        user_id=_s(row.get("end_user")),
-        session_id=_s(row.get("session_id")),
-        tags=_tags(row.get("request_tags")),
-        success=not failed,
-        error_type=_s(error.get("error_class")) if failed else None,
-        status_code=_status(error.get("error_code")) if failed else None,
-        request_temperature=number(request.get("temperature"), "temperature"),
-        request_max_tokens=count(request.get("max_tokens") or request.get("max_completion_tokens"), "max_tokens"),
+    return _record(
+        call_id=f"litellm:{request_id}", start=start, end=end, first=first, streamed=request.get("stream") is True,
+        failed=failed, cost=number(row.get("spend"), "spend"), provider=_s(row.get("custom_llm_provider")),
+        request_model=_s(request.get("model")) or _s(row.get("model_group")) or _s(row.get("model")),
+        model=_s(row.get("model")), server=_s(row.get("api_base")),
+        prompt=_prompt(messages) or _request_prompt(request), reply=reply,
+        input_tokens=count(row.get("prompt_tokens"), "prompt_tokens"),
+        output_tokens=count(row.get("completion_tokens"), "completion_tokens"),
+        cached=_cached(additional if isinstance(additional, dict) else {}),
+        user=_s(row.get("end_user")), session=_s(row.get("session_id")), tags=row.get("request_tags"),
+        error=metadata.get("error_information"), parameters=request,
     )
 
 
@@ -175,38 +152,55 @@ def payload_call(payload: dict[str, Any]) -> CallRecord:
     metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
     hidden = payload.get("hidden_params") if isinstance(payload.get("hidden_params"), dict) else {}
     parameters = payload.get("model_parameters") if isinstance(payload.get("model_parameters"), dict) else {}
-    error = payload.get("error_information") if isinstance(payload.get("error_information"), dict) else {}
     usage = metadata.get("usage_object") if isinstance(metadata.get("usage_object"), dict) else {}
-    input_tokens = count(payload.get("prompt_tokens"), "prompt_tokens")
-    output_tokens = count(payload.get("completion_tokens"), "completion_tokens")
-    streamed = payload.get("stream") is True
-    model = _s(payload.get("model"))
-    return CallRecord(
+    return _record(
         call_id=f"litellm:{call_id}",  # the spend log's request_id: the two logs of one call meet
+        start=start, end=end, first=first, streamed=payload.get("stream") is True, failed=failed, cost=cost,
+        provider=_s(payload.get("custom_llm_provider")),
+        request_model=_s(payload.get("model_group")) or _s(payload.get("model")), model=_s(payload.get("model")),
+        server=_s(payload.get("api_base")) or _s(hidden.get("api_base")),
+        prompt=_prompt(payload.get("messages")), reply=payload.get("response"),
+        input_tokens=count(payload.get("prompt_tokens"), "prompt_tokens"),
+        output_tokens=count(payload.get("completion_tokens"), "completion_tokens"), cached=_cached(usage),
+        user=_s(payload.get("end_user")) or _s(metadata.get("user_api_key_end_user_id")),
+        session=_s(payload.get("session_id")) or _s(payload.get("trace_id")), tags=payload.get("request_tags"),
+        error=payload.get("error_information"), parameters=parameters,
+    )
+
+
+def _record(*, call_id: str, start: float, end: float | None, first: float | None, streamed: bool, failed: bool,
+            cost: float | None, provider: str | None, request_model: str | None, model: str | None,
+            server: str | None, prompt: str | None, reply: Any, input_tokens: int | None,
+            output_tokens: int | None, cached: int | None, user: str | None, session: str | None, tags: Any,
+            error: Any, parameters: dict[str, Any]) -> CallRecord:
+    """One call from what either log says; a failed call's zero tokens are unknown, not zero."""
+    error = error if isinstance(error, dict) and failed else {}
+    return CallRecord(
+        call_id=call_id,
         ts=start,
         source="litellm",
-        provider_name=_s(payload.get("custom_llm_provider")),
-        request_model=_s(payload.get("model_group")) or model,
+        provider_name=provider,
+        request_model=request_model,
         response_model=model,
-        server_address=_s(payload.get("api_base")) or _s(hidden.get("api_base")),
-        prompt=_prompt(payload.get("messages")),
-        response=_reply_text(payload.get("response")),
-        tool_calls=_reply_tools(payload.get("response")),
-        finish_reason=_finish(payload.get("response")),
+        server_address=server,
+        prompt=prompt,
+        response=_reply_text(reply),
+        tool_calls=_reply_tools(reply),
+        finish_reason=_finish(reply),
         input_tokens=None if failed and not input_tokens else input_tokens,
         output_tokens=None if failed and not output_tokens else output_tokens,
-        cached_input_tokens=_cached(usage),
+        cached_input_tokens=cached,
         latency_ms=(end - start) * 1000 if end is not None else None,
         ttft_ms=_ttft(start, first, end, streamed),
         streamed=streamed,
         cost_usd=cost,
         cost_source="provider" if cost is not None else None,
-        user_id=_s(payload.get("end_user")) or _s(metadata.get("user_api_key_end_user_id")),
-        session_id=_s(payload.get("session_id")) or _s(payload.get("trace_id")),
-        tags=_tags(payload.get("request_tags")),
+        user_id=user,
+        session_id=session,
+        tags=_tags(tags),
         success=not failed,
-        error_type=_s(error.get("error_class")) if failed else None,
-        status_code=_status(error.get("error_code")) if failed else None,
+        error_type=_s(error.get("error_class")),
+        status_code=_status(error.get("error_code")),
         request_temperature=number(parameters.get("temperature"), "temperature"),
         request_max_tokens=count(parameters.get("max_tokens") or parameters.get("max_completion_tokens"), "max_tokens"),
     )
