@@ -141,3 +141,54 @@ def test_import_of_what_is_not_there(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "empty").mkdir()
     assert cli("import", str(tmp_path / "empty"), db=tmp_path / "s.db") == 2
     assert "no log files (.jsonl, .json, .csv, .db) in this folder" in capsys.readouterr().err
+
+
+TWO_LLAMAS = """
+[[providers]]
+id = "laptop"
+kind = "ollama"
+base_url = "http://localhost:11434"
+
+[[providers]]
+id = "gpu-box"
+kind = "openai-compatible"
+base_url = "http://gpu-box:8000/v1"
+
+[[models]]
+id = "llama-laptop"
+name = "Llama on the laptop"
+provider = "laptop"
+model = "llama3.1:8b"
+
+[[models]]
+id = "llama-gpu"
+name = "Llama on the GPU box"
+provider = "gpu-box"
+model = "llama3.1:8b"
+
+[[models]]
+id = "haiku"
+name = "Haiku"
+provider = "laptop"
+model = "claude-3-haiku-20240307"
+"""
+
+
+def test_imported_calls_map_to_fleet_models_only_when_unambiguous(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(TWO_LLAMAS)
+    lines = [{"ts": 1763640000 + n, **fields} for n, fields in enumerate([
+        {"request_model": "llama3.1:8b", "server_address": "http://gpu-box:8000/v1"},  # the endpoint says which
+        {"request_model": "llama3.1:8b"},  # two fleet models have this name: not guessed
+        {"request_model": "anthropic/claude-3-haiku-20240307"},  # LiteLLM's provider prefix
+        {"request_model": "llama-laptop"},  # a fleet id
+    ])]
+    log = tmp_path / "calls.jsonl"
+    log.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    db = tmp_path / "s.db"
+    assert main(["--config", str(fleet), "--db", str(db), "import", str(log)]) == 0
+    assert "not in the fleet (calls kept, no fleet model): llama3.1:8b (1)" in capsys.readouterr().out
+    with Store.open(db) as store:
+        mapped = [r["model_id"] for r in store.db.query("SELECT model_id FROM calls ORDER BY ts")]
+    assert mapped == ["llama-gpu", None, "haiku", "llama-laptop"]

@@ -194,3 +194,18 @@ def test_a_database_llm_upgraded_keeps_both_schemas_calls(tmp_path: Path, capsys
     assert fleetui(db, "import", str(logs)) == 0
     assert "8 calls read, 8 stored" in capsys.readouterr().out
     assert "after the upgrade" in {c["prompt"] for c in stored_calls(db).values()}
+
+
+def test_cached_tokens_as_llms_plugins_log_them(tmp_path: Path) -> None:
+    """OpenAI's cached tokens are inside input_tokens; Anthropic's cache reads and writes are beside it."""
+    logs = tmp_path / "logs.db"
+    shutil.copy(LLM_030_DB, logs)
+    with sqlite3.connect(logs) as conn:
+        conn.execute("""UPDATE responses SET input_tokens = 100, token_details = '{"prompt_tokens_details": {"cached_tokens": 64}}' WHERE rowid = 1""")
+        conn.execute("""UPDATE responses SET input_tokens = 10, token_details = '{"cache_read_input_tokens": 500, "cache_creation_input_tokens": 40}' WHERE rowid = 2""")
+    db = tmp_path / "fleet.db"
+    assert fleetui(db, "import", str(logs)) == 0
+    ids = [r["id"] for r in llm_rows(logs, "SELECT id FROM responses ORDER BY rowid")]
+    calls = stored_calls(db)
+    assert (calls[f"llm:{ids[0]}"]["input_tokens"], calls[f"llm:{ids[0]}"]["cached_input_tokens"]) == (100, 64)
+    assert (calls[f"llm:{ids[1]}"]["input_tokens"], calls[f"llm:{ids[1]}"]["cached_input_tokens"]) == (550, 500)

@@ -118,6 +118,8 @@ def _response_call(store: _Store, row: sqlite3.Row, optional: list[str]) -> Call
         store, "SELECT name, arguments FROM tool_calls WHERE response_id = ? ORDER BY id", "tool_calls", response_id)]
     model = _str(row["model"])
     user = _join([*fragments, prompt]) if fragments else prompt
+    tokens = _tokens(row["input_tokens"] if "input_tokens" in optional else None,
+                     row["token_details"] if "token_details" in optional else None)
     return CallRecord(
         call_id=f"llm:{response_id}",
         ts=_when(row["datetime_utc"]),
@@ -127,9 +129,9 @@ def _response_call(store: _Store, row: sqlite3.Row, optional: list[str]) -> Call
         prompt=compose_prompt(user, _join([*system_fragments, system]) if system_fragments else system, notes),
         response=_text(row["response"], row["response_type"], "response"),
         latency_ms=number(row["duration_ms"], "duration_ms"),
-        input_tokens=count(row["input_tokens"], "input_tokens") if "input_tokens" in optional else None,
+        input_tokens=tokens[0],
         output_tokens=count(row["output_tokens"], "output_tokens") if "output_tokens" in optional else None,
-        cached_input_tokens=_cached(row["token_details"]) if "token_details" in optional else None,
+        cached_input_tokens=tokens[1],
         session_id=_str(row["conversation_id"]) if "conversation_id" in optional else None,
         tool_calls=tool_calls_json(tools),
         finish_reason="tool_calls" if tools else None,
@@ -188,6 +190,7 @@ def _turn_call(store: _Store, row: sqlite3.Row) -> CallRecord:
     replies.reverse()
     tools = [t for m in replies for t in m.tools]
     model = _str(row["model"])
+    tokens = _tokens(row["input_tokens"], row["token_details"])
     return CallRecord(
         call_id=f"llm:{turn_id}",
         ts=_when(row["datetime_utc"]),
@@ -201,9 +204,9 @@ def _turn_call(store: _Store, row: sqlite3.Row) -> CallRecord:
         ),
         response=_join([t for m in replies for t in m.texts], "") if replies else None,
         latency_ms=number(row["duration_ms"], "duration_ms"),
-        input_tokens=count(row["input_tokens"], "input_tokens"),
+        input_tokens=tokens[0],
         output_tokens=count(row["output_tokens"], "output_tokens"),
-        cached_input_tokens=_cached(row["token_details"]),
+        cached_input_tokens=tokens[1],
         session_id=_str(row["thread_id"]),
         tool_calls=tool_calls_json(tools),
         finish_reason="tool_calls" if tools else None,
@@ -300,21 +303,27 @@ def _when(value: Any) -> float:
     return parse_time(text)
 
 
-def _cached(raw: Any) -> int | None:
-    """Cached input tokens from llm's token_details, as the OpenAI and Anthropic plugins write it."""
-    text = _str(raw)
-    if not text:
-        return None
+def _tokens(input_tokens: Any, raw_details: Any) -> tuple[int | None, int | None]:
+    """Input tokens (cached included, as fleetui counts them) and cached input tokens, from llm's
+    input_tokens and token_details as its plugins write them: OpenAI's `prompt_tokens_details`
+    or `input_tokens_details` count cached tokens inside the input; Anthropic's
+    `cache_read_input_tokens` and `cache_creation_input_tokens` are beside it."""
+    given = count(input_tokens, "input_tokens")
+    text = _str(raw_details)
     try:
-        details = json.loads(text)
+        details = json.loads(text) if text else {}
     except json.JSONDecodeError:
-        return None
+        details = {}
     if not isinstance(details, dict):
-        return None
-    prompt_details = details.get("prompt_tokens_details") or details.get("input_tokens_details") or {}
-    value = (prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None) \
-        or details.get("cached_tokens") or details.get("cache_read_input_tokens")
-    return count(value, "cached tokens") if value is not None else None
+        return given, None
+    inside = details.get("prompt_tokens_details") or details.get("input_tokens_details") or {}
+    if isinstance(inside, dict) and inside.get("cached_tokens") is not None:
+        return given, count(inside["cached_tokens"], "cached_tokens")
+    read = count(details.get("cache_read_input_tokens"), "cache_read_input_tokens")
+    written = count(details.get("cache_creation_input_tokens"), "cache_creation_input_tokens")
+    if given is None or (read is None and written is None):
+        return given, None
+    return given + (read or 0) + (written or 0), read
 
 
 def _join(texts: list[str | None], separator: str = "\n") -> str | None:

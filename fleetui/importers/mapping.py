@@ -3,8 +3,9 @@
 Foreign logs name a model the way their tool does: a provider's model name ("gpt-4o-mini"),
 sometimes an alias ("cheap", a LiteLLM model group), rarely a fleet id. A call maps to a fleet
 model when its (host, model name) is that model's endpoint and name; else when the name is a
-fleet id; else when exactly one fleet model has that provider model name. Two fleet models
-with the same name and no host to tell them apart: the call stays unmapped, not guessed.
+fleet id; else when exactly one fleet model has that provider model name, also with a routing
+prefix taken off ("anthropic/claude-…", as LiteLLM and llm's plugins name models). Two fleet
+models with the same name and no host to tell them apart: the call stays unmapped, not guessed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class ModelMatcher:
         """Set the call's fleet model id when one matches; count it as unmapped when none does."""
         if call.model_id is not None:
             return
-        names = [n for n in (call.request_model, call.response_model) if n]
+        logged = [n for n in (call.request_model, call.response_model) if n]
+        names = logged + [n.split("/", 1)[1] for n in logged if "/" in n]
         host = urlparse(call.server_address).netloc if call.server_address else ""
         for name in names:
             found = self.by_endpoint.get((host, name)) if host else None
@@ -36,4 +38,4 @@ class ModelMatcher:
             if found is not None:
                 call.model_id = found
                 return
-        self.unmapped[names[-1] if names else "(no model named)"] += 1
+        self.unmapped[logged[-1] if logged else "(no model named)"] += 1
