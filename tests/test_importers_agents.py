@@ -36,6 +36,9 @@ def agent_logs(tmp_path: Path) -> Path:
     claude.mkdir(parents=True)
     codex.mkdir(parents=True)
     shutil.copy(CLAUDE, claude / "4f35e220-c435-4cf7-b9b9-f40426042847.jsonl")
+    # Claude Code's index of a project's sessions: not a log, passed over.
+    (claude / "sessions-index.json").write_text(json.dumps({"version": 1, "entries": [
+        {"sessionId": "4f35e220-c435-4cf7-b9b9-f40426042847", "firstPrompt": "add a config file for the shop"}]}))
     shutil.copy(CODEX, codex / "rollout-2026-11-21T09-00-00-019a2d7a-41c4-78b1-b7cc-a45d62a89cd5.jsonl")
     return home
 

@@ -12,7 +12,6 @@ from fleetui.cli.context import CliContext, CliError
 if TYPE_CHECKING:
     from fleetui.config.schema import Fleet
     from fleetui.importers import Problem
-    from fleetui.store.records import CallRecord
 
 SHOW_PROBLEMS = 20
 BATCH = 5_000
@@ -44,7 +43,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.importers import Found, ImportFileError, detect, files_in, read
     from fleetui.importers.mapping import ModelMatcher
     from fleetui.shim.enrich import Enricher
-    from fleetui.store.records import CallRecord
 
     root = Path(args.path).expanduser()
     if not root.exists():

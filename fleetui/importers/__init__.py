@@ -68,6 +68,10 @@ def detect(path: Path) -> str:
     return "jsonl"
 
 
+# Files that sit among agents' logs and are not call logs: Claude Code's per-project index.
+_NOT_LOGS = frozenset({"sessions-index.json"})
+
+
 def files_in(path: Path) -> list[Path]:
     """The log files to import: the file itself, or every .jsonl/.json/.csv/.db under a folder.
 
@@ -75,7 +79,8 @@ def files_in(path: Path) -> list[Path]:
     """
     if not path.is_dir():
         return [path]
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".jsonl", ".json", ".csv", ".db"))
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.name not in _NOT_LOGS
+                  and p.suffix.lower() in (".jsonl", ".json", ".csv", ".db"))
 
 
 def read(path: Path, fmt: str | None = None) -> Iterator[Row]:
