@@ -209,3 +209,12 @@ def test_cached_tokens_as_llms_plugins_log_them(tmp_path: Path) -> None:
     calls = stored_calls(db)
     assert (calls[f"llm:{ids[0]}"]["input_tokens"], calls[f"llm:{ids[0]}"]["cached_input_tokens"]) == (100, 64)
     assert (calls[f"llm:{ids[1]}"]["input_tokens"], calls[f"llm:{ids[1]}"]["cached_input_tokens"]) == (550, 500)
+
+
+def test_a_damaged_database_is_named_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    damaged = tmp_path / "logs.db"
+    damaged.write_bytes(LLM_030_DB.read_bytes()[: 4096 * 20])  # a copy cut short
+    assert fleetui(tmp_path / "fleet.db", "import", str(damaged)) == 1
+    captured = capsys.readouterr()
+    assert f"{damaged}: not an SQLite database llm wrote (database disk image is malformed)" in captured.err
+    assert "Traceback" not in captured.err and "0 calls read" in captured.out

@@ -68,9 +68,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         totals["already_there"] += skipped
         batch.clear()
         if show:
-            print(f"\r  {totals['read']:,} read, {totals['stored']:,} stored", end="", file=sys.stderr, flush=True)
+            files = f"{current + 1:,}/{len(paths):,} files, " if len(paths) > 1 else ""
+            print(f"\r  {files}{totals['read']:,} read, {totals['stored']:,} stored", end="", file=sys.stderr, flush=True)
 
-    for path in paths:
+    for current, path in enumerate(paths):
         try:
             fmt = args.format or detect(path)
             formats[fmt] = formats.get(fmt, 0) + 1

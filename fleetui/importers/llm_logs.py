@@ -50,6 +50,8 @@ def read_llm_logs(path: Path) -> Iterator[Row]:
             yield from _responses(store)
         if "turns" in tables:
             yield from _turns(store)
+    except sqlite3.DatabaseError as exc:  # a damaged file fails where the damage is, not at open
+        raise ImportFileError(f"the database cannot be read past this point ({exc}); the calls before it are kept") from None
     finally:
         conn.close()
 
