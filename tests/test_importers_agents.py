@@ -131,3 +131,22 @@ def test_bad_agent_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert f"{bad_codex}:9: output_tokens 1180591620717411303424 is not a count" in captured.err
     assert f"{bad_codex}:13: prompt has a lone surrogate '\\udcff' at character 1" in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_codex_versions_that_log_only_running_totals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def count_line(second: int, **total: int) -> str:
+        return json.dumps({"timestamp": f"2026-09-23T10:00:{second:02d}Z", "type": "event_msg",
+                           "payload": {"type": "token_count", "info": {"total_token_usage": total}}})
+    log = tmp_path / "rollout-old.jsonl"
+    log.write_text("\n".join([
+        json.dumps({"timestamp": "2026-09-23T10:00:00Z", "type": "session_meta", "payload": {"id": "s-old"}}),
+        json.dumps({"timestamp": "2026-09-23T10:00:00Z", "type": "turn_context", "payload": {"model": "gpt-5"}}),
+        count_line(1, input_tokens=1000, cached_input_tokens=600, output_tokens=20),
+        count_line(2, input_tokens=1800, cached_input_tokens=1100, output_tokens=40),
+        count_line(3, input_tokens=1800, cached_input_tokens=1100, output_tokens=40),
+    ]) + "\n")
+    db = tmp_path / "s.db"
+    assert main(["--db", str(db), "import", str(log)]) == 0
+    assert "(codex): 2 calls read, 2 stored" in capsys.readouterr().out
+    got = sorted((c["ts"], c["input_tokens"], c["cached_input_tokens"], c["output_tokens"]) for c in stored(db).values())
+    assert [g[1:] for g in got] == [(1000, 600, 20), (800, 500, 20)]

@@ -5,8 +5,9 @@ provider), `turn_context` (the model of the turns that follow), `response_item` 
 tool calls) and `event_msg` (the typed prompt, and a `token_count` after each model response).
 One call is one `token_count` event that carries usage: its `last_token_usage` is that response's
 usage (input tokens include cached ones, output tokens include reasoning, as OpenAI counts
-them). Codex repeats a token_count when nothing new was used; a repeat of the session's running
-total is not a call. The call id is the session id and that running total, so re-importing, or
+them); where a version logs only `total_token_usage`, the call is what the totals grew by. Codex
+repeats a token_count when nothing new was used; a repeat of the session's running totals is not
+a call. The call id is the session id and that running total, so re-importing, or
 importing a resumed session's file, stores each call once.
 
 The prompt is the last prompt the user typed; calls that continue after tools ran note which.
@@ -15,7 +16,6 @@ Codex records no request duration, so imported calls have no latency.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +36,8 @@ class _Session:
     tools: list[tuple[str, Any]] = field(default_factory=list)
     tool_results: list[str] = field(default_factory=list)
     tool_names: dict[str, str] = field(default_factory=dict)
-    total: int | None = None  # the running total of the last call
+    last_total: dict[str, Any] | None = None  # the running totals at the last call
+    calls: int = 0
 
 
 def read_codex(path: Path) -> Iterator[Row]:
@@ -91,19 +92,30 @@ def _response_item(session: _Session, item: dict[str, Any]) -> None:
         session.tool_results.append(session.tool_names.get(str(item.get("call_id")), "tool"))
 
 
+_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens")
+
+
 def _token_count(session: _Session, info: dict[str, Any], timestamp: Any) -> CallRecord | None:
     total = info.get("total_token_usage") if isinstance(info.get("total_token_usage"), dict) else {}
-    last = info.get("last_token_usage") if isinstance(info.get("last_token_usage"), dict) else None
-    running = count(total.get("total_tokens"), "total_token_usage.total_tokens")
-    if running is not None and running == session.total:
+    last = info.get("last_token_usage") if isinstance(info.get("last_token_usage"), dict) else {}
+    if total and total == session.last_total:
         return None  # the same totals again: no new response
-    if last is None:
-        raise ValueError("a token_count without last_token_usage")
+    if not any(last.get(f) is not None for f in _FIELDS):
+        # Some Codex versions log only the running totals: this call is what they grew by.
+        if not total:
+            raise ValueError("a token_count with neither last_token_usage nor total_token_usage")
+        before = session.last_total or {}
+        last = {f: (count(total.get(f), f) or 0) - (count(before.get(f), f) or 0) for f in _FIELDS}
     if timestamp is None:
         raise ValueError("missing timestamp")
+    session.calls += 1
+    running = count(total.get("total_tokens"), "total_token_usage.total_tokens")
+    if running is None and total:
+        running = (count(total.get("input_tokens"), "input_tokens") or 0) + (count(total.get("output_tokens"), "output_tokens") or 0)
     notes = [f"tool results: {', '.join(dict.fromkeys(session.tool_results))}"] if session.tool_results else []
     call = CallRecord(
-        call_id=f"codex:{session.session_id}:{running if running is not None else json.dumps(last, sort_keys=True)}",
+        # The running total identifies a response within its session however often it is logged.
+        call_id=f"codex:{session.session_id}:{running if running is not None else f'n{session.calls}'}",
         ts=parse_time(timestamp),
         source="codex",
         provider_name=session.provider,
@@ -118,6 +130,6 @@ def _token_count(session: _Session, info: dict[str, Any], timestamp: Any) -> Cal
         cached_input_tokens=count(last.get("cached_input_tokens"), "cached_input_tokens"),
         session_id=session.session_id,
     )
-    session.total = running
+    session.last_total = total or session.last_total
     session.texts, session.tools, session.tool_results = [], [], []
     return call
