@@ -150,8 +150,11 @@ def test_bad_rows_are_reported_by_number(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_csv_with_a_bad_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rows = list(csv.DictReader(open(DATA / "spend_logs.csv", newline="")))
+    with open(DATA / "spend_logs.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     rows[1]["completion_tokens"] = "Infinity"
+    iso_start = rows[2]["startTime"]
+    rows[2]["startTime"] = iso_start.replace("+00:00", "+00")  # as psql's \copy writes it
     out = tmp_path / "spend.csv"
     with open(out, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -164,6 +167,8 @@ def test_csv_with_a_bad_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     captured = capsys.readouterr()
     assert f"{out}:{starts[0]}: completion_tokens 'Infinity' is not a whole number" in captured.err
     assert "3 calls read, 3 stored" in captured.out
+    kept = stored(db)[f"litellm:{rows[2]['request_id']}"]
+    assert kept["ts"] == pytest.approx(parse_time(iso_start))
 
 
 def litellm_python() -> str | None:
