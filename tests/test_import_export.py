@@ -105,7 +105,7 @@ def test_jsonl_values_no_store_can_hold_are_reported_and_the_rest_stored(
     good = {"ts": 1763640000, "request_model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 5}
     bad = [{"ts": float("nan")}, {"ts": float("inf")}, {"ts": 1e20}, {"input_tokens": float("inf")},
            {"output_tokens": 2**70}, {"cost_usd": float("nan")}, {"cost_usd": -1.5}, {"latency_ms": float("inf")},
-           {"feedback_score": 7}, {"prompt": "\ud800 hi"}]
+           {"feedback_score": 7}, {"prompt": "\ud800 hi"}, {"cost_usd": 0.1, "cost_source": "guess"}]
     lines = [json.dumps(good)] + [json.dumps({**good, **change}) for change in bad] + [json.dumps({**good, "ts": 1763640001})]
     log = tmp_path / "calls.jsonl"
     log.write_text("\n".join(lines) + "\n")
@@ -115,11 +115,12 @@ def test_jsonl_values_no_store_can_hold_are_reported_and_the_rest_stored(
     expected = ["ts nan is not a time", "ts inf is not a time", "ts 1e+20 is not a time",
                 "input_tokens must be a whole number ≥ 0, not inf", "output_tokens 1180591620717411303424 is not a count",
                 "cost_usd nan is not a cost", "cost_usd -1.5 is not a cost", "latency_ms inf is not a duration",
-                "feedback_score 7.0 is outside 0 … 1", "prompt has a lone surrogate '\\ud800' at character 1"]
+                "feedback_score 7.0 is outside 0 … 1", "prompt has a lone surrogate '\\ud800' at character 1",
+                "cost_source 'guess' is not provider, fleet, catalog or catalog@VERSION"]
     for number, message in enumerate(expected, 2):
         assert f"{log}:{number}: {message}" in err.err
     assert "Traceback" not in err.err
-    assert "2 calls read, 2 stored, 0 already there, 10 skipped" in err.out
+    assert "2 calls read, 2 stored, 0 already there, 11 skipped" in err.out
     with Store.open(db) as store:
         assert store.db.execute("SELECT count(*) FROM calls").fetchone()[0] == 2
 

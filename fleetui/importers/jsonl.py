@@ -67,6 +67,9 @@ def call_from(obj: Any, origin: str) -> CallRecord:
         elif not isinstance(value, str):
             raise ValueError(f"{key} must be a string, not {value!r}")
         values[key] = value
+    source = values.get("cost_source")
+    if source is not None and source not in ("provider", "fleet", "catalog") and not source.startswith("catalog@"):
+        raise ValueError(f"cost_source {source!r} is not provider, fleet, catalog or catalog@VERSION")
     if "call_id" not in values:
         values["call_id"] = "import:" + hashlib.sha256(origin.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     values.setdefault("source", "import")
