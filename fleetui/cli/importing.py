@@ -24,7 +24,8 @@ def register(subparsers: Any) -> None:
         "import",
         help="import call logs: fleetui JSONL, llm, LiteLLM, Claude Code, Codex",
         description="Import call logs into the store: fleetui JSONL (the README's 'Call log format'), "
-        "simonw/llm's logs.db (its responses table, and llm ≥ 0.34's threads and turns), LiteLLM spend logs (JSON, JSONL or CSV) and "
+        "simonw/llm's logs.db (its responses table, and llm ≥ 0.34's threads and turns), LiteLLM "
+        "spend logs (JSON, JSONL or CSV) and "
         "StandardLoggingPayload JSONL, Claude Code sessions (~/.claude/projects) and Codex CLI "
         "sessions (~/.codex/sessions). PATH is a file or a folder (every log file under it). The "
         "format is detected unless --format says. Bad lines or rows are reported with their number "
