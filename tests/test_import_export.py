@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from pathlib import Path
@@ -39,7 +38,7 @@ def test_jsonl_import_reports_bad_lines_and_is_idempotent(tmp_path: Path, capsys
     assert f"{log}:4: unknown key(s) tokens" in captured.err
     assert f"{log}:5: missing 'ts'" in captured.err
     assert f"{log}:6: input_tokens must be a whole number" in captured.err
-    assert "2 calls read, 2 stored, 0 already there, 4 lines skipped" in captured.out
+    assert "2 calls read, 2 stored, 0 already there, 4 skipped" in captured.out
     with Store.open(db) as store:
         got = {r["request_model"] or r["model_id"]: r for r in store.db.query("SELECT * FROM calls")}
     assert got["gpt-4o-mini"]["cost_usd"] == pytest.approx(1000 * 0.15e-6 + 200 * 0.6e-6)  # priced on import
@@ -69,45 +68,8 @@ def test_llm_logs_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         rows = list(store.db.query("SELECT * FROM calls ORDER BY ts"))
     assert [r["call_id"] for r in rows] == ["llm:01j1", "llm:01j2"]
     assert rows[0]["latency_ms"] == 1234 and rows[0]["session_id"] == "c1" and rows[0]["source"] == "llm"
-    # The provider model name maps to the fleet model serving it (fleetui.shim.fleetmodels).
+    # llm names no host: the provider model name maps it, as only one fleet model has that name.
     assert rows[1]["model_id"] == "claude-haiku" and rows[1]["cost_usd"] == pytest.approx(2 * 0.25e-6 + 3 * 1.25e-6)
-
-
-LITELLM_ROWS = [
-    {"request_id": "req-1", "call_type": "acompletion", "api_key": "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
-     "spend": 0.0021, "total_tokens": 150, "prompt_tokens": 100, "completion_tokens": 50,
-     "startTime": "2026-11-10T09:00:00.000Z", "endTime": "2026-11-10T09:00:01.500Z", "model": "gpt-4o-mini",
-     "model_group": "cheap", "custom_llm_provider": "openai", "api_base": "https://api.openai.com/v1", "user": "u7",
-     "request_tags": '["prod"]', "messages": '[{"role": "user", "content": "is the store open?"}]',
-     "response": '{"choices": [{"message": {"content": "Yes, until 9."}}]}', "status": "success"},
-    {"request_id": "req-2", "spend": 0.0, "startTime": "2026-11-10T09:05:00Z", "endTime": "2026-11-10T09:05:30Z",
-     "model": "gpt-4o", "status": "failure"},
-    {"spend": 1, "startTime": "2026-11-10T09:05:00Z"},
-]
-
-
-def test_litellm_json_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    as_json = tmp_path / "spend.json"
-    as_json.write_text(json.dumps(LITELLM_ROWS))
-    as_csv = tmp_path / "spend.csv"
-    with open(as_csv, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(LITELLM_ROWS[0]))
-        writer.writeheader()
-        for row in LITELLM_ROWS:
-            writer.writerow(row)
-    db = tmp_path / "s.db"
-    assert cli("import", str(as_json), db=db) == 1
-    out = capsys.readouterr()
-    assert "(litellm-json): 2 calls read, 2 stored" in out.out and "entry 3: ValueError: missing request_id" in out.err
-    assert cli("import", str(as_csv), db=db) == 1
-    assert "(litellm-csv): 2 calls read, 0 stored, 2 already there" in capsys.readouterr().out
-    with Store.open(db) as store:
-        first = store.call("litellm:req-1")
-        blob = json.dumps(list(store.db.query("SELECT * FROM calls")))
-    assert first["cost_usd"] == 0.0021 and first["latency_ms"] == pytest.approx(1500)
-    assert first["prompt"] == "is the store open?" and first["response"] == "Yes, until 9."
-    assert first["user_id"] == "u7" and first["tags"] == '["prod"]' and first["request_model"] == "cheap"
-    assert "88dc28d0" not in blob, "LiteLLM's key hash is never imported"
 
 
 def test_export_then_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,3 +99,98 @@ def test_export_then_import_round_trips(tmp_path: Path, capsys: pytest.CaptureFi
 
 def vars_of(call: CallRecord) -> dict[str, object]:
     return {name: getattr(call, name) for name in call.__dataclass_fields__}
+
+
+def test_jsonl_values_no_store_can_hold_are_reported_and_the_rest_stored(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = {"ts": 1763640000, "request_model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 5}
+    bad = [{"ts": float("nan")}, {"ts": float("inf")}, {"ts": 1e20}, {"input_tokens": float("inf")},
+           {"output_tokens": 2**70}, {"cost_usd": float("nan")}, {"cost_usd": -1.5}, {"latency_ms": float("inf")},
+           {"feedback_score": 7}, {"prompt": "\ud800 hi"}, {"cost_usd": 0.1, "cost_source": "guess"}]
+    lines = [json.dumps(good)] + [json.dumps({**good, **change}) for change in bad] + [json.dumps({**good, "ts": 1763640001})]
+    log = tmp_path / "calls.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    db = tmp_path / "s.db"
+    assert cli("import", str(log), db=db) == 1
+    err = capsys.readouterr()
+    expected = ["ts nan is not a time", "ts inf is not a time", "ts 1e+20 is not a time",
+                "input_tokens must be a whole number ≥ 0, not inf", "output_tokens 1180591620717411303424 is not a count",
+                "cost_usd nan is not a cost", "cost_usd -1.5 is not a cost", "latency_ms inf is not a duration",
+                "feedback_score 7.0 is outside 0 … 1", "prompt has a lone surrogate '\\ud800' at character 1",
+                "cost_source 'guess' is not provider, fleet, catalog or catalog@VERSION"]
+    for number, message in enumerate(expected, 2):
+        assert f"{log}:{number}: {message}" in err.err
+    assert "Traceback" not in err.err
+    assert "2 calls read, 2 stored, 0 already there, 11 skipped" in err.out
+    with Store.open(db) as store:
+        assert store.db.execute("SELECT count(*) FROM calls").fetchone()[0] == 2
+
+
+def test_import_needs_no_fleet_file_and_says_what_it_could_not_map(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "calls.jsonl"
+    log.write_text(json.dumps({"ts": 1763640000, "request_model": "my-local-llama", "input_tokens": 3}) + "\n")
+    assert main(["--db", str(tmp_path / "s.db"), "import", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "1 calls read, 1 stored" in out and "no fleet file" in out
+    assert "not in the fleet (calls kept, no fleet model): my-local-llama (1)" in out
+    assert "  import: 1 calls, 3 input and 0 output tokens, unpriced" in out
+
+
+def test_import_of_what_is_not_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("import", str(tmp_path / "nope.jsonl"), db=tmp_path / "s.db") == 2
+    assert "nope.jsonl: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli("import", str(tmp_path / "empty"), db=tmp_path / "s.db") == 2
+    assert "no log files (.jsonl, .json, .csv, .db) in this folder" in capsys.readouterr().err
+
+
+TWO_LLAMAS = """
+[[providers]]
+id = "laptop"
+kind = "ollama"
+base_url = "http://localhost:11434"
+
+[[providers]]
+id = "gpu-box"
+kind = "openai-compatible"
+base_url = "http://gpu-box:8000/v1"
+
+[[models]]
+id = "llama-laptop"
+name = "Llama on the laptop"
+provider = "laptop"
+model = "llama3.1:8b"
+
+[[models]]
+id = "llama-gpu"
+name = "Llama on the GPU box"
+provider = "gpu-box"
+model = "llama3.1:8b"
+
+[[models]]
+id = "haiku"
+name = "Haiku"
+provider = "laptop"
+model = "claude-3-haiku-20240307"
+"""
+
+
+def test_imported_calls_map_to_fleet_models_only_when_unambiguous(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(TWO_LLAMAS)
+    lines = [{"ts": 1763640000 + n, **fields} for n, fields in enumerate([
+        {"request_model": "llama3.1:8b", "server_address": "http://gpu-box:8000/v1"},  # the endpoint says which
+        {"request_model": "llama3.1:8b"},  # two fleet models have this name: not guessed
+        {"request_model": "anthropic/claude-3-haiku-20240307"},  # LiteLLM's provider prefix
+        {"request_model": "llama-laptop"},  # a fleet id
+    ])]
+    log = tmp_path / "calls.jsonl"
+    log.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    db = tmp_path / "s.db"
+    assert main(["--config", str(fleet), "--db", str(db), "import", str(log)]) == 0
+    assert "not in the fleet (calls kept, no fleet model): llama3.1:8b (1)" in capsys.readouterr().out
+    with Store.open(db) as store:
+        mapped = [r["model_id"] for r in store.db.query("SELECT model_id FROM calls ORDER BY ts")]
+    assert mapped == ["llama-gpu", None, "haiku", "llama-laptop"]

@@ -7,35 +7,27 @@ the same file twice stores each call once. Unknown keys are errors, like in the 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from fleetui.importers import Problem, Row
+from fleetui.importers import Found, Problem, Row
+from fleetui.importers.common import json_lines, parse_time
 from fleetui.store.records import CallRecord
 
 _FIELDS = {f.name: f for f in fields(CallRecord)}
 _INT = {"prompt_chars", "response_chars", "input_tokens", "output_tokens", "cached_input_tokens",
-        "status_code", "request_max_tokens"}
+        "status_code", "request_max_tokens", "attempt"}
 _FLOAT = {"latency_ms", "ttft_ms", "cost_usd", "confidence", "feedback_score", "request_temperature"}
 _BOOL = {"success", "streamed", "incomplete", "override", "follow_up", "abandoned", "demo"}
 
 
 def to_json(call: CallRecord) -> str:
     return json.dumps({k: v for k, v in asdict(call).items() if v not in (None, [])}, ensure_ascii=False)
-
-
-def parse_time(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
-    raise ValueError(f"not a time: {value!r}")
 
 
 def call_from(obj: Any, origin: str) -> CallRecord:
@@ -55,7 +47,8 @@ def call_from(obj: Any, origin: str) -> CallRecord:
         if key == "ts":
             value = parse_time(value)
         elif key in _INT:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value) or value < 0:
+            whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+            if isinstance(value, bool) or not whole or value < 0:
                 raise ValueError(f"{key} must be a whole number ≥ 0, not {value!r}")
             value = int(value)
         elif key in _FLOAT:
@@ -69,23 +62,27 @@ def call_from(obj: Any, origin: str) -> CallRecord:
         elif key == "tags":
             if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
                 raise ValueError("tags must be a list of strings")
+        elif key == "tool_calls" and isinstance(value, list):
+            value = json.dumps(value, ensure_ascii=False)  # the column keeps them as JSON text
         elif not isinstance(value, str):
             raise ValueError(f"{key} must be a string, not {value!r}")
         values[key] = value
+    source = values.get("cost_source")
+    if source is not None and source not in ("provider", "fleet", "catalog") and not source.startswith("catalog@"):
+        raise ValueError(f"cost_source {source!r} is not provider, fleet, catalog or catalog@VERSION")
     if "call_id" not in values:
-        values["call_id"] = "import:" + hashlib.sha256(origin.encode()).hexdigest()[:32]
+        values["call_id"] = "import:" + hashlib.sha256(origin.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     values.setdefault("source", "import")
     return CallRecord(**values)
 
 
 def read_jsonl(path: Path) -> Iterator[Row]:
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield call_from(json.loads(line), line.strip())
-            except json.JSONDecodeError as exc:
-                yield Problem(number, f"not JSON ({exc.msg} at column {exc.colno})")
-            except (ValueError, TypeError) as exc:
-                yield Problem(number, str(exc))
+    for item in json_lines(path):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        number, obj, line = item
+        try:
+            yield Found(number, call_from(obj, line.strip()))
+        except (ValueError, TypeError, OverflowError) as exc:
+            yield Problem(number, str(exc))

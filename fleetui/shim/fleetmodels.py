@@ -7,9 +7,11 @@ fleet model id, and an SDK request gives the provider's model name at an endpoin
 2. Otherwise the fleet models whose provider model name is the one called, at the endpoint
    called (when the call says where it went) and of the provider given to track() (when it
    says which), are the candidates.
-3. One candidate: that model. Several (one endpoint serving one model under several fleet
+3. One candidate: that model. Several at one endpoint (one server's model under several fleet
    entries, e.g. with different roles or prices): the first *enabled* one in the fleet file's
-   order, else the first one. `fleetui validate` lists every such pair; pass the fleet id
+   order, else the first one. Several at different endpoints and a call that does not say
+   where it went (`track()` without a base URL, an imported log without a host): no fleet model;
+   the call keeps its provider model name, as `fleetui import` reports. `fleetui validate` lists every such pair; pass the fleet id
    (`track(model="id")`, `attributes(model="id")`) to choose another.
 
 This module loads the fleet's pydantic models, so only the recorder's thread and the CLI use it.
@@ -67,7 +69,9 @@ class ModelMap:
             found = name
         else:
             candidates = [m for m in self._by_name.get(name, ()) if self._fits(m, host, provider)]
-            if candidates:
+            endpoints = {_host(self._fleet.base_url_of(m)) for m in candidates}
+            # Without the endpoint, models at different endpoints are not told apart by guessing.
+            if candidates and (host is not None or len(endpoints) == 1):
                 found = _chosen(candidates).id
         if len(self._cache) < 4096:  # names come from apps; keep the cache bounded
             self._cache[key] = found
