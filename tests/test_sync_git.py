@@ -108,6 +108,10 @@ def test_two_teammates_share_through_the_remote_and_keep_each_others_comments(
     status = bob.run("sync", "status")
     assert "git  push" in status.out and "to origin/main" in status.out
     assert "casual_chat        local-llama" in status.out and f"from git:{remote} (Ann <ann@example.com>)" in status.out
+    ranked = bob.run("rank")  # teammates' rankings stand beside one's own
+    assert f"shared from git:{remote} (Ann <ann@example.com>): 1. local-llama" in ranked.out
+    as_json = json.loads(bob.run("rank", "--json").out)
+    assert [r["model_id"] for r in as_json["shared"]["casual_chat"]] == ["local-llama", "gpt-4o-mini"]
 
     # Each edits a different part of the file, with comments; Bob pushes first.
     bob.edit("[[rules]]\nname = \"hard-thinking\"", "# Bob: deep thinking is rare\n[[rules]]\nname = \"hard-thinking\"")
