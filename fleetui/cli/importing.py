@@ -12,6 +12,7 @@ from fleetui.cli.context import CliContext, CliError
 if TYPE_CHECKING:
     from fleetui.config.schema import Fleet
     from fleetui.importers import Problem
+    from fleetui.store.records import CallRecord
 
 SHOW_PROBLEMS = 20
 BATCH = 5_000

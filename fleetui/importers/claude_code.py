@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from fleetui.importers import Found, Problem, Row
-from fleetui.importers.common import FINISH, compose_prompt, content_text, count, json_lines, parse_time, tool_calls_json
+from fleetui.importers.common import (
+    FINISH,
+    compose_prompt,
+    content_text,
+    count,
+    json_lines,
+    parse_time,
+    tool_calls_json,
+)
 from fleetui.store.records import CallRecord
 
 

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from fleetui.importers import Found, Problem, Row
-from fleetui.importers.common import compose_prompt, content_text, count, json_lines, parse_time, tool_calls_json
+from fleetui.importers.common import (
+    as_dict,
+    compose_prompt,
+    content_text,
+    count,
+    json_lines,
+    parse_time,
+    tool_calls_json,
+)
 from fleetui.store.records import CallRecord
 
 
@@ -96,8 +104,8 @@ _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens")
 
 
 def _token_count(session: _Session, info: dict[str, Any], timestamp: Any) -> CallRecord | None:
-    total = info.get("total_token_usage") if isinstance(info.get("total_token_usage"), dict) else {}
-    last = info.get("last_token_usage") if isinstance(info.get("last_token_usage"), dict) else {}
+    total = as_dict(info.get("total_token_usage"))
+    last = as_dict(info.get("last_token_usage"))
     if total and total == session.last_total:
         return None  # the same totals again: no new response
     if not any(last.get(f) is not None for f in _FIELDS):

@@ -17,6 +17,13 @@ FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "conte
           "refusal": "refusal", "function_call": "tool_calls"}
 
 
+def as_dict(value: Any, default: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`value` when a log's field is the JSON object it should be, else `default` (or {})."""
+    if isinstance(value, dict):
+        return value
+    return {} if default is None else default
+
+
 def parse_time(value: Any) -> float:
     """Unix seconds from a number or an ISO 8601 time (naive times are UTC, as the tools write them)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -108,7 +115,7 @@ def content_text(content: Any) -> str | None:
     if isinstance(content, str):
         return content or None
     if isinstance(content, list):
-        texts = [b.get("text") for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)
+        texts = [str(b["text"]) for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)
                  and b.get("type") in (None, "text", "input_text", "output_text")]
         return "\n".join(texts) or None
     return None

@@ -27,6 +27,7 @@ from typing import Any
 from fleetui.importers import Found, Problem, Row
 from fleetui.importers.common import (
     FINISH,
+    as_dict,
     chat_prompt,
     compose_prompt,
     content_text,
@@ -107,7 +108,7 @@ def spend_log_call(row: dict[str, Any]) -> CallRecord:
     end = parse_time(row["endTime"]) if row.get("endTime") else None
     first = parse_time(row["completionStartTime"]) if row.get("completionStartTime") else None
     request = _json(row.get("proxy_server_request"))
-    request = request if isinstance(request, dict) else {}
+    request = as_dict(request)
     failed = (_s(row.get("status")) or "success") == "failure"
     metadata = _metadata(row.get("metadata"), failed)
     messages = _json(row.get("messages"))
@@ -121,7 +122,7 @@ def spend_log_call(row: dict[str, Any]) -> CallRecord:
         prompt=_prompt(messages) or _request_prompt(request), reply=reply,
         input_tokens=count(row.get("prompt_tokens"), "prompt_tokens"),
         output_tokens=count(row.get("completion_tokens"), "completion_tokens"),
-        cached=_cached(additional if isinstance(additional, dict) else {}),
+        cached=_cached(as_dict(additional)),
         user=_s(row.get("end_user")), session=_s(row.get("session_id")), tags=row.get("request_tags"),
         error=metadata.get("error_information"), parameters=request,
     )
@@ -149,10 +150,10 @@ def payload_call(payload: dict[str, Any]) -> CallRecord:
     failed = payload.get("status") == "failure"
     # LiteLLM logs 0.0 when it could not price a call, and says why in the debug info.
     cost = None if payload.get("response_cost_failure_debug_info") else number(payload.get("response_cost"), "response_cost")
-    metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
-    hidden = payload.get("hidden_params") if isinstance(payload.get("hidden_params"), dict) else {}
-    parameters = payload.get("model_parameters") if isinstance(payload.get("model_parameters"), dict) else {}
-    usage = metadata.get("usage_object") if isinstance(metadata.get("usage_object"), dict) else {}
+    metadata = as_dict(payload.get("metadata"))
+    hidden = as_dict(payload.get("hidden_params"))
+    parameters = as_dict(payload.get("model_parameters"))
+    usage = as_dict(metadata.get("usage_object"))
     return _record(
         call_id=f"litellm:{call_id}",  # the spend log's request_id: the two logs of one call meet
         start=start, end=end, first=first, streamed=payload.get("stream") is True, failed=failed, cost=cost,
@@ -234,7 +235,7 @@ def _metadata(raw: Any, failed: bool) -> dict[str, Any]:
     if isinstance(raw, str) and not failed and '"cache_read_input_tokens"' not in raw and '"cached_tokens"' not in raw:
         return {}  # nothing but what fleetui does not keep (LiteLLM's price map, key details)
     parsed = _json(raw)
-    return parsed if isinstance(parsed, dict) else {}
+    return as_dict(parsed)
 
 
 def _prompt(messages: Any) -> str | None:
@@ -248,7 +249,7 @@ def _prompt(messages: Any) -> str | None:
 
 def _request_prompt(request: dict[str, Any]) -> str | None:
     """The prompt from the request the proxy received: chat messages, a Responses `input`, or a `prompt`."""
-    body = request.get("body") if isinstance(request.get("body"), dict) else request
+    body = as_dict(request.get("body"), request)
     if isinstance(body.get("messages"), list):
         return chat_prompt(body["messages"])
     given = body.get("input")
@@ -267,7 +268,7 @@ def _message(reply: Any) -> dict[str, Any]:
         choices = reply.get("choices")
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):
             message = choices[0].get("message")
-            return {"finish_reason": choices[0].get("finish_reason"), **(message if isinstance(message, dict) else {})}
+            return {"finish_reason": choices[0].get("finish_reason"), **(as_dict(message))}
     return {}
 
 

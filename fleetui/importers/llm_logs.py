@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from fleetui.importers import Found, ImportFileError, Problem, Row
-from fleetui.importers.common import compose_prompt, count, number, parse_time, tool_calls_json
+from fleetui.importers.common import (
+    as_dict,
+    compose_prompt,
+    count,
+    number,
+    parse_time,
+    tool_calls_json,
+)
 from fleetui.store.records import CallRecord
 
 
@@ -38,7 +45,8 @@ def read_llm_logs(path: Path) -> Iterator[Row]:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         conn.text_factory = bytes
-        tables = {_str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {name for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                  if (name := _str(r[0])) is not None}
     except sqlite3.DatabaseError as exc:
         raise ImportFileError(f"not an SQLite database llm wrote ({exc})") from None
     conn.row_factory = sqlite3.Row
@@ -295,7 +303,7 @@ def _payload(raw: Any, where: str) -> dict[str, Any]:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadRow(f"{where} payload is not JSON ({exc.msg})") from None
-    return payload if isinstance(payload, dict) else {}
+    return as_dict(payload)
 
 
 def _when(value: Any) -> float:

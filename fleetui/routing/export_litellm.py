@@ -201,8 +201,8 @@ def build_litellm_export(fleet: Fleet, *, environ: Mapping[str, str] | None = No
             differences.append(Difference(DifferenceKind.NAME_TAKEN, role.id, (
                 f"role {role.id}: a model has the same id, so requesting {role.id!r} reaches that model only")))
             continue
-        rule = first_rule_of_role.get(role.id)
-        group(role.id, holders, _rule_targets(fleet, rule, enabled)[1] if rule else [])
+        first = first_rule_of_role.get(role.id)
+        group(role.id, holders, _rule_targets(fleet, first, enabled)[1] if first else [])
 
     for rule in rules:
         direct, extra = _rule_targets(fleet, rule, enabled)

@@ -193,7 +193,7 @@ def _sse_events(chunks: list[bytes], encoding: str) -> Iterator[tuple[int, str, 
     inflate = _decompressor(encoding)
     text = codecs.getincrementaldecoder("utf-8")("replace")
     buffer = ""
-    kind, data = "", []
+    kind, data = "", list[str]()
     for index, chunk in enumerate(chunks):
         try:
             raw = chunk if inflate is None else inflate.decompress(chunk)
@@ -208,7 +208,7 @@ def _sse_events(chunks: list[bytes], encoding: str) -> Iterator[tuple[int, str, 
             if not line:
                 if data:
                     yield index, kind, "\n".join(data)
-                kind, data = "", []
+                kind, data = "", list[str]()
             elif line.startswith("data:"):
                 data.append(line[5:].removeprefix(" "))
             elif line.startswith("event:"):
@@ -352,7 +352,7 @@ def _read_responses(call: CallRecord, reply: dict[str, Any]) -> None:
         call.finish_reason = "tool_calls" if tools else "stop"
     elif status == "incomplete":
         reason = (reply.get("incomplete_details") or {}).get("reason")
-        call.finish_reason = _RESPONSES_INCOMPLETE.get(reason, reason)
+        call.finish_reason = _RESPONSES_INCOMPLETE.get(reason, reason) if isinstance(reason, str) else None
     elif status == "failed":
         call.success = False
         call.error_type = _str((reply.get("error") or {}).get("code")) or "response_failed"
