@@ -232,3 +232,18 @@ def test_cli_metrics_on_a_store_it_cannot_write_says_so(db: Path, monkeypatch: p
     assert "readonly" in captured.err
     with Store.open(db) as store:
         assert store.db.execute("SELECT COUNT(*) FROM metrics_totals").fetchone()[0] == 0, "nothing half-written"
+
+
+def test_promtool_accepts_the_metrics(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Prometheus's own linter, where it is installed (Debian: `apt-get install prometheus`).
+    import shutil
+    import subprocess
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    assert main(["--config", str(SAMPLE_FLEET), "--db", str(db), "metrics"]) == 0
+    text = capsys.readouterr().out
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.strip() == "" and checked.stderr.strip() == ""  # no lint remarks either
