@@ -88,7 +88,7 @@ async def test_rules_split_by_an_ab_test_keep_it_when_renamed_and_are_not_remove
     path = demo_session.source.path
     path.write_text(path.read_text() + '\n[[ab_tests]]\nname = "haiku-vs-flash"\nrule = "heartbeats"\n'
                     'arms = { "claude-haiku" = 1, "gemini-flash" = 1 }\n')
-    demo_session.fleet = load_fleet(path)
+    demo_session.reload()
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)

@@ -14,7 +14,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from fleetui import clock
-from fleetui.config.fleetfile import FleetFileError
 from fleetui.pricing import Pricer, format_cost
 from fleetui.tui.data import Session
 
@@ -163,10 +162,9 @@ class ModelDetail(Screen[None]):
         self.app.push_screen(EditModel(self.session, self.model_id), edited)
 
     def _save(self, fleet: Any, done: str) -> bool:
-        try:
-            self.session.save(fleet)
-        except (PermissionError, ValueError, OSError, FleetFileError) as exc:
-            self.app.notify(str(exc), title="Not saved", severity="error", timeout=8)
+        from fleetui.tui.editor_base import save_fleet_from
+
+        if save_fleet_from(self, self.session, fleet, self._render_static) is None:
             return False
         self.app.notify(done, title="Saved", timeout=4)
         return True
