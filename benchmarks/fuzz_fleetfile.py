@@ -120,13 +120,15 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--conditions", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--examples", action="store_true", help="print one problem of each kind")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     sample = (ROOT / "sample_fleet.toml").read_text(encoding="utf-8")
     sys.setrecursionlimit(1000)
 
     crashes: collections.Counter[str] = collections.Counter()
-    problems = with_line = with_column = 0
+    problems = with_line = with_column = with_advice = 0
+    examples: dict[str, str] = {}
     started = time.perf_counter()
     for _ in range(args.files):
         text = mutate(sample, rng)
@@ -137,6 +139,8 @@ def main() -> None:
                 problems += 1
                 with_line += problem.line is not None
                 with_column += getattr(problem, "column", None) is not None
+                with_advice += "; " in problem.message
+                examples.setdefault(problem.message[:25], str(problem)[:200])
         except Exception as exc:  # noqa: BLE001 - counting exactly these
             crashes[where(exc)] += 1
     files_s = time.perf_counter() - started
@@ -158,7 +162,9 @@ def main() -> None:
         print(f"  {count:6,}  {place}")
     if problems:
         print(f"problems reported: {problems:,}; with a line {with_line / problems:.1%}, "
-              f"with a column {with_column / problems:.1%}")
+              f"with a column {with_column / problems:.1%}, with '; what to do' {with_advice / problems:.1%}")
+        if "--examples" in sys.argv:
+            print("\n".join(f"  {e}" for e in examples.values()))
     print(f"conditions: {args.conditions:,} generated in {conditions_s:.1f}s; tracebacks "
           f"{sum(condition_crashes.values()):,} in {len(condition_crashes)} places")
     for place, count in condition_crashes.most_common():

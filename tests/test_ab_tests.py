@@ -45,7 +45,7 @@ def test_bad_ab_tests_are_reported_with_line_and_what_is_known(sample_text: str)
     assert any(m.startswith(f"fleet.toml:{lines + 5}:8: ab_tests[local-vs-mini].arms: arm weights must be above 0 "
                             "(gpt4o); ")
                for m in messages)
-    assert any("names unknown model 'gpt4o'; known: claude-haiku" in m for m in messages)
+    assert any("names unknown model 'gpt4o' (did you mean 'gpt-4'?); known: claude-haiku" in m for m in messages)
     with pytest.raises(FleetFileError, match="needs two or more arms"):
         parse_fleet(sample_text + AB_TEST.replace(', "gpt-4o-mini" = 1', ""), "fleet.toml")
     with pytest.raises(FleetFileError, match="duplicate A/B test name 'local-vs-mini'"):

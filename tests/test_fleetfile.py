@@ -65,7 +65,7 @@ def test_wrong_type_names_line_and_value(sample_text: str) -> None:
     [problem] = problems_of(text)
     column = text.splitlines()[line_of(text, "monthly_usd") - 1].index('"lots"') + 1
     assert problem.startswith(f"fleet.toml:{line_of(text, 'monthly_usd')}:{column}: budget.monthly_usd:")
-    assert "expected a number (got 'lots'); write it as a number" in problem
+    assert "expected a number (got 'lots'); write monthly_usd = 1.5 (the monthly budget in USD)" in problem
 
 
 def test_score_out_of_range(sample_text: str) -> None:

@@ -168,7 +168,12 @@ def _in_condition(index: LineIndex, data: Any, path: FieldPath) -> tuple[int, in
 
     node = data
     for part in path:
-        node = node[part] if isinstance(node, dict | list) else None
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
     offset = index.value_offset(path)
     if not isinstance(node, str) or offset is None:
         return None

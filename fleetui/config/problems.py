@@ -7,6 +7,7 @@ in the schema, so a new field is explained as soon as it is described.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
@@ -73,6 +74,8 @@ def shown(value: Any) -> str:
         return f"a {len(str(abs(value)))}-digit number" if abs(value) < 10**4000 else "a huge number"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, dt.date | dt.time):
+        return f"the date/time {value.isoformat()}"
     if isinstance(value, list):
         return "a list" if len(value) > 5 or any(isinstance(v, list | dict) for v in value) else _cut(repr(value))
     return _cut(repr(value))
@@ -100,14 +103,16 @@ def label(path: FieldPath, data: Any) -> FieldPath:
 
 # -- explaining a pydantic error -------------------------------------------------------------------
 
+# pydantic's error type → (what was expected, how to write one)
 _EXPECTED = {
-    "string_type": "a string in quotes",
-    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
-    "float_type": "a number", "float_parsing": "a number",
-    "bool_type": "true or false", "bool_parsing": "true or false",
-    "list_type": "a list, e.g. [\"a\", \"b\"]",
-    "dict_type": "a table, e.g. { key = 1 }", "model_type": "a table ([section] or { key = … })",
-    "model_attributes_type": "a table ([section] or { key = … })",
+    "string_type": ("a string", '"…"'),
+    "int_type": ("a whole number", "1"), "int_parsing": ("a whole number", "1"),
+    "int_from_float": ("a whole number", "1"),
+    "float_type": ("a number", "1.5"), "float_parsing": ("a number", "1.5"),
+    "bool_type": ("true or false", "true"), "bool_parsing": ("true or false", "true"),
+    "list_type": ("a list", "[ … ]"),
+    "dict_type": ("a table", "{ key = … }"), "model_type": ("a table", "{ key = … } or a [section]"),
+    "model_attributes_type": ("a table", "{ key = … } or a [section]"),
 }
 _BOUNDS = {"greater_than": ("gt", "above"), "greater_than_equal": ("ge", "at least"),
            "less_than": ("lt", "below"), "less_than_equal": ("le", "at most")}
@@ -128,7 +133,9 @@ def explain(error: Any, loc: FieldPath) -> str:
     if kind == "missing":
         return f"required key {key!r} is missing; add `{key} = …` to this table{_about(loc)}"
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}{show}; write it as {_EXPECTED[kind]}{_about(loc)}"
+        what, example = _EXPECTED[kind]
+        write = f"{key} = {example}" if key and not key.isdigit() else example
+        return f"expected {what}{show}; write {write}{_about(loc)}"
     if kind in _BOUNDS:
         bound, words = _BOUNDS[kind]
         limit = (error.get("ctx") or {}).get(bound)
@@ -153,11 +160,13 @@ def explain(error: Any, loc: FieldPath) -> str:
     return message if ";" in message else f"{message}{_about(loc, lead='; ') or '; see sample_fleet.toml'}"
 
 
-def _about(loc: FieldPath, lead: str = " — ") -> str:
+def _about(loc: FieldPath, lead: str = "") -> str:
+    """What the field is, from its schema description: " (the display name)", or with `lead`
+    "; name is the display name"."""
     info = field_info(loc)
     if info is None or not info.description:
         return ""
-    return f"{lead}{loc[-1]} is {info.description}"
+    return f"{lead}{loc[-1]} is {info.description}" if lead else f" ({info.description})"
 
 
 def field_info(loc: FieldPath) -> FieldInfo | None:
