@@ -172,11 +172,13 @@ class _Scanner:
                 return parts
             self.pos += 1
 
-    def resolve(self, keys: Sequence[str]) -> Path:
-        """Dotted header keys as a path, stepping into the current element of arrays of tables."""
+    def resolve(self, keys: Sequence[tuple[str, int]]) -> Path:
+        """Dotted header keys as a path, stepping into the current element of arrays of tables;
+        each step is noted where its key is written (`[a.b]` also places `a`)."""
         path: Path = ()
-        for key in keys:
+        for key, offset in keys:
             path = (*path, key)
+            self.index.note(path, offset)
             current = self.index.current_index(path)
             if current is not None:
                 path = (*path, current)
@@ -186,12 +188,12 @@ class _Scanner:
         start = self.pos
         array = self.text.startswith("[[", self.pos)
         self.pos += 2 if array else 1
-        keys = [key for key, _ in self.read_key()]
+        keys = self.read_key()
         if not keys:
             self.skip_line()
             return
         if array:
-            array_path = (*self.resolve(keys[:-1]), keys[-1])
+            array_path = (*self.resolve(keys[:-1]), keys[-1][0])
             self.index.note(array_path, start)
             self.table = (*array_path, self.index.next_index(array_path))
         else:
