@@ -205,3 +205,23 @@ def test_validate_reports_problems_and_exits_nonzero(tmp_path: Path, capsys: pyt
 
 def test_empty_fleet_is_valid() -> None:
     assert parse_fleet("") == Fleet()
+
+
+def test_every_field_of_the_schema_has_a_description() -> None:
+    from pydantic import BaseModel
+
+    from fleetui.config import schema
+
+    models = [v for v in vars(schema).values()
+              if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == schema.__name__]
+    assert len(models) >= 15
+    missing = [f"{m.__name__}.{name}" for m in models for name, info in m.model_fields.items() if not info.description]
+    assert missing == []
+
+
+def test_a_problem_explains_the_field_from_its_description(sample_text: str) -> None:
+    text = sample_text.replace("interval_s = 300", "interval_s = -3")
+    [problem] = problems_of(text)
+    line = line_of(text, "interval_s = -3")
+    assert problem == (f"fleet.toml:{line}:14: probes.interval_s: must be above 0 (got -3); use a value above 0 "
+                       "(seconds between health probes in the app)")

@@ -32,3 +32,18 @@ def test_importing_the_shim_loads_nothing_heavy() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_reading_a_fleet_imports_neither_the_router_nor_the_ui() -> None:
+    code = (
+        "import sys\n"
+        "from fleetui.config.fleetfile import load_fleet\n"
+        "from fleetui import locations\n"
+        "fleet = load_fleet(locations.sample_fleet_file())\n"
+        "assert fleet.rules, 'the sample has rules, so their conditions were parsed'\n"
+        "loaded = [m for m in ('fleetui.routing.router', 'fleetui.routing.strategies', 'fleetui.routing.ab',"
+        " 'textual', 'tomlkit', 'httpx', 'numpy') if m in sys.modules]\n"
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

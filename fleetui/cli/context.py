@@ -82,7 +82,7 @@ class CliContext:
             try:
                 self._fleet = load_fleet(source.path)
             except FleetFileError as exc:
-                raise CliError(str(exc)) from None
+                raise CliError(str(exc), exit_code=1) from None
         return self._fleet
 
     # -- the store ---------------------------------------------------------------------------

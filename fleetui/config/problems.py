@@ -72,6 +72,8 @@ def shown(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int) and abs(value) > 10**30:
         return f"a {len(str(abs(value)))}-digit number" if abs(value) < 10**4000 else "a huge number"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # a bound of 0 reads "above 0", not "above 0.0"
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, dt.date | dt.time):

@@ -172,13 +172,14 @@ class _Scanner:
                 return parts
             self.pos += 1
 
-    def resolve(self, keys: Sequence[tuple[str, int]]) -> Path:
+    def resolve(self, keys: Sequence[tuple[str, int]], *, own_table: bool = True) -> Path:
         """Dotted header keys as a path, stepping into the current element of arrays of tables;
         each step is noted where its key is written (`[a.b]` also places `a`)."""
         path: Path = ()
-        for key, offset in keys:
+        for position, (key, offset) in enumerate(keys):
             path = (*path, key)
-            self.index.note(path, offset)
+            if not own_table or position < len(keys) - 1:  # a header's own table is placed at its `[`
+                self.index.note(path, offset)
             current = self.index.current_index(path)
             if current is not None:
                 path = (*path, current)
@@ -193,7 +194,7 @@ class _Scanner:
             self.skip_line()
             return
         if array:
-            array_path = (*self.resolve(keys[:-1]), keys[-1][0])
+            array_path = (*self.resolve(keys[:-1], own_table=False), keys[-1][0])
             self.index.note(array_path, start)
             self.table = (*array_path, self.index.next_index(array_path))
         else:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -49,7 +49,7 @@ class FileChangedScreen(ModalScreen[str]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "changed-diff":
             diff = self.session.outside_change() or "(no difference in the text)"
-            self.query_one("#file-changed-diff", Static).update(Syntax(diff, "diff", theme="ansi_dark"))
+            self.query_one("#file-changed-diff", Static).update(_coloured(diff))
         elif event.button.id == "changed-reload":
             self.dismiss("reload")
         else:
@@ -57,6 +57,14 @@ class FileChangedScreen(ModalScreen[str]):
 
     def action_keep(self) -> None:
         self.dismiss("keep")
+
+
+def _coloured(diff: str) -> Text:
+    text = Text()
+    for line in diff.splitlines(keepends=True):
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim" if line.startswith("@") else ""
+        text.append(line, style=style)
+    return text
 
 
 def save_fleet_from(screen: Screen[object], session: Session, fleet: Fleet,
