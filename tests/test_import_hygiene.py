@@ -23,27 +23,24 @@ def test_only_the_tui_imports_textual() -> None:
     assert offenders == []
 
 
+def loaded_by(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `code`."""
+    script = f"import sys\n{code}\nprint(','.join(m for m in {modules!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return [m for m in result.stdout.strip().split(",") if m]
+
+
 def test_importing_the_shim_loads_nothing_heavy() -> None:
-    code = (
-        "import sys, fleetui.shim, fleetui\n"
-        "heavy = [m for m in ('textual', 'numpy', 'sklearn', 'pydantic', 'sqlite_utils', 'genai_prices', 'httpx')"
-        " if m in sys.modules]\n"
-        "print(','.join(heavy))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
+    heavy = ("textual", "numpy", "sklearn", "pydantic", "sqlite_utils", "genai_prices", "httpx")
+    assert loaded_by("import fleetui.shim, fleetui", heavy) == []
 
 
 def test_reading_a_fleet_imports_neither_the_router_nor_the_ui() -> None:
     code = (
-        "import sys\n"
         "from fleetui.config.fleetfile import load_fleet\n"
         "from fleetui import locations\n"
-        "fleet = load_fleet(locations.sample_fleet_file())\n"
-        "assert fleet.rules, 'the sample has rules, so their conditions were parsed'\n"
-        "loaded = [m for m in ('fleetui.routing.router', 'fleetui.routing.strategies', 'fleetui.routing.ab',"
-        " 'textual', 'tomlkit', 'httpx', 'numpy') if m in sys.modules]\n"
-        "print(','.join(loaded))"
+        "assert load_fleet(locations.sample_fleet_file()).rules, 'rules, so conditions were parsed'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
+    modules = ("fleetui.routing.router", "fleetui.routing.strategies", "fleetui.routing.ab", "textual", "tomlkit",
+               "httpx", "numpy")
+    assert loaded_by(code, modules) == []

@@ -40,6 +40,17 @@ def test_a_write_keeps_the_files_mode_and_the_previous_version(tmp_path: Path) -
     assert temp_files(tmp_path) == []
 
 
+def test_a_linked_file_stays_a_link(tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "fleet.toml"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "fleet.toml"
+    link.symlink_to(real)
+    write_text(link, "new\n", backup=True)
+    assert link.is_symlink() and real.read_text() == "new\n"
+    assert (real.parent / "fleet.toml.bak").read_text() == "old\n"
+
+
 def test_a_new_file_gets_the_umask_mode(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:

@@ -91,7 +91,8 @@ class Provider(Section):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("base_url must start with http:// or https:// and name a host; e.g. https://api.openai.com/v1")
+            raise ValueError(
+                "base_url must start with http:// or https:// and name a host; e.g. https://api.openai.com/v1")
         return value.rstrip("/") if value else value
 
     @property
@@ -113,7 +114,10 @@ Score = Annotated[int, Field(ge=0, le=100)]
 
 
 class Capabilities(Section):
-    strengths: list[str] = Field(default_factory=list, description='what the model is good at, e.g. ["coding", "vision"]')
+    strengths: list[str] = Field(
+        default_factory=list,
+        description='what the model is good at, e.g. ["coding", "vision"]',
+    )
     coding: Score | None = Field(default=None, description="a coding score from 0 to 100")
     reasoning: Score | None = Field(default=None, description="a reasoning score from 0 to 100")
     creativity: Score | None = Field(default=None, description="a creativity score from 0 to 100")
@@ -145,7 +149,10 @@ class Model(Section):
     price: PriceOverride | None = Field(default=None, description="prices that win over the catalog's")
     context_window: int | None = Field(default=None, gt=0, description="the context window in tokens")
     capabilities: Capabilities = Field(default_factory=Capabilities, description="scores and features")
-    roles: list[RoleAssignment] = Field(default_factory=list, description='roles held, e.g. [{ role = "fast-tasks", priority = 1 }]')
+    roles: list[RoleAssignment] = Field(
+        default_factory=list,
+        description='roles held, e.g. [{ role = "fast-tasks", priority = 1 }]',
+    )
     enabled: bool = Field(default=True, description="false keeps the model in the file but out of routing")
     tags: list[str] = Field(default_factory=list, description="free labels for filtering")
 
@@ -155,7 +162,8 @@ class Model(Section):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("endpoint must start with http:// or https:// and name a host; e.g. http://localhost:11434")
+            raise ValueError(
+                "endpoint must start with http:// or https:// and name a host; e.g. http://localhost:11434")
         return value.rstrip("/") if value else value
 
 
@@ -173,7 +181,10 @@ class RoutingRule(Section):
     when: str = Field(min_length=1, description='condition, e.g. task == "coding"')
     model: Identifier | None = Field(default=None, description="the id of the model this rule routes to")
     role: Identifier | None = Field(default=None, description="the id of the role whose models this rule routes to")
-    fallbacks: list[Identifier] = Field(default_factory=list, description="model ids tried in turn when the target fails")
+    fallbacks: list[Identifier] = Field(
+        default_factory=list,
+        description="model ids tried in turn when the target fails",
+    )
     enabled: bool = Field(default=True, description="false keeps the rule in the file but skips it")
     description: str = Field(default="", description="why the rule exists")
 
@@ -213,7 +224,10 @@ class ABTestSpec(Section):
 class Budgets(Section):
     monthly_usd: float | None = Field(default=None, ge=0, description="the monthly budget in USD")
     warn_pct: float = Field(default=70, gt=0, le=100, description="the share of the budget where dashboards turn amber")
-    critical_pct: float = Field(default=90, gt=0, le=100, description="the share of the budget where dashboards turn red")
+    critical_pct: float = Field(
+        default=90, gt=0, le=100,
+        description="the share of the budget where dashboards turn red",
+    )
     per_model: dict[str, float] = Field(default_factory=dict, description="monthly USD per model id")
     per_role: dict[str, float] = Field(default_factory=dict, description="monthly USD per role id")
 
@@ -226,9 +240,15 @@ class Budgets(Section):
 
 class RecommendationThresholds(Section):
     min_saving_pct: float = Field(default=20, ge=0, le=100, description="the smallest saving (%) worth recommending")
-    max_quality_drop_pct: float = Field(default=5, ge=0, le=100, description="the largest quality drop (%) a switch may cost")
+    max_quality_drop_pct: float = Field(
+        default=5, ge=0, le=100,
+        description="the largest quality drop (%) a switch may cost",
+    )
     min_samples: int = Field(default=5, ge=1, description="calls needed before a recommendation")
-    verification_budget_usd: float = Field(default=1.0, ge=0, description="the most USD a replay that verifies a switch may spend")
+    verification_budget_usd: float = Field(
+        default=1.0, ge=0,
+        description="the most USD a replay that verifies a switch may spend",
+    )
     judge: Identifier | None = Field(
         default=None, description="model id that judges replayed answers (default: the strongest other model)"
     )
@@ -298,10 +318,16 @@ class Fleet(Section):
     providers: list[Provider] = Field(default_factory=list, description="where models are served ([[providers]])")
     roles: list[Role] = Field(default_factory=list, description="the jobs models are given ([[roles]])")
     models: list[Model] = Field(default_factory=list, description="the models of the fleet ([[models]])")
-    rules: list[RoutingRule] = Field(default_factory=list, description="routing rules ([[rules]]), lowest priority first")
+    rules: list[RoutingRule] = Field(
+        default_factory=list,
+        description="routing rules ([[rules]]), lowest priority first",
+    )
     ab_tests: list[ABTestSpec] = Field(default_factory=list, description="traffic splits between models ([[ab_tests]])")
     budget: Budgets = Field(default_factory=Budgets, description="monthly budgets and their alert levels")
-    recommendations: RecommendationThresholds = Field(default_factory=RecommendationThresholds, description="when a cheaper model is recommended")
+    recommendations: RecommendationThresholds = Field(
+        default_factory=RecommendationThresholds,
+        description="when a cheaper model is recommended",
+    )
     ranking: Ranking = Field(default_factory=Ranking, description="how models are ranked per use case")
     privacy: Privacy = Field(default_factory=Privacy, description="how much of each prompt is stored")
     probes: Probes = Field(default_factory=Probes, description="health probe timing")

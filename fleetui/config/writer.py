@@ -58,6 +58,9 @@ def write_chunks(
 ) -> Written:
     """Write the text of `chunks` (streamed: an export need not fit in memory) atomically."""
     target = Path(path)
+    if target.is_symlink():
+        # A fleet file linked from a dotfiles repository stays a link: the file it names is replaced.
+        target = Path(os.path.realpath(target))
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(2, f"there is no folder {folder}; create it or write elsewhere", str(target))
