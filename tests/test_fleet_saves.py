@@ -125,3 +125,15 @@ def test_the_issues_crashes_are_one_line_each_with_line_and_column(
     assert any(line.startswith(f"  {target}:{where}: ") for line in problems), out
     assert main(["--config", str(target), "status"]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_windows_file_saves_in_place_with_its_line_ends(tmp_path: Path) -> None:
+    target = tmp_path / "fleet.toml"
+    target.write_bytes(SAMPLE_FLEET.read_bytes().replace(b"\n", b"\r\n"))
+    session = Session(FleetSource(target, "--config"), tmp_path / "s.db", demo=False)
+    fleet = session.fleet.model_copy(deep=True)
+    fleet.model("gpt-4").enabled = False
+    session.save(fleet)
+    raw = target.read_bytes()
+    assert b"enabled = false" in raw and raw.count(b"\n") == raw.count(b"\r\n")
+    assert load_fleet(target).model("gpt-4").enabled is False

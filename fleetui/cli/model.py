@@ -57,6 +57,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.config.schema import Fleet
     from fleetui.config.fleetfile import FleetFileError, fleet_data_problems, fleet_file_text
     from fleetui.config.change import Change
+    from fleetui.config.writer import read_text
 
     source = ctx.own_fleet_source()
     fleet = ctx.fleet()
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             del data["models"][index]
     try:
         new_fleet = Fleet.model_validate(data)
-        old = source.path.read_text(encoding="utf-8")
+        old = read_text(source.path)
         change = Change(source.path, old, fleet_file_text(new_fleet, source.path, base=old), args.id)
     except ValidationError as exc:
         problems = "\n".join(f"  {problem}" for problem in fleet_data_problems(exc, data))

@@ -26,7 +26,7 @@ from fleetui import locations
 from fleetui.config.problems import FieldPath, FleetFileError, FleetProblem, explain, format_path, label
 from fleetui.config.schema import CrossReferenceError, Fleet, cross_reference_problems
 from fleetui.config.tomllines import MAX_DEPTH, LineIndex, Lines, shape_problems
-from fleetui.config.writer import Written, write_text
+from fleetui.config.writer import Written, read_text, write_text
 
 __all__ = [
     "FleetFileError", "FleetProblem", "FleetSource", "create_from_sample", "dump_fleet", "edit_fleet_text",
@@ -51,17 +51,18 @@ def read_fleet(path: Path | str) -> tuple[Fleet, str]:
     """The fleet in `path` and the exact text it was read from (what a later save must find)."""
     file = Path(path)
     try:
-        size = file.stat().st_size
-        if size > MAX_BYTES:
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # bounded: a wrong path to a huge file is not read whole
+        if len(data) > MAX_BYTES:
             raise FleetFileError(file, [FleetProblem(
-                file, None, (), f"{size:,} bytes, more than a fleet file can be ({MAX_BYTES:,}); "
-                "is this the right file?")])
-        text = file.read_text(encoding="utf-8")
+                file, None, (), f"more than {MAX_BYTES:,} bytes, more than a fleet file can be; is this the right "
+                "file?")])
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise FleetFileError(file, [FleetProblem(
             file, None, (), "file not found; create one with `fleetui init` or point --config at yours")]) from None
     except UnicodeDecodeError as exc:
-        line, column = Lines(file.read_bytes()[: exc.start].decode("utf-8", "replace")).end()
+        line, column = Lines(data[: exc.start].decode("utf-8", "replace")).end()
         raise FleetFileError(file, [FleetProblem(
             file, line, (), f"not UTF-8 text ({exc.reason}); save the file as UTF-8", column)]) from None
     except OSError as exc:
@@ -217,7 +218,11 @@ def edit_fleet_text(text: str, fleet: Fleet, notes: dict[str, dict[str, str]] | 
     """
     from fleetui.config.tomledit import update_toml  # tomlkit loads only when a file is saved
 
-    return update_toml(text, _fleet_data(fleet, defaults=True), _fleet_data(fleet, defaults=False), notes)
+    # A file with Windows line ends keeps them: the new lines get them too.
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    plain = text.replace("\r\n", "\n") if crlf else text
+    edited = update_toml(plain, _fleet_data(fleet, defaults=True), _fleet_data(fleet, defaults=False), notes)
+    return edited.replace("\n", "\r\n") if crlf else edited
 
 
 def fleet_file_text(fleet: Fleet, file: Path, base: str | None = None) -> str:
@@ -245,7 +250,7 @@ def fleet_file_text(fleet: Fleet, file: Path, base: str | None = None) -> str:
 
 def _current_text(file: Path) -> str | None:
     try:
-        return file.read_text(encoding="utf-8")
+        return read_text(file)
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:

@@ -48,6 +48,11 @@ class Written:
     backup: Path | None  # where the previous content went, when it was kept
 
 
+def read_text(path: Path | str) -> str:
+    """The file's text exactly as it is on disk (no newline translation): what `expect` compares."""
+    return Path(path).read_bytes().decode("utf-8")
+
+
 def write_text(path: Path | str, text: str, *, expect: str | None = None, backup: bool = False) -> Written:
     """Write `text` to `path` atomically (see the module doc); `expect` guards against lost edits."""
     return write_chunks(path, [text], expect=expect, backup=backup)

@@ -15,6 +15,7 @@ from typing import Any
 from fleetui.config.change import Change
 from fleetui.config.fleetfile import edit_fleet_text, fleet_file_text, parse_fleet
 from fleetui.config.schema import Fleet
+from fleetui.config.writer import read_text
 
 CASUAL = ["casual_chat", "food_dining", "quick_lookup"]
 
@@ -52,7 +53,7 @@ def rule_for(rec: dict[str, Any], existing_names: set[str]) -> tuple[dict[str, A
 def plan(path: Path, rec: dict[str, Any]) -> Change:
     """The recommendation's rule added after the file's last rule, under the rules' own comments;
     every other line stays as it is. Raises FleetFileError when the result would not be valid."""
-    old = path.read_text(encoding="utf-8")
+    old = read_text(path)
     fleet = parse_fleet(old, path)
     rule, comment = rule_for(rec, {r.name for r in fleet.rules})
     data = fleet.model_dump()
@@ -71,7 +72,7 @@ def plan(path: Path, rec: dict[str, Any]) -> Change:
 def plan_ab_winner(path: Path, test_name: str, winner: str) -> Change:
     """Route the A/B test's rule to `winner` (the rule's other targets become its fallbacks) and
     disable the test, which stays in the file as a record. The file is edited in place."""
-    old = path.read_text(encoding="utf-8")
+    old = read_text(path)
     fleet = parse_fleet(old, path)
     test = next((t for t in fleet.ab_tests if t.name == test_name), None)
     if test is None:

@@ -59,9 +59,10 @@ class Session:
     def outside_change(self) -> str:
         """The diff between the text that was read and the file on disk now ("" when the same)."""
         from fleetui.config.change import text_diff
+        from fleetui.config.writer import read_text
 
         try:
-            now = self.source.path.read_text(encoding="utf-8")
+            now = read_text(self.source.path)
         except (OSError, UnicodeDecodeError) as exc:
             return f"(cannot read {self.source.path}: {exc})"
         return text_diff(self.text, now, f"{self.source.path} (as loaded)", f"{self.source.path} (on disk now)")
