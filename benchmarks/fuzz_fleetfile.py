@@ -161,8 +161,9 @@ def main() -> None:
     for place, count in crashes.most_common():
         print(f"  {count:6,}  {place}")
     if problems:
-        print(f"problems reported: {problems:,}; with a line {with_line / problems:.1%}, "
-              f"with a column {with_column / problems:.1%}, with '; what to do' {with_advice / problems:.1%}")
+        print(f"problems reported: {problems:,}; with a line {with_line:,} ({with_line / problems:.1%}), "
+              f"with a column {with_column:,} ({with_column / problems:.1%}), "
+              f"with '; what to do' {with_advice:,} ({with_advice / problems:.1%})")
         if "--examples" in sys.argv:
             print("\n".join(f"  {e}" for e in examples.values()))
     print(f"conditions: {args.conditions:,} generated in {conditions_s:.1f}s; tracebacks "

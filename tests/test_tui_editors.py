@@ -108,8 +108,9 @@ async def test_rules_split_by_an_ab_test_keep_it_when_renamed_and_are_not_remove
     assert [t.rule for t in fleet.ab_tests] == ["pings"] and "heartbeats" not in [r.name for r in fleet.rules]
 
 
-async def type_a_new_rule_and_press_ctrl_s(session: Session, fields: dict[str, str]) -> RulesEditor:
-    """`n`, fill the form, ctrl+s from the table: no "Update rule" in between."""
+async def type_a_new_rule_and_press_ctrl_s(session: Session, fields: dict[str, str]) -> tuple[RulesEditor, str]:
+    """`n`, fill the form, ctrl+s from the table: no "Update rule" in between. The editor, and
+    the check line under the form as shown then."""
     app = FleetApp(session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 0)
@@ -120,13 +121,13 @@ async def type_a_new_rule_and_press_ctrl_s(session: Session, fields: dict[str, s
         await pilot.press("ctrl+s")
         await pilot.pause(0.2)
         assert isinstance(editor, RulesEditor)
-        return editor
+        return editor, str(editor.query_one("#rule-check", Static).render())
 
 
 async def test_a_rule_typed_after_n_is_saved_by_ctrl_s_without_update(demo_session: Session) -> None:  # noqa: F811
     path = demo_session.source.path
     before = path.read_text()
-    editor = await type_a_new_rule_and_press_ctrl_s(
+    editor, _ = await type_a_new_rule_and_press_ctrl_s(
         demo_session, {"name": "night-batch", "when": "hour < 6", "model": "deepseek-v3"})
     assert not editor.dirty
     fleet = load_fleet(path)
@@ -138,9 +139,9 @@ async def test_a_rule_typed_after_n_is_saved_by_ctrl_s_without_update(demo_sessi
 async def test_an_invalid_form_stops_ctrl_s_and_writes_nothing(demo_session: Session) -> None:  # noqa: F811
     path = demo_session.source.path
     before = path.read_text()
-    editor = await type_a_new_rule_and_press_ctrl_s(
+    editor, check = await type_a_new_rule_and_press_ctrl_s(
         demo_session, {"name": "broken", "when": "taks == 1", "model": "deepseek-v3"})
-    assert "unknown attribute 'taks'" in str(editor.query_one("#rule-check", Static).render())
+    assert "unknown attribute 'taks'" in check and editor.dirty is False
     assert path.read_text() == before and not path.with_name("fleet.toml.bak").exists()
 
 

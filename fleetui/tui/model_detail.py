@@ -164,10 +164,17 @@ class ModelDetail(Screen[None]):
     def _save(self, fleet: Any, done: str) -> bool:
         from fleetui.tui.editor_base import save_fleet_from
 
-        if save_fleet_from(self, self.session, fleet, self._render_static) is None:
+        if save_fleet_from(self, self.session, fleet, self._reloaded) is None:
             return False
         self.app.notify(done, title="Saved", timeout=4)
         return True
+
+    def _reloaded(self) -> None:
+        """The file was read again: show this model as it is there, or leave if it is gone."""
+        if any(m.id == self.model_id for m in self.session.fleet.models):
+            self._render_static()
+        else:
+            self.app.pop_screen()
 
     def action_toggle(self) -> None:
         fleet = self.session.fleet.model_copy(deep=True)
