@@ -384,13 +384,13 @@ class CrossReferenceError(ValueError):
         super().__init__("; ".join(message for _, message in problems))
 
 
-def cross_reference_problems(data: Mapping[str, Any], *, conditions: bool = True) -> list[Problem]:
+def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
     """Problems that span sections, each with the path of the offending value.
 
     Works on plain data so that the loader can report these alongside field errors even when
     some entries failed to validate: every value is type-checked before it is used, and anything
-    malformed is left to field validation, which reports it. `conditions` also parses each
-    rule's `when` (never evaluating it).
+    malformed is left to field validation, which reports it. Each rule's `when` is parsed,
+    never evaluated.
     """
 
     def entries(section: str) -> list[Mapping[str, Any]]:
@@ -438,13 +438,11 @@ def cross_reference_problems(data: Mapping[str, Any], *, conditions: bool = True
     for i, rule in enumerate(rules):
         owner = named("rule", rule, i)
         when = text(rule.get("when"))
-        if when and when.strip() and conditions:
-            from fleetui.routing.conditions import validate_condition
+        if when and when.strip():
+            from fleetui.routing.conditions import HELP, validate_condition
 
             problem = validate_condition(when)
             if problem:
-                from fleetui.routing.conditions import HELP
-
                 advice = "" if ";" in problem else f"; {HELP}"
                 problems.append((("rules", i, "when"), f"condition: {problem}{advice}"))
         check(("rules", i, "model"), rule.get("model"), model_ids, "model", owner)
