@@ -41,11 +41,12 @@ def test_bad_ab_tests_are_reported_with_line_and_what_is_known(sample_text: str)
         parse_fleet(text, "fleet.toml")
     lines = sample_text.count("\n")
     messages = [str(p) for p in caught.value.problems]
-    assert f"fleet.toml:{lines + 4}: ab_tests[local-vs-mini].rule: A/B test 'local-vs-mini' names unknown rule " \
+    assert f"fleet.toml:{lines + 4}:8: ab_tests[local-vs-mini].rule: A/B test 'local-vs-mini' names unknown rule " \
            "'casual'; known: casual-to-local," in messages[0]
-    assert any(f"fleet.toml:{lines + 5}: ab_tests[local-vs-mini].arms: arm weights must be above 0 (gpt4o)" == m
+    assert any(m.startswith(f"fleet.toml:{lines + 5}:8: ab_tests[local-vs-mini].arms: arm weights must be above 0 "
+                            "(gpt4o); ")
                for m in messages)
-    assert any("names unknown model 'gpt4o'; known: claude-haiku" in m for m in messages)
+    assert any("names unknown model 'gpt4o' (did you mean 'gpt-4'?); known: claude-haiku" in m for m in messages)
     with pytest.raises(FleetFileError, match="needs two or more arms"):
         parse_fleet(sample_text + AB_TEST.replace(', "gpt-4o-mini" = 1', ""), "fleet.toml")
     with pytest.raises(FleetFileError, match="duplicate A/B test name 'local-vs-mini'"):

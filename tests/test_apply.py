@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import shutil
 from pathlib import Path
@@ -14,6 +15,10 @@ from fleetui.config.fleetfile import load_fleet
 from fleetui.routing import Router
 from fleetui.store import Store, analytics
 from tests.conftest import SAMPLE_FLEET
+
+
+def rec_rule_name(rec: dict[str, object]) -> str:
+    return f"use-{rec['recommended_model']}-for-{rec['use_case']}"
 
 
 @pytest.fixture
@@ -35,8 +40,15 @@ def test_apply_adds_a_rule_keeps_comments_and_marks_applied(setup: tuple[Path, P
     out = capsys.readouterr().out
     assert "+[[rules]]" in out and f'+model = "{rec["recommended_model"]}"' in out
     after = fleet_file.read_text()
-    assert after.startswith(before), "nothing the user wrote is changed"
-    assert "# Comments in it teach" not in after or "Comments" in before
+    removed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line.startswith("- ")]
+    assert removed == [], "nothing the user wrote is changed"
+    # The rule goes after the last rule, under the rules' own banner, not under the next section's.
+    lines = after.splitlines()
+    added = lines.index(f'name = "{rec_rule_name(rec)}"')
+    last_rule = max(i for i, line in enumerate(lines) if line == "[[rules]]")
+    budget_banner = lines.index("[budget]") - 2
+    assert lines[last_rule + 1] == lines[added] and added < budget_banner
+    assert lines[last_rule - 1].startswith(f"# Added by `fleetui apply {rec['id']}`")
     assert (fleet_file.parent / "fleet.toml.bak").read_text() == before
     decision = Router.from_toml(fleet_file).route("x", use_case=str(rec["use_case"]), complexity="medium")
     assert decision.model_id == rec["recommended_model"]

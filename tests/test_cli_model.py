@@ -56,7 +56,7 @@ def test_bad_changes_say_what_and_write_nothing(fleet_file: Path, capsys: pytest
     assert main([*cli, "add", "x", "--provider", "nope", "--model", "m", "--role", "boss",
                  "--key", "sk-" + "a1b2c3d4" * 6]) == 2
     err = capsys.readouterr().err
-    assert "models[x].provider: unknown provider 'nope'; known: anthropic" in err
+    assert "models[x].provider: unknown provider 'nope' (did you mean 'openai'?); known: anthropic" in err
     assert "models[x].roles[0].role: unknown role 'boss'" in err
     assert "models[x].key: this looks like an API key itself" in err and "a1b2c3d4" not in err
     assert main([*cli, "add", "gpt-4", "--provider", "openai", "--model", "gpt-4"]) == 2

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from fleetui.cli import main
-from fleetui.config.fleetfile import dump_fleet, load_fleet
+from fleetui.config.fleetfile import load_fleet
 from fleetui.config.schema import ABTestSpec, Fleet, Model, Provider, Role, RoleAssignment, RoutingRule
 from fleetui.pricing import Pricer
 from fleetui.routing import Router

@@ -55,7 +55,7 @@ def test_typo_key_names_line_field_and_suggestion(sample_text: str) -> None:
     text = sample_text.replace("context_window = 8192", "context_windw = 8192")
     [problem] = problems_of(text)
     line = line_of(text, "context_windw")
-    assert problem.startswith(f"fleet.toml:{line}: models[gpt-4].context_windw: unknown key")
+    assert problem.startswith(f"fleet.toml:{line}:1: models[gpt-4].context_windw: unknown key")
     assert "did you mean 'context_window'" in problem
     assert "allowed here:" in problem and "capabilities" in problem
 
@@ -63,15 +63,16 @@ def test_typo_key_names_line_field_and_suggestion(sample_text: str) -> None:
 def test_wrong_type_names_line_and_value(sample_text: str) -> None:
     text = sample_text.replace("monthly_usd = 500", 'monthly_usd = "lots"')
     [problem] = problems_of(text)
-    assert problem.startswith(f"fleet.toml:{line_of(text, 'monthly_usd')}: budget.monthly_usd:")
-    assert "valid number" in problem and "'lots'" in problem
+    column = text.splitlines()[line_of(text, "monthly_usd") - 1].index('"lots"') + 1
+    assert problem.startswith(f"fleet.toml:{line_of(text, 'monthly_usd')}:{column}: budget.monthly_usd:")
+    assert "expected a number (got 'lots'); write monthly_usd = 1.5 (the monthly budget in USD)" in problem
 
 
 def test_score_out_of_range(sample_text: str) -> None:
     text = sample_text.replace("reasoning = 98", "reasoning = 180")
     [problem] = problems_of(text)
-    assert f":{line_of(text, 'reasoning = 180')}: models[claude-opus].capabilities.reasoning" in problem
-    assert "less than or equal to 100" in problem
+    assert f":{line_of(text, 'reasoning = 180')}:13: models[claude-opus].capabilities.reasoning" in problem
+    assert "must be at most 100 (got 180); use a value at most 100" in problem
 
 
 def test_duplicate_model_id(sample_text: str) -> None:
@@ -87,7 +88,7 @@ def test_duplicate_model_id(sample_text: str) -> None:
 def test_rule_naming_unknown_model(sample_text: str) -> None:
     text = sample_text.replace('model = "gemini-pro"\nfallbacks', 'model = "gemini-prro"\nfallbacks')
     [problem] = problems_of(text)
-    assert problem.startswith(f"fleet.toml:{line_of(text, 'gemini-prro')}: rules[long-documents].model:")
+    assert problem.startswith(f"fleet.toml:{line_of(text, 'gemini-prro')}:9: rules[long-documents].model:")
     assert "unknown model 'gemini-prro'" in problem and "gemini-pro" in problem
 
 
@@ -103,7 +104,7 @@ def test_field_and_cross_reference_errors_reported_together(sample_text: str) ->
 def test_broken_toml_gives_line() -> None:
     text = 'name = "x"\n[[models]\nid = "a"\n'
     [problem] = problems_of(text)
-    assert problem.startswith("fleet.toml:2: invalid TOML")
+    assert problem.startswith("fleet.toml:2:9: invalid TOML: Expected ']]' at the end of an array declaration; fix")
 
 
 def test_key_value_in_key_reference_is_refused(sample_text: str) -> None:
@@ -204,3 +205,23 @@ def test_validate_reports_problems_and_exits_nonzero(tmp_path: Path, capsys: pyt
 
 def test_empty_fleet_is_valid() -> None:
     assert parse_fleet("") == Fleet()
+
+
+def test_every_field_of_the_schema_has_a_description() -> None:
+    from pydantic import BaseModel
+
+    from fleetui.config import schema
+
+    models = [v for v in vars(schema).values()
+              if isinstance(v, type) and issubclass(v, BaseModel) and v.__module__ == schema.__name__]
+    assert len(models) >= 15
+    missing = [f"{m.__name__}.{name}" for m in models for name, info in m.model_fields.items() if not info.description]
+    assert missing == []
+
+
+def test_a_problem_explains_the_field_from_its_description(sample_text: str) -> None:
+    text = sample_text.replace("interval_s = 300", "interval_s = -3")
+    [problem] = problems_of(text)
+    line = line_of(text, "interval_s = -3")
+    assert problem == (f"fleet.toml:{line}:14: probes.interval_s: must be above 0 (got -3); use a value above 0 "
+                       "(seconds between health probes in the app)")

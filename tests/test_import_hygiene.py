@@ -23,15 +23,28 @@ def test_only_the_tui_imports_textual() -> None:
     assert offenders == []
 
 
+def loaded_by(code: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `code`."""
+    script = f"import sys\n{code}\nprint(','.join(m for m in {modules!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return [m for m in result.stdout.strip().split(",") if m]
+
+
 def test_importing_the_shim_loads_nothing_heavy() -> None:
+    heavy = ("textual", "numpy", "sklearn", "pydantic", "sqlite_utils", "genai_prices", "httpx")
+    assert loaded_by("import fleetui.shim, fleetui", heavy) == []
+
+
+def test_reading_a_fleet_imports_neither_the_router_nor_the_ui() -> None:
     code = (
-        "import sys, fleetui.shim, fleetui\n"
-        "heavy = [m for m in ('textual', 'numpy', 'sklearn', 'pydantic', 'sqlite_utils', 'genai_prices', 'httpx')"
-        " if m in sys.modules]\n"
-        "print(','.join(heavy))"
+        "from fleetui.config.fleetfile import load_fleet\n"
+        "from fleetui import locations\n"
+        "assert load_fleet(locations.sample_fleet_file()).rules, 'rules, so conditions were parsed'\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
+    modules = ("fleetui.routing.router", "fleetui.routing.strategies", "fleetui.routing.ab", "textual", "tomlkit",
+               "httpx", "numpy")
+    assert loaded_by(code, modules) == []
+
 
 
 def _imported_modules(path: Path) -> list[str]:

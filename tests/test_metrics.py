@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fleetui.analysis.metrics import collect, metrics_json, prometheus_text
+from fleetui.analysis.metrics import collect, prometheus_text
 from fleetui.cli import main
 from fleetui.config.fleetfile import load_fleet
 from fleetui.store import Store

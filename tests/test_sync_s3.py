@@ -266,7 +266,9 @@ def test_a_bad_endpoint_in_the_fleet_file_says_where(ann: Teammate) -> None:
     ann.fleet_file.write_text(text)
     line = text.count("\n")  # the last line
     result = ann.run("publish", "s3")
-    assert result.code == 2 and f"{ann.fleet_file}:{line}: sync.s3_endpoint: s3_endpoint must start with http://" in result.err
+    # file:line:column, and exit 1 as for every fleet file problem
+    where = f"{ann.fleet_file}:{line}:15: sync.s3_endpoint: s3_endpoint must start with http://"
+    assert result.code == 1 and where in result.err
 
 
 def test_credentials_in_the_endpoint_url_are_refused(ann: Teammate) -> None:

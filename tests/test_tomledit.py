@@ -14,7 +14,7 @@ import pytest
 import tomli_w
 
 from fleetui.config.schema import Fleet
-from fleetui.config.fleetfile import dump_fleet, edit_fleet_text, load_fleet, parse_fleet, save_fleet
+from fleetui.config.fleetfile import FleetFileError, dump_fleet, edit_fleet_text, load_fleet, parse_fleet, save_fleet
 from fleetui.config.tomledit import update_toml
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_fleet.toml"
@@ -89,10 +89,13 @@ def test_enabling_again_changes_exactly_one_line(fleet_file: Path) -> None:
     assert (removed, added) == (["enabled = false"], ["enabled = true"])
 
 
-def test_an_unchanged_save_writes_the_file_back_byte_for_byte(fleet_file: Path) -> None:
+def test_an_unchanged_save_writes_nothing_and_keeps_the_real_previous_version(fleet_file: Path) -> None:
+    backup = fleet_file.parent / "fleet.toml.bak"
+    backup.write_text("the real previous version\n", encoding="utf-8")
+    inode = fleet_file.stat().st_ino
     before, after, _ = save(fleet_file, lambda d: None)
-    assert after == before
-    assert (fleet_file.parent / "fleet.toml.bak").read_text(encoding="utf-8") == before
+    assert after == before and fleet_file.stat().st_ino == inode, "not even renamed over itself"
+    assert backup.read_text(encoding="utf-8") == "the real previous version\n"
 
 
 def test_editing_a_price_changes_only_that_value_and_keeps_its_header_comment(fleet_file: Path) -> None:
@@ -294,17 +297,21 @@ def test_a_new_file_gets_a_full_dump(tmp_path: Path) -> None:
     assert load_fleet(target) == fleet
 
 
-def test_an_unreadable_layout_falls_back_to_a_full_dump(fleet_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_edit_that_does_not_read_back_is_refused_and_writes_nothing(
+    fleet_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import fleetui.config.tomledit as tomledit
 
-    def broken(text: str, data: Any, sparse: Any = None) -> str:
+    def broken(text: str, data: Any, sparse: Any = None, notes: Any = None) -> str:
         return text.replace('name = "sample fleet"', 'name = "not what was asked"')
 
     monkeypatch.setattr(tomledit, "update_toml", broken)
+    before = fleet_file.read_text(encoding="utf-8")
     fleet = edited(load_fleet(fleet_file), lambda d: d.update(name="renamed"))
-    save_fleet(fleet, fleet_file)
-    text = fleet_file.read_text(encoding="utf-8")
-    assert text.startswith("# fleetui fleet file.") and load_fleet(fleet_file) == fleet
+    with pytest.raises(FleetFileError, match="would not read back as the fleet; nothing written"):
+        save_fleet(fleet, fleet_file)
+    assert fleet_file.read_text(encoding="utf-8") == before
+    assert not (fleet_file.parent / "fleet.toml.bak").exists()
 
 
 # -- the editor on its own ---------------------------------------------------------------------------
@@ -395,7 +402,7 @@ def test_the_full_dump_and_the_edit_hold_the_same_data(fleet_file: Path) -> None
     assert edited_data == dumped == fleet
 
 
-def test_a_table_split_over_the_file_is_edited_around_or_falls_back(tmp_path: Path) -> None:
+def test_a_table_split_over_the_file_is_edited_around_or_refused(tmp_path: Path) -> None:
     text = SAMPLE.read_text(encoding="utf-8")
     # Move [budget.per_model] to the very end, after [probes]: legal TOML, an odd layout.
     per_model = "[budget.per_model]\nclaude-opus = 100\n\n"
@@ -403,9 +410,12 @@ def test_a_table_split_over_the_file_is_edited_around_or_falls_back(tmp_path: Pa
     target.write_text(text.replace(per_model, "") + "\n" + per_model, encoding="utf-8")
     before, after, _ = save(target, lambda d: rule(d, "heartbeats").update(priority=21))
     assert changes(before, after) == (["priority = 20"], ["priority = 21"])
-    # Changing the split table itself is beyond an in-place edit: a full, correct dump instead.
-    _, after, fleet = save(target, lambda d: d["budget"].update(monthly_usd=600))
-    assert after.startswith("# fleetui fleet file.") and fleet.budget.monthly_usd == 600
+    # Changing the split table itself is beyond an in-place edit: refused, nothing lost or written.
+    kept = target.read_text(encoding="utf-8")
+    fleet = edited(load_fleet(target), lambda d: d["budget"].update(monthly_usd=600))
+    with pytest.raises(FleetFileError, match="'budget' is split over several places in the file.*nothing written"):
+        save_fleet(fleet, target)
+    assert target.read_text(encoding="utf-8") == kept
 
 
 def test_the_tui_session_saves_in_place(fleet_file: Path, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import shutil
 from typing import Any
 from pathlib import Path
@@ -226,7 +228,14 @@ async def test_apply_a_recommendation_from_the_tab(demo_session: Session) -> Non
         app.screen.query_one("#apply-yes", Button).press()
         await settle(app, pilot)
     after = demo_session.source.path.read_text()
-    assert after.startswith(before) and f'model = "{rec.recommended_model}"' in after[len(before):]
+    # Only lines added, the rule after the last rule and before the budget section's banner.
+    added = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:2] in ("+ ", "- ")]
+    assert added and all(line.startswith("+ ") for line in added)
+    assert f'+ model = "{rec.recommended_model}"' in added
+    lines = after.splitlines()
+    rule = max(i for i, line in enumerate(lines) if line == "[[rules]]")
+    assert lines[rule + 1].startswith('name = "use-') and rule < lines.index("[budget]")
+    assert demo_session.text == after, "the session read the file again, so its next save is not refused"
     with Store.open(demo_session.db_path) as store:
         assert store.db.execute("SELECT status FROM recommendations WHERE id = ?", [rec.id]).fetchone()[0] == "applied"
 

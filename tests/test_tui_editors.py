@@ -88,7 +88,7 @@ async def test_rules_split_by_an_ab_test_keep_it_when_renamed_and_are_not_remove
     path = demo_session.source.path
     path.write_text(path.read_text() + '\n[[ab_tests]]\nname = "haiku-vs-flash"\nrule = "heartbeats"\n'
                     'arms = { "claude-haiku" = 1, "gemini-flash" = 1 }\n')
-    demo_session.fleet = load_fleet(path)
+    demo_session.reload()
     app = FleetApp(demo_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)
@@ -106,3 +106,76 @@ async def test_rules_split_by_an_ab_test_keep_it_when_renamed_and_are_not_remove
         await pilot.pause(0.2)
     fleet = load_fleet(path)
     assert [t.rule for t in fleet.ab_tests] == ["pings"] and "heartbeats" not in [r.name for r in fleet.rules]
+
+
+async def type_a_new_rule_and_press_ctrl_s(session: Session, fields: dict[str, str]) -> tuple[RulesEditor, str]:
+    """`n`, fill the form, ctrl+s from the table: no "Update rule" in between. The editor, and
+    the check line under the form as shown then."""
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 0)
+        await pilot.press("n")
+        for field, value in fields.items():
+            editor.query_one(f"#rule-{field}", Input).value = value
+        editor.query_one("#rules-table", DataTable).focus()
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert isinstance(editor, RulesEditor)
+        return editor, str(editor.query_one("#rule-check", Static).render())
+
+
+async def test_a_rule_typed_after_n_is_saved_by_ctrl_s_without_update(demo_session: Session) -> None:  # noqa: F811
+    path = demo_session.source.path
+    before = path.read_text()
+    editor, _ = await type_a_new_rule_and_press_ctrl_s(
+        demo_session, {"name": "night-batch", "when": "hour < 6", "model": "deepseek-v3"})
+    assert not editor.dirty
+    fleet = load_fleet(path)
+    rule = next(r for r in fleet.rules if r.name == "night-batch")
+    assert (rule.when, rule.model, rule.priority) == ("hour < 6", "deepseek-v3", 100)
+    assert set(_comments(before)) <= set(_comments(path.read_text()))
+
+
+async def test_an_invalid_form_stops_ctrl_s_and_writes_nothing(demo_session: Session) -> None:  # noqa: F811
+    path = demo_session.source.path
+    before = path.read_text()
+    editor, check = await type_a_new_rule_and_press_ctrl_s(
+        demo_session, {"name": "broken", "when": "taks == 1", "model": "deepseek-v3"})
+    assert "unknown attribute 'taks'" in check and editor.dirty is False
+    assert path.read_text() == before and not path.with_name("fleet.toml.bak").exists()
+
+
+async def test_a_file_broken_on_disk_is_not_overwritten_and_can_be_reloaded(demo_session: Session) -> None:  # noqa: F811
+    from fleetui.tui.editor_base import FileChangedScreen
+
+    path = demo_session.source.path
+    app = FleetApp(demo_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", 1)
+        assert editor.fleet.rules[1].name == "heartbeats"
+        editor.query_one("#rule-priority", Input).value = "21"
+        assert editor.update_rule()
+        # Meanwhile another editor leaves the file half-typed: an unclosed string.
+        broken = path.read_text().replace('name = "sample fleet"', 'name = "sample fleet')
+        path.write_text(broken)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, FileChangedScreen)
+        assert path.read_text() == broken, "the save wrote nothing"
+        assert not path.with_name("fleet.toml.bak").exists()
+        await pilot.click("#changed-diff")
+        await pilot.pause(0.1)
+        shown = str(app.screen.query_one("#file-changed-diff", Static).render())
+        assert '+name = "sample fleet' in shown and '-name = "sample fleet"' in shown
+        await pilot.click("#changed-reload")
+        await pilot.pause(0.2)
+        assert app.screen is editor and editor.dirty, "a broken file is not loaded; the edits stay"
+        # Fixed on disk, with a change of its own: reloading shows the file's rules.
+        path.write_text(broken.replace('name = "sample fleet', 'name = "sample fleet"').replace(
+            'name = "heartbeats"', 'name = "pings"'))
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        await pilot.click("#changed-reload")
+        await pilot.pause(0.2)
+        assert app.screen is editor and not editor.dirty
+        assert "pings" in [r.name for r in editor.fleet.rules] and demo_session.fleet == load_fleet(path)

@@ -14,7 +14,7 @@ from fleetui.config.fleetfile import FleetFileError, FleetSource, find_fleet_fil
 
 if TYPE_CHECKING:
     from fleetui.config.schema import Fleet
-    from fleetui.routing.apply import Change
+    from fleetui.config.change import Change
     from fleetui.store import Store
 
 
@@ -81,7 +81,7 @@ class CliContext:
             try:
                 self._fleet = load_fleet(source.path)
             except FleetFileError as exc:
-                raise CliError(str(exc)) from None
+                raise CliError(str(exc), exit_code=1) from None
         return self._fleet
 
     # -- the store ---------------------------------------------------------------------------
@@ -158,7 +158,8 @@ class CliContext:
     def write_change(self, change: Change, *, yes: bool, dry_run: bool, show: bool = True) -> int | None:
         """Show a fleet file change's diff (unless `show` is off), ask, write it atomically. None
         when written, else the exit status (0 for a dry run, 1 when the user says no)."""
-        from fleetui.routing.apply import CannotApply, write
+        from fleetui.config.change import write_change
+        from fleetui.config.writer import FileChanged
 
         if show or dry_run:
             print(change.diff)
@@ -168,9 +169,9 @@ class CliContext:
             print("nothing written")
             return 1
         try:
-            write(change)
-        except CannotApply as exc:
-            raise CliError(str(exc)) from None
+            write_change(change)
+        except FileChanged as exc:
+            raise CliError(f"{exc}; run the command again to see the new diff", exit_code=1) from None
         return None
 
     @staticmethod

@@ -56,7 +56,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     from fleetui.config.schema import Fleet
     from fleetui.config.fleetfile import FleetFileError, fleet_data_problems, fleet_file_text
-    from fleetui.routing.apply import Change
+    from fleetui.config.change import Change
+    from fleetui.config.writer import read_text
 
     source = ctx.own_fleet_source()
     fleet = ctx.fleet()
@@ -78,8 +79,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             del data["models"][index]
     try:
         new_fleet = Fleet.model_validate(data)
-        change = Change(source.path, source.path.read_text(encoding="utf-8"),
-                        fleet_file_text(new_fleet, source.path), args.id)
+        old = read_text(source.path)
+        change = Change(source.path, old, fleet_file_text(new_fleet, source.path, base=old), args.id)
     except ValidationError as exc:
         problems = "\n".join(f"  {problem}" for problem in fleet_data_problems(exc, data))
         raise CliError(f"not saved, the fleet would not be valid:\n{problems}") from None

@@ -18,21 +18,14 @@ def register(subparsers: Any) -> None:
 
 
 def load_keymap() -> dict[str, str]:
-    import tomllib
-
     from fleetui import locations
+    from fleetui.config.keymap import KeymapError, read_keymap
+    from fleetui.tui.keymap import binding_ids
 
-    path = locations.config_dir() / "keymap.toml"
-    if not path.is_file():
-        return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CliError(f"{path}: {exc}") from None
-    bad = [k for k, v in data.items() if not isinstance(v, str)]
-    if bad:
-        raise CliError(f"{path}: each entry is binding-id = \"key\"; not a string: {', '.join(bad)}")
-    return data
+        return read_keymap(locations.config_dir() / "keymap.toml", binding_ids())
+    except KeymapError as exc:
+        raise CliError(str(exc), exit_code=1) from None
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:

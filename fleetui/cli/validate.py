@@ -11,10 +11,11 @@ from fleetui.cli.context import CliContext
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="check a fleet file; print every problem with file, line and field",
-        description="Check a fleet file. Exits 0 when it is valid, 1 when it has problems. A valid "
-        "file may still get warnings, e.g. several models sharing one endpoint and provider model "
-        "name (the logging shim then records their calls as the first enabled one).",
+        help="check a fleet file; print every problem with file, line, column and field",
+        description="Check a fleet file. Each problem is one line, `file:line:column: field: what is wrong; "
+        "what to do`. Exits 0 when the file is valid, 1 when it has problems. A valid file may still get "
+        "warnings, e.g. several models sharing one endpoint and provider model name (the logging shim "
+        "then records their calls as the first enabled one).",
     )
     parser.add_argument("file", nargs="?", help="fleet file (default: the one fleetui would use)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -24,7 +25,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from pathlib import Path
 
-    from fleetui.config.fleetfile import FleetFileError, load_fleet
+    from fleetui.config.fleetfile import FleetFileError, format_path, load_fleet
 
     path = Path(args.file) if args.file else ctx.fleet_source().path
     try:
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                     "file": str(path),
                     "valid": False,
                     "problems": [
-                        {"line": p.line, "path": [str(x) for x in p.path], "message": p.message}
+                        {"line": p.line, "column": p.column, "field": format_path(p.path),
+                         "path": [str(x) for x in p.path], "message": p.message}
                         for p in exc.problems
                     ],
                 }

@@ -1,119 +1,138 @@
 """Reading, checking and writing fleet files.
 
-Every problem is reported with the file, the line and the field path, and what is allowed, so a
-user can fix the file without guessing. Saving never leaves a half-written file: the new text is
-validated first, written to a temporary file in the same folder, fsynced and renamed over the
-old one, whose previous version is kept as ``<name>.bak``.
+Reading never raises anything but :class:`FleetFileError`, whatever the text: shapes that would
+break a parser (deep nesting, huge numbers) are refused first, values are type-checked before
+anything uses them, and every problem says ``file:line:column: field: what is wrong; what to do``.
+
+Saving edits the text that was read, in place (comments and layout kept), checks that the
+result reads back as the fleet, and writes it with :mod:`fleetui.config.writer`: atomically, the
+mode kept, `.bak` only on a real change, and never over a file that changed since it was read.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import shutil
-import tempfile
 import tomllib
-import types
-import typing
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from fleetui import locations
+from fleetui.config.problems import FieldPath, FleetFileError, FleetProblem, explain, format_path, label
 from fleetui.config.schema import CrossReferenceError, Fleet, cross_reference_problems
-from fleetui.config.tomllines import LineIndex
+from fleetui.config.tomllines import MAX_DEPTH, LineIndex, Lines, shape_problems
+from fleetui.config.writer import Written, read_text, write_text
 
+__all__ = [
+    "FleetFileError", "FleetProblem", "FleetSource", "create_from_sample", "dump_fleet", "edit_fleet_text",
+    "find_fleet_file", "fleet_data_problems", "fleet_file_text", "format_path", "load_fleet", "parse_fleet",
+    "read_fleet", "Saved", "save_fleet",
+]
 
-@dataclass(frozen=True)
-class FleetProblem:
-    file: Path
-    line: int | None
-    path: tuple[str | int, ...]
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        field = format_path(self.path)
-        return f"{where}: {field}: {self.message}" if field else f"{where}: {self.message}"
-
-
-class FleetFileError(Exception):
-    """A fleet file that cannot be used, with every problem found in it."""
-
-    def __init__(self, file: Path, problems: Sequence[FleetProblem]) -> None:
-        self.file = file
-        self.problems = list(problems)
-        count = len(self.problems)
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"{file}: {count} problem{'s' if count != 1 else ''}\n{lines}")
-
-
-def format_path(path: Sequence[str | int]) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith("["):
-            out += part
-        else:
-            out += f".{part}" if out else part
-    return out
+# Larger than any fleet file a person writes; reading more would only slow a mistake down.
+MAX_BYTES = 4 * 1024 * 1024
+_INT64 = (-(2**63), 2**63 - 1)
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 # -- loading -------------------------------------------------------------------------------------
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
-
 
 def load_fleet(path: Path | str) -> Fleet:
+    return read_fleet(path)[0]
+
+
+def read_fleet(path: Path | str) -> tuple[Fleet, str]:
+    """The fleet in `path` and the exact text it was read from (what a later save must find)."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # bounded: a wrong path to a huge file is not read whole
+        if len(data) > MAX_BYTES:
+            raise FleetFileError(file, [FleetProblem(
+                file, None, (), f"more than {MAX_BYTES:,} bytes, more than a fleet file can be; is this the right "
+                "file?")])
+        text = data.decode("utf-8")
     except FileNotFoundError:
-        raise FleetFileError(file, [FleetProblem(file, None, (), "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FleetFileError(file, [FleetProblem(file, None, (), f"cannot read: {exc}")]) from None
-    return parse_fleet(text, file)
+        raise FleetFileError(file, [FleetProblem(
+            file, None, (), "file not found; create one with `fleetui init` or point --config at yours")]) from None
+    except UnicodeDecodeError as exc:
+        line, column = Lines(data[: exc.start].decode("utf-8", "replace")).end()
+        raise FleetFileError(file, [FleetProblem(
+            file, line, (), f"not UTF-8 text ({exc.reason}); save the file as UTF-8", column)]) from None
+    except OSError as exc:
+        raise FleetFileError(file, [FleetProblem(
+            file, None, (), f"cannot read: {exc.strerror or exc}; check the path and its permissions")]) from None
+    return parse_fleet(text, file), text
 
 
 def parse_fleet(text: str, file: Path | str = "<fleet>") -> Fleet:
     file = Path(file)
+    lines = Lines(text)
+    shapes = shape_problems(text)
+    if shapes:
+        raise FleetFileError(file, [_at_offset(file, lines, offset, message) for offset, message in shapes])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        at = _TOML_POSITION.search(message)
-        line = int(at.group(1)) if at else None
-        raise FleetFileError(file, [FleetProblem(file, line, (), f"invalid TOML: {message}")]) from None
+        raise FleetFileError(file, [_toml_problem(str(exc), lines, file)]) from None
+    except (ValueError, RecursionError, OverflowError) as exc:  # shape_problems should stop these first
+        raise FleetFileError(file, [FleetProblem(
+            file, None, (), f"cannot read this TOML ({type(exc).__name__}); simplify the file", None)]) from None
+    index: LineIndex | None = None
+    out_of_range = list(_out_of_range(data))
+    if out_of_range:
+        index = LineIndex(text)
+        raise FleetFileError(file, [_located(file, index, data, path, message) for path, message in out_of_range])
     try:
         return Fleet.model_validate(data)
     except ValidationError as exc:
-        raise FleetFileError(file, _problems(exc, LineIndex(text), file, data)) from None
+        index = LineIndex(text)
+        problems = [_located(file, index, data, path, message) for path, message in _found(exc, data)]
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0, format_path(p.path)))
+        raise FleetFileError(file, problems) from None
 
 
-def _problems(
-    exc: ValidationError, lines: LineIndex, file: Path, data: dict[str, Any]
-) -> list[FleetProblem]:
-    problems = [
-        FleetProblem(file, lines.line_of(path), _label(path, data), message) for path, message in _found(exc, data)
-    ]
-    problems.sort(key=lambda p: (p.line or 0, format_path(p.path)))
-    return problems
+def _at_offset(file: Path, lines: Lines, offset: int, message: str) -> FleetProblem:
+    line, column = lines.at(offset)
+    return FleetProblem(file, line, (), message, column)
 
 
-def fleet_data_problems(exc: ValidationError, data: dict[str, Any]) -> list[str]:
-    """Every problem of fleet data that failed to validate, as "models[gpt-x].key: what is wrong"
-    (for changes made in code, which have no file lines yet)."""
-    return [f"{format_path(_label(path, data)) or 'fleet'}: {message}" for path, message in _found(exc, data)]
+def _toml_problem(message: str, lines: Lines, file: Path) -> FleetProblem:
+    at = _TOML_AT.search(message)
+    reason = _TOML_AT.sub("", message).replace("(at end of document)", "").strip()
+    if at:
+        line, column = int(at.group(1)), int(at.group(2))
+    else:  # "at end of document": the last position of the text
+        line, column = lines.end()
+    return FleetProblem(file, line, (), f"invalid TOML: {reason}; fix the TOML syntax at this position", column)
 
 
-def _found(exc: ValidationError, data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    found: list[tuple[tuple[str | int, ...], str]] = []
+def _out_of_range(data: Any) -> Iterator[tuple[FieldPath, str]]:
+    """Integers no 64-bit field holds and nesting no fleet needs (dotted keys nest without brackets)."""
+    stack: list[tuple[FieldPath, Any]] = [((), data)]
+    while stack:
+        path, node = stack.pop()
+        if len(path) > MAX_DEPTH:
+            yield path[:MAX_DEPTH], f"nested more than {MAX_DEPTH} levels deep; flatten this value"
+            continue
+        if isinstance(node, dict):
+            stack.extend(((*path, key), value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*path, i), value) for i, value in enumerate(node))
+        elif isinstance(node, int) and not isinstance(node, bool) and not _INT64[0] <= node <= _INT64[1]:
+            yield path, "a whole number beyond 64 bits; TOML integers are 64-bit: use a smaller value"
+
+
+def _found(exc: ValidationError, data: dict[str, Any]) -> list[tuple[FieldPath, str]]:
+    """(path, what is wrong; what to do) for every problem; a path ending in "" points at the
+    key itself (an unknown or missing key) rather than at its value."""
+    found: list[tuple[FieldPath, str]] = []
     cross_checked = False
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
@@ -122,7 +141,8 @@ def _found(exc: ValidationError, data: dict[str, Any]) -> list[tuple[tuple[str |
             cross_checked = True
             found += cause.problems
         else:
-            found.append((loc, _explain(error, loc)))
+            on_key = error["type"] in ("extra_forbidden", "missing")
+            found.append(((*loc, "") if on_key else loc, explain(error, loc)))
     if not cross_checked:
         # Field errors stop pydantic before the cross-section checks; run them on the raw data
         # so one pass reports everything.
@@ -130,65 +150,51 @@ def _found(exc: ValidationError, data: dict[str, Any]) -> list[tuple[tuple[str |
     return found
 
 
-def _label(path: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
-    """Name list entries by their id where they have one: models[claude-sonnet], not models[1]."""
-    labelled: list[str | int] = []
+def _located(file: Path, index: LineIndex, data: Any, path: FieldPath, message: str) -> FleetProblem:
+    """The problem at `path`, placed on the value when it is written, else on its key or table."""
+    if path and path[-1] == "":  # the key itself
+        path = path[:-1]
+        position = index.position_of(path)
+    else:
+        position = index.value_position(path) or index.position_of(path)
+    if path and path[-1] == "when" and position is not None:
+        position = _in_condition(index, data, path) or position
+    line, column = position if position else (None, None)
+    return FleetProblem(file, line, label(path, data), message, column)
+
+
+def _in_condition(index: LineIndex, data: Any, path: FieldPath) -> tuple[int, int] | None:
+    """The file position of a condition's error: its column inside the string, from the string's start."""
+    from fleetui.routing.conditions import ConditionError, parse_condition
+
     node = data
     for part in path:
-        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
-            name = node.get("id", node.get("name")) if isinstance(node, dict) else None
-            labelled.append(f"[{name}]" if isinstance(name, str) else part)
-            continue
-        labelled.append(part)
-        node = node.get(part) if isinstance(node, dict) else None
-    return tuple(labelled)
-
-
-def _explain(error: Any, loc: tuple[str | int, ...]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        key = str(loc[-1])
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        message = f"unknown key {key!r}"
-        if hint:
-            message += f" (did you mean {hint[0]!r}?)"
-        return f"{message}; allowed here: {', '.join(allowed)}"
-    if kind == "missing":
-        return f"required key {loc[-1]!r} is missing"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    # Never echo a `key` value back: if validation failed, it may be a real secret.
-    echo = loc[-1] != "key" if loc else True
-    if echo and "input" in error and not isinstance(error["input"], dict | list):
-        message += f" (got {error['input']!r})"
-    return message
-
-
-def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
-    """The keys the model at `loc` accepts, walking the Fleet's field types."""
-    current: Any = Fleet
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        model = _model_in(current)
-        if model is None or part not in model.model_fields:
-            return []
-        current = model.model_fields[part].annotation
-    model = _model_in(current)
-    return list(model.model_fields) if model else []
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (list, typing.Union, types.UnionType, typing.Annotated):
-        for arg in typing.get_args(annotation):
-            found = _model_in(arg)
-            if found:
-                return found
+        else:
+            return None
+    offset = index.value_offset(path)
+    if not isinstance(node, str) or offset is None:
+        return None
+    raw = index.lines.text
+    quote = 3 if raw.startswith(('"""', "'''"), offset) else 1
+    try:
+        parse_condition(node)
+    except ConditionError as exc:
+        # Exact for literal strings and strings without escapes, which is how conditions are written.
+        start = offset + quote
+        if "\n" not in node and raw[start : start + len(node)] == node:
+            return index.lines.at(start + exc.column - 1)
     return None
+
+
+def fleet_data_problems(exc: ValidationError, data: dict[str, Any]) -> list[str]:
+    """Every problem of fleet data that failed to validate, as "models[gpt-x].key: what is wrong"
+    (for changes made in code, which have no file lines yet)."""
+    return [f"{format_path(label(path[:-1] if path[-1:] == ('',) else path, data)) or 'fleet'}: {message}"
+            for path, message in _found(exc, data)]
 
 
 # -- saving --------------------------------------------------------------------------------------
@@ -202,91 +208,87 @@ def _fleet_data(fleet: Fleet, *, defaults: bool) -> dict[str, Any]:
     return fleet.model_dump(mode="json", exclude_none=True, exclude_defaults=not defaults)
 
 
-def edit_fleet_text(text: str, fleet: Fleet) -> str:
+def edit_fleet_text(text: str, fleet: Fleet, notes: dict[str, dict[str, str]] | None = None) -> str:
     """The fleet file `text` edited to hold `fleet`, its comments and layout kept.
 
     Only what changed is rewritten; keys the file spells out at their default value stay, new
     keys are written only when they differ from the default (as :func:`dump_fleet` would).
+    `notes` puts a comment above new array entries: ``{"rules": {"rule-name": "# why"}}``.
     Raises when the text cannot be edited in place (see :func:`fleetui.config.tomledit.update_toml`).
     """
     from fleetui.config.tomledit import update_toml  # tomlkit loads only when a file is saved
 
-    return update_toml(text, _fleet_data(fleet, defaults=True), _fleet_data(fleet, defaults=False))
+    # A file with Windows line ends keeps them: the new lines get them too.
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    plain = text.replace("\r\n", "\n") if crlf else text
+    edited = update_toml(plain, _fleet_data(fleet, defaults=True), _fleet_data(fleet, defaults=False), notes)
+    return edited.replace("\n", "\r\n") if crlf else edited
 
 
-def fleet_file_text(fleet: Fleet, file: Path) -> str:
-    """What `save_fleet` writes: the current file edited in place, else a fresh dump.
+def fleet_file_text(fleet: Fleet, file: Path, base: str | None = None) -> str:
+    """What `save_fleet` writes: `base` (the text the change started from; by default the file
+    as it is now) edited in place to hold `fleet`, or a fresh dump for a new or empty file.
 
-    Either way the text parses back to `fleet`, or this raises :class:`FleetFileError`.
+    Raises :class:`FleetFileError` when `base` is not a valid fleet file (a save would overwrite
+    what it could not read), when it cannot be edited in place, or when the result would not
+    read back as `fleet`. Nothing here falls back to rewriting the file whole.
     """
-    previous = _current_text(file)
-    edited = _edited_in_place(previous, fleet, file) if previous is not None else None
-    if edited is not None:
-        return edited
-    text = (
-        "# fleetui fleet file. Written by fleetui; the previous version is kept as "
-        f"{file.name}.bak.\n" + dump_fleet(fleet)
-    )
-    # Never write what we could not read back as the same fleet.
+    if base is None:
+        base = _current_text(file)
+    if base is None or not base.strip():
+        text = ("# fleetui fleet file. Written by fleetui; the previous version is kept as "
+                f"{file.name}.bak.\n" + dump_fleet(fleet))
+    else:
+        parse_fleet(base, file)  # the file must read before it is edited: never write over a broken file
+        text = _edited_in_place(base, fleet, file)
     if parse_fleet(text, file) != fleet:
-        raise FleetFileError(file, [FleetProblem(file, None, (), "internal error: fleet does not round-trip")])
+        raise FleetFileError(file, [FleetProblem(
+            file, None, (), "the edited file would not read back as the fleet; nothing written. "
+            "Please report this with the file attached")])
     return text
 
 
 def _current_text(file: Path) -> str | None:
     try:
-        return file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_text(file)
+    except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FleetFileError(file, [FleetProblem(
+            file, None, (), f"cannot read the file to edit it ({exc}); nothing written")]) from None
 
 
-def _edited_in_place(previous: str, fleet: Fleet, file: Path) -> str | None:
-    """`previous` edited to hold `fleet`, or None when that fails or would not read back."""
+def _edited_in_place(previous: str, fleet: Fleet, file: Path) -> str:
+    from tomlkit.exceptions import TOMLKitError
+
+    from fleetui.config.tomledit import TomlEditError
+
     try:
-        text = edit_fleet_text(previous, fleet)
-    except Exception:  # noqa: BLE001 - keeping the layout is a nicety; a fresh dump still saves
-        return None
-    try:
-        reads_back = parse_fleet(text, file) == fleet
-    except FleetFileError:
-        reads_back = False
-    return text if reads_back else None
+        return edit_fleet_text(previous, fleet)
+    except (TomlEditError, TOMLKitError, RecursionError) as exc:
+        raise FleetFileError(file, [FleetProblem(
+            file, None, (), f"cannot edit this file in place ({exc}); nothing written, so no line of it is "
+            "lost: make the change by hand, or simplify the layout (one [[models]] block per model)")]) from None
 
 
-def save_fleet(fleet: Fleet, path: Path | str, *, backup: bool = True) -> Path:
-    """Write `fleet` to `path` atomically; returns the path of the backup (or `path`).
+@dataclass(frozen=True)
+class Saved:
+    written: Written
+    text: str  # what the file holds now: the `expect` of the next save
 
-    An existing file is edited in place, so its comments and layout survive the save.
+
+def save_fleet(fleet: Fleet, path: Path | str, *, expect: str | None = None, backup: bool = True) -> Saved:
+    """Write `fleet` to `path`, editing in place the text it was read from.
+
+    `expect` is that text (as :func:`read_fleet` returned it); without it, the file as it is now.
+    Either way the write stops with :class:`fleetui.config.writer.FileChanged` when the file on
+    disk is no longer that text. An unchanged fleet writes nothing.
     """
     file = Path(path)
-    text = fleet_file_text(fleet, file)
+    base = expect if expect is not None else _current_text(file)
+    text = fleet_file_text(fleet, file, base)
     file.parent.mkdir(parents=True, exist_ok=True)
-    backup_path = file.with_name(file.name + ".bak")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if backup and file.exists():
-            shutil.copy2(file, backup_path)
-        os.replace(tmp_name, file)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(file.parent)
-    return backup_path if backup else file
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not supported on this platform (Windows); the rename is still atomic
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return Saved(write_text(file, text, expect=base, backup=backup), text)
 
 
 # -- which file ----------------------------------------------------------------------------------
@@ -323,5 +325,5 @@ def create_from_sample(path: Path) -> Path:
     if path.exists():
         raise FileExistsError(f"{path} already exists; not overwriting it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(locations.sample_fleet_file(), path)
+    write_text(path, locations.sample_fleet_file().read_text(encoding="utf-8"))
     return path

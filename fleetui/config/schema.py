@@ -7,6 +7,7 @@ default.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -33,7 +34,8 @@ Problem = tuple[tuple[str | int, ...], str]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf and nan are TOML floats, but no price, budget or threshold can be one.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 def _check_key_ref(value: str | None) -> str | None:
@@ -46,7 +48,7 @@ def _check_key_ref(value: str | None) -> str | None:
         )
     if not _KEY_NAME.match(value):
         raise ValueError(
-            "a key reference is a keyring entry or env var name, e.g. OPENAI_API_KEY"
+            "not a key name; put the name of a keyring entry or env var here, e.g. OPENAI_API_KEY"
         )
     return value
 
@@ -69,18 +71,18 @@ DEFAULT_BASE_URLS: dict[ProviderKind, str] = {
 class Provider(Section):
     """Where a family of models is served and how to authenticate."""
 
-    id: Identifier
-    kind: ProviderKind
+    id: Identifier = Field(description="the provider's id, which models name in `provider`")
+    kind: ProviderKind = Field(description="the wire format: openai-compatible, anthropic, gemini or ollama")
     base_url: str | None = Field(
-        default=None, description="API base URL; the kind's public default when omitted"
+        default=None, description="the API's base URL (the kind's public default when omitted)"
     )
     key: str | None = Field(
         default=None,
-        description="name of the API key in the OS keyring or an env var (never the key)",
+        description="the name of the API key in the OS keyring or an env var (never the key itself)",
     )
     catalog_id: str | None = Field(
         default=None,
-        description="provider id in the genai-prices catalog when it differs from `id`",
+        description="the provider's id in the genai-prices catalog when it differs from `id`",
     )
 
     _check_key = field_validator("key")(classmethod(lambda cls, v: _check_key_ref(v)))
@@ -89,7 +91,8 @@ class Provider(Section):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("base_url must start with http:// or https:// and name a host")
+            raise ValueError(
+                "base_url must start with http:// or https:// and name a host; e.g. https://api.openai.com/v1")
         return value.rstrip("/") if value else value
 
     @property
@@ -111,41 +114,47 @@ Score = Annotated[int, Field(ge=0, le=100)]
 
 
 class Capabilities(Section):
-    strengths: list[str] = Field(default_factory=list)
-    coding: Score | None = None
-    reasoning: Score | None = None
-    creativity: Score | None = None
-    speed: Score | None = None
-    vision: bool = False
-    tools: bool = False
-    json_mode: bool = False
+    strengths: list[str] = Field(
+        default_factory=list,
+        description='what the model is good at, e.g. ["coding", "vision"]',
+    )
+    coding: Score | None = Field(default=None, description="a coding score from 0 to 100")
+    reasoning: Score | None = Field(default=None, description="a reasoning score from 0 to 100")
+    creativity: Score | None = Field(default=None, description="a creativity score from 0 to 100")
+    speed: Score | None = Field(default=None, description="a speed score from 0 to 100")
+    vision: bool = Field(default=False, description="true when the model reads images")
+    tools: bool = Field(default=False, description="true when the model calls tools (functions)")
+    json_mode: bool = Field(default=False, description="true when the model has a JSON output mode")
 
 
 class RoleAssignment(Section):
-    role: Identifier
+    role: Identifier = Field(description="the id of a [[roles]] entry this model holds")
     priority: int = Field(default=1, ge=1, description="1 is the model's first role")
-    description: str | None = None
+    description: str | None = Field(default=None, description="what this model does in that role")
 
 
 class Model(Section):
     """One model of the fleet."""
 
-    id: Identifier
-    name: str = Field(min_length=1, description="display name")
-    provider: Identifier = Field(description="id of a [[providers]] entry")
-    model: str = Field(min_length=1, description="the provider's own model name")
+    id: Identifier = Field(description="the model's id in fleetui, which rules, roles and budgets name")
+    name: str = Field(min_length=1, description="the display name")
+    provider: Identifier = Field(description="the id of a [[providers]] entry")
+    model: str = Field(min_length=1, description="the provider's own name of the model, as its API takes it")
     endpoint: str | None = Field(
-        default=None, description="base URL when it differs from the provider's"
+        default=None, description="the base URL when it differs from the provider's"
     )
     key: str | None = Field(
-        default=None, description="key reference when it differs from the provider's"
+        default=None, description="the key's name when it differs from the provider's"
     )
-    price: PriceOverride | None = None
-    context_window: int | None = Field(default=None, gt=0)
-    capabilities: Capabilities = Field(default_factory=Capabilities)
-    roles: list[RoleAssignment] = Field(default_factory=list)
-    enabled: bool = True
-    tags: list[str] = Field(default_factory=list)
+    price: PriceOverride | None = Field(default=None, description="prices that win over the catalog's")
+    context_window: int | None = Field(default=None, gt=0, description="the context window in tokens")
+    capabilities: Capabilities = Field(default_factory=Capabilities, description="scores and features")
+    roles: list[RoleAssignment] = Field(
+        default_factory=list,
+        description='roles held, e.g. [{ role = "fast-tasks", priority = 1 }]',
+    )
+    enabled: bool = Field(default=True, description="false keeps the model in the file but out of routing")
+    tags: list[str] = Field(default_factory=list, description="free labels for filtering")
 
     _check_key = field_validator("key")(classmethod(lambda cls, v: _check_key_ref(v)))
 
@@ -153,32 +162,36 @@ class Model(Section):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("endpoint must start with http:// or https:// and name a host")
+            raise ValueError(
+                "endpoint must start with http:// or https:// and name a host; e.g. http://localhost:11434")
         return value.rstrip("/") if value else value
 
 
 class Role(Section):
-    id: Identifier
-    name: str
-    description: str = ""
+    id: Identifier = Field(description="the role's id, which models and rules name")
+    name: str = Field(description="the display name of the role")
+    description: str = Field(default="", description="what the role is for")
 
 
 class RoutingRule(Section):
     """Send requests matching `when` to a model or to the models of a role."""
 
-    name: Identifier
+    name: Identifier = Field(description="the rule's name, shown in decisions and A/B tests")
     priority: int = Field(default=100, description="lower runs first")
     when: str = Field(min_length=1, description='condition, e.g. task == "coding"')
-    model: Identifier | None = None
-    role: Identifier | None = None
-    fallbacks: list[Identifier] = Field(default_factory=list)
-    enabled: bool = True
-    description: str = ""
+    model: Identifier | None = Field(default=None, description="the id of the model this rule routes to")
+    role: Identifier | None = Field(default=None, description="the id of the role whose models this rule routes to")
+    fallbacks: list[Identifier] = Field(
+        default_factory=list,
+        description="model ids tried in turn when the target fails",
+    )
+    enabled: bool = Field(default=True, description="false keeps the rule in the file but skips it")
+    description: str = Field(default="", description="why the rule exists")
 
     @model_validator(mode="after")
     def _one_target(self) -> RoutingRule:
         if (self.model is None) == (self.role is None):
-            raise ValueError("a rule targets exactly one of `model` or `role`")
+            raise ValueError("a rule targets exactly one of `model` or `role`; keep one of them")
         return self
 
 
@@ -189,64 +202,73 @@ class ABTestSpec(Section):
     compare users, not retries. `fleetui ab` reads the outcomes from the call log.
     """
 
-    name: Identifier
+    name: Identifier = Field(description="the test's name, as `fleetui ab NAME` takes it")
     arms: dict[str, float] = Field(description='model id → relative weight, e.g. { "gpt-4o-mini" = 1 }')
     rule: Identifier | None = Field(default=None, description="only requests this rule matched; all when unset")
     min_samples: int = Field(default=100, ge=1, description="calls per arm before a winner can be declared")
     alpha: float = Field(default=0.05, gt=0, lt=1, description="significance level of the test")
-    enabled: bool = True
-    description: str = ""
+    enabled: bool = Field(default=True, description="false ends the split; the test stays as a record")
+    description: str = Field(default="", description="what the test is about, or how it ended")
 
     @field_validator("arms")
     @classmethod
     def _arms(cls, value: dict[str, float]) -> dict[str, float]:
         if len(value) < 2:
-            raise ValueError("an A/B test needs two or more arms (model id = weight)")
+            raise ValueError("an A/B test needs two or more arms; add another, e.g. arms = { \"a\" = 1, \"b\" = 1 }")
         bad = [m for m, w in value.items() if not w > 0]
         if bad:
-            raise ValueError(f"arm weights must be above 0 ({', '.join(bad)})")
+            raise ValueError(f"arm weights must be above 0 ({', '.join(bad)}); give each arm a weight above 0")
         return value
 
 
 class Budgets(Section):
-    monthly_usd: float | None = Field(default=None, ge=0)
-    warn_pct: float = Field(default=70, gt=0, le=100)
-    critical_pct: float = Field(default=90, gt=0, le=100)
-    per_model: dict[str, float] = Field(default_factory=dict)
-    per_role: dict[str, float] = Field(default_factory=dict)
+    monthly_usd: float | None = Field(default=None, ge=0, description="the monthly budget in USD")
+    warn_pct: float = Field(default=70, gt=0, le=100, description="the share of the budget where dashboards turn amber")
+    critical_pct: float = Field(
+        default=90, gt=0, le=100,
+        description="the share of the budget where dashboards turn red",
+    )
+    per_model: dict[str, float] = Field(default_factory=dict, description="monthly USD per model id")
+    per_role: dict[str, float] = Field(default_factory=dict, description="monthly USD per role id")
 
     @model_validator(mode="after")
     def _ordered(self) -> Budgets:
         if self.warn_pct >= self.critical_pct:
-            raise ValueError("warn_pct must be below critical_pct")
+            raise ValueError("warn_pct must be below critical_pct; lower warn_pct or raise critical_pct")
         return self
 
 
 class RecommendationThresholds(Section):
-    min_saving_pct: float = Field(default=20, ge=0, le=100)
-    max_quality_drop_pct: float = Field(default=5, ge=0, le=100)
-    min_samples: int = Field(default=5, ge=1)
-    verification_budget_usd: float = Field(default=1.0, ge=0)
+    min_saving_pct: float = Field(default=20, ge=0, le=100, description="the smallest saving (%) worth recommending")
+    max_quality_drop_pct: float = Field(
+        default=5, ge=0, le=100,
+        description="the largest quality drop (%) a switch may cost",
+    )
+    min_samples: int = Field(default=5, ge=1, description="calls needed before a recommendation")
+    verification_budget_usd: float = Field(
+        default=1.0, ge=0,
+        description="the most USD a replay that verifies a switch may spend",
+    )
     judge: Identifier | None = Field(
         default=None, description="model id that judges replayed answers (default: the strongest other model)"
     )
 
 
 class RankingWeights(Section):
-    success: float = Field(default=40, ge=0)
-    speed: float = Field(default=30, ge=0)
-    cost: float = Field(default=20, ge=0)
-    satisfaction: float = Field(default=10, ge=0)
+    success: float = Field(default=40, ge=0, description="the weight of the success rate in a ranking score")
+    speed: float = Field(default=30, ge=0, description="the weight of speed in a ranking score")
+    cost: float = Field(default=20, ge=0, description="the weight of cost in a ranking score")
+    satisfaction: float = Field(default=10, ge=0, description="the weight of user feedback in a ranking score")
 
     @model_validator(mode="after")
     def _some_weight(self) -> RankingWeights:
         if self.success + self.speed + self.cost + self.satisfaction <= 0:
-            raise ValueError("at least one ranking weight must be positive")
+            raise ValueError("at least one ranking weight must be positive; give one of them a value above 0")
         return self
 
 
 class Ranking(Section):
-    weights: RankingWeights = Field(default_factory=RankingWeights)
+    weights: RankingWeights = Field(default_factory=RankingWeights, description="how a ranking score is made up")
     min_samples: int = Field(default=20, ge=1, description="no ranking under this many calls")
 
 
@@ -266,7 +288,7 @@ class Privacy(Section):
         match = _TRUNCATE.match(value)
         if match and int(match.group(1)) > 0:
             return value
-        raise ValueError('prompts must be "full", "truncate:N" with N > 0, "hash" or "none"')
+        raise ValueError('not a privacy mode; use "full", "truncate:N" with N > 0, "hash" or "none"')
 
     @property
     def truncate_at(self) -> int | None:
@@ -277,16 +299,16 @@ class Privacy(Section):
 class UseCaseRule(Section):
     """Keywords that put a prompt in a use case before (and beside) discovered clusters."""
 
-    id: Identifier
-    name: str = ""
+    id: Identifier = Field(description="the use case's id, which conditions test as use_case")
+    name: str = Field(default="", description="the display name of the use case")
     keywords: list[str] = Field(min_length=1, description="words or phrases, matched whole")
     priority: int = Field(default=100, description="breaks ties between equally good matches")
 
 
 class Probes(Section):
-    interval_s: float = Field(default=300, gt=0)
-    timeout_s: float = Field(default=10, gt=0)
-    concurrency: int = Field(default=16, ge=1)
+    interval_s: float = Field(default=300, gt=0, description="seconds between health probes in the app")
+    timeout_s: float = Field(default=10, gt=0, description="seconds one probe may take")
+    concurrency: int = Field(default=16, ge=1, description="probes running at once")
 
 
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
@@ -332,17 +354,23 @@ class Sync(Section):
 class Fleet(Section):
     """A whole fleet file."""
 
-    name: str = "fleet"
-    providers: list[Provider] = Field(default_factory=list)
-    roles: list[Role] = Field(default_factory=list)
-    models: list[Model] = Field(default_factory=list)
-    rules: list[RoutingRule] = Field(default_factory=list)
-    ab_tests: list[ABTestSpec] = Field(default_factory=list)
-    budget: Budgets = Field(default_factory=Budgets)
-    recommendations: RecommendationThresholds = Field(default_factory=RecommendationThresholds)
-    ranking: Ranking = Field(default_factory=Ranking)
-    privacy: Privacy = Field(default_factory=Privacy)
-    probes: Probes = Field(default_factory=Probes)
+    name: str = Field(default="fleet", description="the fleet's display name")
+    providers: list[Provider] = Field(default_factory=list, description="where models are served ([[providers]])")
+    roles: list[Role] = Field(default_factory=list, description="the jobs models are given ([[roles]])")
+    models: list[Model] = Field(default_factory=list, description="the models of the fleet ([[models]])")
+    rules: list[RoutingRule] = Field(
+        default_factory=list,
+        description="routing rules ([[rules]]), lowest priority first",
+    )
+    ab_tests: list[ABTestSpec] = Field(default_factory=list, description="traffic splits between models ([[ab_tests]])")
+    budget: Budgets = Field(default_factory=Budgets, description="monthly budgets and their alert levels")
+    recommendations: RecommendationThresholds = Field(
+        default_factory=RecommendationThresholds,
+        description="when a cheaper model is recommended",
+    )
+    ranking: Ranking = Field(default_factory=Ranking, description="how models are ranked per use case")
+    privacy: Privacy = Field(default_factory=Privacy, description="how much of each prompt is stored")
+    probes: Probes = Field(default_factory=Probes, description="health probe timing")
     sync: Sync = Field(default_factory=Sync, description="sharing through a git remote or an S3 bucket")
     use_cases: list[UseCaseRule] = Field(
         default_factory=list, description="keyword rules; fleetui's built-in set when empty"
@@ -401,68 +429,87 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
     """Problems that span sections, each with the path of the offending value.
 
     Works on plain data so that the loader can report these alongside field errors even when
-    some entries failed to validate; anything malformed here was reported by field validation.
+    some entries failed to validate: every value is type-checked before it is used, and anything
+    malformed is left to field validation, which reports it. Each rule's `when` is parsed,
+    never evaluated.
     """
 
     def entries(section: str) -> list[Mapping[str, Any]]:
         value = data.get(section)
         return [e if isinstance(e, Mapping) else {} for e in value] if isinstance(value, list) else []
 
+    def text(value: Any) -> str | None:
+        # Only strings are names: `id = ["m"]` or `id = 5` was reported by field validation.
+        return value if isinstance(value, str) else None
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    def table(value: Any) -> Mapping[str, Any]:
+        return value if isinstance(value, Mapping) else {}
+
     providers, roles_, models, rules = (entries(s) for s in ("providers", "roles", "models", "rules"))
     problems: list[Problem] = []
-    problems += _duplicates("providers", [p.get("id") for p in providers], "provider id")
-    problems += _duplicates("roles", [r.get("id") for r in roles_], "role id")
-    problems += _duplicates("models", [m.get("id") for m in models], "model id")
-    problems += _duplicates("rules", [r.get("name") for r in rules], "rule name", field="name")
+    problems += _duplicates("providers", [text(p.get("id")) for p in providers], "provider id")
+    problems += _duplicates("roles", [text(r.get("id")) for r in roles_], "role id")
+    problems += _duplicates("models", [text(m.get("id")) for m in models], "model id")
+    problems += _duplicates("rules", [text(r.get("name")) for r in rules], "rule name", field="name")
     ab_tests = entries("ab_tests")
-    problems += _duplicates("ab_tests", [t.get("name") for t in ab_tests], "A/B test name", field="name")
-    provider_ids = {p.get("id") for p in providers} - {None}
-    role_ids = {r.get("id") for r in roles_} - {None}
-    model_ids = {m.get("id") for m in models} - {None}
+    problems += _duplicates("ab_tests", [text(t.get("name")) for t in ab_tests], "A/B test name", field="name")
+    provider_ids = {text(p.get("id")) for p in providers} - {None}
+    role_ids = {text(r.get("id")) for r in roles_} - {None}
+    model_ids = {text(m.get("id")) for m in models} - {None}
 
     def check(path: tuple[str | int, ...], value: Any, known: set[Any], what: str, owner: str) -> None:
         if isinstance(value, str) and value not in known:
             prefix = f"{owner}names unknown" if owner else "unknown"
-            problems.append((path, f"{prefix} {what} {value!r}; known: {_listing(known)}"))
+            hint = difflib.get_close_matches(value, sorted(map(str, known)), n=1)
+            mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+            problems.append((path, f"{prefix} {what} {value!r}{mean}; known: {_listing(known)}"))
+
+    def named(kind: str, entry: Mapping[str, Any], index: int) -> str:
+        name = text(entry.get("name"))
+        return f"{kind} {name!r} " if name and len(name) <= 64 else f"{kind} {index + 1} "
 
     for i, model in enumerate(models):
         check(("models", i, "provider"), model.get("provider"), provider_ids, "provider", "")
-        for j, assignment in enumerate(model.get("roles") or []):
+        for j, assignment in enumerate(listed(model.get("roles"))):
             if isinstance(assignment, Mapping):
                 check(("models", i, "roles", j, "role"), assignment.get("role"), role_ids, "role", "")
     for i, rule in enumerate(rules):
-        owner = f"rule {rule.get('name')!r} "
-        if isinstance(rule.get("when"), str) and rule["when"].strip():
-            from fleetui.routing.conditions import validate_condition
+        owner = named("rule", rule, i)
+        when = text(rule.get("when"))
+        if when and when.strip():
+            from fleetui.routing.conditions import HELP, validate_condition
 
-            problem = validate_condition(rule["when"])
+            problem = validate_condition(when)
             if problem:
-                problems.append((("rules", i, "when"), f"condition: {problem}"))
+                advice = "" if ";" in problem else f"; {HELP}"
+                problems.append((("rules", i, "when"), f"condition: {problem}{advice}"))
         check(("rules", i, "model"), rule.get("model"), model_ids, "model", owner)
         check(("rules", i, "role"), rule.get("role"), role_ids, "role", owner)
-        for j, fallback in enumerate(rule.get("fallbacks") or []):
+        for j, fallback in enumerate(listed(rule.get("fallbacks"))):
             check(("rules", i, "fallbacks", j), fallback, model_ids, "fallback model", owner)
-    rule_names = {r.get("name") for r in rules} - {None}
+    rule_names = {text(r.get("name")) for r in rules} - {None}
     for i, test in enumerate(ab_tests):
-        owner = f"A/B test {test.get('name')!r} "
+        owner = named("A/B test", test, i)
         check(("ab_tests", i, "rule"), test.get("rule"), rule_names, "rule", owner)
-        arms = test.get("arms") if isinstance(test.get("arms"), Mapping) else {}
-        for model_id in arms:
+        for model_id in table(test.get("arms")):
             check(("ab_tests", i, "arms", model_id), model_id, model_ids, "model", owner)
-    budget = data.get("budget") if isinstance(data.get("budget"), Mapping) else {}
-    for name in budget.get("per_model") or {}:
+    budget = table(data.get("budget"))
+    for name in table(budget.get("per_model")):
         check(("budget", "per_model", name), name, model_ids, "model", "budget ")
-    for name in budget.get("per_role") or {}:
+    for name in table(budget.get("per_role")):
         check(("budget", "per_role", name), name, role_ids, "role", "budget ")
-    thresholds = data.get("recommendations") if isinstance(data.get("recommendations"), Mapping) else {}
-    check(("recommendations", "judge"), thresholds.get("judge"), model_ids, "judge model", "")
+    check(("recommendations", "judge"), table(data.get("recommendations")).get("judge"), model_ids,
+          "judge model", "")
     return problems
 
 
 def _duplicates(
-    section: str, ids: list[Any], what: str, field: str = "id"
+    section: str, ids: list[str | None], what: str, field: str = "id"
 ) -> list[Problem]:
-    seen: dict[Any, int] = {}
+    seen: dict[str, int] = {}
     problems: list[Problem] = []
     for index, value in enumerate(ids):
         if value is None:
@@ -470,7 +517,8 @@ def _duplicates(
         if value in seen:
             problems.append(
                 ((section, index, field),
-                 f"duplicate {what} {value!r} (already used by {section} entry {seen[value] + 1})")
+                 f"duplicate {what} {value!r} (already used by {section} entry {seen[value] + 1}); "
+                 f"give each entry its own {field}")
             )
         else:
             seen[value] = index

@@ -45,19 +45,26 @@ class TomlEditError(Exception):
     """The document cannot be edited in place (a layout this module does not handle)."""
 
 
-def update_toml(text: str, data: Mapping[str, Any], sparse: Mapping[str, Any] | None = None) -> str:
+Notes = Mapping[str, Mapping[str, str]]  # array key → entry id/name → comment above a new entry
+
+
+def update_toml(
+    text: str, data: Mapping[str, Any], sparse: Mapping[str, Any] | None = None, notes: Notes | None = None
+) -> str:
     """`text` edited so that it parses to `data`, touching only what differs.
 
     `data` is every value the document must hold (a key missing from it is deleted).
     `sparse` is what to write for keys the document does not have yet: the same data with
     default values left out, so that saving does not spell out every default. Keys absent from
     both the document and `sparse` are left out. Raises :class:`TomlEditError` (or tomlkit's
-    parse error) when the text cannot be edited; the caller then writes a fresh dump.
+    parse error) when the text cannot be edited. `notes` gives new entries of a top-level array
+    of tables a comment above their header (``{"rules": {"cheap-casual": "# Added by apply"}}``):
+    a new entry lands after the array's last entry, under the comments of its own section.
     """
     sparse = data if sparse is None else sparse
     document = tomlkit.parse(text)
     _hoist(document)
-    _merge_table(document, data, sparse, root=True)
+    _merge_table(document, data, sparse, root=True, notes=notes)
     result = document.as_string()
     # A last check that the edit did what it claims, independent of the merge logic above.
     if not _equivalent(tomllib.loads(result), data, sparse):
@@ -199,17 +206,34 @@ def _append_tail(item: Item, text: str) -> None:
 
 
 def _merge_table(
-    table: Container | Table, data: Mapping[str, Any], sparse: Mapping[str, Any] | None, *, root: bool = False
+    table: Container | Table,
+    data: Mapping[str, Any],
+    sparse: Mapping[str, Any] | None,
+    *,
+    root: bool = False,
+    notes: Notes | None = None,
 ) -> None:
     wanted = sparse or {}
     for key in list(table.keys()):
         if key not in data:
             del table[key]
         else:
-            _merge_value(table, key, data[key], wanted.get(key))
+            _merge_value(table, key, data[key], wanted.get(key), (notes or {}).get(key))
     for key in data:
         if key not in table and key in wanted:
-            _add(table, key, _new_item(wanted[key], root=root))
+            item = _new_item(wanted[key], root=root)
+            if isinstance(item, AoT) and notes and key in notes:
+                for entry in item.body:
+                    entry.trivia.indent = _note_text(entry.unwrap(), notes[key]) + entry.trivia.indent
+            _add(table, key, item)
+
+
+def _note_text(entry: Mapping[str, Any], notes: Mapping[str, str]) -> str:
+    for key in _IDENTITY_KEYS:
+        note = notes.get(entry.get(key)) if isinstance(entry.get(key), str) else None
+        if note:
+            return "".join(f"# {line.removeprefix('#').strip()}\n" for line in note.splitlines() if line.strip())
+    return ""
 
 
 def _add(table: Container | Table, key: str, item: Item) -> None:
@@ -221,7 +245,9 @@ def _add(table: Container | Table, key: str, item: Item) -> None:
         table.raw_append(key, item)
 
 
-def _merge_value(table: Container | Table, key: str, new: Any, sparse: Any) -> None:
+def _merge_value(
+    table: Container | Table, key: str, new: Any, sparse: Any, notes: Mapping[str, str] | None = None
+) -> None:
     old = _container_of(table).item(key)
     if _equivalent(old.unwrap(), new, sparse):
         return
@@ -232,7 +258,7 @@ def _merge_value(table: Container | Table, key: str, new: Any, sparse: Any) -> N
     if isinstance(old, Table) and not isinstance(old, InlineTable) and isinstance(new, Mapping):
         _merge_table(old, new, sparse)
     elif isinstance(old, AoT) and _is_table_list(new) and new:
-        _merge_entries(old, new, sparse if isinstance(sparse, list) else None)
+        _merge_entries(old, new, sparse if isinstance(sparse, list) else None, notes)
     elif isinstance(old, AoT) and new == []:
         del table[key]  # an array of tables cannot be empty; no entries is no key
     else:
@@ -267,7 +293,12 @@ def _is_table_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(entry, Mapping) for entry in value)
 
 
-def _merge_entries(aot: AoT, data: list[Mapping[str, Any]], sparse: list[Mapping[str, Any]] | None) -> None:
+def _merge_entries(
+    aot: AoT,
+    data: list[Mapping[str, Any]],
+    sparse: list[Mapping[str, Any]] | None,
+    notes: Mapping[str, str] | None = None,
+) -> None:
     """Update an array of tables entry by entry, matched by id/name, in the new order."""
     old_tables = list(aot.body)
     owners = _match([table.unwrap() for table in old_tables], data)
@@ -279,7 +310,7 @@ def _merge_entries(aot: AoT, data: list[Mapping[str, Any]], sparse: list[Mapping
         entry_sparse = sparse[position] if sparse is not None and len(sparse) == len(data) else entry
         if owner is None:
             table = _new_table(entry_sparse)
-            lead = _ENTRY_SEPARATOR
+            lead = _ENTRY_SEPARATOR + (_note_text(entry, notes) if notes else "")
         else:
             table = old_tables[owner]
             _merge_table(table, entry, entry_sparse)

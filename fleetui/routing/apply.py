@@ -1,25 +1,21 @@
 """Turn an accepted recommendation into a routing rule in the fleet file, or end an A/B test
 by pointing its rule at the winner.
 
-A recommendation's rule is appended as text, so everything the user wrote — comments, order,
-layout — stays as it was; an ended A/B test edits its rule in place the same way. The new text is
-validated as a whole fleet before anything is written, then written atomically with the previous
-file kept as `<name>.bak`.
+Both edit the file in place (comments, order and layout stay; a new rule goes after the last
+rule, not under another section's comments) and return a :class:`fleetui.config.change.Change`
+to show and write; the new text is validated as a whole fleet before anything is written.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
-import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetui.config.change import Change
+from fleetui.config.fleetfile import edit_fleet_text, fleet_file_text, parse_fleet
 from fleetui.config.schema import Fleet
-from fleetui.config.fleetfile import fleet_file_text, parse_fleet
+from fleetui.config.writer import read_text
 
 CASUAL = ["casual_chat", "food_dining", "quick_lookup"]
 
@@ -28,27 +24,12 @@ class CannotApply(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Change:
-    path: Path
-    old_text: str
-    new_text: str
-    subject: str  # what the change is about: the rule added or routed, the model changed
-
-    @property
-    def diff(self) -> str:
-        return "".join(difflib.unified_diff(
-            self.old_text.splitlines(keepends=True), self.new_text.splitlines(keepends=True),
-            fromfile=f"{self.path} (now)", tofile=f"{self.path} (after apply)",
-        ))
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "rule"
 
 
-def rule_for(rec: dict[str, Any], existing_names: set[str]) -> tuple[str, str]:
-    """(rule name, TOML block) for a recommendation row from the store."""
+def rule_for(rec: dict[str, Any], existing_names: set[str]) -> tuple[dict[str, Any], str]:
+    """(the rule's fields, the comment above it) for a recommendation row from the store."""
     kind = rec["kind"]
     target = rec.get("recommended_model")
     current = rec.get("current_model")
@@ -64,27 +45,34 @@ def rule_for(rec: dict[str, Any], existing_names: set[str]) -> tuple[str, str]:
     base, n = name, 2
     while name in existing_names:
         name, n = f"{base}-{n}", n + 1
-    fallbacks = f'["{current}"]' if current and current != target else "[]"
-    block = (
-        f"\n# Added by `fleetui apply {rec['id']}`: {rec.get('sentence', '')}\n"
-        f"[[rules]]\nname = \"{name}\"\npriority = 45\nwhen = '{when}'\nmodel = \"{target}\"\nfallbacks = {fallbacks}\n"
-    )
-    return name, block
+    rule = {"name": name, "priority": 45, "when": when, "model": target,
+            "fallbacks": [current] if current and current != target else []}
+    return rule, f"Added by `fleetui apply {rec['id']}`: {rec.get('sentence', '')}"
 
 
 def plan(path: Path, rec: dict[str, Any]) -> Change:
-    old = path.read_text(encoding="utf-8")
+    """The recommendation's rule added after the file's last rule, under the rules' own comments;
+    every other line stays as it is. Raises FleetFileError when the result would not be valid."""
+    old = read_text(path)
     fleet = parse_fleet(old, path)
-    name, block = rule_for(rec, {r.name for r in fleet.rules})
-    new = old + ("" if old.endswith("\n") else "\n") + block
-    parse_fleet(new, path)  # raises FleetFileError: nothing is written unless the result is valid
-    return Change(path, old, new, name)
+    rule, comment = rule_for(rec, {r.name for r in fleet.rules})
+    data = fleet.model_dump()
+    data["rules"].append(rule)
+    try:
+        candidate = Fleet.model_validate(data)
+    except ValueError as exc:
+        raise CannotApply(f"the rule would not be valid in {path}: {str(exc).splitlines()[-1]}") from None
+    try:
+        new = edit_fleet_text(old, candidate, notes={"rules": {rule["name"]: comment}})
+    except Exception as exc:  # noqa: BLE001 - tomlkit raises its own kinds; either way nothing is written
+        raise CannotApply(f"cannot add the rule to {path} in place ({exc}); add it by hand") from None
+    return Change(path, old, new, rule["name"])
 
 
 def plan_ab_winner(path: Path, test_name: str, winner: str) -> Change:
     """Route the A/B test's rule to `winner` (the rule's other targets become its fallbacks) and
     disable the test, which stays in the file as a record. The file is edited in place."""
-    old = path.read_text(encoding="utf-8")
+    old = read_text(path)
     fleet = parse_fleet(old, path)
     test = next((t for t in fleet.ab_tests if t.name == test_name), None)
     if test is None:
@@ -104,22 +92,5 @@ def plan_ab_winner(path: Path, test_name: str, winner: str) -> Change:
     for entry in data["ab_tests"]:
         if entry["name"] == test_name:
             entry.update(enabled=False, description=f"ended: {winner} won; rule {rule.name} routes to it")
-    new = fleet_file_text(Fleet.model_validate(data), path)  # validated, comments and layout kept
+    new = fleet_file_text(Fleet.model_validate(data), path, base=old)  # validated, comments and layout kept
     return Change(path, old, new, rule.name)
-
-
-def write(change: Change) -> None:
-    path = change.path
-    if path.read_text(encoding="utf-8") != change.old_text:
-        raise CannotApply(f"{path} changed since the diff was shown; run apply again")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(change.new_text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        shutil.copy2(path, path.with_name(path.name + ".bak"))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -41,6 +41,13 @@ Predicate = Callable[[Mapping[str, Any]], bool]
 Fact = tuple[str, Any]
 
 _WORD_OPERATORS = {"and", "or", "not", "in"}
+# What to do, for a condition that does not parse.
+HELP = ('a condition compares task, use_case, complexity, user, prompt_length, hour or tags with '
+        '== != < <= > >= in, joined by and / or / not, e.g. task == "coding" and prompt_length > 4000')
+# Limits that keep hostile text cheap and safe to parse: far above any rule a person writes.
+MAX_LENGTH = 4000  # characters in one condition
+MAX_NESTING = 32  # `not` and parentheses inside each other
+MAX_NUMBER_DIGITS = 18  # a literal fits a float exactly and an int64 comfortably
 _TOKEN = re.compile(
     r"""(?P<num>-?\d+(?:\.\d+)?(?![A-Za-z_]))
       | (?P<str>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
@@ -124,7 +131,16 @@ def _string(raw: str, text: str, column: int) -> str:
     return "".join(out)
 
 
+def _number(raw: str, text: str, column: int) -> int | float:
+    if sum(c.isdigit() for c in raw) > MAX_NUMBER_DIGITS:
+        raise ConditionError(f"a number of more than {MAX_NUMBER_DIGITS} digits; use a smaller number", text, column)
+    return float(raw) if "." in raw else int(raw)
+
+
 def _tokens(text: str) -> list[_Token]:
+    if len(text) > MAX_LENGTH:
+        raise ConditionError(f"longer than {MAX_LENGTH:,} characters; split it into several rules", text,
+                             MAX_LENGTH + 1)
     out: list[_Token] = []
     pos = 0
     while True:
@@ -143,7 +159,7 @@ def _tokens(text: str) -> list[_Token]:
         raw = match.group(kind)
         value: Any = raw
         if kind == "num":
-            value = float(raw) if "." in raw else int(raw)
+            value = _number(raw, text, pos + 1)
         elif kind == "str":
             value = _string(raw, text, pos + 1)
         out.append(_Token(kind, value, pos + 1))
@@ -165,6 +181,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokens(text)
         self.index = 0
+        self.depth = 0  # `not` and parentheses open around the current token
         self.attributes: set[str] = set()
 
     @property
@@ -231,18 +248,25 @@ class _Parser:
         return _Node(lambda request: all(p(request) for p in predicates), requires, min_length)
 
     def negation(self) -> _Node:
-        if self.at_word("not"):
+        if not (self.at_word("not") or self.at_op("(")):
+            return self.comparison()
+        if self.depth >= MAX_NESTING:
+            # Recursion depth is bounded here, so parsing (and evaluating) can never exhaust the stack.
+            raise self.error(f"nested more than {MAX_NESTING} levels deep; simplify the condition")
+        self.depth += 1
+        try:
+            if self.at_word("not"):
+                self.take()
+                inner = self.negation().predicate
+                return _Node(lambda request: not inner(request), None)
             self.take()
-            inner = self.negation().predicate
-            return _Node(lambda request: not inner(request), None)
-        if self.at_op("("):
-            self.take()
-            inner = self.disjunction()
+            node = self.disjunction()
             if not self.at_op(")"):
                 raise self.error("expected ')'")
             self.take()
-            return inner
-        return self.comparison()
+            return node
+        finally:
+            self.depth -= 1
 
     # -- comparisons -------------------------------------------------------------------------
 
@@ -442,5 +466,6 @@ def validate_condition(text: str) -> str | None:
     try:
         parse_condition(text)
     except ConditionError as exc:
-        return f"{exc.reason} at column {exc.column}"
+        wrong, _, advice = exc.reason.partition("; ")
+        return f"{wrong} at column {exc.column}" + (f"; {advice}" if advice else "")
     return None

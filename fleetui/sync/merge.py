@@ -152,15 +152,16 @@ def _first_problem(exc: Exception) -> str:
 
 
 def write_merged(fleet_file: Path, read: str, merged: str) -> bool:
-    """Replace the fleet file by the merged text, atomically and keeping `.bak` (the one writer
-    `apply` uses), only if it still holds what the merge read. True when the file changed."""
-    from fleetui.routing.apply import CannotApply, Change, write
+    """Replace the fleet file by the merged text, atomically and keeping `.bak` (the one writer,
+    fleetui.config.writer), only if it still holds what the merge read. True when the file changed."""
+    from fleetui.config.change import Change, write_change
+    from fleetui.config.writer import FileChanged
 
     if merged == read:
         return False
     try:
-        write(Change(fleet_file, read, merged, "sync"))
-    except CannotApply:
+        write_change(Change(fleet_file, read, merged, "sync"))
+    except FileChanged:
         raise SyncError(f"{fleet_file} changed while syncing; nothing was written, run the sync again") from None
     except OSError as exc:
         raise SyncError(f"{fleet_file}: cannot write the merged fleet file ({exc.strerror or exc}); it is unchanged") from None

@@ -12,7 +12,6 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
 from fleetui.config.schema import Fleet, Model
-from fleetui.config.fleetfile import FleetFileError
 from fleetui.pricing import catalog_id_for, catalog_models
 
 FIELDS = [
@@ -198,10 +197,10 @@ class AddModelTab(VerticalScroll):
             except SecretsError as exc:
                 self.notify(str(exc), title="Key not stored", severity="error", timeout=10)
                 return
-        try:
-            path = self.session.save(fleet)
-        except (PermissionError, OSError, FleetFileError, ValueError) as exc:
-            self.notify(str(exc), title="Not saved", severity="error", timeout=10)
+        from fleetui.tui.editor_base import save_fleet_from
+
+        path = save_fleet_from(self.screen, self.session, fleet)
+        if path is None:
             return
         if self.editing is not None:
             self.notify(f"{self.value('id')} saved to {path}", title="Saved")

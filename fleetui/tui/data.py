@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetui.config.schema import Fleet
-from fleetui.config.fleetfile import FleetSource, load_fleet, save_fleet
+from fleetui.config.fleetfile import FleetSource, read_fleet, save_fleet
 from fleetui.store import Store
 
 
@@ -22,9 +22,16 @@ class Session:
     db_path: Path
     demo: bool
     fleet: Fleet = field(init=False)
+    # The file's text as it was read: saves edit this text, and refuse when the file is no longer it.
+    text: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.fleet = load_fleet(self.source.path)
+        self.reload()
+
+    def reload(self) -> Fleet:
+        """Read the fleet file again (raises FleetFileError, keeping what was loaded, when it is broken)."""
+        self.fleet, self.text = read_fleet(self.source.path)
+        return self.fleet
 
     @contextmanager
     def store(self) -> Iterator[Store]:
@@ -39,11 +46,23 @@ class Session:
         return not self.source.is_sample
 
     def save(self, fleet: Fleet) -> Path:
-        """Validate and write the fleet atomically; the sample fleet is never overwritten."""
+        """Validate and write the fleet atomically, editing the text that was read; the sample
+        fleet is never overwritten. Raises FileChanged when the file on disk is no longer that text."""
         if not self.can_save:
             raise PermissionError(
                 "this is the built-in sample fleet; create your own with `fleetui init` to save changes"
             )
-        save_fleet(fleet, self.source.path)
+        self.text = save_fleet(fleet, self.source.path, expect=self.text).text
         self.fleet = fleet
         return self.source.path
+
+    def outside_change(self) -> str:
+        """The diff between the text that was read and the file on disk now ("" when the same)."""
+        from fleetui.config.change import text_diff
+        from fleetui.config.writer import read_text
+
+        try:
+            now = read_text(self.source.path)
+        except (OSError, UnicodeDecodeError) as exc:
+            return f"(cannot read {self.source.path}: {exc})"
+        return text_diff(self.text, now, f"{self.source.path} (as loaded)", f"{self.source.path} (on disk now)")

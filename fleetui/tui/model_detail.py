@@ -15,7 +15,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from fleetui import clock
-from fleetui.config.fleetfile import FleetFileError
 from fleetui.pricing import Pricer, blended_per_mtok, format_cost
 from fleetui.tui.data import Session
 
@@ -167,13 +166,19 @@ class ModelDetail(Screen[None]):
         self.app.push_screen(EditModel(self.session, self.model_id), edited)
 
     def _save(self, fleet: Any, done: str) -> bool:
-        try:
-            self.session.save(fleet)
-        except (PermissionError, ValueError, OSError, FleetFileError) as exc:
-            self.app.notify(str(exc), title="Not saved", severity="error", timeout=8)
+        from fleetui.tui.editor_base import save_fleet_from
+
+        if save_fleet_from(self, self.session, fleet, self._reloaded) is None:
             return False
         self.app.notify(done, title="Saved", timeout=4)
         return True
+
+    def _reloaded(self) -> None:
+        """The file was read again: show this model as it is there, or leave if it is gone."""
+        if any(m.id == self.model_id for m in self.session.fleet.models):
+            self._render_static()
+        else:
+            self.app.pop_screen()
 
     # Not `action_toggle`: that is Textual's own action (toggle an attribute) on every widget.
     def action_toggle_enabled(self) -> None:

@@ -97,8 +97,10 @@ class RecommendationsTab(DataTab):
         start_sync(self.app, self.session, Reason(reason))  # only when [sync] asks for it
 
     def action_apply_rec(self) -> None:
+        from fleetui.config.change import write_change
         from fleetui.config.fleetfile import FleetFileError
-        from fleetui.routing.apply import CannotApply, plan, write
+        from fleetui.config.writer import FileChanged
+        from fleetui.routing.apply import CannotApply, plan
 
         rec = self._selected()
         if rec is None:
@@ -116,13 +118,11 @@ class RecommendationsTab(DataTab):
             if not yes:
                 return
             try:
-                write(change)
-            except (CannotApply, OSError) as exc:
+                write_change(change)
+                self.session.reload()
+            except (FileChanged, FleetFileError, OSError) as exc:
                 self.app.notify(str(exc), title="Not written", severity="error", timeout=8)
                 return
-            from fleetui.config.fleetfile import load_fleet
-
-            self.session.fleet = load_fleet(self.session.source.path)
             self._set_status("applied")
             self.app.notify(f"rule {change.subject} added to {change.path}", title="Applied")
             self._sync_after("apply")

@@ -67,13 +67,31 @@ class RolesEditor(FleetEditor):
         if event.cursor_row < len(self.fleet.roles):
             role = self.fleet.roles[event.cursor_row]
             self.editing = role.id
-            values = {"id": role.id, "name": role.name, "description": role.description,
-                      "models": ", ".join(m.id for m in self.fleet.models_in_role(role.id))}
-            for field, value in values.items():
+            for field, value in self._role_values(role.id).items():
                 self.query_one(f"#role-{field}", Input).value = value
+
+    def _role_values(self, role_id: str) -> dict[str, str]:
+        role = next(r for r in self.fleet.roles if r.id == role_id)
+        return {"id": role.id, "name": role.name, "description": role.description,
+                "models": ", ".join(m.id for m in self.fleet.models_in_role(role.id))}
 
     def _value(self, field: str) -> str:
         return self.query_one(f"#role-{field}", Input).value.strip()
+
+    def apply_form(self) -> bool:
+        # ctrl+s saves what the user sees: a role typed into the form is saved with the others.
+        if self.editing is None:
+            pending = any(self._value(field) for field, _ in FIELDS)
+        elif any(r.id == self.editing for r in self.fleet.roles):
+            form = {field: self._value(field) for field, _ in FIELDS}
+            pending = form != {k: v.strip() for k, v in self._role_values(self.editing).items()}
+        else:
+            pending = False
+        return self.update_role() if pending else True
+
+    def refill(self) -> None:
+        self.editing = None
+        self._fill()
 
     def _check(self, text: str) -> None:
         self.query_one("#role-check", Static).update(text)
@@ -155,8 +173,6 @@ class RolesEditor(FleetEditor):
         self.dirty = True
         self._fill()
         self._check(f"[green]role {role_id} removed (not saved yet)[/]")
-
-    # -- saving and leaving -----------------------------------------------------------------------
 
 
 

@@ -75,13 +75,34 @@ class RulesEditor(FleetEditor):
         if event.cursor_row < len(self.fleet.rules):
             self.editing = event.cursor_row
             rule = self.fleet.rules[event.cursor_row]
-            values = {"name": rule.name, "priority": str(rule.priority), "when": rule.when, "model": rule.model or "",
-                      "role": rule.role or "", "fallbacks": ", ".join(rule.fallbacks)}
-            for field, value in values.items():
+            for field, value in self._rule_values(event.cursor_row).items():
                 self.query_one(f"#rule-{field}", Input).value = value
             tests = [name for name, split in self._ab_tests_of().items() if split == rule.name]
             self.query_one("#rule-ab", Static).update(
                 f"split by A/B test {', '.join(tests)}: results with `fleetui ab {tests[0]}`" if tests else "")
+
+    def _rule_values(self, index: int) -> dict[str, str]:
+        rule = self.fleet.rules[index]
+        return {"name": rule.name, "priority": str(rule.priority), "when": rule.when, "model": rule.model or "",
+                "role": rule.role or "", "fallbacks": ", ".join(rule.fallbacks)}
+
+    def _form_pending(self) -> bool:
+        """Whether the form holds an edit not in the fleet yet: a new rule typed after `n`, or a
+        changed field of the selected rule."""
+        if self.editing is None:
+            return any(self._value(field) for field, _ in FIELDS if field != "priority")
+        if self.editing >= len(self.fleet.rules):
+            return False
+        form = {field: self._value(field) for field, _ in FIELDS}
+        return form != {k: v.strip() for k, v in self._rule_values(self.editing).items()}
+
+    def apply_form(self) -> bool:
+        # ctrl+s saves what the user sees: a rule typed into the form is saved with the others.
+        return self.update_rule() if self._form_pending() else True
+
+    def refill(self) -> None:
+        self.editing = None
+        self._fill()
 
     def action_new_rule(self) -> None:
         self.editing = None
