@@ -772,6 +772,15 @@ class Store:
         return self.db.query("SELECT * FROM rollup_daily ORDER BY day, model_id, use_case, task")
 
 
+def upsert_sql(table: str, columns: Iterable[str], pk: Iterable[str]) -> str:
+    """INSERT … ON CONFLICT(pk) DO UPDATE for `columns` (names come from code, never from users)."""
+    cols, keys = list(columns), list(pk)
+    updates = [c for c in cols if c not in keys]
+    action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)) if updates else "DO NOTHING"
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT({', '.join(keys)}) {action}")
+
+
 def feedback_in(conn: sqlite3.Connection, call_id: str, score: float, comment: str | None) -> bool:
     """Set a call's feedback inside the caller's transaction; False when the call is unknown."""
     row = conn.execute(
