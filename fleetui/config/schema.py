@@ -283,6 +283,16 @@ class UseCaseRule(Section):
     priority: int = Field(default=100, description="breaks ties between equally good matches")
 
 
+class StoreSettings(Section):
+    """`[store]`: how long the call log is kept."""
+
+    keep_days: int | None = Field(
+        default=None, ge=1,
+        description="delete calls older than this many days (the shim does it hourly, `fleetui prune` "
+        "on demand); the per-day rollups stay, so past months still show. Unset: keep everything",
+    )
+
+
 class Probes(Section):
     interval_s: float = Field(default=300, gt=0)
     timeout_s: float = Field(default=10, gt=0)
@@ -303,6 +313,7 @@ class Fleet(Section):
     ranking: Ranking = Field(default_factory=Ranking)
     privacy: Privacy = Field(default_factory=Privacy)
     probes: Probes = Field(default_factory=Probes)
+    store: StoreSettings = Field(default_factory=StoreSettings)
     use_cases: list[UseCaseRule] = Field(
         default_factory=list, description="keyword rules; fleetui's built-in set when empty"
     )
