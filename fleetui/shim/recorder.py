@@ -115,6 +115,11 @@ class Recorder:
     def flush(self, timeout: float = 5.0) -> bool:
         """Store everything queued so far; True when it is all in the database (nothing left
         queued or spooled), False when `timeout` passed or the database cannot be written."""
+        return self._flush(timeout, stored=True)
+
+    def _flush(self, timeout: float, *, stored: bool) -> bool:
+        """Wait until the queue is in the database (`stored`) or at least out of memory: in the
+        database or in the spool, which is all that exit needs."""
         deadline = time.monotonic() + timeout
         while True:
             self._retry_at = 0.0  # a flush tries the database now, whatever the backoff says
@@ -126,7 +131,7 @@ class Recorder:
                 self._wake.set()
                 if not self._idle.wait(max(0.0, deadline - time.monotonic())):
                     return False
-            if self._settled():
+            if self._settled() if stored else not (self._queue or self._inflight):
                 return True
             if self._stuck or time.monotonic() >= deadline:
                 return False
@@ -144,8 +149,8 @@ class Recorder:
 
     def _at_exit(self) -> None:
         try:
-            if self._queue or self._inflight or spool.pending(self.db_path):
-                self.flush(self.exit_timeout_s)
+            if self._queue or self._inflight:
+                self._flush(self.exit_timeout_s, stored=False)
         except Exception:
             pass
         self._stop_and_spool()
@@ -174,6 +179,12 @@ class Recorder:
             finally:
                 if mine:
                     self._busy.release()
+            # Let the writer thread end before the interpreter does: a daemon thread still inside
+            # sqlite3 when Python finalizes can abort the process ("exception not rethrown").
+            thread = self._thread
+            if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+                self._wake.set()
+                thread.join(timeout=2.0)
         except Exception as exc:
             self._warn("exit", f"fleetui recorder: could not spool the calls left at exit ({exc!r})")
 
@@ -305,8 +316,6 @@ class Recorder:
                 for path in spool.claim(location):
                     offset = store.counter(spool.OFFSET + path.name)
                     while True:
-                        if time.monotonic() - started > budget_s and not self._stopping:
-                            return store  # the queue gets its turn; the rest next cycle
                         chunk = spool.read_chunk(path, offset, spool_chunk_lines(self.batch_size))
                         calls, markers, counts = self._from_spool(chunk)
                         rejects: list[Any] = []
@@ -328,6 +337,8 @@ class Recorder:
                             spool.finish(path)
                             store.forget_counter(chunk.offset_name)
                             break
+                        if self._stopping or time.monotonic() - started > budget_s:
+                            return store  # the queue gets its turn; the rest next cycle
         return store
 
     def _from_spool(self, chunk: spool.Chunk) -> tuple[list[CallRecord], list[Any], Counter[str]]:
