@@ -25,11 +25,15 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetui.store import spool
 from fleetui.store.checks import check_call, check_feedback
 from fleetui.store.records import CallRecord
+
+if TYPE_CHECKING:
+    from fleetui.shim.enrich import Enricher
+    from fleetui.store.store import Store
 
 log = logging.getLogger("fleetui.shim")
 
@@ -78,7 +82,7 @@ class Recorder:
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
-        self._store: Any = None
+        self._store: Store | None = None
         self._store_id: tuple[int, int] | None = None
         self._retry_at = 0.0
         self._backoff = 0.0
@@ -281,7 +285,7 @@ class Recorder:
             self._warn("marker", f"fleetui recorder: unreadable marker ({exc!r}); counted as rejected")
             return None
 
-    def _store_batch(self, store: Any, calls: list[CallRecord], markers: list[Any]) -> Any:
+    def _store_batch(self, store: Store | None, calls: list[CallRecord], markers: list[Any]) -> Store | None:
         if store is None or spool.pending(self.db_path):
             if not self._spool(calls, markers, enriched=True):
                 return store
@@ -304,12 +308,14 @@ class Recorder:
         self._set_aside_markers(store, rejects)
         return store
 
-    def _drain_spool(self, store: Any, budget_s: float = 1.0) -> Any:
+    def _drain_spool(self, store: Store, budget_s: float = 1.0) -> Store | None:
         """Store spooled lines a chunk at a time, each chunk with its progress in one transaction."""
         from fleetui.store.markers import marker_work
 
         started = time.monotonic()
         for location in (self.spool_path, spool.fallback_spool_path(self.db_path)):
+            if not spool.has_lines(location):
+                continue
             with spool.draining(location) as mine:
                 if not mine:
                     continue  # another process is draining it
@@ -378,7 +384,7 @@ class Recorder:
             counts[spool.TORN] += len(chunk.torn)
         return calls, markers, counts
 
-    def _set_aside_markers(self, store: Any, rejects: list[Any]) -> None:
+    def _set_aside_markers(self, store: Store, rejects: list[Any]) -> None:
         if rejects:
             spool.set_aside(self.db_path, [({"marker": list(m)}, reason) for m, reason in rejects])
             try:
@@ -399,7 +405,7 @@ class Recorder:
         self._tally.subtract({k: v for k, v in counts.items() if k != DROPPED_COUNTER})
         self._tally = Counter({k: v for k, v in self._tally.items() if v})
 
-    def _save_counts(self, store: Any) -> None:
+    def _save_counts(self, store: Store) -> None:
         counts = self._pending_counts()
         if not counts:
             return
@@ -409,7 +415,7 @@ class Recorder:
         except Exception as exc:
             self._failed(exc)
 
-    def _maintain(self, store: Any) -> None:
+    def _maintain(self, store: Store) -> None:
         """Hourly: routing decisions older than a month go; calls older than `[store] keep_days`
         go a chunk per cycle (their rollups stay), so the writer is never held up for long."""
         now = time.time()
@@ -445,7 +451,7 @@ class Recorder:
     def spool_path(self) -> Path:
         return spool.spool_path(self.db_path)
 
-    def _usable_store(self) -> Any:
+    def _usable_store(self) -> Store | None:
         """The open store, reopened when its file was deleted or replaced (one stat per batch);
         None while backing off after a failure."""
         if time.monotonic() < self._retry_at:
@@ -520,7 +526,7 @@ class Recorder:
 
     # -- pricing, model ids, privacy ----------------------------------------------------------
 
-    def _enrichment(self) -> Any:
+    def _enrichment(self) -> Enricher | None:
         if self._enricher is None:
             try:
                 from fleetui.shim.enrich import Enricher
@@ -531,7 +537,7 @@ class Recorder:
                 self._enricher = False
         return self._enricher or None
 
-    def _enricher_for(self, fleet: str | None, privacy: str | None) -> Any:
+    def _enricher_for(self, fleet: str | None, privacy: str | None) -> Enricher | None:
         """The enricher another app would have used for calls it spooled unpriced at exit."""
         if fleet == (str(self._fleet_path) if self._fleet_path else None) and privacy == self._privacy_override:
             return self._enrichment()

@@ -194,26 +194,31 @@ def _fix_tags(value: Any) -> list[str] | None:
 # -- the fast path, generated ----------------------------------------------------------------
 
 _FAST: dict[str, str] = {
-    "int": "v is None or (v.__class__ is int and {low} <= v <= {high})",
-    "float": "v is None or (v.__class__ is float and {low} <= v <= {high})",  # NaN fails both
-    "ts": "v.__class__ is float and {low} < v < {high}",
-    "str": "v is None or (v.__class__ is str and v.isascii())",
-    "text": "v.__class__ is str and v.isascii()",
-    "id": "v.__class__ is str and v.isascii()",
-    "success": "v.__class__ is bool",
-    "bool": "v.__class__ is bool",
-    "optbool": "v is None or v.__class__ is bool",
-    "tags": "v.__class__ is list and (not v or all(t.__class__ is str and t.isascii() for t in v))",
+    "int": "({v} is None or ({v}.__class__ is int and {low} <= {v} <= {high}))",
+    "float": "({v} is None or ({v}.__class__ is float and {low} <= {v} <= {high}))",  # NaN fails both
+    "ts": "({v}.__class__ is float and {low} < {v} < {high})",
+    "str": "({v} is None or ({v}.__class__ is str and {v}.isascii()))",
+    "text": "({v}.__class__ is str and {v}.isascii())",
+    "id": "({v}.__class__ is str and {v}.isascii())",
+    "success": "({v}.__class__ is bool)",
+    "bool": "({v}.__class__ is bool)",
+    "optbool": "({v} is None or {v}.__class__ is bool)",
+    "tags": "({v}.__class__ is list and (not {v} or all(t.__class__ is str and t.isascii() for t in {v})))",
 }
 
 
 def _generate() -> Callable[[CallRecord, Counter[str]], None]:
-    lines = ["def check(r, tally):"]
+    """One boolean expression over every field for a clean record (the usual case), then a
+    field-by-field look only when it is false."""
+    fast = " and ".join(
+        _FAST[RULES[name][0]].format(v=f"r.{name}", low=RULES[name][1], high=RULES[name][2]) for name in CALL_COLUMNS
+    )
+    lines = ["def check(r, tally):", f"    if {fast}:", "        return"]
     for name in CALL_COLUMNS:
         kind, low, high = RULES[name]
         lines.append(f"    v = r.{name}")
-        lines.append(f"    if not ({_FAST[kind].format(low=low, high=high)}):")
-        if kind == "int":  # an in-range float that is a whole number is fine as it is for SQLite
+        lines.append(f"    if not {_FAST[kind].format(v='v', low=low, high=high)}:")
+        if kind == "int":
             lines.append(f"        _fix(r, {name!r}, tally)")
         elif kind in ("str", "text", "id"):  # non-ASCII text is usually fine: check it properly
             lines.append(f"        if v.__class__ is not str or _bad_text(v): _fix(r, {name!r}, tally)")

@@ -71,6 +71,11 @@ def spool_files(db_path: Path) -> list[Path]:
     return found
 
 
+def has_lines(spool: Path) -> bool:
+    """Whether this spool location (the live file or one being drained) holds anything."""
+    return bool(_size(spool) or _draining_files(spool))
+
+
 def pending(db_path: Path) -> bool:
     """Whether anything waits in a spool (a few stats and two small directory listings)."""
     return bool(spool_files(db_path))

@@ -472,11 +472,12 @@ class Store:
         bucket_of = histogram.bucket_of
         rows: list[list[object]] = []
         sums: dict[tuple[str, str, str, str], list[float]] = {}
+        days = self._days
         for record in chunk:
             row = list(values(record))
             tags = row[_TAGS]
             row[_TAGS] = json.dumps(tags) if tags else None
-            day = self._day(record.ts)
+            day = days.get(int(record.ts // 86400)) or self._day(record.ts)  # one lookup a row
             row.append(day)
             rows.append(row)
             key = (day, record.model_id or "", record.use_case or "", record.task or "")
