@@ -60,6 +60,13 @@ def assert_rollups_match(db: Path) -> None:
     assert blobs == 0
 
 
+def remove_fallback(db: Path) -> None:
+    """The spool in the temp folder (used when the database's own folder cannot be written)."""
+    fallback = spool.fallback_spool_path(db)
+    for path in (fallback, fallback.with_name(fallback.name + ".lock")):
+        path.unlink(missing_ok=True)
+
+
 def recorder(db: Path, **options: Any) -> Recorder:
     return Recorder(db, fleet_path=SAMPLE_FLEET, interval_s=0.05, **options)
 
@@ -131,8 +138,16 @@ def test_a_batch_of_every_odd_value_keeps_every_record_and_the_reports_work(tmp_
     assert_rollups_match(db)
     with Store.open(db) as store:
         assert store.call(good.call_id)["feedback_score"] == 0.5  # type: ignore[index]
-    # `fleetui costs` crashed on an infinite cost; every report reads these rows.
-    for command in (["costs", "--json"], ["usage", "--json"], ["status", "--json"]):
+    # `fleetui costs` crashed on an infinite cost; now it shows what is stored, unpriced counted.
+    capsys.readouterr()
+    assert main(["--db", str(db), "--config", str(SAMPLE_FLEET), "costs", "--json"]) == 0
+    costs = json.loads(capsys.readouterr().out)
+    conn = sqlite3.connect(db)
+    total, unpriced = conn.execute("SELECT SUM(cost_usd), SUM(cost_usd IS NULL) FROM calls").fetchone()
+    conn.close()
+    assert math.isfinite(costs["today"]) and math.isclose(costs["today"], total)
+    assert costs["unpriced_calls_this_month"] == unpriced >= 3  # NaN, inf and negative at least
+    for command in (["usage", "--json"], ["status", "--json"]):
         assert main(["--db", str(db), "--config", str(SAMPLE_FLEET), *command]) == 0
     capsys.readouterr()
     assert main(["--db", str(db), "doctor", "--json"]) == 0  # repaired and counted: nothing was lost
@@ -432,7 +447,6 @@ def _read_only_case(folder: Path, db: Path, mounted: bool) -> None:
     else:
         os.chmod(db, 0o444)
         os.chmod(folder, 0o555)
-    fallback = spool.fallback_spool_path(db)
     try:
         out = subprocess.run([sys.executable, "-c", READ_ONLY_APP.format(repo=str(REPO)), str(db), str(SAMPLE_FLEET)],
                              capture_output=True, text=True, timeout=120)
@@ -450,7 +464,7 @@ def _read_only_case(folder: Path, db: Path, mounted: bool) -> None:
         drain(db)
         assert per_task(db) == {"ro": 200}
     finally:
-        fallback.unlink(missing_ok=True)
+        remove_fallback(db)
 
 
 @contextmanager
@@ -497,7 +511,7 @@ def _full_disk_case(disk: Path) -> None:
         assert per_task(db) == {"full": 300}
         assert not spool.pending(db)
     finally:
-        spool.fallback_spool_path(disk / "full.db").unlink(missing_ok=True)
+        remove_fallback(disk / "full.db")
 
 
 # -- doctor, status, prune --------------------------------------------------------------------------
