@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import sqlite3
 import threading
@@ -185,15 +186,28 @@ def test_rollups_equal_group_by_over_calls(batch: list[CallRecord], cuts: list[i
     assert store.count_calls() == len(batch)
 
 
-def test_a_failed_batch_leaves_neither_calls_nor_rollups() -> None:
+def test_a_duplicate_in_a_batch_costs_only_itself() -> None:
     store = Store.memory()
     first = CallRecord(ts=DAYS[0], model_id="m", cost_usd=0.1, latency_ms=50.0)
     store.insert_calls([first])
     duplicate = CallRecord(call_id=first.call_id, ts=DAYS[0], model_id="m")
-    with pytest.raises(sqlite3.IntegrityError):
-        store.insert_calls([CallRecord(ts=DAYS[0], model_id="m"), duplicate])
-    assert store.count_calls() == 1
+    assert store.insert_calls([CallRecord(ts=DAYS[0], model_id="m"), duplicate]) == 1
+    assert store.count_calls() == 2
     assert_rollups_equal_log(store)
+
+
+def test_a_record_sqlite_refuses_is_set_aside_with_its_reason(tmp_path: Path) -> None:
+    # checked=True skips the value checks, as a writer that checked already would: the one
+    # value SQLite cannot take fails that record alone.
+    with Store.open(tmp_path / "r.db") as store:
+        good = [CallRecord(ts=DAYS[0], model_id="m", input_tokens=i) for i in range(3)]
+        bad = CallRecord(ts=DAYS[0], model_id="m", input_tokens=2**70)
+        assert store.insert_calls([good[0], bad, *good[1:]], checked=True) == 3
+        assert store.count_calls() == 3 and store.counter("calls.rejected") == 1
+        assert_rollups_equal_log(store)
+    [line] = (tmp_path / "r.db.rejected.jsonl").read_text().splitlines()
+    entry = json.loads(line)
+    assert entry["call"]["call_id"] == bad.call_id and "too large" in entry["reason"]
 
 
 def test_totals_by_model_and_day_read_rollups() -> None:

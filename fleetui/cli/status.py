@@ -31,7 +31,19 @@ def fleet_status(ctx: CliContext) -> dict[str, Any]:
         "db": str(ctx.db_path()),
         "demo_data": ctx.is_demo_data,
         **fleet_overview(ctx.fleet(), ctx.store()),
+        "store": store_counts(ctx),
     }
+
+
+def store_counts(ctx: CliContext) -> dict[str, Any]:
+    """Calls not (or not wholly) in the store, as `fleetui doctor` counts them."""
+    from dataclasses import asdict
+
+    from fleetui.store import health
+
+    losses = health.losses_from(ctx.store().counters())
+    spooled = health.spool_state(ctx.db_path())
+    return {**asdict(losses), "spooled": spooled.lines}
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -110,7 +122,20 @@ def render(status: dict[str, Any]) -> str:
     if status["shim_dropped"]:
         totals += (f"\nNOTE: the logging shim dropped {status['shim_dropped']:,} records because its "
                    "queue was full (raise max_queue in fleetui.shim.configure)")
+    totals += _store_notes(status["store"])
     return "\n".join([*banner, "", line(header), *(line(r) for r in rows), "", totals])
+
+
+def _store_notes(counts: dict[str, Any]) -> str:
+    notes = []
+    if counts["rejected"]:
+        notes.append(f"{counts['rejected']:,} records rejected by the database")
+    if counts["spooled"]:
+        notes.append(f"{counts['spooled']:,} calls waiting in the spool")
+    fixed = sum(counts["coerced"].values()) + sum(counts["nulled"].values())
+    if fixed:
+        notes.append(f"{fixed:,} odd values coerced or stored as NULL")
+    return f"\nNOTE: {'; '.join(notes)} — see `fleetui doctor`" if notes else ""
 
 
 def _num(value: float) -> str:

@@ -305,6 +305,16 @@ class UseCaseRule(Section):
     priority: int = Field(default=100, description="breaks ties between equally good matches")
 
 
+class StoreSettings(Section):
+    """`[store]`: how long the call log is kept."""
+
+    keep_days: int | None = Field(
+        default=None, ge=1,
+        description="delete calls older than this many days (the shim does it hourly, `fleetui prune` "
+        "on demand); the per-day rollups stay, so past months still show. Unset: keep everything",
+    )
+
+
 class Probes(Section):
     interval_s: float = Field(default=300, gt=0, description="seconds between health probes in the app")
     timeout_s: float = Field(default=10, gt=0, description="seconds one probe may take")
@@ -372,6 +382,7 @@ class Fleet(Section):
     privacy: Privacy = Field(default_factory=Privacy, description="how much of each prompt is stored")
     probes: Probes = Field(default_factory=Probes, description="health probe timing")
     sync: Sync = Field(default_factory=Sync, description="sharing through a git remote or an S3 bucket")
+    store: StoreSettings = Field(default_factory=StoreSettings, description="how long calls are kept")
     use_cases: list[UseCaseRule] = Field(
         default_factory=list, description="keyword rules; fleetui's built-in set when empty"
     )

@@ -2,10 +2,16 @@
 
 On the caller's thread `record()` appends to a bounded deque — nothing else, no lock, no I/O —
 and drops (counting) when the deque is full rather than ever blocking an app. A daemon thread
-wakes every `interval_s`, prices and privacy-filters the batch, and writes it with its rollups
-in one transaction. When the database cannot be written (locked for long, read-only, folder
-missing, disk full) the batch goes to an append-only JSONL spool beside the database and is
-written in at the next good flush. Nothing here ever raises into the app; internal errors go
+wakes every `interval_s`, checks each record's values, prices and privacy-filters the batch,
+and writes it with its rollups and counters in one transaction.
+
+When the database cannot be written (locked, read-only, folder or file gone, disk full) the
+batch goes at once to the spool beside it (`fleetui.store.spool`) and the database is tried
+again with backoff; while anything waits in the spool, new batches queue behind it there so
+that feedback never arrives before its call. At interpreter exit whatever the exit flush did not
+store is appended to the spool synchronously, unpriced, for the next writer to finish. The
+write path imports only the stdlib and raw sqlite3; the fleet file and price catalog load on the
+writer thread, never on the exit path. Nothing here ever raises into the app; internal errors go
 to `logging`, once a minute at most per kind.
 """
 
@@ -13,20 +19,30 @@ from __future__ import annotations
 
 import atexit
 import collections
-import dataclasses
-import json
 import logging
 import os
 import threading
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fleetui.store import spool
+from fleetui.store.checks import check_call, check_feedback
 from fleetui.store.records import CallRecord
+
+if TYPE_CHECKING:
+    from fleetui.shim.enrich import Enricher
+    from fleetui.store.store import Store
 
 log = logging.getLogger("fleetui.shim")
 
-DROPPED_COUNTER = "shim.dropped"
+DROPPED_COUNTER = "shim.dropped"  # calls the shim could not keep anywhere (queue full, no disk)
+REJECTED_COUNTER = "calls.rejected"
+UNENRICHED_COUNTER = "calls.unenriched"  # pricing or privacy failed on a call: stored unpriced
+_BACKOFF_FIRST_S = 0.1
+_BACKOFF_MAX_S = 5.0
+_PRUNE_EVERY_S = 3600.0
 
 
 class Recorder:
@@ -40,6 +56,8 @@ class Recorder:
         batch_size: int = 1_000,
         interval_s: float = 0.2,
         privacy: str | None = None,
+        busy_timeout_s: float = 0.05,
+        exit_timeout_s: float = 5.0,
     ) -> None:
         self._db_path = Path(db_path) if db_path else None
         self._fleet_path = Path(fleet_path) if fleet_path else None
@@ -47,21 +65,34 @@ class Recorder:
         self.max_queue = max_queue
         self.batch_size = batch_size
         self.interval_s = interval_s
+        # Short: a writer waiting out another process's lock lets the app's queue fill; the
+        # spool takes the batch at once and the database is tried again with backoff.
+        self.busy_timeout_s = busy_timeout_s
+        self.exit_timeout_s = exit_timeout_s
         self._privacy_override = privacy
         self._queue: collections.deque[Any] = collections.deque()
         self._dropped = 0  # counted on caller threads; += on an int is atomic enough under the GIL
         self._dropped_saved = 0
         self._written = 0
+        self._tally: Counter[str] = Counter()  # counter deltas not yet in the database
+        self._inflight: list[Any] = []  # the batch the writer has taken off the queue
+        self._busy = threading.Lock()  # held while a batch is being stored or spooled
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
-        self._store: Any = None
+        self._store: Store | None = None
+        self._store_id: tuple[int, int] | None = None
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._stuck = False  # the last try failed for a reason waiting will not fix (read-only…)
         self._enricher: Any = None
+        self._other_enrichers: dict[tuple[str | None, str | None], Any] = {}
         self._warned: dict[str, float] = {}
         self._pid = os.getpid()
-        self._decisions_pruned = 0.0
+        self._maintained = 0.0
+        self._pruning = False
 
     # -- caller side (hot path) ---------------------------------------------------------------
 
@@ -86,28 +117,80 @@ class Recorder:
         return self._written
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Write everything queued so far; True when it was all written (or spooled) in time."""
-        if self._thread is None or not self._thread.is_alive():
-            self._drain()
-            return not self._queue
+        """Store everything queued so far; True when it is all in the database (nothing left
+        queued or spooled), False when `timeout` passed or the database cannot be written."""
+        return self._flush(timeout, stored=True)
+
+    def _flush(self, timeout: float, *, stored: bool) -> bool:
+        """Wait until the queue is in the database (`stored`) or at least out of memory: in the
+        database or in the spool, which is all that exit needs."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._idle.clear()
-            self._wake.set()
-            if self._idle.wait(max(0.0, deadline - time.monotonic())) and not self._queue:
+        while True:
+            self._retry_at = 0.0  # a flush tries the database now, whatever the backoff says
+            if self._thread is None or not self._thread.is_alive():
+                with self._busy:
+                    self._cycle()
+            else:
+                self._idle.clear()
+                self._wake.set()
+                if not self._idle.wait(max(0.0, deadline - time.monotonic())):
+                    return False
+            if self._settled() if stored else not (self._queue or self._inflight):
                 return True
-        return not self._queue
+            if self._stuck or time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def close(self, timeout: float = 5.0) -> None:
         self.flush(timeout)
-        self._stopping = True
-        self._wake.set()
-        if self._store is not None:
+        self._stop_and_spool()
+        self._close_store()
+
+    def _settled(self) -> bool:
+        return not self._queue and not self._inflight and not self._tally and not spool.pending(self.db_path)
+
+    # -- exit -----------------------------------------------------------------------------------
+
+    def _at_exit(self) -> None:
+        try:
+            if self._queue or self._inflight:
+                self._flush(self.exit_timeout_s, stored=False)
+        except Exception:
+            pass
+        self._stop_and_spool()
+
+    def _stop_and_spool(self) -> None:
+        """Stop the writer and append what is still queued to the spool, synchronously: a fast
+        file append, no database, no fleet file, so that the process exits with nothing lost."""
+        try:
+            self._stopping = True
+            self._wake.set()
+            mine = self._busy.acquire(timeout=1.0)
             try:
-                self._store.close()
-            except Exception:
-                pass
-            self._store = None
+                # A writer stuck in its batch: spool that batch too; the spool's call ids make
+                # storing it twice impossible.
+                leftovers = [] if mine else list(self._inflight)
+                while self._queue:
+                    leftovers.append(self._queue.popleft())
+                # Priced here only if the fleet is loaded already: loading it is what can take
+                # seconds, and the next writer prices these calls as this app would have.
+                enrich = bool(self._enricher)
+                calls, markers = self._prepare(leftovers, enrich=enrich)
+                counts = self._pending_counts() if mine else Counter()
+                if calls or markers or counts:
+                    if self._spool(calls, markers, enriched=enrich, counts=counts) and mine:
+                        self._counts_saved()
+            finally:
+                if mine:
+                    self._busy.release()
+            # Let the writer thread end before the interpreter does: a daemon thread still inside
+            # sqlite3 when Python finalizes can abort the process ("exception not rethrown").
+            thread = self._thread
+            if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+                self._wake.set()
+                thread.join(timeout=2.0)
+        except Exception as exc:
+            self._warn("exit", f"fleetui recorder: could not spool the calls left at exit ({exc!r})")
 
     # -- writer side --------------------------------------------------------------------------
 
@@ -115,7 +198,8 @@ class Recorder:
         if self._pid != os.getpid():  # forked: the parent's thread and connection are not ours
             self.__init__(self._db_path, fleet_path=self._fleet_path, source=self.source,  # type: ignore[misc]
                           max_queue=self.max_queue, batch_size=self.batch_size,
-                          interval_s=self.interval_s, privacy=self._privacy_override)
+                          interval_s=self.interval_s, privacy=self._privacy_override,
+                          busy_timeout_s=self.busy_timeout_s, exit_timeout_s=self.exit_timeout_s)
         thread = threading.Thread(target=self._run, name="fleetui-recorder", daemon=True)
         self._thread = thread
         thread.start()
@@ -124,82 +208,234 @@ class Recorder:
         while not self._stopping:
             self._wake.wait(self.interval_s)
             self._wake.clear()
-            self._drain()
+            with self._busy:
+                if not self._stopping:
+                    self._cycle()
             self._idle.set()
 
-    def _drain(self) -> None:
+    def _cycle(self) -> None:
         try:
-            while self._queue:
-                batch = []
+            store = self._usable_store()
+            if store is not None and spool.pending(self.db_path):
+                store = self._drain_spool(store)
+            while self._queue and not self._stopping:
+                batch = self._inflight = []
                 while self._queue and len(batch) < self.batch_size:
                     batch.append(self._queue.popleft())
-                self._write(batch)
-            if self._dropped != self._dropped_saved:
-                self._save_dropped()
+                calls, markers = self._prepare(batch)
+                store = self._store_batch(store, calls, markers)
+                self._inflight = []
+            if store is not None:
+                self._save_counts(store)
+                self._maintain(store)
         except Exception as exc:  # never let the writer thread die
-            self._warn("writer", f"fleetui recorder: unexpected error, records kept in the spool: {exc!r}")
+            self._warn("writer", f"fleetui recorder: unexpected error ({exc!r})")
+            if self._inflight:
+                self._spool(*self._prepare(self._inflight, enrich=False), enriched=False)
+                self._inflight = []
+            self._close_store()
 
-    def _write(self, batch: list[Any]) -> None:
+    def _prepare(self, batch: list[Any], enrich: bool = True) -> tuple[list[CallRecord], list[Any]]:
+        """Records out of what the app queued, each checked on its own (and priced)."""
         calls: list[CallRecord] = []
         markers: list[Any] = []
+        tally = self._tally
         for item in batch:
             if isinstance(item, CallRecord):
                 calls.append(item)
             elif isinstance(item, tuple):
-                markers.append(item)
-            else:  # a raw SDK exchange: parsed here, off the app's thread
+                marker = self._marker(item)
+                if marker is not None:
+                    markers.append(marker)
+            else:  # a raw SDK exchange or tracked call: parsed here, off the app's thread
                 try:
                     calls.append(item.to_record())
                 except Exception as exc:
-                    self._warn("parse", f"fleetui recorder: could not read an exchange ({exc!r})")
-        markers = [_plain(m) for m in markers]
-        enrich = self._enrichment()
-        if enrich is not None:
+                    tally[REJECTED_COUNTER] += 1
+                    spool.set_aside(self.db_path, [({"unreadable": type(item).__name__}, f"{type(exc).__name__}: {exc}")])
+                    self._warn("parse", f"fleetui recorder: could not read an exchange ({exc!r}); counted as rejected")
+        for call in calls:
+            check_call(call, tally)
+            if call.source == "app":  # as the enricher would: the app's name, not the drainer's
+                call.source = self.source
+        enricher = self._enrichment() if enrich and calls else None
+        if enricher is not None:
             for call in calls:
-                enrich(call)
-        store = self._open()
-        if store is None:
-            self._spool(calls, markers)
-            return
+                try:
+                    enricher(call)
+                except Exception as exc:  # one call's pricing never costs the others
+                    tally[UNENRICHED_COUNTER] += 1
+                    self._warn("enrich", f"fleetui recorder: could not price a call ({exc!r}); stored unpriced")
+        return calls, markers
+
+    def _marker(self, item: tuple[Any, ...]) -> tuple[str, str, tuple[Any, ...]] | None:
         try:
-            self._replay_spool(store)
-            store.insert_calls(calls)
-            self._apply_markers(store, markers)
-            self._written += len(calls)
-        except Exception as exc:
-            self._warn("write", f"fleetui recorder: cannot write to {self.db_path} ({exc}); "
-                                f"keeping records in {self.spool_path}")
-            self._close_store()
-            self._spool(calls, markers)
-
-    def _apply_markers(self, store: Any, markers: list[Any]) -> None:
-        decisions = [args[0] for kind, _, args in markers if kind == "decision"]
-        if decisions:
-            from fleetui.store import decisions as stored
-
-            stored.save_decisions(store, decisions, self.source)
-            now = time.time()
-            if now - self._decisions_pruned >= 3600:  # the table would grow by a row per request
-                self._decisions_pruned = now
-                stored.prune_decisions(store, now - stored.KEEP_DAYS * 86400)
-        for kind, call_id, args in markers:
+            kind, key, args = item
+            if kind == "decision" and len(args) == 2:
+                # The app's thread only queued the RouteDecision and the time, so that logging
+                # costs it next to nothing; as plain data here for the store and the spool.
+                ts, decision = args
+                return kind, key, ({**decision._asdict(), "ts": ts},)
             if kind == "feedback":
-                store.update_feedback(call_id, *args)
-            elif kind == "follow_up":
-                store.mark_follow_up(call_id)
-            elif kind == "abandoned":
-                store.mark_abandoned(call_id)
-
-    def _save_dropped(self) -> None:
-        store = self._open()
-        if store is None:
-            return
-        current = self._dropped
-        try:
-            store.bump_counter(DROPPED_COUNTER, current - self._dropped_saved)
-            self._dropped_saved = current
+                score, comment = check_feedback(args[0], args[1] if len(args) > 1 else None, self._tally)
+                return (kind, key, (score, comment)) if score is not None else None
+            return kind, str(key), tuple(args)
         except Exception as exc:
-            self._warn("counter", f"fleetui recorder: cannot save the dropped-record count ({exc})")
+            self._tally[REJECTED_COUNTER] += 1
+            self._warn("marker", f"fleetui recorder: unreadable marker ({exc!r}); counted as rejected")
+            return None
+
+    def _store_batch(self, store: Store | None, calls: list[CallRecord], markers: list[Any]) -> Store | None:
+        if store is None or spool.pending(self.db_path):
+            if not self._spool(calls, markers, enriched=True):
+                return store
+            return self._drain_spool(store) if store is not None else None
+        from fleetui.store.markers import marker_work
+
+        rejects: list[Any] = []
+        counts = self._pending_counts()
+        try:
+            self._written += store.insert_calls(
+                calls, counters=counts, checked=True,
+                then=marker_work(markers, self.source, rejects) if markers else None,
+            )
+        except Exception as exc:
+            self._failed(exc)
+            self._spool(calls, markers, enriched=True)
+            return None
+        self._counts_saved(counts)
+        self._succeeded()
+        self._set_aside_markers(store, rejects)
+        return store
+
+    def _drain_spool(self, store: Store, budget_s: float = 1.0) -> Store | None:
+        """Store spooled lines a chunk at a time, each chunk with its progress in one transaction."""
+        from fleetui.store.markers import marker_work
+
+        started = time.monotonic()
+        for location in (self.spool_path, spool.fallback_spool_path(self.db_path)):
+            if not spool.has_lines(location):
+                continue
+            with spool.draining(location) as mine:
+                if not mine:
+                    continue  # another process is draining it
+                for path in spool.claim(location):
+                    offset = store.counter(spool.OFFSET + path.name)
+                    while True:
+                        chunk = spool.read_chunk(path, offset, spool_chunk_lines(self.batch_size))
+                        calls, markers, counts = self._from_spool(chunk)
+                        rejects: list[Any] = []
+                        try:
+                            stored, _ = store.insert_new_calls(
+                                calls, counters=counts, positions={chunk.offset_name: chunk.end}, checked=True,
+                                then=marker_work(markers, self.source, rejects) if markers else None,
+                            )
+                        except Exception as exc:
+                            self._failed(exc)
+                            return None
+                        self._written += stored
+                        self._succeeded()
+                        self._set_aside_markers(store, rejects)
+                        if chunk.torn:
+                            spool.set_aside(self.db_path, [({"line": t}, "torn spool line") for t in chunk.torn])
+                        offset = chunk.end
+                        if chunk.last:
+                            spool.finish(path)
+                            store.forget_counter(chunk.offset_name)
+                            break
+                        if self._stopping or time.monotonic() - started > budget_s:
+                            return store  # the queue gets its turn; the rest next cycle
+        return store
+
+    def _from_spool(self, chunk: spool.Chunk) -> tuple[list[CallRecord], list[Any], Counter[str]]:
+        calls: list[CallRecord] = []
+        markers: list[Any] = []
+        counts: Counter[str] = Counter()
+        raw: list[tuple[CallRecord, dict[str, Any]]] = []
+        rejects: list[tuple[dict[str, Any], str]] = []
+        for entry in chunk.entries:
+            try:
+                if "call" in entry:
+                    record = spool.decode_call(entry["call"])
+                    check_call(record, counts)
+                    if isinstance(entry.get("raw"), dict):
+                        raw.append((record, entry["raw"]))
+                    else:
+                        calls.append(record)
+                elif "marker" in entry:
+                    kind, call_id, args = entry["marker"]
+                    markers.append((kind, call_id, tuple(args)))
+                elif "counters" in entry:
+                    counts.update({str(k): int(v) for k, v in entry["counters"].items()})
+            except Exception as exc:
+                rejects.append((entry, f"{type(exc).__name__}: {exc}"))
+        for record, how in raw:
+            try:
+                enricher = self._enricher_for(how.get("fleet"), how.get("privacy"))
+                if enricher is not None:
+                    enricher(record)
+            except Exception:
+                counts[UNENRICHED_COUNTER] += 1
+            calls.append(record)
+        if rejects:
+            spool.set_aside(self.db_path, rejects)
+            counts[REJECTED_COUNTER] += len(rejects)
+        if chunk.torn:
+            counts[spool.TORN] += len(chunk.torn)
+        return calls, markers, counts
+
+    def _set_aside_markers(self, store: Store, rejects: list[Any]) -> None:
+        if rejects:
+            spool.set_aside(self.db_path, [({"marker": list(m)}, reason) for m, reason in rejects])
+            try:
+                store.bump_counter(REJECTED_COUNTER, len(rejects))
+            except Exception:
+                self._tally[REJECTED_COUNTER] += len(rejects)
+
+    def _pending_counts(self) -> Counter[str]:
+        counts = Counter(self._tally)
+        dropped = self._dropped - self._dropped_saved
+        if dropped:
+            counts[DROPPED_COUNTER] += dropped
+        return counts
+
+    def _counts_saved(self, counts: Counter[str] | None = None) -> None:
+        counts = self._pending_counts() if counts is None else counts
+        self._dropped_saved += counts.get(DROPPED_COUNTER, 0)
+        self._tally.subtract({k: v for k, v in counts.items() if k != DROPPED_COUNTER})
+        self._tally = Counter({k: v for k, v in self._tally.items() if v})
+
+    def _save_counts(self, store: Store) -> None:
+        counts = self._pending_counts()
+        if not counts:
+            return
+        try:
+            store.bump_counters(counts)
+            self._counts_saved(counts)
+        except Exception as exc:
+            self._failed(exc)
+
+    def _maintain(self, store: Store) -> None:
+        """Hourly: routing decisions older than a month go; calls older than `[store] keep_days`
+        go a chunk per cycle (their rollups stay), so the writer is never held up for long."""
+        now = time.time()
+        if not self._pruning and now - self._maintained < _PRUNE_EVERY_S:
+            return
+        enricher = self._enricher or None
+        keep_days = getattr(getattr(getattr(enricher, "fleet", None), "store", None), "keep_days", None)
+        try:
+            if not self._pruning:
+                from fleetui.store import decisions as stored
+
+                stored.prune_decisions(store, now - stored.KEEP_DAYS * 86400)
+            if keep_days:
+                chunk = 5_000
+                self._pruning = store.prune_calls(now - keep_days * 86400, chunk=chunk, max_chunks=1) == chunk
+            self._maintained = now
+        except Exception as exc:  # tried again next cycle
+            self._pruning = False
+            if "locked" not in str(exc):
+                self._warn("prune", f"fleetui recorder: could not prune old rows ({exc})")
 
     # -- where things go ----------------------------------------------------------------------
 
@@ -213,22 +449,51 @@ class Recorder:
 
     @property
     def spool_path(self) -> Path:
-        return self.db_path.with_name(self.db_path.name + ".spool.jsonl")
+        return spool.spool_path(self.db_path)
 
-    def _open(self) -> Any:
+    def _usable_store(self) -> Store | None:
+        """The open store, reopened when its file was deleted or replaced (one stat per batch);
+        None while backing off after a failure."""
+        if time.monotonic() < self._retry_at:
+            return None
+        path = self.db_path
         if self._store is not None:
-            return self._store
-        try:
-            from fleetui.store import Store
+            try:
+                st = os.stat(path)
+                same = (st.st_dev, st.st_ino) == self._store_id
+            except OSError:
+                same = False
+            if not same:
+                self._warn("replaced", f"fleetui recorder: {path} was deleted or replaced; opening it again")
+                self._close_store()
+        if self._store is None:
+            try:
+                from fleetui.store.store import Store
 
-            # Wait for other writers a little, then spool: records are never lost, and a
-            # writer stuck behind a lock would let the queue fill and drop.
-            self._store = Store.open(self.db_path, busy_timeout_s=2.0, lock_retries=2)
-        except Exception as exc:
-            self._warn("open", f"fleetui recorder: cannot open {self.db_path} ({exc}); "
-                               f"keeping records in {self.spool_path}")
-            self._store = None
+                store = Store.open(path, busy_timeout_s=self.busy_timeout_s, lock_retries=1)
+                st = os.stat(path)
+            except Exception as exc:
+                self._failed(exc)
+                return None
+            self._store, self._store_id = store, (st.st_dev, st.st_ino)
         return self._store
+
+    def _succeeded(self) -> None:
+        self._stuck = False
+        self._backoff = 0.0
+
+    def _failed(self, exc: BaseException) -> None:
+        """Spool now, try again later: soon after a lock, later and later while it lasts."""
+        import sqlite3
+
+        busy = "locked" in str(exc) or "busy" in str(exc)
+        if not busy or not isinstance(exc, sqlite3.Error):
+            self._close_store()
+        self._stuck = not busy
+        self._backoff = min(max(_BACKOFF_FIRST_S, self._backoff * 2), _BACKOFF_MAX_S)
+        self._retry_at = time.monotonic() + self._backoff
+        self._warn("write", f"fleetui recorder: cannot write to {self.db_path} ({exc}); keeping calls in "
+                            f"{self.spool_path} and trying again")
 
     def _close_store(self) -> None:
         try:
@@ -237,48 +502,31 @@ class Recorder:
         except Exception:
             pass
         self._store = None
+        self._store_id = None
 
-    def _spool(self, calls: list[CallRecord], markers: list[Any]) -> None:
-        lines = [json.dumps({"call": dataclasses.asdict(c)}) for c in calls]
-        lines += [json.dumps({"marker": list(m)}) for m in markers]
-        if not lines:
-            return
-        for path in (self.spool_path, _fallback_spool(self.db_path)):
+    def _spool(self, calls: list[CallRecord], markers: list[Any], *, enriched: bool,
+               counts: Counter[str] | None = None) -> bool:
+        raw = None if enriched else {"fleet": str(self._fleet_path) if self._fleet_path else None,
+                                     "privacy": self._privacy_override}
+        entries = [spool.call_entry(c, raw) for c in calls]
+        entries += [{"marker": list(m)} for m in markers]
+        if counts:
+            entries.append({"counters": dict(counts)})
+        if not entries:
+            return True
+        data = spool.encode(entries)
+        for path in (self.spool_path, spool.fallback_spool_path(self.db_path)):
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with open(path, "a", encoding="utf-8") as handle:
-                    handle.write("\n".join(lines) + "\n")
-                return
+                spool.append(path, data)
+                return True
             except OSError as exc:
                 self._warn(f"spool:{path}", f"fleetui recorder: cannot spool to {path} ({exc})")
         self._dropped += len(calls)  # nowhere to keep them: counted, as the app was promised
-
-    def _replay_spool(self, store: Any) -> None:
-        for path in (self.spool_path, _fallback_spool(self.db_path)):
-            if not path.exists():
-                continue
-            calls: list[CallRecord] = []
-            markers: list[Any] = []
-            with open(path, encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        entry = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut short by a crash mid-append
-                    if "call" in entry:
-                        calls.append(CallRecord(**entry["call"]))
-                    elif "marker" in entry:
-                        kind, call_id, args = entry["marker"]
-                        markers.append((kind, call_id, tuple(args)))
-            # A crash between insert and unlink would replay rows already stored: skipped.
-            stored, _ = store.insert_new_calls(calls)
-            self._apply_markers(store, markers)
-            self._written += stored
-            path.unlink()
+        return False
 
     # -- pricing, model ids, privacy ----------------------------------------------------------
 
-    def _enrichment(self) -> Any:
+    def _enrichment(self) -> Enricher | None:
         if self._enricher is None:
             try:
                 from fleetui.shim.enrich import Enricher
@@ -289,6 +537,22 @@ class Recorder:
                 self._enricher = False
         return self._enricher or None
 
+    def _enricher_for(self, fleet: str | None, privacy: str | None) -> Enricher | None:
+        """The enricher another app would have used for calls it spooled unpriced at exit."""
+        if fleet == (str(self._fleet_path) if self._fleet_path else None) and privacy == self._privacy_override:
+            return self._enrichment()
+        key = (fleet, privacy)
+        cache = self._other_enrichers
+        if key not in cache:
+            from fleetui.shim.enrich import Enricher
+
+            try:
+                cache[key] = Enricher.load(Path(fleet) if fleet else None, privacy, None)
+            except Exception as exc:
+                self._warn("fleet", f"fleetui recorder: fleet {fleet} not loaded, spooled calls stored unpriced ({exc})")
+                cache[key] = None
+        return cache[key]
+
     def _warn(self, kind: str, message: str) -> None:
         now = time.monotonic()
         if now - self._warned.get(kind, -1e9) >= 60:
@@ -296,22 +560,8 @@ class Recorder:
             log.warning(message)
 
 
-def _plain(marker: tuple[str, str, tuple[Any, ...]]) -> tuple[str, str, tuple[Any, ...]]:
-    """A decision marker as plain data (for the store and the JSON spool): the app's thread only
-    queued the RouteDecision and the time, so that logging costs it next to nothing."""
-    kind, key, args = marker
-    if kind == "decision" and len(args) == 2:
-        ts, decision = args
-        return kind, key, ({**decision._asdict(), "ts": ts},)
-    return marker
-
-
-def _fallback_spool(db_path: Path) -> Path:
-    import hashlib
-    import tempfile
-
-    tag = hashlib.sha256(str(db_path.resolve()).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"fleetui-spool-{tag}.jsonl"
+def spool_chunk_lines(batch_size: int) -> int:
+    return max(1_000, min(5_000, batch_size * 5))
 
 
 def _app_name() -> str:
@@ -331,7 +581,7 @@ def default_recorder() -> Recorder:
         with _default_lock:
             if _default is None:
                 _default = Recorder()
-                atexit.register(_default.flush, 5.0)
+                atexit.register(_default._at_exit)
     return _default
 
 
@@ -342,5 +592,5 @@ def configure(**options: Any) -> Recorder:
         if _default is not None:
             _default.close()
         _default = Recorder(**options)
-        atexit.register(_default.flush, 5.0)
+        atexit.register(_default._at_exit)
     return _default

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from fleetui.store import histogram
-from fleetui.store.store import Store
+from fleetui.store.store import Store, upsert_sql
 
 
 def _period(since_day: str | None, until_day: str | None) -> tuple[str, dict[str, Any]]:
@@ -87,9 +87,34 @@ def use_case_model_cells(store: Store, since_day: str | None) -> list[tuple[Any,
 
 
 def replace_rankings(store: Store, rows: list[dict[str, Any]]) -> None:
-    with store.db.conn:
-        store.db["rankings"].delete_where()
-        store.db["rankings"].insert_all(rows, replace=True)
+    """The new rankings in place of the old, in one transaction: a failure keeps the old ones."""
+    def work(conn: Any) -> None:
+        conn.execute("DELETE FROM rankings")
+        if rows:
+            columns = list(rows[0])
+            conn.executemany(upsert_sql("rankings", columns, ("use_case", "model_id")),
+                             [[row.get(c) for c in columns] for row in rows])
+
+    store.write(work)
+
+
+def _upsert(store: Store, table: str, rows: list[dict[str, Any]], pk: tuple[str, ...]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = upsert_sql(table, columns, pk)
+    store.write(lambda conn: conn.executemany(sql, [[row.get(c) for c in columns] for row in rows]))
+
+
+def _changed(store: Store, sql: str, params: list[Any]) -> bool:
+    count = 0
+
+    def work(conn: Any) -> None:
+        nonlocal count
+        count = conn.execute(sql, params).rowcount
+
+    store.write(work)
+    return count > 0
 
 
 def measured_in_use_cases(store: Store, use_cases: list[str]) -> dict[str, dict[str, float]]:
@@ -120,7 +145,7 @@ def recommendation_verifications(store: Store) -> dict[str, tuple[str, str, bool
 def upsert_recommendations(store: Store, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         row["numbers"] = json.dumps(row["numbers"])
-    store.db["recommendations"].upsert_all(rows, pk="id")
+    _upsert(store, "recommendations", rows, ("id",))
 
 
 def recommendations(store: Store, rec_id: str | None = None) -> list[dict[str, Any]]:
@@ -140,10 +165,7 @@ def recommendation(store: Store, rec_id: str) -> dict[str, Any] | None:
 
 
 def set_recommendation_status(store: Store, rec_id: str, status: str) -> bool:
-    with store.db.conn:
-        return store.db.execute(
-            "UPDATE recommendations SET status = ? WHERE id = ?", [status, rec_id]
-        ).rowcount > 0
+    return _changed(store, "UPDATE recommendations SET status = ? WHERE id = ?", [status, rec_id])
 
 
 def use_cases(store: Store) -> list[dict[str, Any]]:
@@ -165,25 +187,20 @@ def save_discovered_use_cases(store: Store, clusters: list[dict[str, Any]], now:
             "merged_into": before.get("merged_into"), "created_ts": before.get("created_ts") or now,
             "updated_ts": now,
         })
-    with store.db.conn:
-        store.db["use_cases"].upsert_all(rows, pk="id")
+    _upsert(store, "use_cases", rows, ("id",))
 
 
 def rename_use_case(store: Store, use_case_id: str, name: str) -> bool:
-    with store.db.conn:
-        return store.db.execute(
-            "UPDATE use_cases SET name = ?, source = 'user' WHERE id = ?", [name, use_case_id]).rowcount > 0
+    return _changed(store, "UPDATE use_cases SET name = ?, source = 'user' WHERE id = ?", [name, use_case_id])
 
 
 def pin_use_case(store: Store, use_case_id: str, pinned: bool = True) -> bool:
-    with store.db.conn:
-        return store.db.execute("UPDATE use_cases SET pinned = ? WHERE id = ?", [int(pinned), use_case_id]).rowcount > 0
+    return _changed(store, "UPDATE use_cases SET pinned = ? WHERE id = ?", [int(pinned), use_case_id])
 
 
 def merge_use_case(store: Store, source_id: str, into_id: str) -> bool:
-    with store.db.conn:
-        return store.db.execute(
-            "UPDATE use_cases SET merged_into = ? WHERE id = ? AND id != ?", [into_id, source_id, into_id]).rowcount > 0
+    return _changed(store, "UPDATE use_cases SET merged_into = ? WHERE id = ? AND id != ?",
+                    [into_id, source_id, into_id])
 
 
 def ab_test_routes(store: Store, since_ts: float | None) -> list[str]:

@@ -12,13 +12,19 @@ from fleetui.store.store import Store
 _COLUMNS = ("decision_id", "ts", "model_id", "provider_model", "rule", "strategy", "reason", "confidence",
             "complexity", "escalated", "matched", "override", "decision_us", "ab_test", "use_case",
             "fallbacks", "source", "provider", "prompt_length")
-_INSERT = (f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) "
+INSERT = (f"INSERT OR IGNORE INTO decisions ({', '.join(_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 
 
 def save_decisions(store: Store, decisions: Iterable[Mapping[str, Any]], source: str | None = None) -> int:
     """Store decisions (RouteDecision fields plus `ts`); a decision stored before is skipped."""
-    rows = [
+    rows = decision_rows(decisions, source)
+    store.write(lambda conn: conn.executemany(INSERT, rows))
+    return len(rows)
+
+
+def decision_rows(decisions: Iterable[Mapping[str, Any]], source: str | None) -> list[tuple[Any, ...]]:
+    return [
         (d["decision_id"], d["ts"], d["model_id"], d.get("provider_model"), d.get("rule"), d.get("strategy"),
          d.get("reason"), d.get("confidence"), d.get("complexity"), int(bool(d.get("escalated"))),
          json.dumps(list(d.get("matched") or ())), int(bool(d.get("override"))), d.get("decision_us"),
@@ -26,9 +32,6 @@ def save_decisions(store: Store, decisions: Iterable[Mapping[str, Any]], source:
          d.get("provider"), d.get("prompt_length"))
         for d in decisions
     ]
-    with store.db.conn:
-        store.db.conn.executemany(_INSERT, rows)
-    return len(rows)
 
 
 KEEP_DAYS = 30  # decisions are a debugging trail, one row per routed request: a month is kept
@@ -36,8 +39,14 @@ KEEP_DAYS = 30  # decisions are a debugging trail, one row per routed request: a
 
 def prune_decisions(store: Store, older_than_ts: float) -> int:
     """Delete decisions made before `older_than_ts`; returns how many."""
-    with store.db.conn:
-        return store.db.conn.execute("DELETE FROM decisions WHERE ts < ?", [older_than_ts]).rowcount
+    deleted = 0
+
+    def work(conn: Any) -> None:
+        nonlocal deleted
+        deleted = conn.execute("DELETE FROM decisions WHERE ts < ?", [older_than_ts]).rowcount
+
+    store.write(work)
+    return deleted
 
 
 def _where(since_ts: float | None, rule: str | None) -> tuple[str, list[Any]]:

@@ -75,7 +75,7 @@ def catch_up(store: Store) -> int:
             conn.execute(_UPSERT, [start, end])
             conn.execute(_SET_WATERMARK, [WATERMARK, end])
 
-        store._write(work)  # the store's one transaction helper (BEGIN IMMEDIATE, lock retries)
+        store.write(work)  # the store's one transaction helper (BEGIN IMMEDIATE, lock retries)
         if not chunk:
             return added
         added += chunk[0]

@@ -6,10 +6,12 @@ Add a step by appending a function; never edit a step that has shipped.
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from fleetui.store import histogram
+
+if TYPE_CHECKING:  # a shim writing to an up-to-date file never runs a step: no sqlite-utils then
+    import sqlite_utils
 
 
 def _step_1_initial(db: sqlite_utils.Database) -> None:

@@ -142,5 +142,5 @@ def reprice(store: Store, price_of: PriceOf, *, since_ts: float | None = None, m
     if dry_run:
         work(store.db.conn)
     else:
-        store._write(work)  # the store's one transaction helper: BEGIN IMMEDIATE, lock retries
+        store.write(work)  # the store's one transaction helper: BEGIN IMMEDIATE, lock retries
     return result

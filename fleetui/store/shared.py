@@ -64,7 +64,7 @@ def replace_shared(
             model_rows,
         )
 
-    store._write(work)
+    store.write(work)
 
 
 def shared_rankings(store: Store, use_case: str | None = None) -> list[dict[str, Any]]:
@@ -83,7 +83,7 @@ def shared_models(store: Store) -> list[dict[str, Any]]:
 
 
 def record_sync(store: Store, sync: SyncRecord) -> None:
-    store._write(lambda conn: conn.execute(
+    store.write(lambda conn: conn.execute(
         "INSERT INTO syncs (ts, kind, target, action, version, summary) VALUES (?, ?, ?, ?, ?, ?)",
         [sync.ts, sync.kind, sync.target, sync.action, sync.version, sync.summary],
     ))

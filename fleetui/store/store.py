@@ -3,30 +3,46 @@
 sqlite-utils owns the schema and migrations. The hot path (shim writer, demo data, imports)
 uses one prepared ``executemany`` on the raw connection in one transaction — about 3.5× faster
 than ``insert_all`` on these machines — and updates the rollups in that same transaction, so a
-dashboard reading rollups never sees a call that is not counted or counted twice.
+dashboard reading rollups never sees a call that is not counted or counted twice. sqlite-utils
+(which imports numpy: 0.3–0.6 s) loads only when a query or a migration needs it, so a shim
+writing to an up-to-date file never pays for it.
+
+Every write goes through `Store.write`: BEGIN IMMEDIATE, retried with backoff while another
+process holds the lock, and a WAL checkpoint after any other failure so that a full disk gets
+its space back. Calls are value-checked (`checks`) before they are stored; a record SQLite
+still refuses is set aside in `<db>.rejected.jsonl` with its reason, never in front of the rest.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
-import sqlite_utils
-
-from fleetui.store import histogram
+from fleetui.store import histogram, spool
+from fleetui.store.checks import check_call
 from fleetui.store.migrations import SCHEMA_VERSION, STEPS
 from fleetui.store.records import CALL_COLUMNS, CallRecord, ProbeRecord
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
+log = logging.getLogger("fleetui.store")
+
 CHUNK = 5_000
+REJECTED = "calls.rejected"  # calls SQLite refused even after the value checks, set aside
+PRUNED = "calls.pruned"  # calls deleted by retention (their rollups stay)
+WAL_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
 _LOCK_RETRIES = 5
 _TAGS = CALL_COLUMNS.index("tags")
 _INSERT_CALL = (
@@ -36,6 +52,11 @@ _INSERT_CALL = (
 _SUMS = ("calls", "errors", "input_tokens", "output_tokens", "cached_input_tokens",
          "priced_calls", "unpriced_calls", "latency_count", "cost_usd", "latency_ms_sum",
          *histogram.COLUMNS, "feedback_sum", "feedback_count")
+_UPSERT_COUNTER = (
+    "INSERT INTO counters (name, value) VALUES (?, ?) "
+    "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value"
+)
+_SET_COUNTER = "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)"
 _UPSERT_ROLLUP = (
     f"INSERT INTO rollup_daily (day, model_id, use_case, task, {', '.join(_SUMS)}) "
     f"VALUES ({', '.join('?' * (4 + len(_SUMS)))}) "
@@ -100,12 +121,25 @@ def today() -> str:
 
 
 class Store:
-    def __init__(self, db: sqlite_utils.Database, path: Path | None, lock_retries: int = _LOCK_RETRIES) -> None:
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, lock_retries: int = _LOCK_RETRIES) -> None:
         self.path = path
         self._lock_retries = lock_retries
-        self._conn: sqlite3.Connection = db.conn
+        self._conn = conn
+        self._db: sqlite_utils.Database | None = None
         self._days: dict[int, str] = {}
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The connection as a sqlite-utils Database, for migrations and ad-hoc queries."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self._conn)
+        return self._db
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self._conn
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -127,7 +161,7 @@ class Store:
                 f"{file}: cannot open the database ({exc}); check the folder exists and is "
                 "writable, or choose another file with --db / FLEETUI_DB"
             ) from None
-        store = cls(sqlite_utils.Database(conn), file, lock_retries)
+        store = cls(conn, file, lock_retries)
         try:
             store._prepare(busy_timeout_s)
         except StoreError:
@@ -141,7 +175,7 @@ class Store:
     @classmethod
     def memory(cls) -> Store:
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        store = cls(sqlite_utils.Database(conn), None)
+        store = cls(conn, None)
         store._prepare()
         return store
 
@@ -153,10 +187,13 @@ class Store:
             # without waiting, while another process is opening the same file.
             self._retrying(lambda: conn.execute("PRAGMA journal_mode = WAL"))
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed row
+        # Without a limit the WAL keeps its largest size after a checkpoint: on a small disk it
+        # would hold the space a failed write needs.
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
         version = self.schema_version
         self._refuse_newer(version)
         if version < SCHEMA_VERSION:  # an up-to-date file is opened without taking the write lock
-            self._write(self._migrate)
+            self.write(self._migrate)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         # Read again under the write lock: the shim and the TUI often open a new file at the
@@ -223,14 +260,30 @@ class Store:
     def _transaction(self) -> Store._Tx:
         return Store._Tx(self._conn)
 
-    def _write(self, work: _Work) -> None:
-        """Run `work` in a transaction, retrying when another process holds the lock too long."""
+    def write(self, work: _Work) -> None:
+        """Run `work` in one BEGIN IMMEDIATE transaction, retried with backoff while another
+        process holds the lock. Every write to the store goes through here.
+
+        After any other failure the WAL is checkpointed and truncated: on a full disk the WAL is
+        what holds the space, and the next write needs it back."""
 
         def attempt() -> None:
             with self._transaction() as conn:
                 work(conn)
 
-        self._retrying(attempt)
+        try:
+            self._retrying(attempt)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) and self.path is not None:
+                self.checkpoint()
+            raise
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the database and truncate it; quiet when it cannot (busy, full)."""
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
 
     def _retrying(self, attempt: Callable[[], _T]) -> _T:
         for number in range(self._lock_retries):
@@ -244,16 +297,17 @@ class Store:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def insert_calls(self, records: Iterable[CallRecord]) -> int:
-        """Store calls and their rollups; returns how many were stored."""
-        written = 0
-        iterator = iter(records)
-        while chunk := list(islice(iterator, CHUNK)):
-            rows, deltas = self._rows_and_rollups(chunk)
-            self._write(lambda conn, rows=rows, deltas=deltas: (conn.executemany(_INSERT_CALL, rows),
-                                                                 conn.executemany(_UPSERT_ROLLUP, deltas)))
-            written += len(rows)
-        return written
+    def insert_calls(
+        self, records: Iterable[CallRecord], *, counters: Mapping[str, int] | None = None,
+        positions: Mapping[str, int] | None = None, checked: bool = False, then: _Work | None = None,
+    ) -> int:
+        """Store calls and their rollups; returns how many were stored.
+
+        Values are checked first (`checks.check_call`) unless the caller did (`checked`); the
+        counts of what was coerced or nulled, and `counters` (deltas) and `positions` (values to
+        set, such as how far a spool was read), are written in the same transaction, and so is
+        `then` (marker updates that need the calls), in the last chunk's."""
+        return self._insert(records, counters, positions, checked, then, skip_known=False)[0]
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
@@ -277,33 +331,132 @@ class Store:
             for _, sql in indexes:
                 self._conn.execute(sql)
 
-    def insert_new_calls(self, records: Iterable[CallRecord]) -> tuple[int, int]:
+    def insert_new_calls(
+        self, records: Iterable[CallRecord], *, counters: Mapping[str, int] | None = None,
+        positions: Mapping[str, int] | None = None, checked: bool = False, then: _Work | None = None,
+    ) -> tuple[int, int]:
         """Store only calls whose call_id is not stored yet; returns (stored, already there).
 
-        Imports and the shim's spool replay use this so that doing them twice adds nothing.
-        """
+        Imports and the shim's spool use this so that doing them twice adds nothing; the
+        look-up runs inside the insert's transaction, so two processes cannot both add a call."""
+        return self._insert(records, counters, positions, checked, then, skip_known=True)
+
+    def _insert(
+        self, records: Iterable[CallRecord], counters: Mapping[str, int] | None,
+        positions: Mapping[str, int] | None, checked: bool, then: _Work | None, skip_known: bool,
+    ) -> tuple[int, int]:
         stored = skipped = 0
+        tally: Counter[str] = Counter(counters or {})
+        marks = dict(positions or {})
         iterator = iter(records)
-        while chunk := list(islice(iterator, CHUNK)):
-            ids = [r.call_id for r in chunk]
-            known: set[str] = set()
-            for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-                part = ids[start : start + 900]
-                known.update(
-                    row[0] for row in self._conn.execute(
-                        f"SELECT call_id FROM calls WHERE call_id IN ({', '.join('?' * len(part))})", part
-                    )
+        chunk = list(islice(iterator, CHUNK))
+        while True:
+            following = list(islice(iterator, CHUNK))
+            if not checked:
+                for record in chunk:
+                    check_call(record, tally)
+            done, known, rejects = self._insert_chunk(chunk, tally, marks, skip_known,
+                                                      None if following else then)
+            stored += done
+            skipped += known
+            tally.clear()
+            marks.clear()
+            if rejects and self.path is not None:
+                spool.set_aside(self.path, [(spool.call_entry(r), reason) for r, reason in rejects])
+            if not following:
+                return stored, skipped
+            chunk = following
+
+    def _insert_chunk(
+        self, chunk: list[CallRecord], tally: Counter[str], marks: dict[str, int], skip_known: bool,
+        then: _Work | None,
+    ) -> tuple[int, int, list[tuple[CallRecord, str]]]:
+        """One transaction: the calls, their rollups, the counters. A batch SQLite refuses is
+        stored record by record, each in a savepoint, and the records it refuses set aside."""
+        result: tuple[int, int, list[tuple[CallRecord, str]]] = (0, 0, [])
+
+        def work(conn: sqlite3.Connection) -> None:
+            nonlocal result
+            fresh = self._unknown(conn, chunk) if skip_known else chunk
+            skipped = len(chunk) - len(fresh)
+            rejects: list[tuple[CallRecord, str]] = []
+            stored = 0
+            if fresh:
+                conn.execute("SAVEPOINT calls")
+                try:
+                    rows, deltas = self._rows_and_rollups(fresh)
+                    conn.executemany(_INSERT_CALL, rows)
+                    conn.executemany(_UPSERT_ROLLUP, deltas)
+                    stored = len(rows)
+                except sqlite3.OperationalError:
+                    raise  # the database's trouble (busy, full, read-only), not a record's
+                except Exception:
+                    conn.execute("ROLLBACK TO calls")
+                    stored, duplicates, rejects = self._one_by_one(conn, fresh)
+                    skipped += duplicates
+                conn.execute("RELEASE calls")
+            counts = Counter(tally)
+            if rejects:
+                counts[REJECTED] += len(rejects)
+            if counts:
+                conn.executemany(_UPSERT_COUNTER, [(k, v) for k, v in counts.items() if v])
+            if marks:
+                conn.executemany(_SET_COUNTER, list(marks.items()))
+            if then is not None:
+                then(conn)
+            result = (stored, skipped, rejects)
+
+        if chunk or tally or marks or then:
+            self.write(work)
+        return result
+
+    def _one_by_one(
+        self, conn: sqlite3.Connection, records: list[CallRecord]
+    ) -> tuple[int, int, list[tuple[CallRecord, str]]]:
+        stored = duplicates = 0
+        rejects: list[tuple[CallRecord, str]] = []
+        for record in records:
+            try:
+                rows, deltas = self._rows_and_rollups([record])
+            except Exception as exc:  # noqa: BLE001 - any value the checks let through
+                rejects.append((record, f"{type(exc).__name__}: {exc}"))
+                continue
+            conn.execute("SAVEPOINT one")
+            try:
+                conn.execute(_INSERT_CALL, rows[0])
+                conn.executemany(_UPSERT_ROLLUP, deltas)
+                stored += 1
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.IntegrityError as exc:
+                conn.execute("ROLLBACK TO one")
+                if "calls.call_id" in str(exc):
+                    duplicates += 1  # delivered twice (a spool replayed after a crash): stored once
+                else:
+                    rejects.append((record, f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # noqa: BLE001
+                conn.execute("ROLLBACK TO one")
+                rejects.append((record, f"{type(exc).__name__}: {exc}"))
+            conn.execute("RELEASE one")
+        return stored, duplicates, rejects
+
+    def _unknown(self, conn: sqlite3.Connection, chunk: list[CallRecord]) -> list[CallRecord]:
+        ids = [r.call_id for r in chunk]
+        known: set[str] = set()
+        for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+            part = ids[start : start + 900]
+            known.update(
+                row[0] for row in conn.execute(
+                    f"SELECT call_id FROM calls WHERE call_id IN ({', '.join('?' * len(part))})", part
                 )
-            seen: set[str] = set()
-            fresh = []
-            for record in chunk:
-                if record.call_id in known or record.call_id in seen:
-                    continue
-                seen.add(record.call_id)
-                fresh.append(record)
-            stored += self.insert_calls(fresh)
-            skipped += len(chunk) - len(fresh)
-        return stored, skipped
+            )
+        fresh = []
+        for record in chunk:
+            if record.call_id in known:
+                continue
+            known.add(record.call_id)
+            fresh.append(record)
+        return fresh
 
     def _day(self, ts: float) -> str:
         index = int(ts // 86400)
@@ -319,11 +472,12 @@ class Store:
         bucket_of = histogram.bucket_of
         rows: list[list[object]] = []
         sums: dict[tuple[str, str, str, str], list[float]] = {}
+        days = self._days
         for record in chunk:
             row = list(values(record))
             tags = row[_TAGS]
             row[_TAGS] = json.dumps(tags) if tags else None
-            day = self._day(record.ts)
+            day = days.get(int(record.ts // 86400)) or self._day(record.ts)  # one lookup a row
             row.append(day)
             rows.append(row)
             key = (day, record.model_id or "", record.use_case or "", record.task or "")
@@ -414,7 +568,7 @@ class Store:
                                  [(r.use_case, r.call_id) for r in moving])
                 conn.execute("DELETE FROM rollup_daily WHERE calls = 0")  # emptied by the move
 
-            self._write(work)
+            self.write(work)
             changed += len(moving)
         return changed
 
@@ -473,7 +627,7 @@ class Store:
                 f"UPDATE calls SET {assignments} WHERE call_id = ?", [*params, call_id]
             ).rowcount
 
-        self._write(work)
+        self.write(work)
         return changed > 0
 
     def update_feedback(self, call_id: str, score: float, comment: str | None = None) -> bool:
@@ -482,23 +636,9 @@ class Store:
 
         def work(conn: sqlite3.Connection) -> None:
             nonlocal found
-            row = conn.execute(
-                "SELECT day, COALESCE(model_id, ''), COALESCE(use_case, ''), COALESCE(task, ''), feedback_score "
-                "FROM calls WHERE call_id = ?", [call_id],
-            ).fetchone()
-            if row is None:
-                return
-            found = True
-            old = row[4]
-            conn.execute("UPDATE calls SET feedback_score = ?, feedback_comment = ? WHERE call_id = ?",
-                         [score, comment, call_id])
-            conn.execute(
-                "UPDATE rollup_daily SET feedback_sum = feedback_sum + ?, feedback_count = feedback_count + ? "
-                "WHERE day = ? AND model_id = ? AND use_case = ? AND task = ?",
-                [score - (old or 0.0), 0 if old is not None else 1, *row[:4]],
-            )
+            found = feedback_in(conn, call_id, score, comment)
 
-        self._write(work)
+        self.write(work)
         return found
 
     def mark_follow_up(self, call_id: str) -> bool:
@@ -510,15 +650,59 @@ class Store:
     # -- counters ----------------------------------------------------------------------------
 
     def bump_counter(self, name: str, amount: int = 1) -> None:
-        self._write(lambda conn: conn.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-            [name, amount],
-        ))
+        self.bump_counters({name: amount})
+
+    def bump_counters(self, amounts: Mapping[str, int]) -> None:
+        rows = [(name, amount) for name, amount in amounts.items() if amount]
+        if rows:
+            self.write(lambda conn: conn.executemany(_UPSERT_COUNTER, rows))
 
     def counter(self, name: str) -> int:
         row = self._conn.execute("SELECT value FROM counters WHERE name = ?", [name]).fetchone()
         return int(row[0]) if row else 0
+
+    def counters(self, prefix: str = "") -> dict[str, int]:
+        """Counters whose name starts with `prefix` (all of them by default)."""
+        rows = self._conn.execute(
+            "SELECT name, value FROM counters WHERE substr(name, 1, ?) = ? ORDER BY name", [len(prefix), prefix]
+        )
+        return {name: int(value) for name, value in rows}
+
+    def forget_counter(self, name: str) -> None:
+        self.write(lambda conn: conn.execute("DELETE FROM counters WHERE name = ?", [name]))
+
+    # -- retention ---------------------------------------------------------------------------
+
+    def prune_calls(self, before_ts: float, *, chunk: int = 20_000, max_chunks: int | None = None) -> int:
+        """Delete calls made before `before_ts`, a chunk per transaction so other writers get the
+        lock in between; the rollups stay, so past days keep their totals. Returns how many."""
+        total = 0
+        while True:
+            deleted = 0
+
+            def work(conn: sqlite3.Connection) -> None:
+                nonlocal deleted
+                deleted = conn.execute(
+                    "DELETE FROM calls WHERE id IN (SELECT id FROM calls WHERE ts < ? ORDER BY ts LIMIT ?)",
+                    [before_ts, chunk],
+                ).rowcount
+                if deleted:
+                    conn.execute(_UPSERT_COUNTER, [PRUNED, deleted])
+
+            self.write(work)
+            total += deleted
+            if max_chunks is not None:
+                max_chunks -= 1
+            if deleted < chunk or max_chunks == 0:
+                return total
+
+    def count_calls_before(self, before_ts: float) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM calls WHERE ts < ?", [before_ts]).fetchone()[0])
+
+    def vacuum(self) -> None:
+        """Give the space of deleted rows back to the file system (rewrites the whole file)."""
+        self._retrying(lambda: self._conn.execute("VACUUM"))
+        self.checkpoint()
 
     # -- probes ------------------------------------------------------------------------------
 
@@ -527,7 +711,7 @@ class Store:
             (p.ts, p.model_id, p.status, p.latency_ms, p.error_type, p.message, int(p.deep))
             for p in probes
         ]
-        self._write(lambda conn: conn.executemany(
+        self.write(lambda conn: conn.executemany(
             "INSERT INTO probes (ts, model_id, status, latency_ms, error_type, message, deep) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
@@ -587,6 +771,34 @@ class Store:
     def rollup_rows(self) -> Iterator[dict[str, object]]:
         """Raw rollup rows, for checks and exports."""
         return self.db.query("SELECT * FROM rollup_daily ORDER BY day, model_id, use_case, task")
+
+
+def upsert_sql(table: str, columns: Iterable[str], pk: Iterable[str]) -> str:
+    """INSERT … ON CONFLICT(pk) DO UPDATE for `columns` (names come from code, never from users)."""
+    cols, keys = list(columns), list(pk)
+    updates = [c for c in cols if c not in keys]
+    action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)) if updates else "DO NOTHING"
+    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT({', '.join(keys)}) {action}")
+
+
+def feedback_in(conn: sqlite3.Connection, call_id: str, score: float, comment: str | None) -> bool:
+    """Set a call's feedback inside the caller's transaction; False when the call is unknown."""
+    row = conn.execute(
+        "SELECT day, COALESCE(model_id, ''), COALESCE(use_case, ''), COALESCE(task, ''), feedback_score "
+        "FROM calls WHERE call_id = ?", [call_id],
+    ).fetchone()
+    if row is None:
+        return False
+    old = row[4]
+    conn.execute("UPDATE calls SET feedback_score = ?, feedback_comment = ? WHERE call_id = ?",
+                 [score, comment, call_id])
+    conn.execute(
+        "UPDATE rollup_daily SET feedback_sum = feedback_sum + ?, feedback_count = feedback_count + ? "
+        "WHERE day = ? AND model_id = ? AND use_case = ? AND task = ?",
+        [score - (old or 0.0), 0 if old is not None else 1, *row[:4]],
+    )
+    return True
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

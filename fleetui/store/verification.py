@@ -119,15 +119,14 @@ def save_answer(store: Store, *, run_id: str, recommendation_id: str | None, pro
                 output_tokens: int | None, cost_usd: float | None, latency_ms: float, refusal: bool,
                 finish_reason: str | None) -> None:
     # Only answers that were paid for are kept: a failed call is tried again next time.
-    with store.db.conn:
-        store.db.execute(
+    store.write(lambda conn: conn.execute(
             """INSERT OR REPLACE INTO replays (run_id, recommendation_id, ts, prompt_hash, model_id,
                    params_hash, model_version, answer, input_tokens, output_tokens, cost_usd,
                    latency_ms, refusal, finish_reason)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [run_id, recommendation_id, time.time(), prompt_hash, model_id, params_hash, model_version,
              answer, input_tokens, output_tokens, cost_usd, latency_ms, int(refusal), finish_reason],
-        )
+        ))
 
 
 def cached_judgment(store: Store, prompt_hash: str, answers_hash: str, judge_model: str,
@@ -144,13 +143,12 @@ def cached_judgment(store: Store, prompt_hash: str, answers_hash: str, judge_mod
 
 def save_judgment(store: Store, *, prompt_hash: str, answers_hash: str, judge_model: str, rubric_version: str,
                   order_ab: str, scores: dict[str, Any], overall: float | None, raw: str) -> None:
-    with store.db.conn:
-        store.db.execute(
+    store.write(lambda conn: conn.execute(
             """INSERT OR REPLACE INTO judgments (ts, prompt_hash, answers_hash, judge_model,
                    rubric_version, order_ab, scores, overall, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             [time.time(), prompt_hash, answers_hash, judge_model, rubric_version, order_ab,
              json.dumps(scores), overall, raw],
-        )
+        ))
 
 
 # -- verification runs -----------------------------------------------------------------------
@@ -160,12 +158,19 @@ def save_run(store: Store, run_id: str, **fields: Any) -> None:
     now = time.time()
     if isinstance(fields.get("report"), dict):
         fields["report"] = json.dumps(fields["report"])
-    existing = store.db.execute("SELECT 1 FROM verifications WHERE run_id = ?", [run_id]).fetchone()
-    with store.db.conn:
-        if existing:
-            store.db["verifications"].update(run_id, {**fields, "updated_ts": now})
-        else:
-            store.db["verifications"].insert({"run_id": run_id, "created_ts": now, "updated_ts": now, **fields})
+    row = {"run_id": run_id, "updated_ts": now, **fields}
+    columns = list(row)
+
+    def work(conn: Any) -> None:
+        # One statement: a run created by another process in the meantime is updated, not doubled.
+        conn.execute(
+            f"INSERT INTO verifications ({', '.join(columns)}, created_ts) VALUES "
+            f"({', '.join('?' * len(columns))}, ?) ON CONFLICT(run_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in columns if c != "run_id"),
+            [*(row[c] for c in columns), now],
+        )
+
+    store.write(work)
 
 
 def run(store: Store, run_id: str) -> dict[str, Any] | None:
@@ -197,11 +202,17 @@ def _run_row(store: Store, row: tuple[Any, ...] | None) -> dict[str, Any] | None
 
 
 def link_recommendation(store: Store, recommendation_id: str, run_id: str) -> bool:
-    with store.db.conn:
-        return store.db.execute(
+    changed = 0
+
+    def work(conn: Any) -> None:
+        nonlocal changed
+        changed = conn.execute(
             "UPDATE recommendations SET verified_by = ?, updated_ts = ? WHERE id = ?",
             [run_id, time.time(), recommendation_id],
-        ).rowcount > 0
+        ).rowcount
+
+    store.write(work)
+    return changed > 0
 
 
 def open_recommendation_for(store: Store, current_model: str, use_case: str | None) -> str | None:
