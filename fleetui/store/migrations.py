@@ -164,8 +164,13 @@ def _step_6_provenance_tools_attempts(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_calls_app_call ON calls (app_call_id) WHERE app_call_id IS NOT NULL")
 
 
+def _step_7_gateway_overhead(db: sqlite_utils.Database) -> None:
+    """The time `fleetui serve` itself added to a call it relayed (NULL for calls it did not)."""
+    db.execute("ALTER TABLE calls ADD COLUMN gateway_overhead_ms REAL")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
-    _step_5_decisions, _step_6_provenance_tools_attempts,
+    _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_gateway_overhead,
 )
 SCHEMA_VERSION = len(STEPS)
