@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from fleetui.providers.anthropic import API_VERSION
 from fleetui.routing.router import Router
 from fleetui.serve.recording import GatewayExchange
 from fleetui.serve.resolve import AUTO, ModelNames, Plan
@@ -194,7 +195,10 @@ class Gateway:
             body["stream_options"] = {"include_usage": True}
         forwarded = [(b"content-type", b"application/json")]
         if endpoint.wire is Wire.ANTHROPIC:
-            forwarded += [(k.decode(), v) for k, v in headers.items() if k in (b"anthropic-version", b"anthropic-beta")]
+            # The client's API version, else the one fleetui's own adapter speaks.
+            forwarded.append((b"anthropic-version", headers.get(b"anthropic-version") or API_VERSION.encode()))
+            if b"anthropic-beta" in headers:
+                forwarded.append((b"anthropic-beta", headers[b"anthropic-beta"]))
         call = _Call(self, endpoint, plan, body, forwarded, attributes, reply, arrived, stream)
         await call.run(receive)
 
@@ -301,7 +305,7 @@ class _Call:
     """One client request through the gateway, with its attempts along the chain."""
 
     def __init__(self, gateway: Gateway, endpoint: Endpoint, plan: Plan, body: dict[str, Any],
-                 forwarded: list[tuple[str, bytes]], attributes: dict[str, Any], reply: _Reply,
+                 forwarded: list[tuple[bytes, bytes]], attributes: dict[str, Any], reply: _Reply,
                  arrived: float, stream: bool) -> None:
         self.gateway = gateway
         self.endpoint = endpoint
@@ -350,21 +354,21 @@ class _Call:
         for index, target in enumerate(targets):
             last = index == len(targets) - 1
             try:
-                client = self.gateway.upstreams.client(target)
+                self.gateway.upstreams.headers(target)
             except MissingKey as exc:
                 notes.append(str(exc))
+                self.tried.append(f"{target.model_id} no-key")
                 if last:
                     raise BadRequest("; ".join(notes), status=503) from None
                 continue
-            if await self._attempt(client, target, index, last, notes):
+            if await self._attempt(target, index, last, notes):
                 return
         # Every model failed before it could answer (connection refused, timeouts).
         timed_out = all(a.error == "timeout" for a in self.attempts)
         status = 504 if timed_out else 502
         raise BadRequest("no model of the chain answered: " + "; ".join(notes), status=status)
 
-    async def _attempt(self, client: httpx.AsyncClient, target: Target, index: int, last: bool,
-                       notes: list[str]) -> bool:
+    async def _attempt(self, target: Target, index: int, last: bool, notes: list[str]) -> bool:
         """One try; True when the client got its reply (or an error to keep), False to go on."""
         body = self.body
         body["model"] = target.provider_model
@@ -375,10 +379,11 @@ class _Call:
             started_perf=time.perf_counter(), attributes=self._record_attributes(target, call_id),
             operation=self.endpoint.operation)
         self.attempts.append(exchange)
+        upstreams = self.gateway.upstreams
         sent = time.perf_counter()
-        request = client.build_request("POST", self.endpoint.upstream, content=content, headers=self.forwarded)
+        request = upstreams.request(target, self.endpoint.upstream, content, self.forwarded)
         try:
-            response = await client.send(request, stream=True)
+            response = await upstreams.send(request)
         except httpx.TimeoutException:
             exchange.error, exchange.ended_perf = "timeout", time.perf_counter()
             self.upstream_s += exchange.ended_perf - sent
