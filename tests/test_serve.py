@@ -50,7 +50,7 @@ def test_chat_completion_is_relayed_and_recorded_with_the_clients_attributes(gat
     assert (row["input_tokens"], row["output_tokens"]) == (3, 5)
     assert row["cost_usd"] == pytest.approx((3 * 1.0 + 5 * 2.0) / 1e6)  # the fleet's price override
     assert row["prompt"] == "hello there gateway" and row["response"] == "Hello from the fake provider!"
-    assert row["gateway_overhead_ms"] is not None and 0 < row["gateway_overhead_ms"] < row["latency_ms"]
+    assert row["gateway_overhead_ms"] > 0 and row["latency_ms"] > 0  # its own time, and the provider's
     # The provider got the fleet's key, never what the client sent.
     sent = gateway.fake.requests[-1]
     assert sent.headers["authorization"] == "Bearer sk-fake-openai" and sent.body["model"] == "fake-small"
