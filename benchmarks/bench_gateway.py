@@ -93,7 +93,16 @@ def main() -> None:
     parser.add_argument("--litellm", default="/work/venvs/litellm/bin/litellm",
                         help="the litellm command of LiteLLM's own venv (skipped when missing)")
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run, not for the table)")
+    parser.add_argument("--servers", action="store_true",
+                        help="instead: the gateway under uvicorn (httptools+uvloop, h11+asyncio) and granian")
+    parser.add_argument("--soak", type=float, metavar="SECONDS",
+                        help="instead: fleetui alone under steady load (16 clients, JSON and streams) for this "
+                             "long, its resident memory sampled every 30 s")
     args = parser.parse_args()
+    if args.servers:
+        return compare_servers(args.quick)
+    if args.soak:
+        return soak(args.soak)
     c1, c64 = (300, 1500) if args.quick else (2000, 10000)
     folder = Path(tempfile.mkdtemp(prefix="fleetui-bench-gateway-"))
     stub_port, fleetui_port, litellm_port = free_port(), free_port(), free_port()
@@ -163,6 +172,95 @@ def main() -> None:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def soak(seconds: float) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="fleetui-bench-soak-"))
+    stub_port, port = free_port(), free_port()
+    fleet = folder / "fleet.toml"
+    fleet.write_text(FLEET.format(port=stub_port), encoding="utf-8")
+    db = folder / "gateway.db"
+    env = {**os.environ, "BENCH_STUB_KEY": "sk-bench-upstream", "FLEETUI_DATA_DIR": str(folder / "data"),
+           "FLEETUI_SERVE_TOKEN": TOKEN}
+    stub = subprocess.Popen([sys.executable, str(HERE / "gateway_stub.py"), str(stub_port)], env=env)
+    gateway = subprocess.Popen([sys.executable, "-m", "fleetui", "--config", str(fleet), "--db", str(db), "serve",
+                                "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/health", 20)
+        print(f"soak: {seconds:.0f} s, 16 clients, {os.cpu_count()} cores, "
+              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.1f}")
+        started = time.monotonic()
+        sent = errors = 0
+        next_sample = 0.0
+        stream = False
+        while (elapsed := time.monotonic() - started) < seconds:
+            result = load(port, "bench", stream, 16, 1000, 0)
+            sent, errors, stream = sent + 1000, errors + result["errors"], not stream
+            if elapsed >= next_sample:
+                print(f"  {elapsed:6.0f} s  RSS {rss_mb(gateway.pid):6.1f} MB  {sent:,} requests  {errors} errors  "
+                      f"{result['rps']:.0f} req/s")
+                next_sample += 30
+        time.sleep(1.0)
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            stored = conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+        print(f"  end: RSS {rss_mb(gateway.pid):.1f} MB; stored {stored:,} of {sent:,} calls; {errors} errors")
+    finally:
+        for proc in (gateway, stub):
+            proc.terminate()
+            proc.wait(10)
+
+
+def compare_servers(quick: bool) -> None:
+    """The same gateway app under each ASGI server, JSON replies at concurrency 1 and 64."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="fleetui-bench-servers-"))
+    stub_port = free_port()
+    fleet = folder / "fleet.toml"
+    fleet.write_text(FLEET.format(port=stub_port), encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    variants: dict[str, list[str]] = {
+        "uvicorn httptools+uvloop": [str(bin_dir / "uvicorn"), "--http", "httptools", "--loop", "uvloop"],
+        "uvicorn h11+asyncio": [str(bin_dir / "uvicorn"), "--http", "h11", "--loop", "asyncio"],
+    }
+    granian = shutil.which("granian", path=str(bin_dir)) or shutil.which("granian")
+    if granian:
+        variants["granian (1 worker, uvloop)"] = [granian, "--interface", "asgi", "--loop", "uvloop",
+                                                  "--log-level", "warning"]
+    else:
+        print("granian is not installed (pip install granian): not compared")
+    n1, n64 = (300, 1500) if quick else (2000, 8000)
+    stub = subprocess.Popen([sys.executable, str(HERE / "gateway_stub.py"), str(stub_port)])
+    try:
+        wait_ready(f"http://127.0.0.1:{stub_port}/", 20)
+        print(f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"load average {os.getloadavg()[0]:.1f}")
+        direct = {c: load(stub_port, "bench-model", False, c, n, 100) for c, n in ((1, n1), (64, n64))}
+        for name, command in variants.items():
+            port = free_port()
+            env = {**os.environ, "BENCH_FLEET": str(fleet), "BENCH_DB": str(folder / f"{port}.db"),
+                   "BENCH_PORT": str(port), "BENCH_STUB_KEY": "sk-bench-upstream", "FLEETUI_SERVE_TOKEN": TOKEN,
+                   "FLEETUI_DATA_DIR": str(folder / "data")}
+            flags = ["--host", "127.0.0.1", "--port", str(port)]
+            server = subprocess.Popen([*command, *flags, "gateway_app:app"], cwd=HERE, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_ready(f"http://127.0.0.1:{port}/health", 30)
+                parts = []
+                for concurrency, n in ((1, n1), (64, n64)):
+                    result = load(port, "bench", False, concurrency, n, 100)
+                    added = quantile(result["latency_ms"], .5) - quantile(direct[concurrency]["latency_ms"], .5)
+                    parts.append(f"c={concurrency}: p50 added {added:+.3f} ms, {result['rps']:.0f} req/s, "
+                                 f"errors {result['errors']}")
+                print(f"  {name:28} " + "; ".join(parts))
+            finally:
+                server.terminate()
+                server.wait(10)
+    finally:
+        stub.terminate()
+        stub.wait(10)
 
 
 def report(concurrency: int, stream: bool, row: dict[str, dict]) -> None:
