@@ -125,7 +125,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "fleetui", "--config", str(fleet), "export", "--format", "litellm",
                             "-o", str(exported)], env=env, check=True, capture_output=True)
             procs.append(subprocess.Popen([str(litellm), "--config", str(exported), "--port", str(litellm_port),
-                                           "--num_workers", "1"], env=env, stdout=subprocess.DEVNULL,
+                                           "--num_workers", "1", "--telemetry", "False"], env=env, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
             targets["litellm"] = (litellm_port, "bench")
         else:

@@ -36,6 +36,18 @@ def test_status_file_round_trip_and_staleness(tmp_path: Path) -> None:
     assert read_status() is None
 
 
+async def totals_line(session: Session) -> str:
+    """The Fleet tab's totals once its worker has filled them."""
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            text = str(app.query_one("#fleet-totals", Static).render())
+            if "GATEWAY" in text:
+                return text
+    raise AssertionError(f"no gateway line in the Fleet tab's totals: {text!r}")
+
+
 async def test_the_fleet_tab_shows_the_gateway(tmp_path: Path) -> None:
     fleet_file = tmp_path / "fleet.toml"
     shutil.copy(SAMPLE_FLEET, fleet_file)
@@ -44,20 +56,8 @@ async def test_the_fleet_tab_shows_the_gateway(tmp_path: Path) -> None:
     for ms in (0.3, 0.4, 0.5, 2.0):
         stats.count(200, ms)
     write_status(stats.snapshot())
-    app = FleetApp(session, refresh_s=0)
-    async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            text = str(app.query_one("#fleet-totals", Static).render())
-            if "GATEWAY" in text:
-                break
-        assert "GATEWAY ● http://127.0.0.1:4141 | 4 req/min | overhead p50 0.50 ms, p99 2.00 ms" in text
+    text = await totals_line(session)
+    assert "GATEWAY ● http://127.0.0.1:4141 | 4 req/min | overhead p50 0.50 ms, p99 2.00 ms" in text
     write_status(replace(stats.snapshot(), updated=time.time() - 60))
-    app = FleetApp(session, refresh_s=0)
-    async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            text = str(app.query_one("#fleet-totals", Static).render())
-            if "GATEWAY" in text:
-                break
-        assert "GATEWAY ○ not running (last at http://127.0.0.1:4141)" in text
+    text = await totals_line(session)
+    assert "GATEWAY ○ not running (last at http://127.0.0.1:4141)" in text

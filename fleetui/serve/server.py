@@ -64,8 +64,7 @@ def build_gateway(fleet: Fleet, options: ServeOptions, *, transport: Any = None)
         router = Router.from_toml(options.fleet_path, on_decision=log_decision)
     else:
         router = Router(fleet, on_decision=log_decision)
-    if db_path.exists():
-        router.watch_health(db_path)
+    router.watch_health(db_path)  # probes by `fleetui probe --watch` or the app; none yet is fine
     settings = GatewaySettings(token=options.token, loopback=is_loopback(options.host),
                                write_status_file=options.write_status_file)
     url = f"http://{options.host}:{options.port}"
@@ -90,7 +89,8 @@ def uvicorn_config(app: Any, **extra: Any) -> Any:
     import uvicorn
 
     return uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on", access_log=False,
-                          log_level="warning", server_header=False, **extra)
+                          log_level="warning", server_header=False,
+                          timeout_graceful_shutdown=5, **extra)  # a stream left open must not hold up Ctrl-C
 
 
 def serve(fleet: Fleet, options: ServeOptions, *, on_ready: Any = None) -> None:
