@@ -203,8 +203,14 @@ def _step_8_shared(db: sqlite_utils.Database) -> None:
         db["syncs"].create_index(["kind", "target", "ts"])
 
 
+def _step_9_gateway_overhead(db: sqlite_utils.Database) -> None:
+    """The time `fleetui serve` itself added to a call it relayed (NULL for calls it did not)."""
+    db.execute("ALTER TABLE calls ADD COLUMN gateway_overhead_ms REAL")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
     _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals, _step_8_shared,
+    _step_9_gateway_overhead,
 )
 SCHEMA_VERSION = len(STEPS)

@@ -83,6 +83,9 @@ class CallRecord:
     # from 1. None for a call made once.
     app_call_id: str | None = None
     attempt: int | None = None
+    # What `fleetui serve` itself added to the call's latency (to the first byte when streamed);
+    # None for calls that did not go through the gateway.
+    gateway_overhead_ms: float | None = None
     demo: bool = False
 
 

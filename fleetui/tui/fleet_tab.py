@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input, Static
 
 from fleetui.analysis.overview import fleet_overview
 from fleetui.pricing import format_cost
+from fleetui.serve.status import GatewayStatus, read_status
 from fleetui.tui.base import DataTab
 
 STATUS_STYLE = {"online": ("●", "green"), "degraded": ("◐", "yellow"), "offline": ("○", "red"),
@@ -25,6 +26,18 @@ def status_text(status: str | None, enabled: bool) -> Text:
         return Text("? not probed", style="dim")
     mark, colour = STATUS_STYLE.get(status, ("?", "white"))
     return Text(f"{mark} {status.replace('_', ' ')}", style=colour)
+
+
+def gateway_line(status: GatewayStatus) -> str:
+    """`fleetui serve` as the app sees it: running or not, its load, and what it adds per call."""
+    if not status.running():
+        return f"GATEWAY [dim]○ not running[/] (last at {status.url})"
+    if status.overhead_p50_ms is None:
+        load = "no calls in the last minute"
+    else:
+        load = (f"{status.requests_per_minute:,} req/min | overhead p50 {status.overhead_p50_ms:.2f} ms, "
+                f"p99 {status.overhead_p99_ms:.2f} ms")
+    return f"GATEWAY [green]● {status.url}[/] | {load} | {status.requests_total:,} since start"
 
 
 def _clip(text: str, width: int) -> str:
@@ -56,7 +69,8 @@ class FleetTab(DataTab):
         from fleetui.sync.status import last_sync_line
 
         with self.session.store() as store:
-            return {**fleet_overview(self.session.fleet, store), "last_sync": last_sync_line(store)}
+            overview = {**fleet_overview(self.session.fleet, store), "last_sync": last_sync_line(store)}
+        return {**overview, "gateway": read_status()}
 
     def show(self, data: dict[str, Any]) -> None:
         self.rows = data["models"]
@@ -74,6 +88,9 @@ class FleetTab(DataTab):
             line += f" [{colour}]{used:.0f}% of ${budget:,.0f} budget[/]"
         if data.get("last_sync"):
             line += f"    [dim]{data['last_sync']}[/]"
+        gateway = data.get("gateway")
+        if gateway is not None:
+            line += "\n" + gateway_line(gateway)
         self.query_one("#fleet-totals", Static).update(line)
         empty = self.query_one("#fleet-empty", Static)
         if not self.rows:

@@ -21,6 +21,10 @@ so a test asks for a fault the way a user would meet it:
 | ``no-finish``    | (OpenAI) a stream that ends with [DONE] but no finish_reason        |
 | ``flaky-429``    | 429 with ``Retry-After: 1`` on its first request, then normal       |
 
+A request that offers tools (OpenAI ``tools``, Anthropic ``tools``) gets a call of the first
+tool, not streamed. The OpenAI mount also serves ``/v1/responses`` (JSON and its event stream)
+and ``/v1/embeddings``; the Anthropic mount serves ``/v1/messages/count_tokens``.
+
 ``scripts`` maps a model name to a function of the request's message texts (system excluded)
 that returns the reply text (OpenAI and Anthropic mounts): how tests give models different
 answers and a judge that replies with scores.
@@ -238,12 +242,25 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET" and path == "/v1/models":
             time.sleep(self.fake.list_delay_s)
             return self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in MODELS]})
-        if path != "/v1/chat/completions":
+        if path not in ("/v1/chat/completions", "/v1/responses", "/v1/embeddings"):
             return self._error("openai", 404, "not_found", f"no route {path}")
         model = body.get("model", "")
         self._streaming = bool(body.get("stream"))
         if self._fault("openai", model):
             return
+        if path == "/v1/responses":
+            return self._openai_responses(model, body)
+        if path == "/v1/embeddings":
+            return self._openai_embeddings(model, body)
+        if body.get("tools"):
+            name = body["tools"][0]["function"]["name"]
+            return self._json(200, {
+                "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()), "model": model,
+                "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                    "role": "assistant", "content": None, "tool_calls": [
+                        {"id": "call_1", "type": "function", "function": {"name": name, "arguments": '{"city": "Paris"}'}}]}}],
+                "usage": {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19},
+            })
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         pieces = self._pieces(model, [str(m.get("content", "")) for m in body.get("messages", [])
                                       if m.get("role") != "system"])
@@ -269,13 +286,53 @@ class _Handler(BaseHTTPRequestHandler):
         encoded = [f"data: {json.dumps(e)}\n\n".encode() for e in events] + [b"data: [DONE]\n\n"]
         self._stream("text/event-stream", encoded, model)
 
+    def _openai_responses(self, model: str, body: dict[str, Any]) -> None:
+        given = body.get("input")
+        words = len(given.split()) if isinstance(given, str) else len(json.dumps(given).split())
+        pieces = self._pieces(model, [given] if isinstance(given, str) else [])
+        usage = {"input_tokens": words, "output_tokens": len(pieces), "total_tokens": words + len(pieces),
+                 "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}
+        message = {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                   "content": [{"type": "output_text", "text": "".join(pieces), "annotations": []}]}
+        response = {"id": "resp_1", "object": "response", "created_at": int(time.time()), "status": "completed",
+                    "model": model, "output": [message], "usage": usage}
+        if not self._streaming:
+            return self._json(200, response)
+        started = {**response, "status": "in_progress", "output": [], "usage": None}
+        where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+        part = {"type": "output_text", "text": "", "annotations": []}
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": started},
+            {"type": "response.output_item.added", "output_index": 0,
+             "item": {**message, "status": "in_progress", "content": []}},
+            {"type": "response.content_part.added", **where, "part": part},
+        ]
+        events += [{"type": "response.output_text.delta", **where, "delta": p} for p in pieces]
+        events += [
+            {"type": "response.output_text.done", **where, "text": "".join(pieces)},
+            {"type": "response.content_part.done", **where, "part": message["content"][0]},
+            {"type": "response.output_item.done", "output_index": 0, "item": message},
+            {"type": "response.completed", "response": response},
+        ]
+        events = [{**e, "sequence_number": i} for i, e in enumerate(events)]
+        encoded = [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events]
+        self._stream("text/event-stream", encoded, model)
+
+    def _openai_embeddings(self, model: str, body: dict[str, Any]) -> None:
+        given = body.get("input")
+        texts = [given] if isinstance(given, str) else list(given or [])
+        tokens = sum(len(str(t).split()) for t in texts)
+        self._json(200, {"object": "list", "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                         "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                                  for i in range(len(texts))]})
+
     # -- Anthropic -------------------------------------------------------------------------
 
     def _anthropic(self, method: str, path: str, body: dict[str, Any]) -> None:
         if method == "GET" and path.startswith("/v1/models"):
             return self._json(200, {"data": [{"id": m, "type": "model", "display_name": m} for m in MODELS],
                                     "has_more": False})
-        if path != "/v1/messages":
+        if path not in ("/v1/messages", "/v1/messages/count_tokens"):
             return self._error("anthropic", 404, "not_found_error", f"no route {path}")
         if "anthropic-version" not in {k.lower() for k in self.headers.keys()}:
             return self._error("anthropic", 400, "invalid_request_error", "anthropic-version header is required")
@@ -283,6 +340,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._streaming = bool(body.get("stream"))
         if self._fault("anthropic", model):
             return
+        if path == "/v1/messages/count_tokens":
+            return self._json(200, {"input_tokens": sum(len(_anthropic_text(m.get("content")).split())
+                                                        for m in body.get("messages", []))})
+        if body.get("tools"):
+            return self._json(200, {
+                "id": "msg_1", "type": "message", "role": "assistant", "model": model, "stop_reason": "tool_use",
+                "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 7},
+                "content": [{"type": "tool_use", "id": "toolu_1", "name": body["tools"][0]["name"],
+                             "input": {"city": "Paris"}}],
+            })
         input_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         stop = "refusal" if model == "refuse" else "end_turn"
         pieces = self._pieces(model, [_anthropic_text(m.get("content")) for m in body.get("messages", [])])
