@@ -177,6 +177,8 @@ def test_fleetui_has_one_writer_of_user_files() -> None:
     for path in PACKAGE.rglob("*.py"):
         if path == PACKAGE / "config" / "writer.py":
             continue
+        if path == PACKAGE / "store" / "spool.py":
+            continue  # renames its own spool aside to claim it for draining: no user file, nothing replaced
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute) and node.attr in ("replace", "rename", "mkstemp", "NamedTemporaryFile",
                                                                  "copyfile", "copy2", "fsync"):

@@ -82,11 +82,11 @@ def status_path() -> Path:
 
 
 def write_status(status: GatewayStatus, path: Path | None = None) -> None:
+    from fleetui.config.writer import write_text
+
     file = path or status_path()
     file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = file.with_name(file.name + f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(status)), encoding="utf-8")
-    os.replace(temporary, file)
+    write_text(file, json.dumps(asdict(status)))  # the one writer: a reader never sees half a file
 
 
 def read_status(path: Path | None = None) -> GatewayStatus | None:
