@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -26,7 +27,9 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TOKEN = "sk-bench-client-0123456789abcdef0123456789abcdef"
+# A fresh client token per run (LiteLLM wants its master key to start with "sk-"): nothing that
+# looks like a key is kept in the repository.
+TOKEN = "sk-" + secrets.token_hex(24)
 FLEET = """name = "gateway benchmark"
 
 [[providers]]
@@ -84,7 +87,7 @@ def quantile(values: list[float], q: float) -> float:
 def load(port: int, model: str, stream: bool, concurrency: int, requests: int, warmup: int) -> dict:
     out = subprocess.run([sys.executable, str(HERE / "gateway_load.py"), "127.0.0.1", str(port), model,
                           "1" if stream else "0", str(concurrency), str(requests), str(warmup)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, env={**os.environ, "BENCH_GATEWAY_TOKEN": TOKEN})
     return json.loads(out.stdout)
 
 

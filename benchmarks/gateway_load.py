@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -19,7 +20,8 @@ def request_bytes(host: str, port: int, model: str, stream: bool) -> bytes:
     body = json.dumps({"model": model, "stream": stream,
                        "messages": [{"role": "user", "content": "Say hello to the benchmark"}]}).encode()
     return (f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}:{port}\r\ncontent-type: application/json\r\n"
-            f"authorization: Bearer sk-bench-client-0123456789abcdef0123456789abcdef\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+            f"authorization: Bearer {os.environ['BENCH_GATEWAY_TOKEN']}\r\ncontent-length: {len(body)}\r\n\r\n"
+            ).encode() + body
 
 
 async def one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[float, float, bool]:
