@@ -12,7 +12,8 @@ import pytest
 from fleetui.cli import main
 from fleetui.demo import demo_calls, generate_demo
 from fleetui.config.fleetfile import load_fleet
-from fleetui.store import Store, today
+from fleetui.clock import utc_today
+from fleetui.store import Store
 from tests.conftest import SAMPLE_FLEET
 
 NOW = 1_763_820_000.0  # a fixed "now" keeps the generated traffic identical between runs
@@ -85,7 +86,7 @@ def test_status_on_demo_data(isolated_home: Path, capsys: pytest.CaptureFixture[
     assert rows["claude-opus"]["price_per_mtok"]["input"] == 15
     assert rows["local-llama"]["price_per_mtok"]["source"] == "override"
     with Store.open(isolated_home / "data" / "demo.db") as store:
-        today_calls = {t.key: t.calls for t in store.totals("model", since=today(), until=today())}
+        today_calls = {t.key: t.calls for t in store.totals("model", since=utc_today(), until=utc_today())}
     assert {k: v["calls_today"] for k, v in rows.items() if v["calls_today"]} == today_calls
     assert status["today"]["calls"] == sum(today_calls.values())
 

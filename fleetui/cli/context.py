@@ -132,7 +132,7 @@ class CliContext:
     @staticmethod
     def since(text: str, option: str = "--since") -> float:
         """A period start as the user typed it (7d, 24h, a date), or a CliError saying what works."""
-        from fleetui.timespec import parse_since
+        from fleetui.clock import parse_since
 
         try:
             return parse_since(text)

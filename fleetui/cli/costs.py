@@ -40,10 +40,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.is_demo_data:
         print("DEMO DATA")
     change = report.change_vs_yesterday_pct
-    arrow = "" if change is None else f" ({'↑' if change > 0 else '↓'} {abs(change):.0f}% vs yesterday)"
+    arrow = "" if change is None else (f" ({'↑' if change > 0 else '↓'} {abs(change):.0f}% vs yesterday "
+                                       f"to this time, {format_cost(report.yesterday_to_this_time)})")
     print(f"today       {format_cost(report.today)}{arrow}")
     print(f"this week   {format_cost(report.this_week)}")
-    print(f"this month  {format_cost(report.this_month)}   projected {format_cost(report.projection)}")
+    print(f"this month  {format_cost(report.this_month)}   projected month-end {format_cost(report.projection)}")
+    print(f"per 30 days {format_cost(report.per_30_days)}   (the last 30 days' spend)")
     level = report.budget.level.upper() if report.budget.level not in ("ok", "none") else ""
     print(f"budget      {report.budget.message}" + (f"  [{level}]" if level else ""))
     for entry in report.model_budgets:

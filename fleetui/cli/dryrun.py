@@ -43,8 +43,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     except FleetFileError as exc:
         raise CliError(str(exc)) from None
     result = dry_run(ctx.fleet(), candidate, ctx.store(), since)
+    monthly = _per_30_days(result, ctx, since)
     if args.json:
-        ctx.print_json(result.as_json())
+        ctx.print_json(result.as_json() | {"per_30_days": monthly})
         return 0
     if not result.calls:
         print("no logged calls in the period to replay through the candidate")
@@ -56,6 +57,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     change = "" if result.change_pct is None else f"   candidate vs current {result.change_pct:+.1f}%"
     print(f"{'cost':9}" + "".join(f"{format_cost(s.cost_usd):>{w}}" for s, w in zip(sides, (14, 16, 14))) + change)
     print(f"{'success':9}" + "".join(f"{_pct(s.success):>{w}}" for s, w in zip(sides, (14, 16, 14))))
+    print(f"{'/30 days':9}" + "".join(f"{format_cost(monthly[k]):>{w}}" for k, w in
+                                      zip(("history_usd", "current_usd", "candidate_usd"), (14, 16, 14)))
+          + f"   at the last {monthly['window_days']:g} days' rate")
     print(f"{'latency':9}" + "".join(f"{_seconds(s.latency_ms):>{w}}" for s, w in zip(sides, (14, 16, 14))) + "   mean")
     left_out = result.calls - result.compared_calls
     if left_out:
@@ -71,6 +75,21 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     for move, n in result.shift.items():
         print(f"  {move}: {n:,}")
     return 0
+
+
+def _per_30_days(result: Any, ctx: CliContext, since: float) -> dict[str, float]:
+    """The sides' costs per 30 days at the period's rate (analysis.costs.per_30_days), and all of
+    the period's calls as `costs` counts them, so the figures can be set side by side."""
+    import math
+
+    from fleetui import clock
+    from fleetui.analysis.costs import per_30_days
+
+    days = max(1, math.ceil((clock.now() - since) / clock.DAY_S))
+    spent = ctx.store().overall(since=clock.utc_day(since)).cost_usd
+    return {"window_days": days, "history_all_calls_usd": round(per_30_days(spent, days), 6),
+            **{f"{name}_usd": round(per_30_days(getattr(result, name).cost_usd, days), 6)
+               for name in ("history", "current", "candidate")}}
 
 
 def _pct(value: float | None) -> str:

@@ -29,9 +29,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     from fleetui.analysis.ranking import rank_use_cases, save_rankings
     from fleetui.store.shared import shared_rankings
-    from fleetui.timespec import utc_day_of
+    from fleetui.clock import utc_day
 
-    since = utc_day_of(ctx.since(args.since))
+    since = utc_day(ctx.since(args.since))
     fleet, store = ctx.fleet(), ctx.store()
     ranking = rank_use_cases(fleet, store, since)
     save_rankings(store, ranking, time.time())

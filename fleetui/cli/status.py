@@ -116,9 +116,9 @@ def render(status: dict[str, Any]) -> str:
         totals += f" | {today['unpriced_calls']:,} unpriced calls not in the cost"
     month = status["month_to_date"]
     totals += f"\nTHIS MONTH: {format_cost(month['cost'])} over {month['calls']:,} calls"
-    budget = status["budget_monthly_usd"]
-    if budget:
-        totals += f" | {month['cost'] / budget:.0%} of the ${budget:,.0f} monthly budget"
+    budget = status["budget"]
+    if budget["used_pct"] is not None:
+        totals += f"\nBUDGET: {budget['message']}"
     if status["shim_dropped"]:
         totals += (f"\nNOTE: the logging shim dropped {status['shim_dropped']:,} records because its "
                    "queue was full (raise max_queue in fleetui.shim.configure)")

@@ -27,14 +27,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.usage import routing_stats, top_prompts, totals_json, usage
     from fleetui.pricing import format_cost
-    from fleetui.timespec import utc_day_of
+    from fleetui.clock import utc_day
 
     since_ts = ctx.since(args.since)
     store = ctx.store()
-    rows = usage(store, BY[args.by], utc_day_of(since_ts))  # type: ignore[arg-type]
+    rows = usage(store, BY[args.by], utc_day(since_ts))  # type: ignore[arg-type]
     if args.json:
         ctx.print_json({
-            "since_day": utc_day_of(since_ts), "by": args.by, "demo_data": ctx.is_demo_data,
+            "since_day": utc_day(since_ts), "by": args.by, "demo_data": ctx.is_demo_data,
             "rows": [totals_json(t) for t in rows],
             "top_prompts": top_prompts(store, since_ts),
             "routing": routing_stats(store, since_ts).as_json(),
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.is_demo_data:
         print("DEMO DATA")
     if not rows:
-        print(f"no calls since {utc_day_of(since_ts)}. Record your apps' calls with the shim "
+        print(f"no calls since {utc_day(since_ts)}. Record your apps' calls with the shim "
               "(see the README) or try `fleetui --demo usage`.")
         return 0
     header = (args.by.upper(), "CALLS", "ERR%", "TOKENS IN", "TOKENS OUT", "P50", "P95", "COST")

@@ -503,7 +503,7 @@ class Router:
         path = Path(db_path) if db_path is not None else locations.default_db()
         if not path.exists():
             return 0
-        since_day = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - days * 86400))
+        since_day = clock.window_start_day(days)
         learned = 0
         with Store.open(path) as store:
             by_use_case = analytics.outcomes_by(store, "use_case", since_day)

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
+from fleetui.clock import utc_day, utc_today
 from fleetui.store import histogram, spool
 from fleetui.store.checks import check_call
 from fleetui.store.migrations import SCHEMA_VERSION, STEPS
@@ -108,16 +109,6 @@ class Totals:
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
-
-
-def utc_day(ts: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(ts))
-
-
-def today() -> str:
-    from fleetui import clock
-
-    return utc_day(clock.now())
 
 
 class Store:
@@ -765,7 +756,7 @@ class Store:
         return _totals(self._conn.execute(sql, params).fetchone())
 
     def today_by_model(self) -> list[Totals]:
-        day = today()
+        day = utc_today()
         return self.totals("model", since=day, until=day)
 
     def rollup_rows(self) -> Iterator[dict[str, object]]:
