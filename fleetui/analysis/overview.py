@@ -12,11 +12,12 @@ from typing import Any
 from fleetui import clock
 from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
-from fleetui.store import Store, Totals
+from fleetui.store import Store
 
 
 def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
     from fleetui.analysis.costs import fleet_budget
+    from fleetui.analysis.usage import known_cost
     from fleetui.probes import model_status
 
     pricer = Pricer(fleet)
@@ -54,7 +55,7 @@ def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
             "p50_ms_today": used.p50_ms if used else None,
             "tokens_today": used.tokens if used else 0,
             # Unknown stays unknown: None when every call today is unpriced.
-            "cost_today": _known_cost(used),
+            "cost_today": known_cost(used),
             "unpriced_calls_today": used.unpriced_calls if used else 0,
         })
     month = store.overall(since=clock.month_start(clock.today()).isoformat(), until=day)
@@ -64,7 +65,7 @@ def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
         "today": {
             "calls": overall.calls,
             "tokens": overall.tokens,
-            "cost": _known_cost(overall),
+            "cost": known_cost(overall),
             "unpriced_calls": overall.unpriced_calls,
         },
         "budget_monthly_usd": fleet.budget.monthly_usd,
@@ -74,11 +75,3 @@ def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
         "shim_dropped": store.counter("shim.dropped"),
     }
 
-
-def _known_cost(totals: Totals | None) -> float | None:
-    """The priced calls' cost; None when there were calls and none of them had a price."""
-    if totals is None or not totals.calls:
-        return 0.0
-    if totals.unpriced_calls >= totals.calls:
-        return None
-    return totals.cost_usd

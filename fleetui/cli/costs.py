@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.costs import cost_report, what_it_would_have_cost
-    from fleetui.pricing import format_cost
+    from fleetui.analysis.usage import known_cost
+    from fleetui.pricing import format_cost, format_known_cost
 
     fleet, store = ctx.fleet(), ctx.store()
     report = cost_report(fleet, store)
@@ -56,11 +57,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     total = report.this_month or 1.0
     print("\nBY MODEL (this month)")
     for t in report.by_model[:12]:
-        bar = "█" * round(30 * t.cost_usd / total)
-        print(f"  {t.key or '(none)':<16} {format_cost(t.cost_usd):>10} {100 * t.cost_usd / total:5.1f}%  {bar}")
+        cost = known_cost(t)
+        share = "" if cost is None else f"{100 * cost / total:5.1f}%  " + "█" * round(30 * cost / total)
+        print(f"  {t.key or '(none)':<16} {format_known_cost(cost, t.unpriced_calls):>10} {share}")
     print("\nBY TASK (this month)")
     for t in report.by_task[:10]:
-        print(f"  {t.key or '(none)':<16} {format_cost(t.cost_usd):>10} {100 * t.cost_usd / total:5.1f}%")
+        cost = known_cost(t)
+        share = "" if cost is None else f"{100 * cost / total:5.1f}%"
+        print(f"  {t.key or '(none)':<16} {format_known_cost(cost, t.unpriced_calls):>10} {share}")
     print("\nTHE MONTH'S CALLS ON ONE MODEL")
     for w in what_if:
         saving = "" if w.saving_usd is None else f"  saves {format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"  costs {format_cost(-w.saving_usd)} more"
