@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetui.store.records import CallRecord, ProbeRecord, new_call_id
+from fleetui.store.records import CallRecord, ProbeRecord, TrialRecord, new_call_id
 
 if TYPE_CHECKING:
     from fleetui.store.store import Grouping, Store, StoreError, Totals
@@ -17,7 +17,7 @@ _LAZY = {"Grouping", "Store", "StoreError", "Totals"}
 _SUBMODULES = {"analytics", "histogram", "verification"}
 
 __all__ = [
-    "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "new_call_id",
+    "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "TrialRecord", "new_call_id",
 ]
 
 
