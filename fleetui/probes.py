@@ -22,7 +22,15 @@ from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
 from fleetui.privacy import keep
 from fleetui.providers import (
-    ChatRequest, ChatResult, ErrorKind, ProviderError, RetryPolicy, StreamDone, TextDelta, Timeouts, adapter_for,
+    ChatRequest,
+    ChatResult,
+    ErrorKind,
+    ProviderError,
+    RetryPolicy,
+    StreamDone,
+    TextDelta,
+    Timeouts,
+    adapter_for,
 )
 from fleetui.store.records import ProbeRecord, TrialRecord
 

@@ -28,8 +28,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from fleetui.providers import ChatRequest
     from fleetui.probes import run_trials, trial_record
+    from fleetui.providers import ChatRequest
 
     fleet = ctx.fleet()
     if len(args.models) < 2:

@@ -27,8 +27,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.pricing import format_cost
-    from fleetui.providers import ChatRequest
     from fleetui.probes import run_trial, trial_record
+    from fleetui.providers import ChatRequest
 
     fleet = ctx.fleet()
     check_models({m.id for m in fleet.models}, [args.model])
