@@ -190,7 +190,7 @@ def cheaper_model(evidence: Evidence) -> list[Recommendation]:
             current_model=current.model_id, recommended_model=candidate.model_id,
             title=f"Switch {use_case} from {current.model_id} to {candidate.model_id}",
             sentence=(f"Switching {use_case} from {current.model_id} to {candidate.model_id} saves "
-                      f"{_money(saving)}/month ({saving_pct:.0f}%); success {100 * current.success_rate:.1f}% → "
+                      f"{_money(saving)} per 30 days ({saving_pct:.0f}%); success {100 * current.success_rate:.1f}% → "
                       f"{100 * candidate.success_rate:.1f}%, n={current.n:,}"),
             numbers=numbers,
             implementation=f"add a rule `use_case == \"{use_case}\"` → model {candidate.model_id} "
@@ -232,7 +232,7 @@ def expensive_on_casual(evidence: Evidence) -> list[Recommendation]:
             title=f"Route casual queries away from {model_id}",
             sentence=(f"{model_id} answered {t['n']:,} casual queries in {window.days} days (costs "
                       f"${per_call:.4f}/req) → route casual queries to {cheapest}: saves "
-                      f"{_money(saving)}/month"),
+                      f"{_money(saving)} per 30 days"),
             numbers={
                 "n": t["n"], "window_days": window.days, "cost_per_call_usd": round(per_call, 6),
                 "current_monthly_usd": round(t["cost"] * window.to_month, 2),

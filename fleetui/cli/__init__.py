@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from fleetui import __version__
 from fleetui.cli.context import CliContext, CliError
 
-_NOT_COMMANDS = {"context", "prompting"}
+_NOT_COMMANDS = {"context", "output", "prompting"}
 
 
 def _command_modules() -> list[str]:

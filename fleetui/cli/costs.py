@@ -23,6 +23,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.costs import cost_report, what_it_would_have_cost
     from fleetui.analysis.usage import known_cost
+    from fleetui.cli.output import Column, print_table
     from fleetui.pricing import format_cost, format_known_cost
 
     fleet, store = ctx.fleet(), ctx.store()
@@ -55,18 +56,28 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if report.unpriced_calls_this_month:
         print(f"            ({report.unpriced_calls_this_month:,} unpriced calls are not in these sums)")
     total = report.this_month or 1.0
+
+    def share(cost: float | None) -> str:
+        return "" if cost is None else f"{100 * cost / total:.1f}%"
+
+    def bar(cost: float | None) -> str:
+        return "" if cost is None else "█" * round(20 * cost / total)
+
     print("\nBY MODEL (this month)")
-    for t in report.by_model[:12]:
-        cost = known_cost(t)
-        share = "" if cost is None else f"{100 * cost / total:5.1f}%  " + "█" * round(30 * cost / total)
-        print(f"  {t.key or '(none)':<16} {format_known_cost(cost, t.unpriced_calls):>10} {share}")
+    print_table((Column("MODEL"), Column("COST", numeric=True), Column("SHARE", numeric=True), Column("", drop=1)),
+                [(t.key or "(none)", format_known_cost(known_cost(t), t.unpriced_calls), share(known_cost(t)),
+                  bar(known_cost(t))) for t in report.by_model[:12]], indent=2)
     print("\nBY TASK (this month)")
-    for t in report.by_task[:10]:
-        cost = known_cost(t)
-        share = "" if cost is None else f"{100 * cost / total:5.1f}%"
-        print(f"  {t.key or '(none)':<16} {format_known_cost(cost, t.unpriced_calls):>10} {share}")
+    print_table((Column("TASK"), Column("COST", numeric=True), Column("SHARE", numeric=True)),
+                [(t.key or "(none)", format_known_cost(known_cost(t), t.unpriced_calls), share(known_cost(t)))
+                 for t in report.by_task[:10]], indent=2)
     print("\nTHE MONTH'S CALLS ON ONE MODEL")
-    for w in what_if:
-        saving = "" if w.saving_usd is None else f"  saves {format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"  costs {format_cost(-w.saving_usd)} more"
-        print(f"  {w.model_id:<16} {format_cost(w.cost_usd):>10}{saving}")
+
+    def saving(w: Any) -> str:
+        if w.saving_usd is None:
+            return ""
+        return f"saves {format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"costs {format_cost(-w.saving_usd)} more"
+
+    print_table((Column("MODEL"), Column("WOULD COST", numeric=True), Column("AGAINST ACTUAL", numeric=True)),
+                [(w.model_id, format_cost(w.cost_usd), saving(w)) for w in what_if], indent=2)
     return 0

@@ -28,6 +28,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.recommend import recommend, store_recommendations
+    from fleetui.cli.output import say
 
     if args.accept or args.dismiss:
         return _mark(args, ctx)
@@ -42,15 +43,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not shown:
         print("nothing to recommend: no calls yet, or the fleet already routes well")
     for r in shown:
-        print(f"[{r.severity.upper():<6}] {r.id}  {r.title}")
-        print(f"          {r.sentence}")
+        say(f"[{r.severity.upper():<6}] {r.id}  {r.title}", hang=9)
+        say(r.sentence, indent=9)
         if r.implementation:
-            print(f"          how: {r.implementation}")
+            say(f"how: {r.implementation}", indent=9, hang=5)
         if r.verification:
-            print(f"          {'verified' if r.verified else 'replayed, not verified'}: {r.verification} "
-                  f"(run {r.verified_by})")
+            say(f"{'verified' if r.verified else 'replayed, not verified'}: {r.verification} (run {r.verified_by})",
+                indent=9)
         elif r.can_verify:
-            print(f"          verify: fleetui replay --recommendation {r.id}")
+            say(f"verify: fleetui replay --recommendation {r.id}", indent=9)
     return 0
 
 
