@@ -63,3 +63,14 @@ def test_cli_tables_fit_and_keep_their_numbers(columns: str, isolated_home: Path
         calls = f"{row['calls']:,}"
         assert re.search(rf"\b{re.escape(calls)}\b", text)
         assert f"{row['input_tokens']:,}" in text or columns == "80"
+
+
+def test_an_unknown_option_shows_that_commands_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["costs", "--bogus"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: fleetui costs ") and "fleetui costs: error: unrecognized arguments: --bogus" in err
+    with pytest.raises(SystemExit):
+        main(["key", "set", "NAME", "--zz"])
+    assert capsys.readouterr().err.startswith("usage: fleetui key set ")

@@ -30,6 +30,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     try:
         if args.action == "set":
+            problem = secrets.keyring_problem()
+            if problem:  # say so before asking for a secret that could not be kept
+                raise CliError(f"cannot store {args.name}: {problem}")
             secrets.set_key(args.name, _read_value(args.name))
             print(f"stored {args.name} in the OS keyring")
         elif args.action == "delete":

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return _mark(args, ctx)
     fleet, store = ctx.fleet(), ctx.store()
     found = store_recommendations(store, recommend(fleet, store, days=args.days))
+    _mark_those_in_the_fleet(fleet, store, found)
     shown = [r for r in found if args.all or r.status not in ("dismissed", "applied")]
     if args.json:
         ctx.print_json([r.as_json() for r in shown])
@@ -53,6 +54,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         elif r.can_verify:
             say(f"verify: fleetui replay --recommendation {r.id}", indent=9)
     return 0
+
+
+def _mark_those_in_the_fleet(fleet: Any, store: Any, found: list[Any]) -> None:
+    """A recommendation whose rule the fleet file already has is applied, whatever the store
+    remembers (a regenerated store forgets): it is not offered again."""
+    from fleetui.routing.apply import rule_in_fleet
+    from fleetui.store import analytics
+
+    for r in found:
+        if r.status != "applied" and rule_in_fleet(fleet, r.as_json()) is not None:
+            analytics.set_recommendation_status(store, r.id, "applied")
+            r.status = "applied"
 
 
 def _mark(args: argparse.Namespace, ctx: CliContext) -> int:
