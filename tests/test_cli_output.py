@@ -10,6 +10,7 @@ import pytest
 
 from fleetui.cli import main
 from fleetui.cli.output import Column, plural, render_table
+from tests.conftest import SAMPLE_FLEET
 
 
 def test_plural() -> None:
@@ -39,7 +40,7 @@ def test_a_cut_text_column_says_so() -> None:
 
 
 COMMANDS = [["status"], ["costs"], ["usage"], ["usage", "--by", "use-case"], ["rank"], ["recommend"],
-            ["savings"], ["decisions"]]
+            ["savings"], ["decisions"], ["ab"], ["key", "list"], ["dryrun", str(SAMPLE_FLEET)]]
 
 
 @pytest.mark.parametrize("columns", ["80", "120"])

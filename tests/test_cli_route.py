@@ -52,7 +52,7 @@ def test_no_route_names_every_model_and_why(tmp_path: Path, capsys: pytest.Captu
         ])
     base = ["--config", str(fleet), "--db", str(db), "route", "hello"]
     assert main(base) == 1
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # wrapped to the terminal
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
     assert f"alpha: misconfigured by probe at {stamp}: alpha: no key NOT_SET_ANYWHERE" in err
     assert f"beta: offline by probe at {stamp}: beta: connection refused" in err

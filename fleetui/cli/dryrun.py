@@ -50,21 +50,24 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not result.calls:
         print("no logged calls in the period to replay through the candidate")
         return 0
-    print(f"{result.calls:,} calls; the candidate routes {result.moved:,} of them to another model than the "
-          f"current config does ({100 * result.moved / result.calls:.1f}%)")
+    from fleetui.cli.output import Column, print_table, say
+
+    say(f"{result.calls:,} calls; the candidate routes {result.moved:,} of them to another model than the "
+        f"current config does ({100 * result.moved / result.calls:.1f}%)")
     sides = (result.history, result.current, result.candidate)
-    print(f"{'':9}{'history':>14}{'current config':>16}{'candidate':>14}")
-    change = "" if result.change_pct is None else f"   candidate vs current {result.change_pct:+.1f}%"
-    print(f"{'cost':9}" + "".join(f"{format_cost(s.cost_usd):>{w}}" for s, w in zip(sides, (14, 16, 14))) + change)
-    print(f"{'success':9}" + "".join(f"{_pct(s.success):>{w}}" for s, w in zip(sides, (14, 16, 14))))
-    print(f"{'/30 days':9}" + "".join(f"{format_cost(monthly[k]):>{w}}" for k, w in
-                                      zip(("history_usd", "current_usd", "candidate_usd"), (14, 16, 14)))
-          + f"   at the last {monthly['window_days']:g} days' rate")
-    print(f"{'latency':9}" + "".join(f"{_seconds(s.latency_ms):>{w}}" for s, w in zip(sides, (14, 16, 14))) + "   mean")
+    change = "" if result.change_pct is None else f"candidate vs current {result.change_pct:+.1f}%"
+    print_table((Column(""), Column("HISTORY", numeric=True), Column("CURRENT CONFIG", numeric=True),
+                 Column("CANDIDATE", numeric=True), Column("", drop=1)), [
+        ("cost", *(format_cost(s.cost_usd) for s in sides), change),
+        ("per 30 days", *(format_cost(monthly[k]) for k in ("history_usd", "current_usd", "candidate_usd")),
+         f"at the last {monthly['window_days']:g} days' rate"),
+        ("success", *(_pct(s.success) for s in sides), ""),
+        ("latency", *(_seconds(s.latency_ms) for s in sides), "mean"),
+    ])
     left_out = result.calls - result.compared_calls
     if left_out:
-        print(f"costs cover the {result.compared_calls:,} calls priced on all three sides; {left_out:,} go to or "
-              "came from an unpriced model (give it a price override to count them)")
+        say(f"costs cover the {result.compared_calls:,} calls priced on all three sides; {left_out:,} go to or "
+            "came from an unpriced model (give it a price override to count them)")
     for name, side in (("current config", result.current), ("candidate", result.candidate)):
         if side.unobserved:
             print(f"{name}: {side.unobserved:,} calls moved to never-observed models; their success is not predicted")

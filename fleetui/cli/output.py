@@ -104,3 +104,8 @@ def say(text: str, *, indent: int = 0, hang: int = 0) -> None:
     width = terminal_width()
     print(textwrap.fill(text, width, initial_indent=" " * indent, subsequent_indent=" " * (indent + hang),
                         break_long_words=False, break_on_hyphens=False))
+
+
+def shorten(text: str, width: int) -> str:
+    """Text cut to `width` characters with "…" (for quotes such as example prompts)."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -52,8 +52,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if args.json:
             ctx.print_json({"error": "no_route", "excluded": _why_excluded(ctx, exc.excluded)})
             return 1
+        import textwrap
+
+        from fleetui.cli.output import terminal_width
+
         lines = ["no enabled, healthy model in the fleet can take this request:"]
-        lines += [f"  {model_id}: {why}" for model_id, why in _why_excluded(ctx, exc.excluded).items()]
+        lines += [textwrap.fill(f"{model_id}: {why}", terminal_width(), initial_indent="  ", subsequent_indent="    ",
+                                break_long_words=False, break_on_hyphens=False)
+                  for model_id, why in _why_excluded(ctx, exc.excluded).items()]
         if any(why != "disabled" for why in exc.excluded.values()):
             lines.append("  route anyway with --ignore-health, or probe again with `fleetui probe`")
         raise CliError("\n".join(lines), exit_code=1) from None
