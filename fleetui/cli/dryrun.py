@@ -50,9 +50,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if not result.calls:
         print("no logged calls in the period to replay through the candidate")
         return 0
-    from fleetui.cli.output import Column, print_table, say
+    from fleetui.cli.output import Column, plural, print_table, say
 
-    say(f"{result.calls:,} calls; the candidate routes {result.moved:,} of them to another model than the "
+    say(f"{plural(result.calls, 'call')}; the candidate routes {result.moved:,} of them to another model than the "
         f"current config does ({100 * result.moved / result.calls:.1f}%)")
     sides = (result.history, result.current, result.candidate)
     change = "" if result.change_pct is None else f"candidate vs current {result.change_pct:+.1f}%"
@@ -70,9 +70,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             "came from an unpriced model (give it a price override to count them)")
     for name, side in (("current config", result.current), ("candidate", result.candidate)):
         if side.unobserved:
-            print(f"{name}: {side.unobserved:,} calls moved to never-observed models; their success is not predicted")
+            print(f"{name}: {plural(side.unobserved, 'call')} moved to never-observed models; their success is not predicted")
         if side.unroutable:
-            print(f"{name}: {side.unroutable:,} calls no model could take")
+            print(f"{name}: {plural(side.unroutable, 'call')} no model could take")
     if result.shift:
         print("moves (current config → candidate):")
     for move, n in result.shift.items():

@@ -13,10 +13,6 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 GAP = 2  # spaces between columns
 TEXT_MIN = 8  # a text column is not shortened below this (or its header, if longer)
 SOFT_MIN = 14  # ...nor a droppable one below this while another can still be dropped
@@ -76,6 +72,12 @@ def _layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
 
 def render_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, width: int | None = None,
                  indent: int = 0) -> str:
+    # Rich loads here, not at import: `plural` and `say` are used by commands that print no table,
+    # and `fleetui --help` imports every command module.
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     width = (terminal_width() if width is None else width) - indent
     layout = _layout(columns, rows, width)
     table = Table(box=None, padding=(0, GAP // 2), pad_edge=False, show_edge=False, header_style="bold",

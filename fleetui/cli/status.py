@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from fleetui.cli.context import CliContext
+from fleetui.cli.output import plural
 
 
 def register(subparsers: Any) -> None:
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def render(status: dict[str, Any], width: int | None = None) -> str:
-    from fleetui.cli.output import Column, plural, render_table
+    from fleetui.cli.output import Column, render_table
     from fleetui.pricing import format_cost, format_known_cost
 
     def price(row: dict[str, Any]) -> str:
@@ -113,7 +114,7 @@ def render(status: dict[str, Any], width: int | None = None) -> str:
     if budget["used_pct"] is not None:
         totals += f"\nBUDGET: {budget['message']}"
     if status["shim_dropped"]:
-        totals += (f"\nNOTE: the logging shim dropped {status['shim_dropped']:,} records because its "
+        totals += (f"\nNOTE: the logging shim dropped {plural(status['shim_dropped'], 'record')} because its "
                    "queue was full (raise max_queue in fleetui.shim.configure)")
     totals += _store_notes(status["store"])
     return "\n".join([*banner, "", render_table(columns, rows, width=width), "", totals])
@@ -122,9 +123,9 @@ def render(status: dict[str, Any], width: int | None = None) -> str:
 def _store_notes(counts: dict[str, Any]) -> str:
     notes = []
     if counts["rejected"]:
-        notes.append(f"{counts['rejected']:,} records rejected by the database")
+        notes.append(f"{plural(counts['rejected'], 'record')} rejected by the database")
     if counts["spooled"]:
-        notes.append(f"{counts['spooled']:,} calls waiting in the spool")
+        notes.append(f"{plural(counts['spooled'], 'call')} waiting in the spool")
     fixed = sum(counts["coerced"].values()) + sum(counts["nulled"].values())
     if fixed:
         notes.append(f"{fixed:,} odd values coerced or stored as NULL")

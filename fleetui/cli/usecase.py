@@ -36,9 +36,13 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if getattr(args, "json", False):
             ctx.print_json(rows)
         else:
-            for r in rows:
-                extra = f" → merged into {r['merged_into']}" if r["merged_into"] else ""
-                print(f"{r['id']:<24} {r['name']:<40} {r['calls'] or 0:>8,} calls{' [pinned]' if r['pinned'] else ''}{extra}")
+            from fleetui.cli.output import Column, print_table
+
+            print_table((Column("ID"), Column("NAME"), Column("CALLS", numeric=True), Column("", drop=1)),
+                        [(r["id"], r["name"], f"{r['calls'] or 0:,}",
+                          " ".join(filter(None, ["[pinned]" if r["pinned"] else "",
+                                                 f"→ merged into {r['merged_into']}" if r["merged_into"] else ""])))
+                         for r in rows])
         return 0
     rows = analytics.use_cases(store)
     args.id = _resolve(rows, args.id)
