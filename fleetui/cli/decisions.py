@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                  for entry in summary["rules"]], indent=2)
     if latest:
         print("latest (UTC):")
-    print_table((Column("WHEN", numeric=True), Column("MODEL"), Column("COMPLEXITY", drop=2), Column("µS", numeric=True, drop=1),
+    print_table((Column("WHEN", numeric=True), Column("MODEL"), Column("COMPLEXITY", drop=2, wrap=True), Column("µS", numeric=True, drop=1),
                  Column("WHY", wrap=True)),
                 [(time.strftime("%m-%d %H:%M:%S", time.gmtime(d["ts"])), d["model_id"],
                   f"{d['complexity']} ({d['confidence']:.2f}{'; ' + ', '.join(d['matched']) if d['matched'] else ''})",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 GAP = 2  # spaces between columns
 TEXT_MIN = 8  # a text column is not shortened below this (or its header, if longer)
 SOFT_MIN = 14  # ...nor a droppable one below this while another can still be dropped
+WRAP_MIN = 24  # a wrapping column keeps at least this much room
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def _layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
         droppable = [i for i in shown if columns[i].drop > 0]
 
         def floor(i: int, can_drop: bool = bool(droppable)) -> int:
+            if columns[i].wrap:  # wraps onto more lines rather than pushing other columns out
+                return min(natural[i], max(WRAP_MIN, len(columns[i].header)))
             hard = max(TEXT_MIN, len(columns[i].header))
             soft = natural[i] if columns[i].drop == 0 else max(SOFT_MIN, len(columns[i].header))
             return min(natural[i], soft if can_drop else hard)

@@ -34,10 +34,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return _mark(args, ctx)
     fleet, store = ctx.fleet(), ctx.store()
     found = store_recommendations(store, recommend(fleet, store, days=args.days))
-    _mark_those_in_the_fleet(fleet, store, found)
     shown = [r for r in found if args.all or r.status not in ("dismissed", "applied")]
+    in_fleet = _rules_in_the_fleet(fleet, shown)
     if args.json:
-        ctx.print_json([r.as_json() for r in shown])
+        ctx.print_json([r.as_json() | {"rule_in_fleet": in_fleet.get(r.id)} for r in shown])
         return 0
     if ctx.is_demo_data:
         print("DEMO DATA")
@@ -46,7 +46,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     for r in shown:
         say(f"[{r.severity.upper():<6}] {r.id}  {r.title}", hang=9)
         say(r.sentence, indent=9)
-        if r.implementation:
+        if r.id in in_fleet:
+            say(f"the fleet file has this rule already ({in_fleet[r.id]}): these calls do not go through "
+                "fleetui's router (an app calling the model directly, or a gateway without the rules)", indent=9)
+        elif r.implementation:
             say(f"how: {r.implementation}", indent=9, hang=5)
         if r.verification:
             say(f"{'verified' if r.verified else 'replayed, not verified'}: {r.verification} (run {r.verified_by})",
@@ -56,16 +59,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def _mark_those_in_the_fleet(fleet: Any, store: Any, found: list[Any]) -> None:
-    """A recommendation whose rule the fleet file already has is applied, whatever the store
-    remembers (a regenerated store forgets): it is not offered again."""
+def _rules_in_the_fleet(fleet: Any, found: list[Any]) -> dict[str, str]:
+    """Recommendation id → the fleet's rule that already does what it asks (what `apply` checks)."""
     from fleetui.routing.apply import rule_in_fleet
-    from fleetui.store import analytics
 
-    for r in found:
-        if r.status != "applied" and rule_in_fleet(fleet, r.as_json()) is not None:
-            analytics.set_recommendation_status(store, r.id, "applied")
-            r.status = "applied"
+    named = {r.id: rule_in_fleet(fleet, r.as_json()) for r in found}
+    return {rec_id: rule for rec_id, rule in named.items() if rule is not None}
 
 
 def _mark(args: argparse.Namespace, ctx: CliContext) -> int:
