@@ -217,7 +217,7 @@ def _step_13_trials(db: sqlite_utils.Database) -> None:
          "latency_ms": float, "ttft_ms": float, "cost_usd": float, "error_type": str},
         pk="id", not_null={"ts", "model_id", "ok", "sent"},
     )
-    db["trials"].create_index(["model_id", "ts"])
+    db.execute("CREATE INDEX IF NOT EXISTS idx_trials_model_id_ts ON trials (model_id, ts)")
 
 
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
