@@ -252,6 +252,14 @@ def format_cost(cost: float | None) -> str:
     return f"${cost:,.2f}"
 
 
+def format_known_cost(cost: float | None, unpriced_calls: int) -> str:
+    """A sum over calls of which some may be unpriced: "$1.20 +3 unpriced", or "unpriced" when
+    none had a price (never $0.00 for an unknown)."""
+    if cost is None:
+        return "unpriced"
+    return format_cost(cost) + (f" +{unpriced_calls:,} unpriced" if unpriced_calls else "")
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogModel:
     id: str

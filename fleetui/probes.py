@@ -1,7 +1,12 @@
-"""Health probes: all enabled models at once, bounded, each within its timeout, then a status.
+"""Trying a model: health probes of the fleet, and trials (a prompt on one or several models).
 
-A model's status comes from its recent probes, not only the last one: a model that answers
-now but failed two of its last five probes is *degraded*, as is one that answers slowly.
+Probes: all enabled models at once, bounded, each within its timeout, then a status. A model's
+status comes from its recent probes, not only the last one: a model that answers now but failed
+two of its last five probes is *degraded*, as is one that answers slowly.
+
+Trials (`fleetui test`, `compare`, the app's test panel) stream the reply and measure latency,
+time to first token, tokens and cost. A trial is recorded apart from calls (the store's
+`trials`), so that checking a model never changes its usage, success rate, latency or cost.
 """
 
 from __future__ import annotations
@@ -14,8 +19,20 @@ from dataclasses import dataclass
 import httpx
 
 from fleetui.config.schema import Fleet
-from fleetui.providers import ErrorKind, ProviderError, RetryPolicy, Timeouts, adapter_for
-from fleetui.store.records import ProbeRecord
+from fleetui.pricing import Pricer
+from fleetui.privacy import keep
+from fleetui.providers import (
+    ChatRequest,
+    ChatResult,
+    ErrorKind,
+    ProviderError,
+    RetryPolicy,
+    StreamDone,
+    TextDelta,
+    Timeouts,
+    adapter_for,
+)
+from fleetui.store.records import ProbeRecord, TrialRecord
 
 ONLINE, DEGRADED, OFFLINE = "online", "degraded", "offline"
 AUTH_FAILED, RATE_LIMITED, MISCONFIGURED = "auth_failed", "rate_limited", "misconfigured"
@@ -119,3 +136,97 @@ async def probe_fleet(
             return outcome
 
     return list(await asyncio.gather(*(one(i) for i in ids)))
+
+
+# -- trials --------------------------------------------------------------------------------------
+SOURCE = "fleetui-test"
+
+
+@dataclass
+class Trial:
+    model_id: str
+    result: ChatResult | None
+    error: ProviderError | None
+    cost_usd: float | None
+    partial_text: str
+    latency_ms: float
+
+    @property
+    def text(self) -> str:
+        return self.result.text if self.result else self.partial_text
+
+    def as_json(self) -> dict[str, object]:
+        r = self.result
+        return {
+            "model": self.model_id,
+            "ok": self.error is None,
+            "text": self.text,
+            "error": None if self.error is None else {"kind": self.error.kind.value, "message": str(self.error)},
+            "latency_ms": round(self.latency_ms, 1),
+            "ttft_ms": None if r is None or r.ttft_ms is None else round(r.ttft_ms, 1),
+            "input_tokens": r.input_tokens if r else None,
+            "output_tokens": r.output_tokens if r else None,
+            "cached_input_tokens": r.cached_input_tokens if r else None,
+            "finish_reason": r.finish_reason if r else None,
+            "response_model": r.response_model if r else None,
+            "cost_usd": self.cost_usd,
+        }
+
+
+async def run_trial(
+    fleet: Fleet,
+    model_id: str,
+    request: ChatRequest,
+    *,
+    on_text: Callable[[str], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Trial:
+    started = time.perf_counter()
+    parts: list[str] = []
+    try:
+        async with adapter_for(fleet, model_id, transport=transport) as adapter:
+            async for event in adapter.stream(request):
+                if isinstance(event, TextDelta):
+                    parts.append(event.text)
+                    if on_text:
+                        on_text(event.text)
+                elif isinstance(event, StreamDone):
+                    result = event.result
+                    cost = Pricer(fleet).cost(model_id, result.input_tokens, result.output_tokens,
+                                              result.cached_input_tokens or 0)
+                    return Trial(model_id, result, None, cost, "", result.latency_ms)
+    except ProviderError as error:
+        return Trial(model_id, None, error, None, "".join(parts) or error.partial_text,
+                     (time.perf_counter() - started) * 1000)
+    raise AssertionError("a stream always ends in StreamDone or an error")
+
+
+async def run_trials(fleet: Fleet, model_ids: list[str], request: ChatRequest,
+                     transport: httpx.AsyncBaseTransport | None = None) -> list[Trial]:
+    return list(await asyncio.gather(*(run_trial(fleet, m, request, transport=transport) for m in model_ids)))
+
+
+# Failures that happen before a request leaves the machine: no key, no such model, a bad URL.
+_NOT_SENT = {ErrorKind.MISCONFIGURED}
+
+
+def trial_record(fleet: Fleet, trial: Trial, request: ChatRequest) -> TrialRecord:
+    """The trial as stored, apart from calls; the prompt only as a hash (privacy.keep's)."""
+    prompt = "\n".join(m.content for m in request.messages)
+    r = trial.result
+    return TrialRecord(
+        model_id=trial.model_id,
+        ok=trial.error is None,
+        sent=trial.error is None or trial.error.kind not in _NOT_SENT,
+        ts=time.time() - trial.latency_ms / 1000,
+        source=SOURCE,
+        prompt_hash=keep(prompt, fleet.privacy.prompts).hash,
+        response_model=r.response_model if r else None,
+        input_tokens=r.input_tokens if r else None,
+        output_tokens=r.output_tokens if r else None,
+        cached_input_tokens=r.cached_input_tokens if r else None,
+        latency_ms=trial.latency_ms,
+        ttft_ms=r.ttft_ms if r else None,
+        cost_usd=trial.cost_usd,
+        error_type=trial.error.kind.value if trial.error else None,
+    )

@@ -122,7 +122,7 @@ def test_fleetui_ab_reads_the_arms_from_the_log_and_declares_a_real_winner(fleet
 
     assert main(["--config", str(fleet_file), "--db", str(db), "ab", "local-vs-mini"]) == 0
     out = capsys.readouterr().out
-    assert "A/B test local-vs-mini (rule casual-to-local; min 50 calls an arm, alpha 0.05; since 30d)" in out
+    assert "A/B test local-vs-mini (rule casual-to-local; min 50 calls an arm, alpha 0.05; since 30d)" in " ".join(out.split())
     assert "winner: gpt-4o-mini beats local-llama" in out
 
     # Removed from the file, the test's calls are still in the log and still reported.

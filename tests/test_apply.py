@@ -74,3 +74,21 @@ def test_apply_refuses_what_it_cannot_do(setup: tuple[Path, Path, list[dict[str,
     monkeypatch.chdir(elsewhere)  # no ./fleet.toml here: --demo falls back to the sample fleet
     assert main(["--demo", "--db", str(db), "apply", str(rec["id"]), "--yes"]) == 2
     assert "sample fleet is read-only" in capsys.readouterr().err
+
+
+def test_a_regenerated_store_does_not_offer_a_rule_the_fleet_file_has(
+        setup: tuple[Path, Path, list[dict[str, object]]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet_file, db, recs = setup
+    rec = next(r for r in recs if r["kind"] == "cheaper_model")
+    base = ["--config", str(fleet_file), "--db", str(db)]
+    assert main([*base, "apply", str(rec["id"]), "--yes"]) == 0
+    generate_demo(load_fleet(fleet_file), db, calls=4000)  # the store forgets "applied"
+    capsys.readouterr()
+    assert main([*base, "recommend", "--json"]) == 0
+    again = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    if rec["id"] in again:  # still worth saying (apps may bypass the router), but as already in the file
+        assert again[rec["id"]]["rule_in_fleet"] == rec_rule_name(rec)
+    text = fleet_file.read_text()
+    assert main([*base, "apply", str(rec["id"]), "--yes"]) == 1
+    assert fleet_file.read_text() == text and f"{rec_rule_name(rec)}-2" not in text
+    assert "already" in capsys.readouterr().err

@@ -131,3 +131,15 @@ def test_delete_without_keyring_is_a_clean_error(
     assert main(["key", "delete", "OPENAI_API_KEY"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fleetui: ") and "Traceback" not in err
+
+
+def test_set_without_keyring_says_so_before_asking(
+    no_keyring: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr("sys.stdin", _Tty(""))
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or SECRET)
+    assert main(["key", "set", "OPENAI_API_KEY"]) == 2
+    err = capsys.readouterr().err
+    assert not asked, "the secret was asked for although it could not be stored"
+    assert err.startswith("fleetui: cannot store OPENAI_API_KEY: ") and SECRET not in err

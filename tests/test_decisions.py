@@ -54,7 +54,7 @@ def test_every_decision_is_stored_and_summarised_per_rule(tmp_path: Path, capsys
     assert main(["--db", str(db), "decisions"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("41 routing decisions since 24h: median ")
-    assert "serious-coding" in text and "2.4% overridden" in text and "override" in text.split("latest:")[1]
+    assert "serious-coding" in text and "2.4% overridden" in text and "override" in text.split("latest (UTC):")[1]
 
 
 def test_alerts_and_the_jsonl_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,3 +124,13 @@ def test_no_decisions_says_how_to_log_them(tmp_path: Path, capsys: pytest.Captur
     assert "on_decision=fleetui.log_decision" in capsys.readouterr().out
     assert main(["--db", str(tmp_path / "empty.db"), "decisions", "--since", "soon"]) == 2
     assert "--since" in capsys.readouterr().err
+
+
+def test_an_unknown_rule_is_named_not_reported_as_quiet(isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fleetui.cli import main
+
+    assert main(["demo", "--calls", "500"]) == 0
+    capsys.readouterr()
+    assert main(["--demo", "decisions", "--rule", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert "no rule 'nosuch'" in err and "serious-coding" in err and "since" not in err.split("(")[0]

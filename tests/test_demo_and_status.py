@@ -12,7 +12,8 @@ import pytest
 from fleetui.cli import main
 from fleetui.demo import demo_calls, generate_demo
 from fleetui.config.fleetfile import load_fleet
-from fleetui.store import Store, today
+from fleetui.clock import utc_today
+from fleetui.store import CallRecord, Store
 from tests.conftest import SAMPLE_FLEET
 
 NOW = 1_763_820_000.0  # a fixed "now" keeps the generated traffic identical between runs
@@ -85,7 +86,7 @@ def test_status_on_demo_data(isolated_home: Path, capsys: pytest.CaptureFixture[
     assert rows["claude-opus"]["price_per_mtok"]["input"] == 15
     assert rows["local-llama"]["price_per_mtok"]["source"] == "override"
     with Store.open(isolated_home / "data" / "demo.db") as store:
-        today_calls = {t.key: t.calls for t in store.totals("model", since=today(), until=today())}
+        today_calls = {t.key: t.calls for t in store.totals("model", since=utc_today(), until=utc_today())}
     assert {k: v["calls_today"] for k, v in rows.items() if v["calls_today"]} == today_calls
     assert status["today"]["calls"] == sum(today_calls.values())
 
@@ -103,3 +104,32 @@ def test_status_shows_unpriced_not_zero(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["--config", str(fleet_file), "--db", str(tmp_path / "s.db"), "status"]) == 0
     out = capsys.readouterr().out
     assert "unpriced" in out and "DEMO DATA" not in out
+
+
+def test_an_unpriced_model_is_never_zero_dollars(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet_file = tmp_path / "fleet.toml"
+    fleet_file.write_text(
+        '[[providers]]\nid = "lab"\nkind = "openai-compatible"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        '[[models]]\nid = "mystery"\nname = "Mystery 7B"\nprovider = "lab"\nmodel = "mystery-7b"\n'
+    )
+    db = tmp_path / "s.db"
+    with Store.open(db) as store:
+        store.insert_calls([CallRecord(ts=time.time() - 60, model_id="mystery", input_tokens=100, output_tokens=50,
+                                       cost_usd=None, success=True, latency_ms=900.0) for _ in range(3)])
+    base = ["--config", str(fleet_file), "--db", str(db)]
+    assert main([*base, "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    mystery = status["models"][0]
+    assert mystery["cost_today"] is None and mystery["unpriced_calls_today"] == 3
+    assert status["today"]["cost"] is None and status["today"]["unpriced_calls"] == 3
+    assert main([*base, "costs", "--json"]) == 0
+    costs = json.loads(capsys.readouterr().out)
+    assert costs["by_model"][0]["key"] == "mystery" and costs["by_model"][0]["cost_usd"] is None
+    assert main([*base, "costs"]) == 0
+    text = capsys.readouterr().out
+    by_model = text.split("BY MODEL")[1].split("BY TASK")[0]
+    assert "mystery" in by_model and "unpriced" in by_model and "$0.00" not in by_model
+    assert main([*base, "metrics"]) == 0
+    metrics = capsys.readouterr().out
+    assert 'fleetui_cost_usd_total{model="mystery"' not in metrics
+    assert 'fleetui_unpriced_calls_total{model="mystery",provider="lab",operation="chat",in_fleet="true"} 3' in metrics

@@ -157,7 +157,7 @@ def test_cli_export_rejects_a_calls_format_for_routing(capsys: pytest.CaptureFix
 
 def test_cli_export_to_a_missing_folder_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "no" / "such" / "config.yaml"
-    assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "-o", str(target)]) == 2
+    assert main(["--config", str(SAMPLE_FLEET), "export", "--format", "litellm", "-o", str(target)]) == 1  # a path the user typed that cannot be written: exit 1, as for --db
     assert f"there is no folder {target.parent}" in capsys.readouterr().err and not target.parent.exists()
 
 

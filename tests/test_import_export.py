@@ -132,9 +132,9 @@ def test_import_needs_no_fleet_file_and_says_what_it_could_not_map(
     log.write_text(json.dumps({"ts": 1763640000, "request_model": "my-local-llama", "input_tokens": 3}) + "\n")
     assert main(["--db", str(tmp_path / "s.db"), "import", str(log)]) == 0
     out = capsys.readouterr().out
-    assert "1 calls read, 1 stored" in out and "no fleet file" in out
+    assert "1 call read, 1 stored" in out and "no fleet file" in out
     assert "not in the fleet (calls kept, no fleet model): my-local-llama (1)" in out
-    assert "  import: 1 calls, 3 input and 0 output tokens, unpriced" in out
+    assert "  import: 1 call, 3 input and 0 output tokens, unpriced" in out
 
 
 def test_import_of_what_is_not_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

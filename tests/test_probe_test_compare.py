@@ -155,10 +155,10 @@ def test_test_streams_reply_and_logs_the_call(fleet_file: Path, tmp_path: Path, 
     assert out.startswith(REPLY)
     assert "small:" in out and "first token" in out and f"in / {len(CHUNKS)} out" in out and "$" in out
     with Store.open(db) as store:
-        [row] = list(store.db.query("SELECT * FROM calls"))
-    assert row["source"] == "fleetui-test" and row["model_id"] == "small" and row["success"] == 1
-    assert row["output_tokens"] == len(CHUNKS) and row["cost_usd"] > 0 and row["prompt"] == "say hello"
-    assert row["request_max_tokens"] == 20
+        [row] = list(store.db.query("SELECT * FROM trials"))
+        assert store.count_calls() == 0 and store.overall().calls == 0, "a trial is not a call"
+    assert row["source"] == "fleetui-test" and row["model_id"] == "small" and row["ok"] == 1 and row["sent"] == 1
+    assert row["output_tokens"] == len(CHUNKS) and row["cost_usd"] > 0
 
 
 def test_test_reads_prompt_from_stdin_and_prints_json(
@@ -176,8 +176,8 @@ def test_test_failure_is_reported_and_logged(fleet_file: Path, tmp_path: Path, c
     assert main(["--config", str(fleet_file), "--db", str(db), "test", "gem", "hi"]) == 1
     assert "failed (auth)" in capsys.readouterr().err
     with Store.open(db) as store:
-        [row] = list(store.db.query("SELECT success, error_type, status_code FROM calls"))
-    assert row == {"success": 0, "error_type": "auth", "status_code": 401}
+        [row] = list(store.db.query("SELECT ok, sent, error_type FROM trials"))
+    assert row == {"ok": 0, "sent": 1, "error_type": "auth"}
 
 
 def test_compare_runs_models_side_by_side(fleet_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,7 +189,7 @@ def test_compare_runs_models_side_by_side(fleet_file: Path, tmp_path: Path, caps
     out = capsys.readouterr().out
     assert "small" in out and "gone" in out and "│" in out and "[connection]" in out
     with Store.open(db) as store:
-        assert store.count_calls() == 5
+        assert store.count_calls() == 0 and store.db["trials"].count == 5
     assert main(["--config", str(fleet_file), "compare", "hello", "small"]) == 2
 
 
@@ -212,3 +212,26 @@ def test_probe_watch_repeats_until_interrupted(fleet_file: Path, tmp_path: Path,
     assert capsys.readouterr().out.count("● small") == 2
     with Store.open(db) as store:
         assert len(store.recent_probes("small")) == 2
+
+
+def test_a_trial_without_a_key_changes_nothing_of_the_models_record(
+        fleet_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A `test` that fails before leaving the machine once took a model from 100% to 75%
+    success and halved its p50; now usage, status and costs read the same after it."""
+    from fleetui.store import CallRecord
+
+    db = tmp_path / "f.db"
+    with Store.open(db) as store:
+        store.insert_calls([CallRecord(ts=time.time() - 60, model_id="keyless", input_tokens=100, output_tokens=10,
+                                       cost_usd=0.002, success=True, latency_ms=16_000.0) for _ in range(3)])
+    base = ["--config", str(fleet_file), "--db", str(db)]
+    before = run_json(capsys, *base, "status", "--json")[1]
+    usage_before = run_json(capsys, *base, "usage", "--json")[1]
+    assert main([*base, "test", "keyless", "hi"]) == 1
+    assert "misconfigured" in capsys.readouterr().err
+    after = run_json(capsys, *base, "status", "--json")[1]
+    assert [m for m in after["models"] if m["id"] == "keyless"] == [m for m in before["models"] if m["id"] == "keyless"]
+    assert run_json(capsys, *base, "usage", "--json")[1]["rows"] == usage_before["rows"]
+    with Store.open(db) as store:
+        [trial] = list(store.db.query("SELECT model_id, ok, sent, error_type, cost_usd FROM trials"))
+    assert trial == {"model_id": "keyless", "ok": 0, "sent": 0, "error_type": "misconfigured", "cost_usd": None}

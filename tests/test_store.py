@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetui.store import CallRecord, ProbeRecord, Store, StoreError, histogram, utc_day
+from fleetui.clock import utc_day
+from fleetui.store import CallRecord, ProbeRecord, Store, StoreError, histogram
 from fleetui.store import store as store_module
 from fleetui.store.migrations import SCHEMA_VERSION
 

@@ -133,8 +133,9 @@ async def test_test_panel_streams_a_reply_and_logs_it(tmp_path: Path, fake_provi
         stats = str(app.screen.query_one("#test-stats", Static).render())
         assert "first token" in stats and "out tokens" in stats and "$" in stats
     with Store.open(tmp_path / "s.db") as store:
-        [row] = list(store.db.query("SELECT source, model_id, response FROM calls"))
-    assert row == {"source": "fleetui-test", "model_id": "tiny", "response": REPLY}
+        [row] = list(store.db.query("SELECT source, model_id, ok, sent FROM trials"))
+        assert store.count_calls() == 0, "a trial is not a call"
+    assert row == {"source": "fleetui-test", "model_id": "tiny", "ok": 1, "sent": 1}
 
 
 async def test_add_model_validates_then_saves(tmp_path: Path, fake_providers: FakeProviders) -> None:

@@ -1,8 +1,14 @@
 """Costs: today, this week, this month, the month-end projection against the budget, and what the
 period would have cost on every fleet model.
 
-Days are UTC days. A cost is the sum over priced calls; `unpriced_calls_this_month` says how
-many calls are not in it, so a total is never quietly short.
+Days are UTC days (fleetui.clock). A cost is the sum over priced calls; `unpriced_calls_this_month`
+says how many calls are not in it, so a total is never quietly short.
+
+Two figures here have one definition each, used by every screen:
+- budget use (`budget_status`) is the projected month-end spend as a share of the budget;
+- "per 30 days" (`per_30_days`) is a window's spend scaled to 30 days at that window's rate —
+  what `costs`, `savings`, `dryrun` and the recommendations call their 30-day figure. It is not
+  the calendar-month projection (`project_month`), which has its own name, "projected month-end".
 """
 
 from __future__ import annotations
@@ -45,8 +51,9 @@ class ModelBudget:
 @dataclass
 class CostReport:
     today: float
-    yesterday: float
-    change_vs_yesterday_pct: float | None
+    yesterday: float  # the whole of yesterday
+    yesterday_to_this_time: float  # yesterday up to the time of day it is now
+    change_vs_yesterday_pct: float | None  # today so far against yesterday_to_this_time
     this_week: float
     this_month: float
     projection: float
@@ -55,6 +62,7 @@ class CostReport:
     by_task: list[Totals]
     daily: list[tuple[str, float]]  # the last 30 days, zeros filled in
     unpriced_calls_this_month: int
+    per_30_days: float  # the last 30 days' spend (see per_30_days)
     model_budgets: list[ModelBudget] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -64,6 +72,19 @@ class CostReport:
         out["by_task"] = [totals_json(t) for t in self.by_task]
         out["daily"] = [{"day": d, "cost_usd": round(c, 6)} for d, c in self.daily]
         return out
+
+
+WINDOW_DAYS = 30
+
+
+def per_30_days(amount: float, window_days: float) -> float:
+    """A window's amount at that window's daily rate over 30 days: "per 30 days at the last N
+    days' rate", the one "monthly" figure outside the calendar-month projection."""
+    return amount * WINDOW_DAYS / window_days if window_days > 0 else amount
+
+
+def change_pct(now: float, before: float) -> float | None:
+    return None if not before else round((now - before) / before * 100, 1)
 
 
 def project_month(month_to_date: float, today: dt.date) -> float:
@@ -93,8 +114,21 @@ def budget_status(fleet: Fleet, month_to_date: float, projected: float, limit_us
     return BudgetStatus(limit, month_to_date, projected, round(used, 1), level, message)
 
 
-def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> CostReport:
+def month_to_date(store: Store, today: dt.date | None = None) -> Totals:
     today = today or clock.today()
+    return store.overall(since=clock.month_start(today).isoformat(), until=today.isoformat())
+
+
+def fleet_budget(fleet: Fleet, store: Store, today: dt.date | None = None) -> BudgetStatus:
+    """The fleet's budget use this month: what the Fleet tab, `status`, Costs and `costs` show."""
+    today = today or clock.today()
+    spent = month_to_date(store, today).cost_usd
+    return budget_status(fleet, spent, project_month(spent, today))
+
+
+def cost_report(fleet: Fleet, store: Store, now: float | None = None) -> CostReport:
+    now = clock.now() if now is None else now
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
     day = today.isoformat()
     daily_rows = {t.key: t for t in store.totals("day", since=_day(-29, today), until=day)}
     daily = [(d, daily_rows[d].cost_usd if d in daily_rows else 0.0) for d in (_day(-i, today) for i in range(29, -1, -1))]
@@ -102,10 +136,11 @@ def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> Cos
     yesterday = cost.get(_day(-1, today), 0.0)
     monday = today - dt.timedelta(days=today.weekday())
     week = store.overall(since=monday.isoformat(), until=day).cost_usd
-    month_totals = store.overall(since=today.replace(day=1).isoformat(), until=day)
+    month_totals = month_to_date(store, today)
     projection = project_month(month_totals.cost_usd, today)
-    change = (cost[day] - yesterday) / yesterday * 100 if yesterday else None
-    month_start = today.replace(day=1).isoformat()
+    start, end = clock.same_time_yesterday(now)
+    yesterday_so_far = analytics.cost_between(store, start, end)[0]
+    month_start = clock.month_start(today).isoformat()
     by_model = sorted(store.totals("model", since=month_start, until=day), key=lambda t: -t.cost_usd)
     spent = {t.key: t.cost_usd for t in by_model}
     model_budgets = [
@@ -116,7 +151,8 @@ def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> Cos
     return CostReport(
         today=cost[day],
         yesterday=yesterday,
-        change_vs_yesterday_pct=None if change is None else round(change, 1),
+        yesterday_to_this_time=yesterday_so_far,
+        change_vs_yesterday_pct=change_pct(cost[day], yesterday_so_far),
         this_week=week,
         this_month=month_totals.cost_usd,
         projection=projection,
@@ -125,6 +161,7 @@ def cost_report(fleet: Fleet, store: Store, today: dt.date | None = None) -> Cos
         by_task=sorted(store.totals("task", since=month_start, until=day), key=lambda t: -t.cost_usd),
         daily=daily,
         unpriced_calls_this_month=month_totals.unpriced_calls,
+        per_30_days=per_30_days(sum(cost.values()), WINDOW_DAYS),
         model_budgets=model_budgets,
     )
 

@@ -6,18 +6,22 @@ Shared by `fleetui status` and the TUI's Fleet tab, so both always say the same 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
+from fleetui import clock
 from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer
-from fleetui.store import Store, today
+from fleetui.store import Store
 
 
 def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
+    from fleetui.analysis.costs import fleet_budget
+    from fleetui.analysis.usage import known_cost
     from fleetui.probes import model_status
 
     pricer = Pricer(fleet)
-    day = today()
+    day = clock.utc_today()
     usage = {row.key: row for row in store.totals("model", since=day, until=day)}
     probes = store.last_probe_by_model()
     role_names = {r.id: r.name for r in fleet.roles}
@@ -50,19 +54,24 @@ def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
             "success_today": used.success_rate if used else None,
             "p50_ms_today": used.p50_ms if used else None,
             "tokens_today": used.tokens if used else 0,
-            "cost_today": used.cost_usd if used else 0.0,
+            # Unknown stays unknown: None when every call today is unpriced.
+            "cost_today": known_cost(used),
             "unpriced_calls_today": used.unpriced_calls if used else 0,
         })
-    month = store.overall(since=day[:8] + "01", until=day)
+    month = store.overall(since=clock.month_start(clock.today()).isoformat(), until=day)
+    overall = store.overall(since=day, until=day)
     return {
         "models": models,
         "today": {
-            "calls": sum(m["calls_today"] for m in models),
-            "tokens": sum(m["tokens_today"] for m in models),
-            "cost": sum(m["cost_today"] for m in models),
-            "unpriced_calls": sum(m["unpriced_calls_today"] for m in models),
+            "calls": overall.calls,
+            "tokens": overall.tokens,
+            "cost": known_cost(overall),
+            "unpriced_calls": overall.unpriced_calls,
         },
         "budget_monthly_usd": fleet.budget.monthly_usd,
+        # Budget use is the projected month-end over the budget, the same figure as `costs`.
+        "budget": asdict(fleet_budget(fleet, store)),
         "month_to_date": {"cost": month.cost_usd, "calls": month.calls, "unpriced_calls": month.unpriced_calls},
         "shim_dropped": store.counter("shim.dropped"),
     }
+

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from fleetui import clock
+from fleetui.analysis.costs import per_30_days
 from fleetui.analysis.decision_alerts import HIGH_OVERRIDE, LOW_CONFIDENCE, MIN_DECISIONS
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui.config.schema import Fleet
@@ -97,7 +98,7 @@ class Window:
 
     @property
     def to_month(self) -> float:
-        return 30 / self.days
+        return per_30_days(1.0, self.days)
 
 
 def _money(x: float) -> str:
@@ -189,7 +190,7 @@ def cheaper_model(evidence: Evidence) -> list[Recommendation]:
             current_model=current.model_id, recommended_model=candidate.model_id,
             title=f"Switch {use_case} from {current.model_id} to {candidate.model_id}",
             sentence=(f"Switching {use_case} from {current.model_id} to {candidate.model_id} saves "
-                      f"{_money(saving)}/month ({saving_pct:.0f}%); success {100 * current.success_rate:.1f}% → "
+                      f"{_money(saving)} per 30 days ({saving_pct:.0f}%); success {100 * current.success_rate:.1f}% → "
                       f"{100 * candidate.success_rate:.1f}%, n={current.n:,}"),
             numbers=numbers,
             implementation=f"add a rule `use_case == \"{use_case}\"` → model {candidate.model_id} "
@@ -231,7 +232,7 @@ def expensive_on_casual(evidence: Evidence) -> list[Recommendation]:
             title=f"Route casual queries away from {model_id}",
             sentence=(f"{model_id} answered {t['n']:,} casual queries in {window.days} days (costs "
                       f"${per_call:.4f}/req) → route casual queries to {cheapest}: saves "
-                      f"{_money(saving)}/month"),
+                      f"{_money(saving)} per 30 days"),
             numbers={
                 "n": t["n"], "window_days": window.days, "cost_per_call_usd": round(per_call, 6),
                 "current_monthly_usd": round(t["cost"] * window.to_month, 2),
@@ -353,7 +354,7 @@ def routing_issues(evidence: Evidence) -> list[Recommendation]:
     """Routing decisions that are often overridden, or routes that decide with low confidence."""
     from fleetui.analysis.usage import routing_stats
 
-    stats = routing_stats(evidence.store, evidence.now - evidence.window.days * 86400)
+    stats = routing_stats(evidence.store, clock.window_start(evidence.window.days, evidence.now))
     out = []
     if stats.routed_calls >= MIN_DECISIONS and (stats.override_rate or 0) > HIGH_OVERRIDE:
         out.append(Recommendation(
@@ -380,7 +381,7 @@ DETECTORS: tuple[Detector, ...] = (
 
 def recommend(fleet: Fleet, store: Store, days: int = 30, now: float | None = None) -> list[Recommendation]:
     now = clock.now() if now is None else now
-    since_day = time.strftime("%Y-%m-%d", time.gmtime(now - (days - 1) * 86400))
+    since_day = clock.window_start_day(days, now)
     evidence = Evidence(fleet, store, rank_use_cases(fleet, store, since_day), Window(days, since_day), now)
     found = [rec for detector in DETECTORS for rec in detector(evidence)]
     found.sort(key=lambda r: (Severity(r.severity).rank, -float(r.numbers.get("saving_monthly_usd") or 0)))
@@ -422,7 +423,7 @@ class Savings:
     @property
     def saving_with_quality_evidence_usd(self) -> float:
         """The part of the saving whose switches have quality measured on both sides, per 30 days."""
-        scale = 30 / self.window_days
+        scale = per_30_days(1.0, self.window_days)
         return round(sum(r.actual_usd - r.optimal_usd for r in self.per_use_case if r.quality_measured) * scale, 2)
 
     def as_json(self) -> dict[str, Any]:
@@ -438,7 +439,7 @@ def savings(fleet: Fleet, store: Store, days: int = 30) -> Savings:
     measured success (and quality, where known) stays within `max_quality_drop_pct` of what the
     use case gets today and that has `min_samples` calls of evidence. Scaled to 30 days at the
     window's rate ("per 30 days", not the calendar month `fleetui costs` projects)."""
-    since_day = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - (days - 1) * 86400))
+    since_day = clock.window_start_day(days)
     pricer = Pricer(fleet)
     limits = fleet.recommendations
     actual = optimal = 0.0
@@ -483,7 +484,7 @@ def savings(fleet: Fleet, store: Store, days: int = 30) -> Savings:
             use_case, n, round(spent, 2), m.model_id, round(could, 2), round(success_now, 4),
             round(m.success_rate, 4), None if quality_now is None else round(quality_now, 3),
             None if m.quality is None else round(m.quality, 3), m.n, reason))
-    scale = 30 / days
+    scale = per_30_days(1.0, days)
     return Savings(
         window_days=days, max_quality_drop_pct=limits.max_quality_drop_pct,
         actual_per_30_days_usd=round(actual * scale, 2), optimal_per_30_days_usd=round(optimal * scale, 2),

@@ -14,12 +14,22 @@ from typing import Any
 from fleetui.store import Grouping, Store, Totals, analytics
 
 
+def known_cost(t: Totals | None) -> float | None:
+    """The priced calls' cost; None when there were calls and none of them had a price, so an
+    unpriced model never shows $0. With some calls priced, the sum of those (and `unpriced_calls`
+    beside it says how many are not in it)."""
+    if t is None or not t.calls:
+        return 0.0
+    return None if t.unpriced_calls >= t.calls else t.cost_usd
+
+
 def totals_json(t: Totals) -> dict[str, Any]:
+    cost = known_cost(t)
     return {
         "key": t.key, "calls": t.calls, "errors": t.errors,
         "success_rate": None if t.success_rate is None else round(t.success_rate, 4),
         "input_tokens": t.input_tokens, "output_tokens": t.output_tokens,
-        "cached_input_tokens": t.cached_input_tokens, "cost_usd": round(t.cost_usd, 6),
+        "cached_input_tokens": t.cached_input_tokens, "cost_usd": None if cost is None else round(cost, 6),
         "unpriced_calls": t.unpriced_calls,
         "p50_ms": None if t.p50_ms is None else round(t.p50_ms, 1),
         "p95_ms": None if t.p95_ms is None else round(t.p95_ms, 1),

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from fleetui import __version__
 from fleetui.cli.context import CliContext, CliError
 
-_NOT_COMMANDS = {"context", "prompting"}
+_NOT_COMMANDS = {"context", "output", "prompting"}
 
 
 def _command_modules() -> list[str]:
@@ -45,7 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
     # subcommand from resetting a value given before it.
     for sub in set(subparsers.choices.values()):
         _add_global_options(sub, defaults=False)
+    _remember_parsers(parser)
     return parser
+
+
+def _remember_parsers(parser: argparse.ArgumentParser) -> None:
+    """Each (sub)command's parser leaves itself in the namespace, so that an unknown option is
+    reported with the usage of the command it was typed after, not the top-level one."""
+    parser.set_defaults(usage_parser=parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                _remember_parsers(sub)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        args.usage_parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
@@ -67,11 +85,11 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if args.command is None:
         # In a terminal, the app; piped or scripted, the plain fleet table.
         default = "tui" if sys.stdout.isatty() and sys.stdin.isatty() else "status"
-        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), default])
+        args = _parse(parser, [*(argv if argv is not None else sys.argv[1:]), default])
     ctx = CliContext.from_args(args)
     try:
         return int(args.run(args, ctx) or 0)

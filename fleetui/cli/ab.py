@@ -51,24 +51,26 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return 0
     if ctx.is_demo_data:
         print("DEMO DATA")
+    from fleetui.cli.output import Column, print_table, say
+
     if not results:
-        print("no A/B tests: add an [[ab_tests]] entry to the fleet file (name, arms = { model = weight }, "
-              "optional rule); see the README")
+        say("no A/B tests: add an [[ab_tests]] entry to the fleet file (name, arms = { model = weight }, "
+            "optional rule); see the README")
         return 0
     for number, result in enumerate(results):
         if number:
             print()
-        print(_heading(result, args.since))
-        print(f"  {'arm':<18} {'weight':>6} {'users':>6} {'calls':>7} {'success':>8} {'feedback':>9} "
-              f"{'mean ms':>8} {'cost':>10}")
-        for arm in result.verdict.arms:
-            weight = "-" if arm.weight is None else f"{arm.weight:g}"
-            rate = "-" if arm.rate is None else f"{arm.rate:.1%}"
-            quality = "-" if arm.mean_quality is None else f"{arm.mean_quality:.2f}"
-            latency = "-" if arm.mean_latency_ms is None else f"{arm.mean_latency_ms:,.0f}"
-            print(f"  {arm.model_id:<18} {weight:>6} {arm.users:>6,} {arm.trials:>7,} {rate:>8} {quality:>9} "
-                  f"{latency:>8} ${arm.cost_usd:>9,.4f}")
-        print(f"  {'winner: ' if result.verdict.winner else ''}{result.verdict.reason}")
+        say(_heading(result, args.since), hang=2)
+        print_table((Column("ARM"), Column("WEIGHT", numeric=True, drop=2), Column("USERS", numeric=True),
+                     Column("CALLS", numeric=True), Column("SUCCESS", numeric=True),
+                     Column("FEEDBACK", numeric=True, drop=1), Column("MEAN MS", numeric=True, drop=3),
+                     Column("COST", numeric=True)),
+                    [(arm.model_id, "-" if arm.weight is None else f"{arm.weight:g}", f"{arm.users:,}",
+                      f"{arm.trials:,}", "-" if arm.rate is None else f"{arm.rate:.1%}",
+                      "-" if arm.mean_quality is None else f"{arm.mean_quality:.2f}",
+                      "-" if arm.mean_latency_ms is None else f"{arm.mean_latency_ms:,.0f}",
+                      f"${arm.cost_usd:,.4f}") for arm in result.verdict.arms], indent=2)
+        say(f"{'winner: ' if result.verdict.winner else ''}{result.verdict.reason}", indent=2)
     return 0
 
 

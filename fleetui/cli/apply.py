@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.config.fleetfile import FleetFileError
-    from fleetui.routing.apply import CannotApply, plan
+    from fleetui.routing.apply import AlreadyInFleet, CannotApply, plan
     from fleetui.store import analytics
 
     source = ctx.own_fleet_source()
@@ -36,6 +36,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         raise CliError(f"{rec['id']} is already applied")
     try:
         change = plan(source.path, rec)
+    except AlreadyInFleet as exc:
+        analytics.set_recommendation_status(store, rec["id"], "applied")  # the file says so
+        raise CliError(str(exc), exit_code=1) from None
     except (CannotApply, FleetFileError) as exc:
         raise CliError(str(exc)) from None
     status = ctx.write_change(change, yes=args.yes, dry_run=args.dry_run)

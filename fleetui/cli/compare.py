@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
         "compare",
         help="send one prompt to several models at once and compare the replies",
         description="Send one prompt to several models concurrently and show the replies side "
-        "by side with latency, tokens and cost. Each call is stored (source fleetui-test). "
+        "by side with latency, tokens and cost. Trials are kept apart from your apps' calls "
+        "(never counted in usage, costs or rankings). "
         "Use '-' as the prompt to read it from stdin.",
     )
     parser.add_argument("prompt", help="the prompt ('-': read stdin)")
@@ -27,8 +28,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.probes import run_trials, trial_record
     from fleetui.providers import ChatRequest
-    from fleetui.trials import call_record, run_trials
 
     fleet = ctx.fleet()
     if len(args.models) < 2:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     request = ChatRequest.of(read_prompt(args.prompt), system=args.system, max_tokens=args.max_tokens,
                              temperature=args.temperature)
     trials = asyncio.run(run_trials(fleet, args.models, request))
-    ctx.store().insert_calls([call_record(fleet, t, request) for t in trials])
+    ctx.store().record_trials([trial_record(fleet, t, request) for t in trials])
     if args.json:
         ctx.print_json([t.as_json() for t in trials])
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,7 @@ class CliContext:
             from fleetui.store import Store, StoreError
 
             path = self.db_path()
+            self._refuse_missing_folder(path)
             if self.demo and not self.db and not path.exists():
                 self._make_demo_db(path)
             try:
@@ -109,6 +111,15 @@ class CliContext:
                 self._make_demo_db(path)
                 self._store = Store.open(path)
         return self._store
+
+    def _refuse_missing_folder(self, path: Path) -> None:
+        """A database the user named (--db, $FLEETUI_DB) goes in a folder that exists: a typo'd
+        folder is an error, not a new folder. Only fleetui's own data folder is created."""
+        named = self.db or os.environ.get("FLEETUI_DB")
+        if named and not path.parent.is_dir():
+            where = "--db" if self.db else "$FLEETUI_DB"
+            raise CliError(f"{where} {path}: there is no folder {path.parent}; create it or choose another file",
+                           exit_code=1)
 
     @staticmethod
     def _demo_is_stale(store: Store) -> bool:
@@ -132,7 +143,7 @@ class CliContext:
     @staticmethod
     def since(text: str, option: str = "--since") -> float:
         """A period start as the user typed it (7d, 24h, a date), or a CliError saying what works."""
-        from fleetui.timespec import parse_since
+        from fleetui.clock import parse_since
 
         try:
             return parse_since(text)

@@ -22,7 +22,9 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.costs import cost_report, what_it_would_have_cost
-    from fleetui.pricing import format_cost
+    from fleetui.analysis.usage import known_cost
+    from fleetui.cli.output import Column, print_table
+    from fleetui.pricing import format_cost, format_known_cost
 
     fleet, store = ctx.fleet(), ctx.store()
     report = cost_report(fleet, store)
@@ -40,10 +42,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.is_demo_data:
         print("DEMO DATA")
     change = report.change_vs_yesterday_pct
-    arrow = "" if change is None else f" ({'↑' if change > 0 else '↓'} {abs(change):.0f}% vs yesterday)"
+    arrow = "" if change is None else (f" ({'↑' if change > 0 else '↓'} {abs(change):.0f}% vs yesterday "
+                                       f"to this time, {format_cost(report.yesterday_to_this_time)})")
     print(f"today       {format_cost(report.today)}{arrow}")
     print(f"this week   {format_cost(report.this_week)}")
-    print(f"this month  {format_cost(report.this_month)}   projected {format_cost(report.projection)}")
+    print(f"this month  {format_cost(report.this_month)}   projected month-end {format_cost(report.projection)}")
+    print(f"per 30 days {format_cost(report.per_30_days)}   (the last 30 days' spend)")
     level = report.budget.level.upper() if report.budget.level not in ("ok", "none") else ""
     print(f"budget      {report.budget.message}" + (f"  [{level}]" if level else ""))
     for entry in report.model_budgets:
@@ -52,15 +56,28 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if report.unpriced_calls_this_month:
         print(f"            ({report.unpriced_calls_this_month:,} unpriced calls are not in these sums)")
     total = report.this_month or 1.0
+
+    def share(cost: float | None) -> str:
+        return "" if cost is None else f"{100 * cost / total:.1f}%"
+
+    def bar(cost: float | None) -> str:
+        return "" if cost is None else "█" * round(20 * cost / total)
+
     print("\nBY MODEL (this month)")
-    for t in report.by_model[:12]:
-        bar = "█" * round(30 * t.cost_usd / total)
-        print(f"  {t.key or '(none)':<16} {format_cost(t.cost_usd):>10} {100 * t.cost_usd / total:5.1f}%  {bar}")
+    print_table((Column("MODEL"), Column("COST", numeric=True), Column("SHARE", numeric=True), Column("", drop=1)),
+                [(t.key or "(none)", format_known_cost(known_cost(t), t.unpriced_calls), share(known_cost(t)),
+                  bar(known_cost(t))) for t in report.by_model[:12]], indent=2)
     print("\nBY TASK (this month)")
-    for t in report.by_task[:10]:
-        print(f"  {t.key or '(none)':<16} {format_cost(t.cost_usd):>10} {100 * t.cost_usd / total:5.1f}%")
+    print_table((Column("TASK"), Column("COST", numeric=True), Column("SHARE", numeric=True)),
+                [(t.key or "(none)", format_known_cost(known_cost(t), t.unpriced_calls), share(known_cost(t)))
+                 for t in report.by_task[:10]], indent=2)
     print("\nTHE MONTH'S CALLS ON ONE MODEL")
-    for w in what_if:
-        saving = "" if w.saving_usd is None else f"  saves {format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"  costs {format_cost(-w.saving_usd)} more"
-        print(f"  {w.model_id:<16} {format_cost(w.cost_usd):>10}{saving}")
+
+    def saving(w: Any) -> str:
+        if w.saving_usd is None:
+            return ""
+        return f"saves {format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"costs {format_cost(-w.saving_usd)} more"
+
+    print_table((Column("MODEL"), Column("WOULD COST", numeric=True), Column("AGAINST ACTUAL", numeric=True)),
+                [(w.model_id, format_cost(w.cost_usd), saving(w)) for w in what_if], indent=2)
     return 0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import datetime
+import time
 from typing import Any
 
-from fleetui.cli.context import CliContext
+from fleetui.cli.context import CliContext, CliError
 
 
 def register(subparsers: Any) -> None:
@@ -27,10 +27,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.decision_alerts import decision_alerts
+    from fleetui.cli.output import Column, plural, print_table, say
     from fleetui.store.decisions import decision_summary, recent_decisions
 
     since = ctx.since(args.since)
     store = ctx.store()
+    if args.rule:
+        _check_rule(ctx, args.rule)
     summary = decision_summary(store, since, args.rule)
     summary["alerts"] = decision_alerts(summary)
     latest = recent_decisions(store, since, max(0, args.limit), args.rule)
@@ -42,22 +45,40 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print(f"no routing decisions logged since {args.since}; route with "
               "`Router.from_toml(path, on_decision=fleetui.log_decision)` to keep them")
         return 0
-    print(f"{total:,} routing decisions since {args.since}: median {summary['p50_us']:.1f} µs, "
-          f"p95 {summary['p95_us']:.1f} µs; mean confidence {summary['mean_confidence']:.2f}, "
-          f"{summary['escalated'] / total:.1%} escalated, {summary['overridden'] / total:.1%} overridden")
+    say(f"{plural(total, 'routing decision')} since {args.since}: median {summary['p50_us']:.1f} µs, "
+        f"p95 {summary['p95_us']:.1f} µs; mean confidence {summary['mean_confidence']:.2f}, "
+        f"{summary['escalated'] / total:.1%} escalated, {summary['overridden'] / total:.1%} overridden")
     for alert in summary["alerts"]:
-        print(f"! {alert}")
-    print(f"  {'rule':<20} {'decisions':>9} {'share':>6} {'conf.':>5} {'escal.':>6}  models")
-    for entry in summary["rules"]:
-        models = ", ".join(f"{m} {n / entry['decisions']:.0%}" for m, n in list(entry["models"].items())[:3])
-        print(f"  {entry['rule'] or '(no rule)':<20} {entry['decisions']:>9,} {entry['decisions'] / total:>6.1%} "
-              f"{entry['mean_confidence']:>5.2f} {entry['escalated'] / entry['decisions']:>6.1%}  {models}")
+        say(f"! {alert}", hang=2)
+    print_table((Column("RULE"), Column("DECISIONS", numeric=True), Column("SHARE", numeric=True),
+                 Column("CONF.", numeric=True, drop=2), Column("ESCAL.", numeric=True, drop=1),
+                 Column("MODELS", wrap=True)),
+                [(entry["rule"] or "(no rule)", f"{entry['decisions']:,}", f"{entry['decisions'] / total:.1%}",
+                  f"{entry['mean_confidence']:.2f}", f"{entry['escalated'] / entry['decisions']:.1%}",
+                  ", ".join(f"{m} {n / entry['decisions']:.0%}" for m, n in list(entry["models"].items())[:3]))
+                 for entry in summary["rules"]], indent=2)
     if latest:
-        print("latest:")
-    for d in latest:
-        when = datetime.datetime.fromtimestamp(d["ts"]).strftime("%Y-%m-%d %H:%M:%S")
-        drove = f"; {', '.join(d['matched'])}" if d["matched"] else ""
-        flags = (" escalated" if d["escalated"] else "") + (" override" if d["override"] else "")
-        print(f"  {when}  {d['model_id']:<16} {d['complexity']} ({d['confidence']:.2f}{drove}){flags}  "
-              f"{d['decision_us']:.0f} µs  {d['reason']}")
+        print("latest (UTC):")
+    print_table((Column("WHEN", numeric=True), Column("MODEL"), Column("COMPLEXITY", drop=2, wrap=True), Column("µS", numeric=True, drop=1),
+                 Column("WHY", wrap=True)),
+                [(time.strftime("%m-%d %H:%M:%S", time.gmtime(d["ts"])), d["model_id"],
+                  f"{d['complexity']} ({d['confidence']:.2f}{'; ' + ', '.join(d['matched']) if d['matched'] else ''})",
+                  f"{d['decision_us']:.0f}",
+                  ("escalated; " if d["escalated"] else "") + ("override; " if d["override"] else "") + d["reason"])
+                 for d in latest], indent=2)
     return 0
+
+
+def _check_rule(ctx: CliContext, rule: str) -> None:
+    """A rule that is neither in the fleet file nor in any logged decision is a typo, not "none
+    since 24h"."""
+    from fleetui.store.decisions import decision_summary
+
+    if decision_summary(ctx.store(), None, rule)["decisions"]:
+        return
+    names = [r.name for r in ctx.fleet().rules]
+    if rule in names:
+        return
+    known = ", ".join(names) or "none"
+    raise CliError(f"--rule: no rule {rule!r} in the fleet file or in the logged decisions (the fleet's rules: "
+                   f"{known}; '' selects the decisions no rule matched)")

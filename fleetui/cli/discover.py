@@ -40,13 +40,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
           + f" in {result.seconds:.1f}s\n")
     if not result.clusters:
         print("not enough prompts with text to cluster (prompts kept only as hashes cannot be clustered)")
+    from fleetui.cli.output import plural, say, shorten, terminal_width
+
     for c in result.clusters:
         models = ", ".join(f"{m} {n:,}" for m, n in c.models.items())
         print(f"{c.id}  — {c.name}{'  [pinned]' if c.pinned else ''}")
-        print(f"  {c.calls:,} calls, {c.prompts:,} distinct prompts, typically {c.typical_chars} characters")
-        print(f"  keywords: {', '.join(c.keywords)}")
-        print(f"  models: {models}")
+        print(f"  {plural(c.calls, 'call')}, {plural(c.prompts, 'distinct prompt')}, typically {c.typical_chars} characters")
+        say(f"keywords: {', '.join(c.keywords)}", indent=2, hang=2)
+        say(f"models: {models}", indent=2, hang=2)
         for example in c.examples:
-            print(f"    “{example[:90]}”")
+            print(f"    “{shorten(example, terminal_width() - 6)}”")
         print()
     return 0

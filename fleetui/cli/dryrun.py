@@ -43,34 +43,56 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     except FleetFileError as exc:
         raise CliError(str(exc)) from None
     result = dry_run(ctx.fleet(), candidate, ctx.store(), since)
+    monthly = _per_30_days(result, ctx, since)
     if args.json:
-        ctx.print_json(result.as_json())
+        ctx.print_json(result.as_json() | {"per_30_days": monthly})
         return 0
     if not result.calls:
         print("no logged calls in the period to replay through the candidate")
         return 0
-    print(f"{result.calls:,} calls; the candidate routes {result.moved:,} of them to another model than the "
-          f"current config does ({100 * result.moved / result.calls:.1f}%)")
+    from fleetui.cli.output import Column, plural, print_table, say
+
+    say(f"{plural(result.calls, 'call')}; the candidate routes {result.moved:,} of them to another model than the "
+        f"current config does ({100 * result.moved / result.calls:.1f}%)")
     sides = (result.history, result.current, result.candidate)
-    print(f"{'':9}{'history':>14}{'current config':>16}{'candidate':>14}")
-    change = "" if result.change_pct is None else f"   candidate vs current {result.change_pct:+.1f}%"
-    print(f"{'cost':9}" + "".join(f"{format_cost(s.cost_usd):>{w}}" for s, w in zip(sides, (14, 16, 14))) + change)
-    print(f"{'success':9}" + "".join(f"{_pct(s.success):>{w}}" for s, w in zip(sides, (14, 16, 14))))
-    print(f"{'latency':9}" + "".join(f"{_seconds(s.latency_ms):>{w}}" for s, w in zip(sides, (14, 16, 14))) + "   mean")
+    change = "" if result.change_pct is None else f"candidate vs current {result.change_pct:+.1f}%"
+    print_table((Column(""), Column("HISTORY", numeric=True), Column("CURRENT CONFIG", numeric=True),
+                 Column("CANDIDATE", numeric=True), Column("", drop=1)), [
+        ("cost", *(format_cost(s.cost_usd) for s in sides), change),
+        ("per 30 days", *(format_cost(monthly[k]) for k in ("history_usd", "current_usd", "candidate_usd")),
+         f"at the last {monthly['window_days']:g} days' rate"),
+        ("success", *(_pct(s.success) for s in sides), ""),
+        ("latency", *(_seconds(s.latency_ms) for s in sides), "mean"),
+    ])
     left_out = result.calls - result.compared_calls
     if left_out:
-        print(f"costs cover the {result.compared_calls:,} calls priced on all three sides; {left_out:,} go to or "
-              "came from an unpriced model (give it a price override to count them)")
+        say(f"costs cover the {result.compared_calls:,} calls priced on all three sides; {left_out:,} go to or "
+            "came from an unpriced model (give it a price override to count them)")
     for name, side in (("current config", result.current), ("candidate", result.candidate)):
         if side.unobserved:
-            print(f"{name}: {side.unobserved:,} calls moved to never-observed models; their success is not predicted")
+            print(f"{name}: {plural(side.unobserved, 'call')} moved to never-observed models; their success is not predicted")
         if side.unroutable:
-            print(f"{name}: {side.unroutable:,} calls no model could take")
+            print(f"{name}: {plural(side.unroutable, 'call')} no model could take")
     if result.shift:
         print("moves (current config → candidate):")
     for move, n in result.shift.items():
         print(f"  {move}: {n:,}")
     return 0
+
+
+def _per_30_days(result: Any, ctx: CliContext, since: float) -> dict[str, float]:
+    """The sides' costs per 30 days at the period's rate (analysis.costs.per_30_days), and all of
+    the period's calls as `costs` counts them, so the figures can be set side by side."""
+    import math
+
+    from fleetui import clock
+    from fleetui.analysis.costs import per_30_days
+
+    days = max(1, math.ceil((clock.now() - since) / clock.DAY_S))
+    spent = ctx.store().overall(since=clock.utc_day(since)).cost_usd
+    return {"window_days": days, "history_all_calls_usd": round(per_30_days(spent, days), 6),
+            **{f"{name}_usd": round(per_30_days(getattr(result, name).cost_usd, days), 6)
+               for name in ("history", "current", "candidate")}}
 
 
 def _pct(value: float | None) -> str:

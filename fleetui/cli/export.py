@@ -49,7 +49,8 @@ def _write(target: Path, lines: Any) -> int:
 
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise CliError(f"cannot write {target}: there is no folder {folder}; create it or write elsewhere")
+        raise CliError(f"cannot write {target}: there is no folder {folder}; create it or write elsewhere",
+                       exit_code=1)
     count = 0
 
     def counted() -> Iterator[str]:

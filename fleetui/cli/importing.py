@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetui.cli.context import CliContext, CliError
+from fleetui.cli.output import plural
 
 if TYPE_CHECKING:
     from fleetui.config.schema import Fleet
@@ -130,7 +131,7 @@ def _print_sources(by_source: dict[str, dict[str, Any]]) -> None:
     for source, entry in sorted(by_source.items()):
         cost = f"${entry['cost_usd']:,.4f}" if entry["unpriced"] < entry["calls"] else "unpriced"
         unpriced = f" ({entry['unpriced']:,} unpriced)" if entry["unpriced"] and cost != "unpriced" else ""
-        print(f"  {source}: {entry['calls']:,} calls, {entry['input_tokens']:,} input and "
+        print(f"  {source}: {plural(entry['calls'], 'call')}, {entry['input_tokens']:,} input and "
               f"{entry['output_tokens']:,} output tokens, {cost}{unpriced}")
 
 
@@ -159,7 +160,7 @@ def _print_summary(root: Path, paths: list[Path], formats: dict[str, int], total
         print(f"{entry['file']}: {entry['message']}; nothing imported from it", file=sys.stderr)
     kinds = ", ".join(f"{fmt}" if n == 1 else f"{fmt} ×{n}" for fmt, n in formats.items())
     what = f"{root} ({kinds})" if len(paths) == 1 else f"{root} ({len(paths)} files: {kinds})"
-    print(f"{what}: {totals['read']:,} calls read, {totals['stored']:,} stored, "
+    print(f"{what}: {plural(totals['read'], 'call')} read, {totals['stored']:,} stored, "
           f"{totals['already_there']:,} already there, {len(problems):,} skipped")
     if fleet_note:
         print(f"  {fleet_note}")

@@ -30,6 +30,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     try:
         if args.action == "set":
+            problem = secrets.keyring_problem()
+            if problem:  # say so before asking for a secret that could not be kept
+                raise CliError(f"cannot store {args.name}: {problem}")
             secrets.set_key(args.name, _read_value(args.name))
             print(f"stored {args.name} in the OS keyring")
         elif args.action == "delete":
@@ -81,12 +84,14 @@ def _list(args: argparse.Namespace, ctx: CliContext) -> int:
             }
         )
         return 0
+    from fleetui.cli.output import Column, print_table, say
+
     if problem:
-        print(f"note: {problem}\n")
-    width = max((len(s.name) for s in statuses), default=4)
-    for s in statuses:
-        where = f"found ({s.source})" if s.resolves else "MISSING"
-        print(f"{s.name:<{width}}  {where:<16}  used by {', '.join(users[s.name])}")
+        say(f"note: {problem}")
+        print()
+    print_table((Column("KEY"), Column("WHERE"), Column("USED BY", wrap=True)),
+                [(s.name, f"found ({s.source})" if s.resolves else "MISSING", ", ".join(users[s.name]))
+                 for s in statuses])
     missing = [s.name for s in statuses if not s.resolves]
     if missing:
         print("\nSet a missing key with `fleetui key set NAME` or `export NAME=…`.")

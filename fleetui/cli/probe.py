@@ -65,9 +65,11 @@ def _round(args: argparse.Namespace, ctx: CliContext) -> int:
             for o in outcomes
         ])
     else:
-        width = max((len(o.model_id) for o in outcomes), default=5)
-        for o in outcomes:
-            print(f"{_MARK.get(o.status, '?')} {o.model_id:<{width}}  {o.status:<13}  {o.detail}")
+        from fleetui.cli.output import Column, print_table
+
+        if outcomes:
+            print_table((Column("  MODEL"), Column("STATUS"), Column("DETAIL", wrap=True)),
+                        [(f"{_MARK.get(o.status, '?')} {o.model_id}", o.status, o.detail) for o in outcomes])
         if not outcomes:
             print("no enabled models to probe", file=sys.stderr)
     return sum(1 for o in outcomes if o.status not in ("online", "degraded"))

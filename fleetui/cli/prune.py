@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from fleetui.cli.context import CliContext, CliError
+from fleetui.cli.output import plural
 
 
 def register(subparsers: Any) -> None:
@@ -27,7 +28,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from fleetui.timespec import utc_day_of
+    from fleetui.clock import utc_day
 
     if args.older_than:
         cutoff = ctx.since(args.older_than, "--older-than")
@@ -42,11 +43,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     store = ctx.store()
     size_before = _size(ctx)
     older = store.count_calls_before(cutoff)
-    result: dict[str, Any] = {"db": str(ctx.db_path()), "older_than": period, "before_day": utc_day_of(cutoff),
+    result: dict[str, Any] = {"db": str(ctx.db_path()), "older_than": period, "before_day": utc_day(cutoff),
                               "calls_older": older, "deleted": 0, "vacuumed": False,
                               "size_before_bytes": size_before, "size_after_bytes": size_before}
     if not args.dry_run and older:
-        if not ctx.confirm(f"Delete {older:,} calls made before {utc_day_of(cutoff)} (UTC) from "
+        if not ctx.confirm(f"Delete {plural(older, 'call')} made before {utc_day(cutoff)} (UTC) from "
                            f"{ctx.db_path()}? Their daily totals stay.", args.yes):
             print("Nothing deleted.")
             return 1
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         return 0
     verb = "would delete" if args.dry_run else "deleted"
     count = older if args.dry_run else result["deleted"]
-    print(f"{verb} {count:,} calls made before {result['before_day']} (UTC, older than {period}) "
+    print(f"{verb} {plural(count, 'call')} made before {result['before_day']} (UTC, older than {period}) "
           f"from {result['db']}; daily totals kept")
     if result["vacuumed"]:
         print(f"vacuumed: {_mib(size_before)} -> {_mib(result['size_after_bytes'])}")

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from fleetui.cli.context import CliContext, CliError
+from fleetui.cli.output import Column
 
 
 def register(subparsers: Any) -> None:
@@ -28,10 +29,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     import time
 
     from fleetui.analysis.ranking import rank_use_cases, save_rankings
+    from fleetui.cli.output import plural, print_table
+    from fleetui.clock import utc_day
     from fleetui.store.shared import shared_rankings
-    from fleetui.timespec import utc_day_of
 
-    since = utc_day_of(ctx.since(args.since))
+    since = utc_day(ctx.since(args.since))
     fleet, store = ctx.fleet(), ctx.store()
     ranking = rank_use_cases(fleet, store, since)
     save_rankings(store, ranking, time.time())
@@ -56,15 +58,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
           f"satisfaction {weights.satisfaction:g}; minimum {fleet.ranking.min_samples} calls\n")
     for use_case, models in ranking.items():
         ranked = [m for m in models if m.ranked]
-        print(f"{use_case}  ({sum(m.n for m in models):,} calls)")
+        print(f"{use_case}  ({plural(sum(m.n for m in models), 'call')})")
         if not ranked:
             print("  not enough calls to rank any model yet")
-        for m in ranked:
-            marker = "★" if m.rank == 1 else " "
-            print(f"  {marker}{m.rank:>2}. {m.model_id:<16} {m.score:5.1f}  {m.why()}")
-        for m in models:
-            if not m.ranked:
-                print(f"      {m.model_id:<16}   —    not ranked: n={m.n} < {fleet.ranking.min_samples}")
+        table = [_rank_row(m) for m in ranked]
+        table += [("", m.model_id, "—", f"{m.n:,}", f"not ranked: fewer than {fleet.ranking.min_samples}", "", "", "",
+                  "") for m in models if not m.ranked]
+        if table:
+            print_table(RANK_COLUMNS, table, indent=2)
         _print_shared(shared.pop(use_case, []))
         print()
     for use_case, rows in shared.items():  # use cases only teammates have calls for
@@ -72,6 +73,20 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         _print_shared(rows)
         print()
     return 0
+
+
+RANK_COLUMNS = (Column("#", numeric=True), Column("MODEL"), Column("SCORE", numeric=True), Column("N", numeric=True),
+                Column("SUCCESS", numeric=True), Column("95% CI", numeric=True, drop=3), Column("P50", numeric=True, drop=1),
+                Column("$/CALL", numeric=True), Column("SATISF.", numeric=True, drop=2))
+
+
+def _rank_row(m: Any) -> tuple[str, ...]:
+    low, high = m.success_interval
+    return (("★" if m.rank == 1 else "") + str(m.rank), m.model_id, f"{m.score:.1f}", f"{m.n:,}",
+            f"{100 * m.success_rate:.1f}%", f"{100 * low:.1f}–{100 * high:.1f}%",
+            "—" if m.p50_ms is None else f"{m.p50_ms / 1000:.2f}s",
+            f"${m.cost_per_call:.4f}" if m.cost_per_call is not None else "unpriced",
+            "—" if m.quality is None else f"{100 * m.quality:.0f}% (n={m.feedback_n:,})")
 
 
 def _print_shared(rows: list[dict[str, Any]]) -> None:

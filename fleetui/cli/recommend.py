@@ -28,30 +28,43 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.recommend import recommend, store_recommendations
+    from fleetui.cli.output import say
 
     if args.accept or args.dismiss:
         return _mark(args, ctx)
     fleet, store = ctx.fleet(), ctx.store()
     found = store_recommendations(store, recommend(fleet, store, days=args.days))
     shown = [r for r in found if args.all or r.status not in ("dismissed", "applied")]
+    in_fleet = _rules_in_the_fleet(fleet, shown)
     if args.json:
-        ctx.print_json([r.as_json() for r in shown])
+        ctx.print_json([r.as_json() | {"rule_in_fleet": in_fleet.get(r.id)} for r in shown])
         return 0
     if ctx.is_demo_data:
         print("DEMO DATA")
     if not shown:
         print("nothing to recommend: no calls yet, or the fleet already routes well")
     for r in shown:
-        print(f"[{r.severity.upper():<6}] {r.id}  {r.title}")
-        print(f"          {r.sentence}")
-        if r.implementation:
-            print(f"          how: {r.implementation}")
+        say(f"[{r.severity.upper():<6}] {r.id}  {r.title}", hang=9)
+        say(r.sentence, indent=9)
+        if r.id in in_fleet:
+            say(f"the fleet file has this rule already ({in_fleet[r.id]}): these calls do not go through "
+                "fleetui's router (an app calling the model directly, or a gateway without the rules)", indent=9)
+        elif r.implementation:
+            say(f"how: {r.implementation}", indent=9, hang=5)
         if r.verification:
-            print(f"          {'verified' if r.verified else 'replayed, not verified'}: {r.verification} "
-                  f"(run {r.verified_by})")
+            say(f"{'verified' if r.verified else 'replayed, not verified'}: {r.verification} (run {r.verified_by})",
+                indent=9)
         elif r.can_verify:
-            print(f"          verify: fleetui replay --recommendation {r.id}")
+            say(f"verify: fleetui replay --recommendation {r.id}", indent=9)
     return 0
+
+
+def _rules_in_the_fleet(fleet: Any, found: list[Any]) -> dict[str, str]:
+    """Recommendation id → the fleet's rule that already does what it asks (what `apply` checks)."""
+    from fleetui.routing.apply import rule_in_fleet
+
+    named = {r.id: rule_in_fleet(fleet, r.as_json()) for r in found}
+    return {rec_id: rule for rec_id, rule in named.items() if rule is not None}
 
 
 def _mark(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from fleetui.cli.context import CliContext, CliError
+from fleetui.cli.output import plural
 
 
 def register(subparsers: Any) -> None:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         })
         return 0
     verb = "would change" if args.dry_run else "changed"
-    print(f"{result.considered:,} calls priced by fleetui: {verb} the cost of {result.changed:,}"
+    print(f"{plural(result.considered, 'call')} priced by fleetui: {verb} the cost of {result.changed:,}"
           + (f", recorded the price source of {result.relabelled:,} more" if result.relabelled and not args.dry_run
              else f", would record the price source of {result.relabelled:,} more" if result.relabelled else ""))
     if result.kept_reported:

@@ -26,6 +26,8 @@ def register(subparsers: Any) -> None:
                         help="the hour rules see (default: now, local time)")
     parser.add_argument("--strategy", choices=["task-based", "cost-first", "quality-first", "adaptive"],
                         default="task-based", help="how to pick (default: task-based, the fleet's rules)")
+    parser.add_argument("--ignore-health", action="store_true",
+                        help="route as if every enabled model were up, whatever the last probes said")
     parser.add_argument("--json", action="store_true", help="print as JSON")
     parser.set_defaults(run=run)
 
@@ -39,14 +41,28 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     router = Router(fleet, strategy=args.strategy)
     if ctx.db_path().exists():
         store = ctx.store()
-        router.set_health(fleet_health(fleet, store.recent_probes))
+        if not args.ignore_health:
+            router.set_health(fleet_health(fleet, store.recent_probes))
         if args.strategy == "adaptive":  # from the logged outcomes, as an app's router would start
             router.learn_from_store(ctx.db_path())
     try:
         decision = router.route(read_prompt(args.prompt), task=args.task, use_case=args.use_case,
                                 complexity=args.complexity, tags=args.tag, user=args.user, hour=args.hour)
     except NoRoute as exc:
-        raise CliError(str(exc), exit_code=1) from None
+        if args.json:
+            ctx.print_json({"error": "no_route", "excluded": _why_excluded(ctx, exc.excluded)})
+            return 1
+        import textwrap
+
+        from fleetui.cli.output import terminal_width
+
+        lines = ["no enabled, healthy model in the fleet can take this request:"]
+        lines += [textwrap.fill(f"{model_id}: {why}", terminal_width(), initial_indent="  ", subsequent_indent="    ",
+                                break_long_words=False, break_on_hyphens=False)
+                  for model_id, why in _why_excluded(ctx, exc.excluded).items()]
+        if any(why != "disabled" for why in exc.excluded.values()):
+            lines.append("  route anyway with --ignore-health, or probe again with `fleetui probe`")
+        raise CliError("\n".join(lines), exit_code=1) from None
     if args.json:
         ctx.print_json(decision.as_json())
         return 0
@@ -58,3 +74,22 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"  fallbacks: {', '.join(decision.fallbacks) if decision.fallbacks else '(none)'}")
     print(f"  decided in {decision.decision_us:.0f} µs")
     return 0
+
+
+def _why_excluded(ctx: CliContext, excluded: dict[str, str]) -> dict[str, str]:
+    """Each excluded model with why, in words: disabled, or the probe that found it down, when,
+    and what it said (a missing key, a refused connection…)."""
+    import time
+
+    probes = ctx.store().last_probe_by_model() if ctx.db_path().exists() else {}
+    out = {}
+    for model_id, status in excluded.items():
+        probe = probes.get(model_id)
+        if status == "disabled":
+            out[model_id] = "disabled in the fleet file (enabled = false)"
+        elif probe is None:
+            out[model_id] = status
+        else:
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(probe.ts))
+            out[model_id] = f"{status.replace('_', ' ')} by probe at {when}" + (f": {probe.message}" if probe.message else "")
+    return out

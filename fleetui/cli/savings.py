@@ -24,6 +24,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.recommend import savings
+    from fleetui.cli.output import Column, print_table, say
 
     result = savings(ctx.fleet(), ctx.store(), days=args.days)
     if args.json:
@@ -34,15 +35,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if result.saving_pct is None:
         print("no priced calls to compare yet")
         return 0
-    print(f"per 30 days at the last {result.window_days} days' rate: actual ${result.actual_per_30_days_usd:,.2f}, "
-          f"with the switches below ${result.optimal_per_30_days_usd:,.2f} — could save "
-          f"${result.saving_per_30_days_usd:,.2f} ({result.saving_pct:.1f}%), each switch within "
-          f"{result.max_quality_drop_pct:g}% of today's success and quality")
+    say(f"per 30 days at the last {result.window_days} days' rate: actual ${result.actual_per_30_days_usd:,.2f}, "
+        f"with the switches below ${result.optimal_per_30_days_usd:,.2f} — could save "
+        f"${result.saving_per_30_days_usd:,.2f} ({result.saving_pct:.1f}%), each switch within "
+        f"{result.max_quality_drop_pct:g}% of today's success and quality")
     measured = result.saving_with_quality_evidence_usd
     if measured < result.saving_per_30_days_usd:
-        print(f"  of which ${measured:,.2f} rests on measured quality (feedback or judged replays); the rest on "
-              "success rates only")
-    for row in result.per_use_case:
-        target = row.best_model or "(keep)"
-        print(f"  {row.use_case:<14} {target:<14} ${row.actual_usd:>9,.2f} → ${row.optimal_usd:>9,.2f}  {row.reason}")
+        say(f"of which ${measured:,.2f} rests on measured quality (feedback or judged replays); the rest on "
+            "success rates only", indent=2)
+    print_table((Column("USE CASE"), Column("MOVE TO"), Column("ACTUAL", numeric=True), Column("AFTER", numeric=True),
+                 Column("WHY", wrap=True)),
+                [(row.use_case, row.best_model or "(keep)", f"${row.actual_usd:,.2f}", f"${row.optimal_usd:,.2f}",
+                  row.reason) for row in result.per_use_case], indent=2)
+    if any(row.best_model for row in result.per_use_case):
+        say("(ACTUAL and AFTER are over the window; `fleetui savings --json` has each switch's evidence)", indent=2)
     return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from fleetui.cli.context import CliContext
+from fleetui.cli.output import plural
 
 
 def register(subparsers: Any) -> None:
@@ -55,8 +56,9 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
-def render(status: dict[str, Any]) -> str:
-    from fleetui.pricing import format_cost
+def render(status: dict[str, Any], width: int | None = None) -> str:
+    from fleetui.cli.output import Column, render_table
+    from fleetui.pricing import format_cost, format_known_cost
 
     def price(row: dict[str, Any]) -> str:
         p = row["price_per_mtok"]
@@ -72,10 +74,13 @@ def render(status: dict[str, Any]) -> str:
         return f"{p['status']}{latency}"
 
     def cost(row: dict[str, Any]) -> str:
-        text = format_cost(row["cost_today"]) if row["calls_today"] else "—"
-        return text + (" +unpriced" if row["unpriced_calls_today"] else "")
+        return format_known_cost(row["cost_today"], row["unpriced_calls_today"]) if row["calls_today"] else "—"
 
-    header = ("MODEL", "PROVIDER", "ROLES", "$/1M IN / OUT", "ON", "LAST PROBE", "CALLS", "COST")
+    # What goes first when the terminal is narrow: whether it is on, then the provider, the
+    # probe, the roles. Name, price, calls and cost always stay, and are never cut.
+    columns = (Column("MODEL"), Column("PROVIDER", drop=4), Column("ROLES", drop=3, max_width=34),
+               Column("$/1M IN / OUT", numeric=True), Column("ON", drop=5), Column("LAST PROBE", drop=2),
+               Column("CALLS", numeric=True), Column("COST TODAY", numeric=True))
     rows = [
         (
             row["name"],
@@ -89,17 +94,6 @@ def render(status: dict[str, Any]) -> str:
         )
         for row in status["models"]
     ]
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    widths[2] = min(widths[2], 34)
-    right = {6, 7}
-
-    def line(cells: tuple[str, ...]) -> str:
-        out = []
-        for i, cell in enumerate(cells):
-            cell = cell if len(cell) <= widths[i] else cell[: widths[i] - 1] + "…"
-            out.append(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
-        return "  ".join(out).rstrip()
-
     banner = []
     title = f"{status['fleet']} — {status['fleet_file']}"
     if status["sample_fleet"]:
@@ -109,29 +103,29 @@ def render(status: dict[str, Any]) -> str:
         banner.append("DEMO DATA — generated traffic, not your apps' usage")
     today = status["today"]
     totals = (
-        f"TODAY (UTC): {format_cost(today['cost'])} | {today['calls']:,} calls | "
+        f"TODAY (UTC): {format_known_cost(today['cost'], 0)} | {plural(today['calls'], 'call')} | "
         f"{_tokens(today['tokens'])} tokens"
     )
     if today["unpriced_calls"]:
-        totals += f" | {today['unpriced_calls']:,} unpriced calls not in the cost"
+        totals += f" | {plural(today['unpriced_calls'], 'unpriced call')} not in the cost"
     month = status["month_to_date"]
-    totals += f"\nTHIS MONTH: {format_cost(month['cost'])} over {month['calls']:,} calls"
-    budget = status["budget_monthly_usd"]
-    if budget:
-        totals += f" | {month['cost'] / budget:.0%} of the ${budget:,.0f} monthly budget"
+    totals += f"\nTHIS MONTH: {format_cost(month['cost'])} over {plural(month['calls'], 'call')}"
+    budget = status["budget"]
+    if budget["used_pct"] is not None:
+        totals += f"\nBUDGET: {budget['message']}"
     if status["shim_dropped"]:
-        totals += (f"\nNOTE: the logging shim dropped {status['shim_dropped']:,} records because its "
+        totals += (f"\nNOTE: the logging shim dropped {plural(status['shim_dropped'], 'record')} because its "
                    "queue was full (raise max_queue in fleetui.shim.configure)")
     totals += _store_notes(status["store"])
-    return "\n".join([*banner, "", line(header), *(line(r) for r in rows), "", totals])
+    return "\n".join([*banner, "", render_table(columns, rows, width=width), "", totals])
 
 
 def _store_notes(counts: dict[str, Any]) -> str:
     notes = []
     if counts["rejected"]:
-        notes.append(f"{counts['rejected']:,} records rejected by the database")
+        notes.append(f"{plural(counts['rejected'], 'record')} rejected by the database")
     if counts["spooled"]:
-        notes.append(f"{counts['spooled']:,} calls waiting in the spool")
+        notes.append(f"{plural(counts['spooled'], 'call')} waiting in the spool")
     fixed = sum(counts["coerced"].values()) + sum(counts["nulled"].values())
     if fixed:
         notes.append(f"{fixed:,} odd values coerced or stored as NULL")

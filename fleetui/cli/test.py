@@ -16,8 +16,8 @@ def register(subparsers: Any) -> None:
         "test",
         help="send a prompt to one model and stream the reply",
         description="Send a prompt to a model, stream the reply into the terminal, then print "
-        "latency, time to first token, tokens and cost. The call is stored (source "
-        "fleetui-test) so that it shows in usage. The prompt may come from stdin.",
+        "latency, time to first token, tokens and cost. The trial is kept apart "
+        "from your apps' calls: it never counts in usage, costs or rankings. The prompt may come from stdin.",
     )
     parser.add_argument("model", help="model id from the fleet")
     parser.add_argument("prompt", nargs="?", help="the prompt ('-' or omitted: read stdin)")
@@ -27,8 +27,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.pricing import format_cost
+    from fleetui.probes import run_trial, trial_record
     from fleetui.providers import ChatRequest
-    from fleetui.trials import call_record, run_trial
 
     fleet = ctx.fleet()
     check_models({m.id for m in fleet.models}, [args.model])
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
     trial = asyncio.run(run_trial(fleet, args.model, request, on_text=None if args.json else echo))
-    ctx.store().insert_calls([call_record(fleet, trial, request)])
+    ctx.store().record_trials([trial_record(fleet, trial, request)])
     if args.json:
         ctx.print_json(trial.as_json())
         return 0 if trial.error is None else 1

@@ -26,15 +26,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.usage import routing_stats, top_prompts, totals_json, usage
-    from fleetui.pricing import format_cost
-    from fleetui.timespec import utc_day_of
+    from fleetui.clock import utc_day
 
     since_ts = ctx.since(args.since)
     store = ctx.store()
-    rows = usage(store, BY[args.by], utc_day_of(since_ts))  # type: ignore[arg-type]
+    rows = usage(store, BY[args.by], utc_day(since_ts))  # type: ignore[arg-type]
     if args.json:
         ctx.print_json({
-            "since_day": utc_day_of(since_ts), "by": args.by, "demo_data": ctx.is_demo_data,
+            "since_day": utc_day(since_ts), "by": args.by, "demo_data": ctx.is_demo_data,
             "rows": [totals_json(t) for t in rows],
             "top_prompts": top_prompts(store, since_ts),
             "routing": routing_stats(store, since_ts).as_json(),
@@ -43,22 +42,26 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.is_demo_data:
         print("DEMO DATA")
     if not rows:
-        print(f"no calls since {utc_day_of(since_ts)}. Record your apps' calls with the shim "
+        print(f"no calls since {utc_day(since_ts)}. Record your apps' calls with the shim "
               "(see the README) or try `fleetui --demo usage`.")
         return 0
-    header = (args.by.upper(), "CALLS", "ERR%", "TOKENS IN", "TOKENS OUT", "P50", "P95", "COST")
-    table = [header]
+    from fleetui.analysis.usage import known_cost
+    from fleetui.cli.output import Column, print_table
+    from fleetui.pricing import format_known_cost
+
+    columns = (Column(args.by.upper()), Column("CALLS", numeric=True), Column("ERR%", numeric=True, drop=3),
+               Column("TOKENS IN", numeric=True, drop=2), Column("TOKENS OUT", numeric=True, drop=1),
+               Column("P50", numeric=True), Column("P95", numeric=True, drop=4), Column("COST", numeric=True))
+    table = []
     for t in rows:
         table.append((
             t.key or "(none)", f"{t.calls:,}", f"{100 * t.errors / t.calls:.1f}" if t.calls else "—",
             f"{t.input_tokens:,}", f"{t.output_tokens:,}",
             f"{t.p50_ms / 1000:.2f}s" if t.p50_ms is not None else "—",
             f"{t.p95_ms / 1000:.2f}s" if t.p95_ms is not None else "—",
-            format_cost(t.cost_usd) + (" +unpriced" if t.unpriced_calls else ""),
+            format_known_cost(known_cost(t), t.unpriced_calls),
         ))
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for row in table:
-        print("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
+    print_table(columns, table)
     if args.prompts:
         print("\nMOST COMMON PROMPTS")
         for p in top_prompts(store, since_ts):

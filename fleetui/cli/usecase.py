@@ -36,14 +36,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         if getattr(args, "json", False):
             ctx.print_json(rows)
         else:
-            for r in rows:
-                extra = f" → merged into {r['merged_into']}" if r["merged_into"] else ""
-                print(f"{r['id']:<24} {r['name']:<40} {r['calls'] or 0:>8,} calls{' [pinned]' if r['pinned'] else ''}{extra}")
+            from fleetui.cli.output import Column, print_table
+
+            print_table((Column("ID"), Column("NAME"), Column("CALLS", numeric=True), Column("", drop=1)),
+                        [(r["id"], r["name"], f"{r['calls'] or 0:,}",
+                          " ".join(filter(None, ["[pinned]" if r["pinned"] else "",
+                                                 f"→ merged into {r['merged_into']}" if r["merged_into"] else ""])))
+                         for r in rows])
         return 0
-    known = {r["id"] for r in analytics.use_cases(store)}
-    for given in [args.id] + ([args.into] if args.action == "merge" else []):
-        if given not in known:
-            raise CliError(f"no use case {given!r}; run `fleetui discover` first, or see `fleetui usecase list`")
+    rows = analytics.use_cases(store)
+    args.id = _resolve(rows, args.id)
+    if args.action == "merge":
+        args.into = _resolve(rows, args.into)
     if args.action == "rename":
         analytics.rename_use_case(store, args.id, args.name)
     elif args.action == "merge":
@@ -53,3 +57,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         analytics.pin_use_case(store, args.id)
     print(f"{args.action}d {args.id}")
     return 0
+
+
+def _resolve(rows: list[dict[str, Any]], given: str) -> str:
+    """A use case's id from its id or its name: after `rename a b`, `b` names it too."""
+    if any(r["id"] == given for r in rows):
+        return given
+    named = [r["id"] for r in rows if r["name"] == given]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise CliError(f"{len(named)} use cases are named {given!r} ({', '.join(named)}); give the id")
+    raise CliError(f"no use case {given!r}; run `fleetui discover` first, or see `fleetui usecase list`")

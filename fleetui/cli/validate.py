@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from fleetui.cli.context import CliContext
+from fleetui.cli.output import plural
 
 
 def register(subparsers: Any) -> None:
@@ -66,8 +67,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print_json(summary)
     else:
         print(
-            f"{path}: valid — {summary['models']} models, {summary['providers']} providers, "
-            f"{summary['roles']} roles, {summary['rules']} rules"
+            f"{path}: valid — {plural(len(fleet.models), 'model')}, {plural(len(fleet.providers), 'provider')}, "
+            f"{plural(len(fleet.roles), 'role')}, {plural(len(fleet.rules), 'rule')}"
         )
         for ambiguity in ambiguities:
             print(f"{path}: warning: {ambiguity.message()}")

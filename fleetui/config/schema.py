@@ -39,8 +39,8 @@ class Section(BaseModel):
 
 
 def _check_key_ref(value: str | None) -> str | None:
-    if value is None:
-        return None
+    if value is None or value == "":  # "": no key at all (a keyless local server), not the provider's
+        return value
     if _LOOKS_LIKE_A_KEY.search(value):
         raise ValueError(
             "this looks like an API key itself; the fleet file holds only the key's name. "
@@ -144,7 +144,7 @@ class Model(Section):
         default=None, description="the base URL when it differs from the provider's"
     )
     key: str | None = Field(
-        default=None, description="the key's name when it differs from the provider's"
+        default=None, description='the key\'s name when it differs from the provider\'s; "" for a model that needs no key'
     )
     price: PriceOverride | None = Field(default=None, description="prices that win over the catalog's")
     context_window: int | None = Field(default=None, gt=0, description="the context window in tokens")
@@ -415,7 +415,8 @@ class Fleet(Section):
         return model.endpoint or self.provider_of(model).effective_base_url
 
     def key_ref_of(self, model: Model) -> str | None:
-        return model.key or self.provider_of(model).key
+        """The key's name; None when the model needs none (its key is "", or nobody names one)."""
+        return (model.key if model.key is not None else self.provider_of(model).key) or None
 
     def models_in_role(self, role_id: str) -> list[Model]:
         """Models holding a role, best priority first."""

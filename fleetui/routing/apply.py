@@ -24,6 +24,35 @@ class CannotApply(ValueError):
     pass
 
 
+class AlreadyInFleet(CannotApply):
+    """The fleet file already has a rule with this condition and target: nothing to add. The
+    store may have been regenerated (the demo's is, daily) and forgotten the "applied" status;
+    the fleet file is what says what is applied."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def _same_condition(a: str, b: str) -> bool:
+    """Conditions written the same up to spacing and quote style."""
+    def norm(text: str) -> str:
+        return re.sub(r"\s+", "", text).replace("'", '"')
+    return norm(a) == norm(b)
+
+
+def rule_in_fleet(fleet: Fleet, rec: dict[str, Any]) -> str | None:
+    """The name of the fleet's rule that already does what the recommendation asks, if any."""
+    try:
+        rule, _ = rule_for(rec, set())
+    except CannotApply:
+        return None
+    for existing in fleet.rules:
+        if existing.model == rule["model"] and _same_condition(existing.when, rule["when"]):
+            return existing.name
+    return None
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "rule"
 
@@ -55,6 +84,10 @@ def plan(path: Path, rec: dict[str, Any]) -> Change:
     every other line stays as it is. Raises FleetFileError when the result would not be valid."""
     old = read_text(path)
     fleet = parse_fleet(old, path)
+    present = rule_in_fleet(fleet, rec)
+    if present is not None:
+        raise AlreadyInFleet(f"{rec['id']} is already in {path}: rule {present} routes {rec.get('use_case') or 'it'} "
+                             f"to {rec.get('recommended_model')}", present)
     rule, comment = rule_for(rec, {r.name for r in fleet.rules})
     data = fleet.model_dump()
     data["rules"].append(rule)

@@ -97,7 +97,12 @@ class DecisionLog(Protocol):
 
 
 class NoRoute(LookupError):
-    """No enabled, healthy model can take the request."""
+    """No enabled, healthy model can take the request; `excluded` says, per model, why not
+    ("disabled", or the probe status that keeps it out: "offline", "auth_failed", …)."""
+
+    def __init__(self, message: str, excluded: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.excluded: dict[str, str] = dict(excluded or {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +431,10 @@ class Router:
             reason = f"pinned by the caller ({routed})"
             candidates = [override, *(c for c in candidates if c != override)]
         elif not candidates:
-            raise NoRoute("no enabled, healthy model in the fleet can take this request")
+            excluded = {m.id: "disabled" if not m.enabled else self._health.get(m.id, "unavailable")
+                        for m in config.models.values() if m.id not in available}
+            raise NoRoute("no enabled, healthy model in the fleet can take this request ("
+                          + ", ".join(f"{k}: {v}" for k, v in excluded.items()) + ")", excluded)
         chosen = config.models[candidates[0]]
         learned_as = use_case or task or "general"
         decision = RouteDecision(
@@ -503,7 +511,7 @@ class Router:
         path = Path(db_path) if db_path is not None else locations.default_db()
         if not path.exists():
             return 0
-        since_day = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - days * 86400))
+        since_day = clock.window_start_day(days)
         learned = 0
         with Store.open(path) as store:
             by_use_case = analytics.outcomes_by(store, "use_case", since_day)

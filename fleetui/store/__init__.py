@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fleetui.store.records import CallRecord, ProbeRecord, new_call_id
+from fleetui.store.records import CallRecord, ProbeRecord, TrialRecord, new_call_id
 
 if TYPE_CHECKING:
-    from fleetui.store.store import Grouping, Store, StoreError, Totals, today, utc_day
+    from fleetui.store.store import Grouping, Store, StoreError, Totals
 
-_LAZY = {"Grouping", "Store", "StoreError", "Totals", "today", "utc_day"}
+_LAZY = {"Grouping", "Store", "StoreError", "Totals"}
 _SUBMODULES = {"analytics", "histogram", "verification"}
 
 __all__ = [
-    "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "new_call_id", "today", "utc_day",
+    "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "TrialRecord", "new_call_id",
 ]
 
 

@@ -236,3 +236,13 @@ def outcomes_by(store: Store, key: str, since_day: str | None) -> list[tuple[str
         + (" AND day >= ?" if since_day else "") + f" GROUP BY {key}, model_id",
         [since_day] if since_day else [],
     )]
+
+
+def cost_between(store: Store, start_ts: float, end_ts: float) -> tuple[float, int, int]:
+    """(priced cost, calls, unpriced calls) of the calls made in [start_ts, end_ts): the part of
+    a day that rollups, being whole days, cannot give ("yesterday up to this time")."""
+    cost, calls, unpriced = store.db.execute(
+        "SELECT COALESCE(SUM(cost_usd), 0), COUNT(*), COALESCE(SUM(cost_usd IS NULL), 0) FROM calls "
+        "WHERE ts >= ? AND ts < ?", [start_ts, end_ts],
+    ).fetchone()
+    return float(cost), int(calls), int(unpriced)

@@ -208,9 +208,21 @@ def _step_9_gateway_overhead(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN gateway_overhead_ms REAL")
 
 
+def _step_13_trials(db: sqlite_utils.Database) -> None:
+    """Trials (a model tried by hand) apart from calls: no query over calls may count them.
+    Numbered 13 in the plan of steps; steps 10-12 come from other branches."""
+    db["trials"].create(
+        {"id": int, "ts": float, "source": str, "model_id": str, "ok": int, "sent": int, "prompt_hash": str,
+         "response_model": str, "input_tokens": int, "output_tokens": int, "cached_input_tokens": int,
+         "latency_ms": float, "ttft_ms": float, "cost_usd": float, "error_type": str},
+        pk="id", not_null={"ts", "model_id", "ok", "sent"},
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_trials_model_id_ts ON trials (model_id, ts)")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
     _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals, _step_8_shared,
-    _step_9_gateway_overhead,
+    _step_9_gateway_overhead, _step_13_trials,
 )
 SCHEMA_VERSION = len(STEPS)

@@ -102,3 +102,28 @@ class ProbeRecord:
     error_type: str | None = None
     message: str | None = None
     deep: bool = False
+
+
+@dataclass(slots=True)
+class TrialRecord:
+    """One try of a model by hand (`fleetui test`, `compare`, the app's test panel).
+
+    Kept apart from calls: a trial is the user checking a model, not traffic of their apps, so
+    no usage, cost, ranking or recommendation counts it (a failed key check would otherwise
+    lower a model's success rate and latency, and make a priced model look unpriced). ``sent``
+    says whether the request left the machine at all (no key, a bad URL: it did not)."""
+
+    model_id: str
+    ok: bool
+    sent: bool
+    ts: float = field(default_factory=time.time)
+    source: str = "fleetui-test"
+    prompt_hash: str | None = None
+    response_model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    cost_usd: float | None = None  # None: unpriced or nothing was sent
+    error_type: str | None = None

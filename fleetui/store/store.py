@@ -29,10 +29,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
+from fleetui.clock import utc_day, utc_today
 from fleetui.store import histogram, spool
 from fleetui.store.checks import check_call
 from fleetui.store.migrations import SCHEMA_VERSION, STEPS
-from fleetui.store.records import CALL_COLUMNS, CallRecord, ProbeRecord
+from fleetui.store.records import CALL_COLUMNS, CallRecord, ProbeRecord, TrialRecord
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -108,16 +109,6 @@ class Totals:
     @property
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
-
-
-def utc_day(ts: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(ts))
-
-
-def today() -> str:
-    from fleetui import clock
-
-    return utc_day(clock.now())
 
 
 class Store:
@@ -717,6 +708,20 @@ class Store:
             rows,
         ))
 
+    def record_trials(self, trials: Iterable[TrialRecord]) -> None:
+        rows = [(t.ts, t.source, t.model_id, int(t.ok), int(t.sent), t.prompt_hash, t.response_model, t.input_tokens,
+                 t.output_tokens, t.cached_input_tokens, t.latency_ms, t.ttft_ms, t.cost_usd, t.error_type)
+                for t in trials]
+        self.write(lambda conn: conn.executemany(
+            "INSERT INTO trials (ts, source, model_id, ok, sent, prompt_hash, response_model, input_tokens, "
+            "output_tokens, cached_input_tokens, latency_ms, ttft_ms, cost_usd, error_type) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows,
+        ))
+
+    def recent_trials(self, model_id: str, limit: int = 10) -> list[dict[str, object]]:
+        return list(self.db.query("SELECT * FROM trials WHERE model_id = ? ORDER BY ts DESC LIMIT ?",
+                                  [model_id, limit]))
+
     def record_probe(self, probe: ProbeRecord) -> None:
         self.record_probes([probe])
 
@@ -765,7 +770,7 @@ class Store:
         return _totals(self._conn.execute(sql, params).fetchone())
 
     def today_by_model(self) -> list[Totals]:
-        day = today()
+        day = utc_today()
         return self.totals("model", since=day, until=day)
 
     def rollup_rows(self) -> Iterator[dict[str, object]]:

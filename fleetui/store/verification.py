@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fleetui.store.store import Store, utc_day
+from fleetui.clock import window_start_day
+from fleetui.store.store import Store
 
 # The latest calls are what to sample from (the traffic as it is now), and enough of them: 5,000
 # calls hold hundreds of distinct prompts for a sample of 30. The bound keeps the query to
@@ -80,9 +81,9 @@ def monthly_volume(store: Store, model_id: str, use_case: str | None, now: float
         from fleetui import clock
 
         now = clock.now()
-    since = utc_day(now - 30 * 86400)
+    since = window_start_day(30, now)
     cases = use_cases_of(use_case)
-    where = "model_id = ? AND day > ?" + _in("use_case", cases)
+    where = "model_id = ? AND day >= ?" + _in("use_case", cases)
     params: list[Any] = [model_id, since, *cases]
     calls, cost = store.db.execute(
         f"SELECT COALESCE(SUM(calls), 0), COALESCE(SUM(cost_usd), 0) FROM rollup_daily WHERE {where}", params

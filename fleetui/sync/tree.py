@@ -63,10 +63,9 @@ def build_tree(fleet_text: str, fleet: Fleet, store: Store) -> Tree:
     from fleetui import clock
     from fleetui.analysis.ranking import rank_use_cases
     from fleetui.store import analytics
-    from fleetui.timespec import utc_day_of
 
-    until = utc_day_of(clock.now())
-    since = utc_day_of(clock.now() - (USAGE_DAYS - 1) * 86400)
+    until = clock.utc_today()
+    since = clock.window_start_day(USAGE_DAYS)
     tree: Tree = {FLEET_FILE: fleet_text}
     ranking = rank_use_cases(fleet, store, since)
     for use_case, models in ranking.items():

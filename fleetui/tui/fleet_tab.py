@@ -79,13 +79,12 @@ class FleetTab(DataTab):
             # Only while showing: focusing a widget in a hidden pane switches back to it, which
             # would undo a tab key pressed before the first load finished.
             self.query_one("#fleet-table", DataTable).focus()
-        today, month, budget = data["today"], data["month_to_date"], data["budget_monthly_usd"]
+        today, month, budget = data["today"], data["month_to_date"], data["budget"]
         line = (f"TODAY {format_cost(today['cost'])} | {today['calls']:,} calls | {today['tokens']:,} tokens"
                 f"    MONTH {format_cost(month['cost'])}")
-        if budget:
-            used = month["cost"] / budget * 100
-            colour = "red" if used >= self.session.fleet.budget.critical_pct else "yellow" if used >= self.session.fleet.budget.warn_pct else "green"
-            line += f" [{colour}]{used:.0f}% of ${budget:,.0f} budget[/]"
+        if budget["used_pct"] is not None:  # budget use: projected month-end (analysis.costs.fleet_budget)
+            colour = {"critical": "red", "warn": "yellow"}.get(budget["level"], "green")
+            line += f" [{colour}]projected {budget['used_pct']:.0f}% of ${budget['monthly_usd']:,.0f} budget[/]"
         if data.get("last_sync"):
             line += f"    [dim]{data['last_sync']}[/]"
         gateway = data.get("gateway")
@@ -107,7 +106,7 @@ class FleetTab(DataTab):
         needle = self.query_one("#fleet-filter", Input).value.strip().lower()
         rows = [r for r in self.rows if not needle or needle in " ".join(
             [r["id"], r["name"], r["provider"], *(x["name"] for x in r["roles"])]).lower()]
-        key = {"name": lambda r: r["name"].lower(), "cost": lambda r: -r["cost_today"],
+        key = {"name": lambda r: r["name"].lower(), "cost": lambda r: -(r["cost_today"] or 0.0),
                "calls": lambda r: -r["calls_today"],
                "price": lambda r: (r["price_per_mtok"] or {"input": 1e9})["input"]}[self.sort]
         rows.sort(key=key)

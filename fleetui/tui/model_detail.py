@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -106,12 +105,11 @@ class ModelDetail(Screen[None]):
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         from fleetui.probes import model_status
-        from fleetui.store import today
 
         with self.session.store() as store:
-            day = today()
+            day = clock.utc_today()
             by_task = store.totals("task", since=day, until=day, model_id=self.model_id)
-            month_ago = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - 29 * 86400))
+            month_ago = clock.window_start_day(30)
             month = store.totals("model", since=month_ago, model_id=self.model_id)
             probes = store.recent_probes(self.model_id, 5)
             errors = store.recent_errors(self.model_id, 5)

@@ -46,7 +46,7 @@ class TrialPanel(ModalScreen[None]):
 
     @work(exclusive=True, group="test")
     async def run_test(self, prompt: str) -> None:
-        from fleetui.trials import run_trial
+        from fleetui.probes import run_trial
 
         request = ChatRequest.of(prompt)
         trial = await run_trial(self.session.fleet, self.model_id, request, on_text=self._append)
@@ -63,7 +63,7 @@ class TrialPanel(ModalScreen[None]):
 
     @work(thread=True)
     def log_call(self, trial: object, request: ChatRequest) -> None:
-        from fleetui.trials import call_record
+        from fleetui.probes import trial_record
 
         with self.session.store() as store:
-            store.insert_calls([call_record(self.session.fleet, trial, request)])  # type: ignore[arg-type]
+            store.record_trials([trial_record(self.session.fleet, trial, request)])  # type: ignore[arg-type]

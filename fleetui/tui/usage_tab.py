@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from rich.markup import escape
@@ -12,9 +11,9 @@ from textual.widgets import DataTable, Label, Select, Static
 
 from fleetui import clock
 from fleetui.analysis.abtests import ab_results
-from fleetui.routing.ab import ABVerdict, ArmResult
 from fleetui.analysis.usage import routing_stats, top_prompts, usage
 from fleetui.pricing import format_cost
+from fleetui.routing.ab import ABVerdict, ArmResult
 from fleetui.tui.base import DataTab
 
 PERIODS = [("today", 0), ("7 days", 6), ("30 days", 29)]
@@ -50,8 +49,8 @@ class UsageTab(DataTab):
             self.reload(force=True)
 
     def load(self) -> dict[str, Any]:
-        since_ts = clock.now() - self.days * 86400
-        since_day = time.strftime("%Y-%m-%d", time.gmtime(since_ts))
+        since_ts = clock.window_start(self.days + 1)  # PERIODS count the days before today
+        since_day = clock.utc_day(since_ts)
         with self.session.store() as store:
             return {
                 "models": usage(store, "model", since_day),
