@@ -88,8 +88,12 @@ def bind(host: str, port: int) -> socket.socket:
 def uvicorn_config(app: Any, **extra: Any) -> Any:
     import uvicorn
 
+    # timeout_keep_alive: uvicorn's 5 s default is exactly httpx's (the openai and anthropic SDKs')
+    # own keep-alive expiry, so a client would hand a request to a connection the gateway closes
+    # at that same moment (a reset, the client's ReadError: seen in the loopback load test). A
+    # server must keep idle connections longer than its clients do; Go's default is 90 s.
     return uvicorn.Config(app, loop="uvloop", http="httptools", lifespan="on", access_log=False,
-                          log_level="warning", server_header=False,
+                          log_level="warning", server_header=False, timeout_keep_alive=120,
                           timeout_graceful_shutdown=5, **extra)  # a stream left open must not hold up Ctrl-C
 
 

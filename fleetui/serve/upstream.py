@@ -41,6 +41,9 @@ class Target:
 
 
 _POOLS = 16
+# Failures of a connection before any reply byte (not timeouts: TimeoutException is not among them).
+_BROKE_BEFORE_REPLY = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+_CLOSED_UNANSWERED = "Server disconnected without sending a response"  # httpcore's words for it
 
 
 class MissingKey(LookupError):
@@ -113,8 +116,25 @@ class Upstreams:
         return httpx.Request("POST", url, headers=headers, content=content, extensions={"timeout": self._timeout})
 
     async def send(self, request: httpx.Request) -> httpx.Response:
-        """The reply's status and headers; its body is read (or streamed) by the caller."""
-        return await next(self._turn).handle_async_request(request)
+        """The reply's status and headers; its body is read (or streamed) by the caller.
+
+        A connection that fails before a single byte of the reply came back is tried once more
+        on another connection. Two things cause it, and neither reached the provider's
+        application: a kept-alive connection the provider had already closed (the standard
+        case every keep-alive client retries), and a connection the provider's kernel reset
+        because its listen backlog was full under a burst of new connections (how a server with
+        a small backlog, such as Python's socketserver with its 5, answers 32 at once). A
+        provider that read the request and then died would look the same, and would generate
+        twice; the gateway accepts that, as it already sends the same request on to the next
+        model of the chain after such a failure. Timeouts are not retried: the provider may be
+        working on it, and the chain's fallback handles them.
+        """
+        try:
+            return await next(self._turn).handle_async_request(request)
+        except _BROKE_BEFORE_REPLY as exc:
+            if isinstance(exc, httpx.RemoteProtocolError) and not str(exc).startswith(_CLOSED_UNANSWERED):
+                raise  # a reply came back malformed: the provider did answer
+            return await next(self._turn).handle_async_request(request)
 
     def _resolve(self, target: Target) -> list[tuple[bytes, bytes]]:
         if target.key_ref is None:

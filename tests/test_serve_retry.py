@@ -1,0 +1,117 @@
+"""The gateway's upstream connections when the provider's side drops them before answering.
+
+A raw TCP server on loopback plays the provider, so the test decides exactly what each
+connection does: answer and then close while idle (a kept-alive connection gone stale), reset
+a new connection without reading it (a full listen backlog), or never answer at all.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from fleetui.serve.upstream import Target, Upstreams
+from fleetui.serve.wire import Wire
+
+REPLY = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{"ok": true}'
+# What each new connection does, by its number (0-based): "answer", "answer-once", "reset", "close".
+Plan = Callable[[int], str]
+
+
+def _read_request(conn: socket.socket) -> bool:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = conn.recv(65536)
+        if not more:
+            return False
+        data += more
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(rest) < length:
+        rest += conn.recv(65536)
+    return True
+
+
+@contextmanager
+def provider(plan: Plan) -> Iterator[tuple[str, list[str]]]:
+    """A loopback provider; yields its base URL and what it did with each connection."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    done: list[str] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            what = plan(len(done))
+            done.append(what)
+            with conn:
+                if what == "reset":  # RST at once, request unread: what an overflowing backlog does
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    continue
+                if what == "close":  # reads the request, closes without a word
+                    _read_request(conn)
+                    continue
+                answered = 0
+                while _read_request(conn):
+                    if what == "answer-once" and answered:
+                        # The next request on the kept-alive connection meets the provider closing it
+                        # (its idle timeout at that moment): closed unanswered, nothing said before.
+                        break
+                    conn.sendall(REPLY)
+                    answered += 1
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", done
+    finally:
+        listener.close()
+
+
+def target(base_url: str) -> Target:
+    return Target("m", "p", "p-model", base_url, Wire.OPENAI, None, True)
+
+
+async def call(upstreams: Upstreams, base: str) -> int:
+    response = await upstreams.send(upstreams.request(target(base), "/v1/chat/completions", b"{}", []))
+    await response.aread()
+    await response.aclose()
+    return response.status_code
+
+
+async def test_a_stale_kept_alive_connection_is_retried_on_a_fresh_one() -> None:
+    with provider(lambda n: "answer-once") as (base, done):
+        # One transport, so the second request is handed the first one's kept-alive connection.
+        upstreams = Upstreams(transport=httpx.AsyncHTTPTransport())
+        assert await call(upstreams, base) == 200
+        assert await call(upstreams, base) == 200
+        assert done == ["answer-once", "answer-once"]  # the second request needed a new connection
+        await upstreams.aclose()
+
+
+async def test_a_connection_reset_before_it_was_read_is_retried_once() -> None:
+    with provider(lambda n: "reset" if n == 0 else "answer") as (base, done):
+        upstreams = Upstreams(transport=httpx.AsyncHTTPTransport())
+        assert await call(upstreams, base) == 200
+        assert done == ["reset", "answer"]
+        await upstreams.aclose()
+
+
+async def test_a_provider_that_keeps_dropping_connections_is_tried_twice_then_reported() -> None:
+    with provider(lambda n: "close") as (base, done):
+        upstreams = Upstreams(transport=httpx.AsyncHTTPTransport())
+        with pytest.raises(httpx.RemoteProtocolError):
+            await call(upstreams, base)
+        assert done == ["close", "close"]  # once more, not a loop
+        await upstreams.aclose()
