@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from fleetui.store.filters import calls_in
 from fleetui.store.store import Store
 
 _COLUMNS = ("decision_id", "ts", "model_id", "provider_model", "rule", "strategy", "reason", "confidence",
@@ -49,15 +50,9 @@ def prune_decisions(store: Store, older_than_ts: float) -> int:
     return deleted
 
 
-def _where(since_ts: float | None, rule: str | None) -> tuple[str, list[Any]]:
-    clauses, params = ["1"], []
-    if since_ts:
-        clauses.append("ts >= ?")
-        params.append(since_ts)
-    if rule is not None:
-        clauses.append("COALESCE(rule, '') = ?")
-        params.append(rule)
-    return " AND ".join(clauses), params
+def _where(since_ts: float | None, rule: str | None) -> tuple[str, list[object]]:
+    where = calls_in(since_ts=since_ts or None).when("COALESCE(rule, '') = ?", rule)
+    return where.condition, where.params
 
 
 def decision_summary(store: Store, since_ts: float | None, rule: str | None = None) -> dict[str, Any]:
