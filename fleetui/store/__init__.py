@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from fleetui.store.store import Grouping, Store, StoreError, Totals, today, utc_day
 
 _LAZY = {"Grouping", "Store", "StoreError", "Totals", "today", "utc_day"}
-_SUBMODULES = {"analytics", "histogram", "verification"}
+_SUBMODULES = {"analytics", "histogram", "rankings", "recommendations", "routed", "usage", "use_cases", "verification"}
 
 __all__ = [
     "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "new_call_id", "today", "utc_day",

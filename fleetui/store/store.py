@@ -20,7 +20,7 @@ import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
 from operator import attrgetter
@@ -549,17 +549,19 @@ class Store:
         row = self._conn.execute("SELECT MAX(ts) FROM calls").fetchone()
         return row[0] if row else None
 
-    def _update_call(self, call_id: str, assignments: str, params: list[object]) -> bool:
-        changed = 0
+    def changed(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one UPDATE or DELETE in its own write; how many rows it changed."""
+        count = 0
 
         def work(conn: sqlite3.Connection) -> None:
-            nonlocal changed
-            changed = conn.execute(
-                f"UPDATE calls SET {assignments} WHERE call_id = ?", [*params, call_id]
-            ).rowcount
+            nonlocal count
+            count = conn.execute(sql, params).rowcount
 
         self.write(work)
-        return changed > 0
+        return count
+
+    def _update_call(self, call_id: str, assignments: str, params: list[object]) -> bool:
+        return self.changed(f"UPDATE calls SET {assignments} WHERE call_id = ?", [*params, call_id]) > 0
 
     def update_feedback(self, call_id: str, score: float, comment: str | None = None) -> bool:
         """Record a user's score for a call; the rollups' satisfaction sums follow."""
@@ -700,6 +702,15 @@ def upsert_sql(table: str, columns: Iterable[str], pk: Iterable[str]) -> str:
     action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)) if updates else "DO NOTHING"
     return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
             f"ON CONFLICT({', '.join(keys)}) {action}")
+
+
+def upsert_rows(store: Store, table: str, rows: Sequence[Mapping[str, object]], pk: tuple[str, ...]) -> None:
+    """Insert or update `rows` (all with the keys of the first) in one write."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = upsert_sql(table, columns, pk)
+    store.write(lambda conn: conn.executemany(sql, [[row.get(c) for c in columns] for row in rows]))
 
 
 def feedback_in(conn: sqlite3.Connection, call_id: str, score: float, comment: str | None) -> bool:
