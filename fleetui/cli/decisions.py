@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from dataclasses import asdict
 from typing import Any
 
 from fleetui.cli.context import CliContext
@@ -32,26 +33,26 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     since = ctx.since(args.since)
     store = ctx.store()
     summary = decision_summary(store, since, args.rule)
-    summary["alerts"] = decision_alerts(summary)
+    alerts = decision_alerts(summary)
     latest = recent_decisions(store, since, max(0, args.limit), args.rule)
     if args.json:
-        ctx.print_json({"since": args.since, **summary, "latest": latest})
+        ctx.print_json({"since": args.since, **asdict(summary), "alerts": alerts, "latest": latest})
         return 0
-    total = summary["decisions"]
+    total = summary.decisions
     if not total:
         print(f"no routing decisions logged since {args.since}; route with "
               "`Router.from_toml(path, on_decision=fleetui.log_decision)` to keep them")
         return 0
-    print(f"{total:,} routing decisions since {args.since}: median {summary['p50_us']:.1f} µs, "
-          f"p95 {summary['p95_us']:.1f} µs; mean confidence {summary['mean_confidence']:.2f}, "
-          f"{summary['escalated'] / total:.1%} escalated, {summary['overridden'] / total:.1%} overridden")
-    for alert in summary["alerts"]:
+    print(f"{total:,} routing decisions since {args.since}: median {summary.p50_us:.1f} µs, "
+          f"p95 {summary.p95_us:.1f} µs; mean confidence {summary.mean_confidence:.2f}, "
+          f"{summary.escalated / total:.1%} escalated, {summary.overridden / total:.1%} overridden")
+    for alert in alerts:
         print(f"! {alert}")
     print(f"  {'rule':<20} {'decisions':>9} {'share':>6} {'conf.':>5} {'escal.':>6}  models")
-    for entry in summary["rules"]:
-        models = ", ".join(f"{m} {n / entry['decisions']:.0%}" for m, n in list(entry["models"].items())[:3])
-        print(f"  {entry['rule'] or '(no rule)':<20} {entry['decisions']:>9,} {entry['decisions'] / total:>6.1%} "
-              f"{entry['mean_confidence']:>5.2f} {entry['escalated'] / entry['decisions']:>6.1%}  {models}")
+    for entry in summary.rules:
+        models = ", ".join(f"{m} {n / entry.decisions:.0%}" for m, n in list(entry.models.items())[:3])
+        print(f"  {entry.rule or '(no rule)':<20} {entry.decisions:>9,} {entry.decisions / total:>6.1%} "
+              f"{entry.mean_confidence:>5.2f} {entry.escalated / entry.decisions:>6.1%}  {models}")
     if latest:
         print("latest:")
     for d in latest:

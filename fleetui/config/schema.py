@@ -290,11 +290,6 @@ class Privacy(Section):
             return value
         raise ValueError('not a privacy mode; use "full", "truncate:N" with N > 0, "hash" or "none"')
 
-    @property
-    def truncate_at(self) -> int | None:
-        match = _TRUNCATE.match(self.prompts)
-        return int(match.group(1)) if match else None
-
 
 class UseCaseRule(Section):
     """Keywords that put a prompt in a use case before (and beside) discovered clusters."""

@@ -686,10 +686,6 @@ class Store:
         sql = f"SELECT {rollups.select_sums()} FROM rollup_daily{where.sql}"
         return rollups.totals_of(None, self._conn.execute(sql, where.params).fetchone())
 
-    def today_by_model(self) -> list[Totals]:
-        day = today()
-        return self.totals("model", since=day, until=day)
-
     def rollup_rows(self) -> Iterator[dict[str, object]]:
         """Raw rollup rows, for checks and exports."""
         return self.db.query("SELECT * FROM rollup_daily ORDER BY day, model_id, use_case, task")
