@@ -208,9 +208,34 @@ def _step_9_gateway_overhead(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN gateway_overhead_ms REAL")
 
 
+def _step_10_provider_names(db: sqlite_utils.Database) -> None:
+    """`calls.provider_name` in one vocabulary, OTel's gen_ai.provider.name
+    (fleetui.store.provider_names): calls stored before held a guess from the SDK ("openai"), a
+    fleet provider kind ("openai-compatible") or LiteLLM's name ("vertex_ai"). The totals behind
+    `fleetui metrics` are merged under the new names (from the name alone: they keep no server)."""
+    from fleetui.store.provider_names import provider_name_of
+
+    db.conn.create_function("fleetui_provider_name", 2, provider_name_of, deterministic=True)
+    db.execute(  # one pass over the log; only rows whose name changes are written
+        "UPDATE calls SET provider_name = fleetui_provider_name(provider_name, server_address) "
+        "WHERE provider_name IS NOT fleetui_provider_name(provider_name, server_address)"
+    )
+    key = ("model", "provider", "operation", "in_fleet")
+    sums = [c.name for c in db.table("metrics_totals").columns if c.name not in key]
+    db.execute(
+        "CREATE TEMP TABLE renamed_totals AS SELECT model, "
+        "COALESCE(fleetui_provider_name(NULLIF(provider, ''), NULL), '') provider, operation, in_fleet, "
+        + ", ".join(f"SUM({c}) {c}" for c in sums) + " FROM metrics_totals GROUP BY 1, 2, 3, 4"
+    )
+    db.execute("DELETE FROM metrics_totals")
+    columns = ", ".join((*key, *sums))
+    db.execute(f"INSERT INTO metrics_totals ({columns}) SELECT {columns} FROM renamed_totals")
+    db.execute("DROP TABLE renamed_totals")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
     _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals, _step_8_shared,
-    _step_9_gateway_overhead,
+    _step_9_gateway_overhead, _step_10_provider_names,
 )
 SCHEMA_VERSION = len(STEPS)

@@ -32,6 +32,7 @@ from fleetui.store import rollups, spool
 from fleetui.store.checks import check_call
 from fleetui.store.filters import calls_in, days_in
 from fleetui.store.migrations import SCHEMA_VERSION, STEPS
+from fleetui.store.provider_names import provider_name_of
 from fleetui.store.records import CALL_COLUMNS, CallRecord, ProbeRecord
 from fleetui.store.rollups import Totals
 
@@ -430,6 +431,7 @@ class Store:
         sums: dict[rollups.RollupKey, rollups.Sums] = {}
         days = self._days
         for record in chunk:
+            record.provider_name = provider_name_of(record.provider_name, record.server_address)
             row = list(values(record))
             tags = row[_TAGS]
             row[_TAGS] = json.dumps(tags) if tags else None
