@@ -97,7 +97,7 @@ def call_record(fleet: Fleet, trial: Trial, request: ChatRequest) -> CallRecord:
         ts=time.time() - trial.latency_ms / 1000,
         source=SOURCE,
         model_id=trial.model_id,
-        provider_name=fleet.provider_of(model).kind.value,
+        provider_name=str(fleet.provider_of(model).kind),
         request_model=model.model,
         response_model=r.response_model if r else None,
         server_address=fleet.base_url_of(model),

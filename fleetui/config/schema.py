@@ -60,7 +60,33 @@ class ProviderKind(StrEnum):
     OLLAMA = "ollama"
 
 
-DEFAULT_BASE_URLS: dict[ProviderKind, str] = {
+# Packages add provider kinds here: an entry point's name is the kind, its value an Adapter
+# (fleetui.providers.factory loads them). The fleet file only needs the names, so reading one
+# never imports a plugin.
+ADAPTER_ENTRY_POINTS = "fleetui.adapters"
+
+
+def plugin_kinds() -> list[str]:
+    """The provider kinds installed adapter plugins declare (read from their metadata, not loaded)."""
+    import importlib.metadata
+
+    builtin = {k.value for k in ProviderKind}
+    return sorted({e.name for e in importlib.metadata.entry_points(group=ADAPTER_ENTRY_POINTS)} - builtin)
+
+
+def provider_kind(value: object) -> ProviderKind | str:
+    """A built-in kind as its ProviderKind, a plugin's kind as its name; else ValueError naming them all."""
+    if isinstance(value, str):
+        if value in ProviderKind._value2member_map_:
+            return ProviderKind(value)
+        if value in plugin_kinds():  # scanned only for a kind that is not built in
+            return value
+    known = [k.value for k in ProviderKind] + plugin_kinds()
+    raise ValueError(f"no adapter for provider kind {value!r}; the kinds installed are {', '.join(known)} "
+                     f"(a package adds one through the {ADAPTER_ENTRY_POINTS!r} entry points)")
+
+
+DEFAULT_BASE_URLS: dict[ProviderKind | str, str] = {
     ProviderKind.OPENAI_COMPATIBLE: "https://api.openai.com/v1",
     ProviderKind.ANTHROPIC: "https://api.anthropic.com",
     ProviderKind.GEMINI: "https://generativelanguage.googleapis.com",
@@ -72,7 +98,11 @@ class Provider(Section):
     """Where a family of models is served and how to authenticate."""
 
     id: Identifier = Field(description="the provider's id, which models name in `provider`")
-    kind: ProviderKind = Field(description="the wire format: openai-compatible, anthropic, gemini or ollama")
+    kind: ProviderKind | str = Field(
+        union_mode="left_to_right",
+        description="the wire format: openai-compatible, anthropic, gemini, ollama, or a kind an installed "
+        "adapter plugin adds (entry points `fleetui.adapters`)",
+    )
     base_url: str | None = Field(
         default=None, description="the API's base URL (the kind's public default when omitted)"
     )
@@ -86,6 +116,14 @@ class Provider(Section):
     )
 
     _check_key = field_validator("key")(classmethod(lambda cls, v: _check_key_ref(v)))
+    _check_kind = field_validator("kind", mode="before")(classmethod(lambda cls, v: provider_kind(v)))
+
+    @model_validator(mode="after")
+    def _plugin_base_url(self) -> Provider:
+        if self.base_url is None and self.kind not in DEFAULT_BASE_URLS:
+            raise ValueError(f"kind {self.kind!r} comes from a plugin and has no default address; "
+                             "set base_url to the API's address")
+        return self
 
     @field_validator("base_url")
     @classmethod

@@ -56,7 +56,7 @@ _OPENAI_COMPATIBLE_HOSTS = {
     "api.perplexity.ai": "perplexity",
     "api.cerebras.ai": "cerebras",
 }
-_KIND_PREFIX = {
+_KIND_PREFIX: dict[ProviderKind | str, str] = {
     ProviderKind.ANTHROPIC: "anthropic",  # LiteLLM adds /v1/messages to api_base
     ProviderKind.GEMINI: "gemini",
     ProviderKind.OLLAMA: "ollama_chat",  # LiteLLM's client for Ollama's /api/chat
@@ -106,8 +106,8 @@ def litellm_model(fleet: Fleet, model: Model) -> tuple[str, str | None]:
     default for that provider is the fleet's endpoint)."""
     provider = fleet.provider_of(model)
     base = fleet.base_url_of(model)
-    default = base == DEFAULT_BASE_URLS[provider.kind]
-    prefix = _KIND_PREFIX[provider.kind]
+    default = base == DEFAULT_BASE_URLS.get(provider.kind)
+    prefix = _KIND_PREFIX.get(provider.kind, str(provider.kind))  # a plugin kind: its own name
     if provider.kind is ProviderKind.OPENAI_COMPATIBLE:
         prefix = _OPENAI_COMPATIBLE_HOSTS.get(urlparse(base).hostname or "", prefix)
     if provider.kind is ProviderKind.GEMINI:
