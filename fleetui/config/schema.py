@@ -214,10 +214,14 @@ class Role(Section):
 class RoutingRule(Section):
     """Send requests matching `when` to a model or to the models of a role."""
 
+    # The file says `model = "<fleet id>"`; in Python a fleet id is `model_id` everywhere
+    # (`Model.model` is the provider's own name), so the attribute has the alias.
+    model_config = ConfigDict(**Section.model_config, serialize_by_alias=True)
+
     name: Identifier = Field(description="the rule's name, shown in decisions and A/B tests")
     priority: int = Field(default=100, description="lower runs first")
     when: str = Field(min_length=1, description='condition, e.g. task == "coding"')
-    model: Identifier | None = Field(default=None, description="the id of the model this rule routes to")
+    model_id: Identifier | None = Field(default=None, alias="model", description="the id of the model this rule routes to")
     role: Identifier | None = Field(default=None, description="the id of the role whose models this rule routes to")
     fallbacks: list[Identifier] = Field(
         default_factory=list,
@@ -228,7 +232,7 @@ class RoutingRule(Section):
 
     @model_validator(mode="after")
     def _one_target(self) -> RoutingRule:
-        if (self.model is None) == (self.role is None):
+        if (self.model_id is None) == (self.role is None):
             raise ValueError("a rule targets exactly one of `model` or `role`; keep one of them")
         return self
 
@@ -449,6 +453,11 @@ class Fleet(Section):
 
     def key_ref_of(self, model: Model) -> str | None:
         return model.key or self.provider_of(model).key
+
+    def targets_of(self, rule: RoutingRule) -> list[str]:
+        """The model ids a rule sends requests to, before fallbacks: its model, or its role's
+        models best priority first."""
+        return [rule.model_id] if rule.model_id else [m.id for m in self.models_in_role(rule.role or "")]
 
     def models_in_role(self, role_id: str) -> list[Model]:
         """Models holding a role, best priority first."""

@@ -155,7 +155,7 @@ def _tier_prices(pricer: Pricer, model_id: str, start: int) -> dict[str, float]:
 
 def _rule_targets(fleet: Fleet, rule: RoutingRule, enabled: set[str]) -> tuple[list[str], list[str]]:
     """A rule's own models (the model, or the role's by priority) and then its fallbacks, enabled only."""
-    direct = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
+    direct = fleet.targets_of(rule)
     direct = [m for m in dict.fromkeys(direct) if m in enabled]
     fallbacks = [f for f in dict.fromkeys(rule.fallbacks) if f in enabled and f not in direct]
     return direct, fallbacks
