@@ -254,7 +254,7 @@ def demo_calls(fleet: Fleet, count: int, *, seed: int = 7, now: float | None = N
     profiles = {m.id: _profile(m) for m in fleet.models}
     picked = rng.choices(_USE_CASES, weights=[u.share for u in _USE_CASES], k=count)
     base_url = {m.id: fleet.base_url_of(m) for m in fleet.models}
-    provider_kind = {m.id: fleet.provider_of(m).kind.value for m in fleet.models}
+    provider_kind = {m.id: str(fleet.provider_of(m).kind) for m in fleet.models}
     failures = (("rate_limited", 429), ("timeout", None), ("server_error", 500), ("overloaded", 529))
     lognorm = rng.lognormvariate
     for ts, use_case in zip(_timestamps(rng, count, now), picked):

@@ -41,7 +41,7 @@ _HOST_TO_CATALOG = {
     "api.mistral.ai": "mistral",
     "api.x.ai": "x-ai",
 }
-_KIND_TO_CATALOG = {ProviderKind.ANTHROPIC: "anthropic", ProviderKind.GEMINI: "google"}
+_KIND_TO_CATALOG: dict[ProviderKind | str, str] = {ProviderKind.ANTHROPIC: "anthropic", ProviderKind.GEMINI: "google"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def catalog_source() -> str:
     return f"catalog@{_catalog_package_version()}{stamp}"
 
 
-def catalog_id_for(base_url: str, kind: ProviderKind | None = None, explicit: str | None = None) -> str | None:
+def catalog_id_for(base_url: str, kind: ProviderKind | str | None = None, explicit: str | None = None) -> str | None:
     """The provider's id in the genai-prices catalog, from config, host or kind."""
     if explicit:
         return explicit

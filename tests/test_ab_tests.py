@@ -191,7 +191,7 @@ def test_ending_a_test_routes_its_rule_to_the_winner(fleet_file: Path, tmp_path:
     assert "rule casual-to-local now routes to gpt-4o-mini; A/B test local-vs-mini disabled" in capsys.readouterr().out
     fleet = load_fleet(fleet_file)
     rule = next(r for r in fleet.rules if r.name == "casual-to-local")
-    assert (rule.model, rule.fallbacks) == ("gpt-4o-mini", ["local-llama"])
+    assert (rule.model_id, rule.fallbacks) == ("gpt-4o-mini", ["local-llama"])
     [test] = fleet.ab_tests
     assert not test.enabled and test.description.startswith("ended: gpt-4o-mini won")
     text = fleet_file.read_text()
@@ -211,7 +211,7 @@ def test_ending_on_a_role_rule_keeps_the_role_as_fallbacks_and_all_traffic_tests
                     '\n[[ab_tests]]\nname = "everything"\narms = { "claude-haiku" = 1, "gemini-flash" = 1 }\n')
     change = plan_ab_winner(path, "pings", "gemini-flash")
     rule = next(r for r in parse_fleet(change.new_text).rules if r.name == "heartbeats")
-    assert (rule.model, rule.role, rule.fallbacks) == ("gemini-flash", None, ["claude-haiku", "gpt-4o-mini"])
+    assert (rule.model_id, rule.role, rule.fallbacks) == ("gemini-flash", None, ["claude-haiku", "gpt-4o-mini"])
     with pytest.raises(CannotApply, match="splits all traffic"):
         plan_ab_winner(path, "everything", "gemini-flash")
     with pytest.raises(CannotApply, match="not an arm"):

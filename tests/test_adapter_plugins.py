@@ -116,3 +116,47 @@ async def test_a_server_that_ignores_stream_true_still_answers_a_stream() -> Non
     done = events[-1]
     assert isinstance(done, StreamDone) and done.result.text == "whole reply" and not done.result.streamed
     assert (done.result.input_tokens, done.result.output_tokens) == (4, 2)
+
+
+FLEET_WITH = """\
+[[providers]]
+id = "house"
+kind = "{kind}"
+{base_url}
+[[models]]
+id = "echo-1"
+name = "Echo"
+provider = "house"
+model = "e1"
+"""
+
+
+async def test_a_fleet_file_names_a_plugin_kind_and_its_models_are_called(installed_plugin: None,
+                                                                          tmp_path: Path) -> None:
+    from fleetui.config.fleetfile import load_fleet
+    from fleetui.providers.factory import adapter_for
+
+    path = tmp_path / "fleet.toml"
+    path.write_text(FLEET_WITH.format(kind="echo", base_url='base_url = "http://echo.test"'))
+    fleet = load_fleet(path)
+    assert fleet.providers[0].kind == "echo"
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"echo": "HI", "tokens": 1}))
+    async with adapter_for(fleet, "echo-1", transport=transport) as adapter:
+        result = await adapter.chat(ChatRequest.of("hi"))
+    assert type(adapter).__name__ == "EchoAdapter" and result.text == "HI"
+
+
+def test_an_unknown_kind_is_a_problem_at_its_place_naming_the_kinds_there_are(installed_plugin: None,
+                                                                             tmp_path: Path) -> None:
+    from fleetui.config.fleetfile import FleetFileError, load_fleet
+
+    path = tmp_path / "fleet.toml"
+    path.write_text(FLEET_WITH.format(kind="ecko", base_url=""))
+    with pytest.raises(FleetFileError) as caught:
+        load_fleet(path)
+    [problem] = str(caught.value).splitlines()[1:]
+    assert problem.strip().startswith(f"{path}:3:8: providers[house].kind: no adapter for provider kind 'ecko'")
+    assert "openai-compatible, anthropic, gemini, ollama, echo" in problem  # "missing"/"wrong" too: named, not loaded
+    path.write_text(FLEET_WITH.format(kind="echo", base_url=""))  # a plugin kind has no default address
+    with pytest.raises(FleetFileError, match=r"fleet.toml:\d+:\d+: .*kind 'echo' comes from a plugin .*set base_url"):
+        load_fleet(path)

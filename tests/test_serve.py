@@ -48,7 +48,8 @@ def test_chat_completion_is_relayed_and_recorded_with_the_clients_attributes(gat
     row = gateway.call(raw.headers["x-fleetui-call-id"])
     assert (row["source"], row["task"], row["user_id"], row["session_id"]) == ("billing-bot", "summarize", "u7", "s1")
     assert json.loads(row["tags"]) == ["beta", "eu"]
-    assert (row["model_id"], row["provider_name"], row["request_model"]) == ("small", "oa", "fake-small")
+    # The fleet's provider "oa" is OpenAI-compatible: stored in the one vocabulary (provider_names).
+    assert (row["model_id"], row["provider_name"], row["request_model"]) == ("small", "openai", "fake-small")
     assert (row["input_tokens"], row["output_tokens"]) == (3, 5)
     assert row["cost_usd"] == pytest.approx((3 * 1.0 + 5 * 2.0) / 1e6)  # the fleet's price override
     assert row["prompt"] == "hello there gateway" and row["response"] == "Hello from the fake provider!"

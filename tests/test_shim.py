@@ -233,6 +233,23 @@ def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
     rec.close()
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_records_its_own_calls_and_not_its_parents(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path / "fork.db", fleet_path=SAMPLE_FLEET, interval_s=5)
+    rec.record(fleetui.store.CallRecord(model_id="m", task="parent"))  # queued, not yet stored
+    pid = os.fork()
+    if pid == 0:  # the child: its first call must not be lost with the parent's queue
+        rec.record(fleetui.store.CallRecord(model_id="m", task="child"))
+        os._exit(0 if rec.flush(10) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert rec.flush(10)
+    with Store.open(rec.db_path) as store:
+        tasks = [r["task"] for r in store.db.query("SELECT task FROM calls ORDER BY task")]
+    assert tasks == ["child", "parent"]  # each stored once, by the process that made it
+    rec.close()
+
+
 def test_locked_database_keeps_records_and_writes_them_later(tmp_path: Path) -> None:
     db = tmp_path / "locked.db"
     Store.open(db).close()

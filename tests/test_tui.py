@@ -263,7 +263,7 @@ async def test_edit_a_rule_with_live_validation_and_a_sample_prompt(demo_session
         await pilot.pause(0.2)
     saved = load_fleet(demo_session.source.path)
     rule = next(r for r in saved.rules if r.name == "heartbeats")
-    assert rule.when == 'task in ["heartbeat", "ping"]' and rule.model == "gpt-4o-mini"
+    assert rule.when == 'task in ["heartbeat", "ping"]' and rule.model_id == "gpt-4o-mini"
 
 
 async def test_edit_a_model_keeps_what_the_form_does_not_show(demo_session: Session) -> None:

@@ -132,7 +132,7 @@ async def test_a_rule_typed_after_n_is_saved_by_ctrl_s_without_update(demo_sessi
     assert not editor.dirty
     fleet = load_fleet(path)
     rule = next(r for r in fleet.rules if r.name == "night-batch")
-    assert (rule.when, rule.model, rule.priority) == ("hour < 6", "deepseek-v3", 100)
+    assert (rule.when, rule.model_id, rule.priority) == ("hour < 6", "deepseek-v3", 100)
     assert set(_comments(before)) <= set(_comments(path.read_text()))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import asdict
 from typing import Any
 
 from fleetui.cli.context import CliContext, CliError
@@ -35,28 +36,28 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.rule:
         _check_rule(ctx, args.rule)
     summary = decision_summary(store, since, args.rule)
-    summary["alerts"] = decision_alerts(summary)
+    alerts = decision_alerts(summary)
     latest = recent_decisions(store, since, max(0, args.limit), args.rule)
     if args.json:
-        ctx.print_json({"since": args.since, **summary, "latest": latest})
+        ctx.print_json({"since": args.since, **asdict(summary), "alerts": alerts, "latest": latest})
         return 0
-    total = summary["decisions"]
+    total = summary.decisions
     if not total:
         print(f"no routing decisions logged since {args.since}; route with "
               "`Router.from_toml(path, on_decision=fleetui.log_decision)` to keep them")
         return 0
-    say(f"{plural(total, 'routing decision')} since {args.since}: median {summary['p50_us']:.1f} µs, "
-        f"p95 {summary['p95_us']:.1f} µs; mean confidence {summary['mean_confidence']:.2f}, "
-        f"{summary['escalated'] / total:.1%} escalated, {summary['overridden'] / total:.1%} overridden")
-    for alert in summary["alerts"]:
+    say(f"{plural(total, 'routing decision')} since {args.since}: median {summary.p50_us:.1f} µs, "
+        f"p95 {summary.p95_us:.1f} µs; mean confidence {summary.mean_confidence:.2f}, "
+        f"{summary.escalated / total:.1%} escalated, {summary.overridden / total:.1%} overridden")
+    for alert in alerts:
         say(f"! {alert}", hang=2)
     print_table((Column("RULE"), Column("DECISIONS", numeric=True), Column("SHARE", numeric=True),
                  Column("CONF.", numeric=True, drop=2), Column("ESCAL.", numeric=True, drop=1),
                  Column("MODELS", wrap=True)),
-                [(entry["rule"] or "(no rule)", f"{entry['decisions']:,}", f"{entry['decisions'] / total:.1%}",
-                  f"{entry['mean_confidence']:.2f}", f"{entry['escalated'] / entry['decisions']:.1%}",
-                  ", ".join(f"{m} {n / entry['decisions']:.0%}" for m, n in list(entry["models"].items())[:3]))
-                 for entry in summary["rules"]], indent=2)
+                [(entry.rule or "(no rule)", f"{entry.decisions:,}", f"{entry.decisions / total:.1%}",
+                  f"{entry.mean_confidence:.2f}", f"{entry.escalated / entry.decisions:.1%}",
+                  ", ".join(f"{m} {n / entry.decisions:.0%}" for m, n in list(entry.models.items())[:3]))
+                 for entry in summary.rules], indent=2)
     if latest:
         print("latest (UTC):")
     print_table((Column("WHEN", numeric=True), Column("MODEL"), Column("COMPLEXITY", drop=2, wrap=True), Column("µS", numeric=True, drop=1),
@@ -74,7 +75,7 @@ def _check_rule(ctx: CliContext, rule: str) -> None:
     since 24h"."""
     from fleetui.store.decisions import decision_summary
 
-    if decision_summary(ctx.store(), None, rule)["decisions"]:
+    if decision_summary(ctx.store(), None, rule).decisions:
         return
     names = [r.name for r in ctx.fleet().rules]
     if rule in names:

@@ -56,14 +56,14 @@ def parse_keymap(text: str, known: Collection[str], path: Path | str = "keymap.t
     for binding, value, key_path in _entries(data):
         if index is None:
             index = LineIndex(text)
-        where = index.position_of(key_path)
+        at = index.position_of(key_path)
         if not isinstance(value, str) or not value.strip():
-            problems.append(_at(path, where, f"{binding}: expected keys as a string, e.g. {binding} = \"f\" or "
+            problems.append(_at(path, at, f"{binding}: expected keys as a string, e.g. {binding} = \"f\" or "
                                              f"\"ctrl+f,f3\"; got {_kind(value)}"))
         elif binding not in known:
             hint = difflib.get_close_matches(binding, sorted(known), n=1, cutoff=0.5)
             advice = f"did you mean {hint[0]!r}?" if hint else f"the ids are: {', '.join(sorted(known))}"
-            problems.append(_at(path, where, f"{binding}: no key binding has this id; {advice}"))
+            problems.append(_at(path, at, f"{binding}: no key binding has this id; {advice}"))
         else:
             keymap[binding] = value
     if problems:

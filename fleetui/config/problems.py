@@ -179,9 +179,9 @@ def field_info(loc: FieldPath) -> FieldInfo | None:
         if isinstance(part, int):
             continue
         model = _model_in(current)
-        if model is None or part not in model.model_fields:
+        if model is None or part not in _keys(model):
             return None
-        info = model.model_fields[part]
+        info = _keys(model)[part]
         current = info.annotation
     return info
 
@@ -193,11 +193,16 @@ def allowed_keys(loc: FieldPath) -> list[str]:
         if isinstance(part, int):
             continue
         model = _model_in(current)
-        if model is None or part not in model.model_fields:
+        if model is None or part not in _keys(model):
             return []
-        current = model.model_fields[part].annotation
+        current = _keys(model)[part].annotation
     model = _model_in(current)
-    return list(model.model_fields) if model else []
+    return list(_keys(model)) if model else []
+
+
+def _keys(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """A model's fields by the key the file uses (the alias where a field has one)."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

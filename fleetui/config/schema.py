@@ -60,7 +60,33 @@ class ProviderKind(StrEnum):
     OLLAMA = "ollama"
 
 
-DEFAULT_BASE_URLS: dict[ProviderKind, str] = {
+# Packages add provider kinds here: an entry point's name is the kind, its value an Adapter
+# (fleetui.providers.factory loads them). The fleet file only needs the names, so reading one
+# never imports a plugin.
+ADAPTER_ENTRY_POINTS = "fleetui.adapters"
+
+
+def plugin_kinds() -> list[str]:
+    """The provider kinds installed adapter plugins declare (read from their metadata, not loaded)."""
+    import importlib.metadata
+
+    builtin = {k.value for k in ProviderKind}
+    return sorted({e.name for e in importlib.metadata.entry_points(group=ADAPTER_ENTRY_POINTS)} - builtin)
+
+
+def provider_kind(value: object) -> ProviderKind | str:
+    """A built-in kind as its ProviderKind, a plugin's kind as its name; else ValueError naming them all."""
+    if isinstance(value, str):
+        if value in ProviderKind._value2member_map_:
+            return ProviderKind(value)
+        if value in plugin_kinds():  # scanned only for a kind that is not built in
+            return value
+    known = [k.value for k in ProviderKind] + plugin_kinds()
+    raise ValueError(f"no adapter for provider kind {value!r}; the kinds installed are {', '.join(known)} "
+                     f"(a package adds one through the {ADAPTER_ENTRY_POINTS!r} entry points)")
+
+
+DEFAULT_BASE_URLS: dict[ProviderKind | str, str] = {
     ProviderKind.OPENAI_COMPATIBLE: "https://api.openai.com/v1",
     ProviderKind.ANTHROPIC: "https://api.anthropic.com",
     ProviderKind.GEMINI: "https://generativelanguage.googleapis.com",
@@ -72,7 +98,11 @@ class Provider(Section):
     """Where a family of models is served and how to authenticate."""
 
     id: Identifier = Field(description="the provider's id, which models name in `provider`")
-    kind: ProviderKind = Field(description="the wire format: openai-compatible, anthropic, gemini or ollama")
+    kind: ProviderKind | str = Field(
+        union_mode="left_to_right",
+        description="the wire format: openai-compatible, anthropic, gemini, ollama, or a kind an installed "
+        "adapter plugin adds (entry points `fleetui.adapters`)",
+    )
     base_url: str | None = Field(
         default=None, description="the API's base URL (the kind's public default when omitted)"
     )
@@ -86,6 +116,14 @@ class Provider(Section):
     )
 
     _check_key = field_validator("key")(classmethod(lambda cls, v: _check_key_ref(v)))
+    _check_kind = field_validator("kind", mode="before")(classmethod(lambda cls, v: provider_kind(v)))
+
+    @model_validator(mode="after")
+    def _plugin_base_url(self) -> Provider:
+        if self.base_url is None and self.kind not in DEFAULT_BASE_URLS:
+            raise ValueError(f"kind {self.kind!r} comes from a plugin and has no default address; "
+                             "set base_url to the API's address")
+        return self
 
     @field_validator("base_url")
     @classmethod
@@ -176,10 +214,14 @@ class Role(Section):
 class RoutingRule(Section):
     """Send requests matching `when` to a model or to the models of a role."""
 
+    # The file says `model = "<fleet id>"`; in Python a fleet id is `model_id` everywhere
+    # (`Model.model` is the provider's own name), so the attribute has the alias.
+    model_config = ConfigDict(**Section.model_config, serialize_by_alias=True)
+
     name: Identifier = Field(description="the rule's name, shown in decisions and A/B tests")
     priority: int = Field(default=100, description="lower runs first")
     when: str = Field(min_length=1, description='condition, e.g. task == "coding"')
-    model: Identifier | None = Field(default=None, description="the id of the model this rule routes to")
+    model_id: Identifier | None = Field(default=None, alias="model", description="the id of the model this rule routes to")
     role: Identifier | None = Field(default=None, description="the id of the role whose models this rule routes to")
     fallbacks: list[Identifier] = Field(
         default_factory=list,
@@ -190,7 +232,7 @@ class RoutingRule(Section):
 
     @model_validator(mode="after")
     def _one_target(self) -> RoutingRule:
-        if (self.model is None) == (self.role is None):
+        if (self.model_id is None) == (self.role is None):
             raise ValueError("a rule targets exactly one of `model` or `role`; keep one of them")
         return self
 
@@ -289,11 +331,6 @@ class Privacy(Section):
         if match and int(match.group(1)) > 0:
             return value
         raise ValueError('not a privacy mode; use "full", "truncate:N" with N > 0, "hash" or "none"')
-
-    @property
-    def truncate_at(self) -> int | None:
-        match = _TRUNCATE.match(self.prompts)
-        return int(match.group(1)) if match else None
 
 
 class UseCaseRule(Section):
@@ -417,6 +454,11 @@ class Fleet(Section):
     def key_ref_of(self, model: Model) -> str | None:
         """The key's name; None when the model needs none (its key is "", or nobody names one)."""
         return (model.key if model.key is not None else self.provider_of(model).key) or None
+
+    def targets_of(self, rule: RoutingRule) -> list[str]:
+        """The model ids a rule sends requests to, before fallbacks: its model, or its role's
+        models best priority first."""
+        return [rule.model_id] if rule.model_id else [m.id for m in self.models_in_role(rule.role or "")]
 
     def models_in_role(self, role_id: str) -> list[Model]:
         """Models holding a role, best priority first."""

@@ -230,7 +230,8 @@ def _merge_table(
 
 def _note_text(entry: Mapping[str, Any], notes: Mapping[str, str]) -> str:
     for key in _IDENTITY_KEYS:
-        note = notes.get(entry.get(key)) if isinstance(entry.get(key), str) else None
+        identity = entry.get(key)
+        note = notes.get(identity) if isinstance(identity, str) else None
         if note:
             return "".join(f"# {line.removeprefix('#').strip()}\n" for line in note.splitlines() if line.strip())
     return ""

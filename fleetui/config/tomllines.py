@@ -123,7 +123,9 @@ class _Scanner:
         self.table: Path = ()
 
     def skip(self, pattern: re.Pattern[str]) -> None:
-        self.pos = pattern.match(self.text, self.pos).end()  # type: ignore[union-attr] # both match ""
+        match = pattern.match(self.text, self.pos)
+        if match is not None:  # always: the patterns skipped match the empty string too
+            self.pos = match.end()
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""

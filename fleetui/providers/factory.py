@@ -20,7 +20,7 @@ import logging
 
 import httpx
 
-from fleetui.config.schema import Fleet, ProviderKind
+from fleetui.config.schema import ADAPTER_ENTRY_POINTS, Fleet, ProviderKind
 from fleetui.providers.anthropic import AnthropicAdapter
 from fleetui.providers.base import Adapter
 from fleetui.providers.gemini import GeminiAdapter
@@ -28,7 +28,7 @@ from fleetui.providers.ollama import OllamaAdapter
 from fleetui.providers.openai import OpenAIAdapter
 from fleetui.providers.types import ErrorKind, ProviderError, RetryPolicy, Timeouts
 
-ENTRY_POINT_GROUP = "fleetui.adapters"
+ENTRY_POINT_GROUP = ADAPTER_ENTRY_POINTS  # the fleet schema accepts the kinds they name
 
 log = logging.getLogger(__name__)
 

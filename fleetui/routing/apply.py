@@ -116,7 +116,7 @@ def plan_ab_winner(path: Path, test_name: str, winner: str) -> Change:
         raise CannotApply(f"A/B test {test_name!r} splits all traffic, not a rule's: there is no rule to point "
                           f"at {winner}; make it the first holder of the `default` role by hand")
     rule = next(r for r in fleet.rules if r.name == test.rule)
-    before = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
+    before = fleet.targets_of(rule)
     data = fleet.model_dump()
     for entry in data["rules"]:
         if entry["name"] == rule.name:

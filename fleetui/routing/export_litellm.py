@@ -56,7 +56,7 @@ _OPENAI_COMPATIBLE_HOSTS = {
     "api.perplexity.ai": "perplexity",
     "api.cerebras.ai": "cerebras",
 }
-_KIND_PREFIX = {
+_KIND_PREFIX: dict[ProviderKind | str, str] = {
     ProviderKind.ANTHROPIC: "anthropic",  # LiteLLM adds /v1/messages to api_base
     ProviderKind.GEMINI: "gemini",
     ProviderKind.OLLAMA: "ollama_chat",  # LiteLLM's client for Ollama's /api/chat
@@ -106,8 +106,8 @@ def litellm_model(fleet: Fleet, model: Model) -> tuple[str, str | None]:
     default for that provider is the fleet's endpoint)."""
     provider = fleet.provider_of(model)
     base = fleet.base_url_of(model)
-    default = base == DEFAULT_BASE_URLS[provider.kind]
-    prefix = _KIND_PREFIX[provider.kind]
+    default = base == DEFAULT_BASE_URLS.get(provider.kind)
+    prefix = _KIND_PREFIX.get(provider.kind, str(provider.kind))  # a plugin kind: its own name
     if provider.kind is ProviderKind.OPENAI_COMPATIBLE:
         prefix = _OPENAI_COMPATIBLE_HOSTS.get(urlparse(base).hostname or "", prefix)
     if provider.kind is ProviderKind.GEMINI:
@@ -155,7 +155,7 @@ def _tier_prices(pricer: Pricer, model_id: str, start: int) -> dict[str, float]:
 
 def _rule_targets(fleet: Fleet, rule: RoutingRule, enabled: set[str]) -> tuple[list[str], list[str]]:
     """A rule's own models (the model, or the role's by priority) and then its fallbacks, enabled only."""
-    direct = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
+    direct = fleet.targets_of(rule)
     direct = [m for m in dict.fromkeys(direct) if m in enabled]
     fallbacks = [f for f in dict.fromkeys(rule.fallbacks) if f in enabled and f not in direct]
     return direct, fallbacks

@@ -139,7 +139,7 @@ def _compile(fleet: Fleet) -> _Config:
     # sorted() is stable: rules with equal priorities keep their order in the file.
     for rule in sorted((r for r in fleet.rules if r.enabled), key=lambda r: r.priority):
         condition = parse_condition(rule.when)
-        targets = [rule.model] if rule.model else [m.id for m in fleet.models_in_role(rule.role or "")]
+        targets = fleet.targets_of(rule)
         targets += [f for f in rule.fallbacks if f not in targets]
         reason = f"rule {rule.name}: {rule.when}"
         rules.append(_Rule(rule.name, rule.when, condition.evaluate, tuple(targets), reason))

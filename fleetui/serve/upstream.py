@@ -20,7 +20,7 @@ from fleetui.secrets import resolve_key
 from fleetui.serve.wire import Wire
 
 # Which client wire format each kind of provider serves, and where under its base URL.
-_WIRES: dict[ProviderKind, tuple[Wire, str]] = {
+_WIRES: dict[ProviderKind | str, tuple[Wire, str]] = {  # a plugin kind: not served
     ProviderKind.OPENAI_COMPATIBLE: (Wire.OPENAI, ""),
     ProviderKind.OLLAMA: (Wire.OPENAI, "/v1"),  # Ollama's OpenAI-compatible API
     ProviderKind.ANTHROPIC: (Wire.ANTHROPIC, ""),

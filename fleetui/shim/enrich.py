@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from fleetui.config.schema import Fleet
 from fleetui.config.fleetfile import find_fleet_file, load_fleet
+from fleetui.config.schema import Fleet
 from fleetui.pricing import PROVIDER_REPORTED, UNPRICED, Cost, Pricer, catalog_id_for
-from fleetui.shim.fleetmodels import ModelMap
 from fleetui.privacy import keep
+from fleetui.shim.fleetmodels import ModelMap
 from fleetui.store.records import CallRecord
 
 
@@ -43,6 +43,7 @@ class Enricher:
         if call.source == "app" and self.source is not None:
             call.source = self.source
         self.identify(call)
+        self.name_provider(call)
         if isinstance(call.tool_calls, (list, tuple)):  # track(): call.record(tool_calls=[{name, arguments}])
             call.tool_calls = _tool_calls_json(call.tool_calls)
         if call.cost_usd is None:
@@ -76,6 +77,15 @@ class Enricher:
         model = self.models.model(call.model_id) if call.model_id else None
         if model is not None and call.request_model == model.id and host is None:
             call.request_model = model.model  # request_model is always the provider's name
+
+    def name_provider(self, call: CallRecord) -> None:
+        """A fleet provider id (given to track() or by the gateway) is this fleet's own word: the
+        call keeps its provider's kind instead, which the store's vocabulary translates."""
+        model = self.models.model(call.model_id) if call.model_id and call.provider_name else None
+        if model is not None:
+            owner = self.fleet.provider_of(model)
+            if call.provider_name == owner.id:
+                call.provider_name = str(owner.kind)
 
     def price(self, call: CallRecord) -> Cost:
         """What the call costs by the fleet's override or the catalog (never a reported cost)."""

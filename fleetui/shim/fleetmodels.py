@@ -82,7 +82,7 @@ class ModelMap:
             return False
         if provider is not None:
             owner = self._fleet.provider_of(model)
-            return provider in (owner.id, str(owner.kind.value))
+            return provider in (owner.id, str(owner.kind))
         return True
 
 

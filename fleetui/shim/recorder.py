@@ -70,6 +70,11 @@ class Recorder:
         self.busy_timeout_s = busy_timeout_s
         self.exit_timeout_s = exit_timeout_s
         self._privacy_override = privacy
+        self._reset()
+
+    def _reset(self) -> None:
+        """The state of a recorder that has stored nothing yet: at creation, and in a forked
+        child, whose copy of the parent's queue, thread and connection are the parent's."""
         self._queue: collections.deque[Any] = collections.deque()
         self._dropped = 0  # counted on caller threads; += on an int is atomic enough under the GIL
         self._dropped_saved = 0
@@ -99,11 +104,13 @@ class Recorder:
     def record(self, item: Any) -> None:
         """Queue a call, a raw SDK exchange or a marker (feedback…). Never blocks or raises."""
         try:
+            if self._pid != os.getpid():  # forked: the parent stores what it had queued
+                self._reset()
             if len(self._queue) >= self.max_queue:
                 self._dropped += 1
                 return
             self._queue.append(item)
-            if self._thread is None or self._pid != os.getpid():
+            if self._thread is None:
                 self._start()
         except Exception:  # the app's call must go on whatever happens here
             pass
@@ -125,6 +132,8 @@ class Recorder:
         """Wait until the queue is in the database (`stored`) or at least out of memory: in the
         database or in the spool, which is all that exit needs."""
         deadline = time.monotonic() + timeout
+        if self._pid != os.getpid():
+            self._reset()
         while True:
             self._retry_at = 0.0  # a flush tries the database now, whatever the backoff says
             if self._thread is None or not self._thread.is_alive():
@@ -195,11 +204,6 @@ class Recorder:
     # -- writer side --------------------------------------------------------------------------
 
     def _start(self) -> None:
-        if self._pid != os.getpid():  # forked: the parent's thread and connection are not ours
-            self.__init__(self._db_path, fleet_path=self._fleet_path, source=self.source,  # type: ignore[misc]
-                          max_queue=self.max_queue, batch_size=self.batch_size,
-                          interval_s=self.interval_s, privacy=self._privacy_override,
-                          busy_timeout_s=self.busy_timeout_s, exit_timeout_s=self.exit_timeout_s)
         thread = threading.Thread(target=self._run, name="fleetui-recorder", daemon=True)
         self._thread = thread
         thread.start()

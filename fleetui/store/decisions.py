@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from fleetui.store.filters import calls_in
 from fleetui.store.store import Store
 
 _COLUMNS = ("decision_id", "ts", "model_id", "provider_model", "rule", "strategy", "reason", "confidence",
@@ -49,52 +51,81 @@ def prune_decisions(store: Store, older_than_ts: float) -> int:
     return deleted
 
 
-def _where(since_ts: float | None, rule: str | None) -> tuple[str, list[Any]]:
-    clauses, params = ["1"], []
-    if since_ts:
-        clauses.append("ts >= ?")
-        params.append(since_ts)
-    if rule is not None:
-        clauses.append("COALESCE(rule, '') = ?")
-        params.append(rule)
-    return " AND ".join(clauses), params
+def _where(since_ts: float | None, rule: str | None) -> tuple[str, list[object]]:
+    where = calls_in(since_ts=since_ts or None).when("COALESCE(rule, '') = ?", rule)
+    return where.condition, where.params
 
 
-def decision_summary(store: Store, since_ts: float | None, rule: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RuleDecisions:
+    """The decisions of one rule (None: those no rule matched) and the models it chose."""
+
+    rule: str | None
+    decisions: int
+    escalated: int
+    overridden: int
+    models: dict[str, int]  # model id → decisions, most chosen first
+    mean_confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSummary:
+    """How many decisions, how fast (µs, None without decisions), how sure; per rule."""
+
+    decisions: int
+    escalated: int
+    overridden: int
+    mean_confidence: float | None
+    p50_us: float | None
+    p95_us: float | None
+    rules: tuple[RuleDecisions, ...]
+
+
+def decision_summary(store: Store, since_ts: float | None, rule: str | None = None) -> DecisionSummary:
     """How many decisions, how fast, how sure; per rule with the models it chose."""
     where, params = _where(since_ts, rule)
     total, escalated, overridden, mean_confidence = store.db.execute(
         f"SELECT COUNT(*), SUM(escalated), SUM(override), AVG(confidence) FROM decisions WHERE {where}", params,
     ).fetchone()
-    summary: dict[str, Any] = {
-        "decisions": total, "escalated": escalated or 0, "overridden": overridden or 0,
-        "mean_confidence": mean_confidence, "p50_us": None, "p95_us": None, "rules": [],
-    }
     if not total:
-        return summary
-    for name, share in (("p50_us", 0.5), ("p95_us", 0.95)):
+        return DecisionSummary(0, 0, 0, None, None, None, ())
+    quantiles: list[float | None] = []
+    for share in (0.5, 0.95):
         row = store.db.execute(
             f"SELECT decision_us FROM decisions WHERE {where} ORDER BY decision_us LIMIT 1 OFFSET ?",
             [*params, min(total - 1, int(share * total))],
         ).fetchone()
-        summary[name] = row[0] if row else None
-    by_rule: dict[str, dict[str, Any]] = {}
+        quantiles.append(row[0] if row else None)
+    by_rule: dict[str, _RuleSums] = {}
     for rule_name, model_id, count, confidence, escalated_n, overridden_n in store.db.execute(
         f"SELECT COALESCE(rule, ''), model_id, COUNT(*), AVG(confidence), SUM(escalated), SUM(override) "
         f"FROM decisions WHERE {where} GROUP BY 1, 2", params,
     ):
-        entry = by_rule.setdefault(rule_name, {"rule": rule_name or None, "decisions": 0, "confidence_sum": 0.0,
-                                               "escalated": 0, "overridden": 0, "models": {}})
-        entry["decisions"] += count
-        entry["confidence_sum"] += (confidence or 0.0) * count
-        entry["escalated"] += escalated_n or 0
-        entry["overridden"] += overridden_n or 0
-        entry["models"][model_id] = count
-    for entry in by_rule.values():
-        entry["mean_confidence"] = entry.pop("confidence_sum") / entry["decisions"]
-        entry["models"] = dict(sorted(entry["models"].items(), key=lambda kv: -kv[1]))
-    summary["rules"] = sorted(by_rule.values(), key=lambda e: -e["decisions"])
-    return summary
+        sums = by_rule.setdefault(rule_name, _RuleSums())
+        sums.decisions += count
+        sums.confidence_sum += (confidence or 0.0) * count
+        sums.escalated += escalated_n or 0
+        sums.overridden += overridden_n or 0
+        sums.models[model_id] = count
+    rules = sorted(
+        (RuleDecisions(rule=name or None, decisions=s.decisions, escalated=s.escalated, overridden=s.overridden,
+                       models=dict(sorted(s.models.items(), key=lambda kv: -kv[1])),
+                       mean_confidence=s.confidence_sum / s.decisions)
+         for name, s in by_rule.items()),
+        key=lambda r: -r.decisions,
+    )
+    return DecisionSummary(decisions=total, escalated=escalated or 0, overridden=overridden or 0,
+                           mean_confidence=mean_confidence, p50_us=quantiles[0], p95_us=quantiles[1],
+                           rules=tuple(rules))
+
+
+@dataclass(slots=True)
+class _RuleSums:
+    decisions: int = 0
+    confidence_sum: float = 0.0
+    escalated: int = 0
+    overridden: int = 0
+    models: dict[str, int] = field(default_factory=dict)
 
 
 def recent_decisions(store: Store, since_ts: float | None, limit: int, rule: str | None = None) -> list[dict[str, Any]]:

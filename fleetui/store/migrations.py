@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # a shim writing to an up-to-date file never runs a step: no 
 
 
 def _step_1_initial(db: sqlite_utils.Database) -> None:
-    db["calls"].create(
+    db.table("calls").create(
         {
             "id": int, "call_id": str, "ts": float, "day": str, "source": str, "model_id": str,
             "provider_name": str, "operation_name": str, "request_model": str,
@@ -33,10 +33,10 @@ def _step_1_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"call_id", "ts", "day", "success"},
     )
-    db["calls"].create_index(["call_id"], unique=True)
-    db["calls"].create_index(["ts"])
-    db["calls"].create_index(["model_id", "ts"])
-    db["calls"].create_index(["use_case"])
+    db.table("calls").create_index(["call_id"], unique=True)
+    db.table("calls").create_index(["ts"])
+    db.table("calls").create_index(["model_id", "ts"])
+    db.table("calls").create_index(["use_case"])
     # No index on prompt_hash: hashes are random, so it would cost every insert a random page
     # write; "most common prompts" is a periodic aggregate, not a lookup.
 
@@ -50,57 +50,57 @@ def _step_1_initial(db: sqlite_utils.Database) -> None:
     rollup["latency_ms_sum"] = float
     for column in histogram.COLUMNS:
         rollup[column] = int
-    db["rollup_daily"].create(
+    db.table("rollup_daily").create(
         rollup,
         pk=("day", "model_id", "use_case", "task"),
         not_null=set(rollup),
         defaults={name: 0 for name, kind in rollup.items() if kind is not str},
     )
 
-    db["probes"].create(
+    db.table("probes").create(
         {"id": int, "ts": float, "model_id": str, "status": str, "latency_ms": float,
          "error_type": str, "message": str, "deep": int},
         pk="id",
     )
-    db["probes"].create_index(["model_id", "ts"])
-    db["use_cases"].create(
+    db.table("probes").create_index(["model_id", "ts"])
+    db.table("use_cases").create(
         {"id": str, "name": str, "description": str, "source": str, "keywords": str,
          "examples": str, "typical_chars": int, "models": str, "calls": int, "pinned": int,
          "merged_into": str, "centroid": str, "created_ts": float, "updated_ts": float},
         pk="id",
     )
-    db["rankings"].create(
+    db.table("rankings").create(
         {"use_case": str, "model_id": str, "computed_ts": float, "n": int,
          "success_rate": float, "success_lcb": float, "p50_ms": float, "p95_ms": float,
          "cost_per_call": float, "quality": float, "score": float, "rank": int},
         pk=("use_case", "model_id"),
     )
-    db["recommendations"].create(
+    db.table("recommendations").create(
         {"id": str, "created_ts": float, "updated_ts": float, "kind": str, "severity": str,
          "title": str, "sentence": str, "use_case": str, "role": str, "current_model": str,
          "recommended_model": str, "numbers": str, "status": str, "verified_by": str},
         pk="id",
         defaults={"status": "new"},
     )
-    db["replays"].create(
+    db.table("replays").create(
         {"id": int, "run_id": str, "recommendation_id": str, "ts": float, "prompt_hash": str,
          "model_id": str, "params_hash": str, "model_version": str, "answer": str,
          "input_tokens": int, "output_tokens": int, "cost_usd": float, "latency_ms": float,
          "refusal": int, "format_failure": int, "error_type": str},
         pk="id",
     )
-    db["replays"].create_index(
+    db.table("replays").create_index(
         ["prompt_hash", "model_id", "params_hash", "model_version"], unique=True
     )
-    db["judgments"].create(
+    db.table("judgments").create(
         {"id": int, "ts": float, "prompt_hash": str, "answers_hash": str, "judge_model": str,
          "rubric_version": str, "order_ab": str, "scores": str, "overall": float, "raw": str},
         pk="id",
     )
-    db["judgments"].create_index(
+    db.table("judgments").create_index(
         ["prompt_hash", "answers_hash", "judge_model", "rubric_version", "order_ab"], unique=True
     )
-    db["counters"].create({"name": str, "value": int}, pk="name", not_null={"value"})
+    db.table("counters").create({"name": str, "value": int}, pk="name", not_null={"value"})
 
 
 def _step_2_feedback_in_rollups(db: sqlite_utils.Database) -> None:
@@ -126,14 +126,14 @@ def _step_2_feedback_in_rollups(db: sqlite_utils.Database) -> None:
 def _step_3_verifications(db: sqlite_utils.Database) -> None:
     """One row per replay run (`fleetui replay`): its settings, progress and final report, so a
     stopped run can be continued and a recommendation can point at the run that verified it."""
-    db["verifications"].create(
+    db.table("verifications").create(
         {"run_id": str, "created_ts": float, "updated_ts": float, "recommendation_id": str,
          "current_model": str, "use_case": str, "judge_model": str, "status": str,
          "verdict": str, "chosen_model": str, "sentence": str, "cost_usd": float, "report": str},
         pk="run_id",
     )
-    db["verifications"].create_index(["recommendation_id"])
-    db["replays"].create_index(["run_id"])
+    db.table("verifications").create_index(["recommendation_id"])
+    db.table("replays").create_index(["run_id"])
     # Format checks need how an answer ended (cut off at the token limit, refused).
     db.execute("ALTER TABLE replays ADD COLUMN finish_reason TEXT")
 
@@ -149,14 +149,14 @@ def _step_5_decisions(db: sqlite_utils.Database) -> None:
     """Routing decisions as the router made them (`fleetui.log_decision`): what a call row does
     not keep — the reason, what in the prompt drove the estimate, escalation, the decision's
     own time — for every decision, including those whose call was never recorded."""
-    db["decisions"].create(
+    db.table("decisions").create(
         {"decision_id": str, "ts": float, "model_id": str, "provider_model": str, "rule": str,
          "strategy": str, "reason": str, "confidence": float, "complexity": str, "escalated": int,
          "matched": str, "override": int, "decision_us": float, "ab_test": str, "use_case": str,
          "fallbacks": str, "source": str, "provider": str, "prompt_length": int},
         pk="decision_id",
     )
-    db["decisions"].create_index(["ts"])
+    db.table("decisions").create_index(["ts"])
 
 
 def _step_6_provenance_tools_attempts(db: sqlite_utils.Database) -> None:
@@ -174,7 +174,7 @@ def _step_7_metrics_totals(db: sqlite_utils.Database) -> None:
                  "cached_input_tokens", "latency_count", "latency_ms_sum", *(f"latency_le_{i:02d}" for i in range(12)),
                  "ttft_count", "ttft_ms_sum", *(f"ttft_le_{i:02d}" for i in range(10))):
         columns[name] = float if name in ("cost_usd", "latency_ms_sum", "ttft_ms_sum") else int
-    db["metrics_totals"].create(columns, pk=("model", "provider", "operation", "in_fleet"), not_null=set(columns),
+    db.table("metrics_totals").create(columns, pk=("model", "provider", "operation", "in_fleet"), not_null=set(columns),
                                 defaults={name: 0 for name in columns if name not in ("model", "provider", "operation")})
 
 
@@ -185,22 +185,22 @@ def _step_8_shared(db: sqlite_utils.Database) -> None:
     origin: dict[str, type] = {"source": str, "version": str, "published_by": str, "published_ts": float,
                                "imported_ts": float}
     if "shared_rankings" not in db.table_names():
-        db["shared_rankings"].create(
+        db.table("shared_rankings").create(
             {**origin, "use_case": str, "model_id": str, "rank": int, "score": float, "n": int,
              "success_rate": float, "p50_ms": float, "p95_ms": float, "cost_per_call": float, "quality": float},
             pk=("source", "use_case", "model_id"),
         )
     if "shared_models" not in db.table_names():
-        db["shared_models"].create(
+        db.table("shared_models").create(
             {**origin, "model_id": str, "name": str, "provider": str, "model": str, "metadata": str},
             pk=("source", "model_id"),
         )
     if "syncs" not in db.table_names():
-        db["syncs"].create(
+        db.table("syncs").create(
             {"id": int, "ts": float, "kind": str, "target": str, "action": str, "version": str, "summary": str},
             pk="id", not_null={"ts", "kind", "target", "action"},
         )
-        db["syncs"].create_index(["kind", "target", "ts"])
+        db.table("syncs").create_index(["kind", "target", "ts"])
 
 
 def _step_9_gateway_overhead(db: sqlite_utils.Database) -> None:
@@ -208,9 +208,33 @@ def _step_9_gateway_overhead(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN gateway_overhead_ms REAL")
 
 
-def _step_13_trials(db: sqlite_utils.Database) -> None:
-    """Trials (a model tried by hand) apart from calls: no query over calls may count them.
-    Numbered 13 in the plan of steps; steps 10-12 come from other branches."""
+def _step_10_provider_names(db: sqlite_utils.Database) -> None:
+    """`calls.provider_name` in one vocabulary, OTel's gen_ai.provider.name
+    (fleetui.store.provider_names): calls stored before held a guess from the SDK ("openai"), a
+    fleet provider kind ("openai-compatible") or LiteLLM's name ("vertex_ai"). The totals behind
+    `fleetui metrics` are merged under the new names (from the name alone: they keep no server)."""
+    from fleetui.store.provider_names import provider_name_of
+
+    db.conn.create_function("fleetui_provider_name", 2, provider_name_of, deterministic=True)
+    db.execute(  # one pass over the log; only rows whose name changes are written
+        "UPDATE calls SET provider_name = fleetui_provider_name(provider_name, server_address) "
+        "WHERE provider_name IS NOT fleetui_provider_name(provider_name, server_address)"
+    )
+    key = ("model", "provider", "operation", "in_fleet")
+    sums = [c.name for c in db.table("metrics_totals").columns if c.name not in key]
+    db.execute(
+        "CREATE TEMP TABLE renamed_totals AS SELECT model, "
+        "COALESCE(fleetui_provider_name(NULLIF(provider, ''), NULL), '') provider, operation, in_fleet, "
+        + ", ".join(f"SUM({c}) {c}" for c in sums) + " FROM metrics_totals GROUP BY 1, 2, 3, 4"
+    )
+    db.execute("DELETE FROM metrics_totals")
+    columns = ", ".join((*key, *sums))
+    db.execute(f"INSERT INTO metrics_totals ({columns}) SELECT {columns} FROM renamed_totals")
+    db.execute("DROP TABLE renamed_totals")
+
+
+def _step_11_trials(db: sqlite_utils.Database) -> None:
+    """Trials (a model tried by hand) apart from calls: no query over calls may count them."""
     db["trials"].create(
         {"id": int, "ts": float, "source": str, "model_id": str, "ok": int, "sent": int, "prompt_hash": str,
          "response_model": str, "input_tokens": int, "output_tokens": int, "cached_input_tokens": int,
@@ -223,6 +247,6 @@ def _step_13_trials(db: sqlite_utils.Database) -> None:
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
     _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals, _step_8_shared,
-    _step_9_gateway_overhead, _step_13_trials,
+    _step_9_gateway_overhead, _step_10_provider_names, _step_11_trials,
 )
 SCHEMA_VERSION = len(STEPS)

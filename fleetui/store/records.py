@@ -34,6 +34,8 @@ class CallRecord:
     ts: float = field(default_factory=time.time)  # unix epoch seconds when the call started
     source: str = "app"  # the app that made the call: "demo", "fleetui-test", "import", …
     model_id: str | None = None  # fleet model id, when the call maps to one
+    # Who served the call, in OTel's gen_ai.provider.name words ("openai", "anthropic",
+    # "gcp.gemini", …): the store normalises any writer's name (fleetui.store.provider_names).
     provider_name: str | None = None
     operation_name: str = "chat"
     request_model: str | None = None

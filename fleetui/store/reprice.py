@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fleetui.pricing import PROVIDER_REPORTED, Cost
+from fleetui.store.filters import calls_in
 from fleetui.store.records import CallRecord
 
 if TYPE_CHECKING:
@@ -89,14 +90,8 @@ def reprice(store: Store, price_of: PriceOf, *, since_ts: float | None = None, m
             dry_run: bool = False) -> Repricing:
     """Reprice the calls in scope with `price_of` (the recorder's pricing); with dry_run, only say
     what would move."""
-    where, params = [], []
-    if since_ts is not None:
-        where.append("ts >= ?")
-        params.append(since_ts)
-    if model_id is not None:
-        where.append("model_id = ?")
-        params.append(model_id)
-    sql = _SELECT + (f" WHERE {' AND '.join(where)}" if where else "")
+    where = calls_in(since_ts=since_ts, model_id=model_id)
+    sql = _SELECT + where.sql
     result = Repricing()
 
     def work(conn: sqlite3.Connection) -> None:
@@ -105,7 +100,7 @@ def reprice(store: Store, price_of: PriceOf, *, since_ts: float | None = None, m
         updates: list[tuple[float | None, str | None, int]] = []
         moves: dict[tuple[str, str, str, str], list[float]] = {}
         for (row_id, day, model, use_case, task, provider, request_model, response_model, server, tokens_in,
-             tokens_out, cached, old, source, importer) in conn.execute(sql, params):
+             tokens_out, cached, old, source, importer) in conn.execute(sql, where.params):
             if _reported(old, source, importer):
                 result.kept_reported += 1
                 result.count_source(PROVIDER_REPORTED if source is None else source)

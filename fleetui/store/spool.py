@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,10 +32,10 @@ from typing import Any
 
 from fleetui.store.records import CALL_COLUMNS, CallRecord
 
-try:
+if sys.platform == "win32":  # no flock: one process per spool is then the rule
+    fcntl = None
+else:
     import fcntl
-except ImportError:  # Windows: no flock; one process per spool is then the rule
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger("fleetui.store")
 

@@ -20,20 +20,22 @@ import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
-from fleetui.clock import utc_day, utc_today
-from fleetui.store import histogram, spool
+from fleetui.clock import utc_day
+from fleetui.store import rollups, spool
 from fleetui.store.checks import check_call
+from fleetui.store.filters import calls_in, days_in
 from fleetui.store.migrations import SCHEMA_VERSION, STEPS
+from fleetui.store.provider_names import provider_name_of
 from fleetui.store.records import CALL_COLUMNS, CallRecord, ProbeRecord, TrialRecord
+from fleetui.store.rollups import Totals
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -50,23 +52,11 @@ _INSERT_CALL = (
     f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}, day) "
     f"VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})"
 )
-_SUMS = ("calls", "errors", "input_tokens", "output_tokens", "cached_input_tokens",
-         "priced_calls", "unpriced_calls", "latency_count", "cost_usd", "latency_ms_sum",
-         *histogram.COLUMNS, "feedback_sum", "feedback_count")
 _UPSERT_COUNTER = (
     "INSERT INTO counters (name, value) VALUES (?, ?) "
     "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value"
 )
 _SET_COUNTER = "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)"
-_UPSERT_ROLLUP = (
-    f"INSERT INTO rollup_daily (day, model_id, use_case, task, {', '.join(_SUMS)}) "
-    f"VALUES ({', '.join('?' * (4 + len(_SUMS)))}) "
-    "ON CONFLICT(day, model_id, use_case, task) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
-)
-_N_SUMS = len(_SUMS)
-_I_HIST = _SUMS.index(histogram.COLUMNS[0])
-_I_FEEDBACK = _SUMS.index("feedback_sum")
 
 _Work = Callable[[sqlite3.Connection], object]
 _T = TypeVar("_T")
@@ -78,37 +68,6 @@ class StoreError(Exception):
     """The store cannot be used; the message names the file and what to do."""
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """Calls grouped by one key (a model, use case, task or day), read from rollups."""
-
-    key: str | None
-    calls: int
-    errors: int
-    input_tokens: int
-    output_tokens: int
-    cached_input_tokens: int
-    cost_usd: float  # of priced calls only; see unpriced_calls
-    priced_calls: int
-    unpriced_calls: int
-    latency_ms_sum: float
-    latency_count: int
-    p50_ms: float | None
-    p95_ms: float | None
-    feedback_sum: float = 0.0
-    feedback_count: int = 0
-
-    @property
-    def success_rate(self) -> float | None:
-        return (self.calls - self.errors) / self.calls if self.calls else None
-
-    @property
-    def mean_latency_ms(self) -> float | None:
-        return self.latency_ms_sum / self.latency_count if self.latency_count else None
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
 
 
 class Store:
@@ -375,9 +334,9 @@ class Store:
             if fresh:
                 conn.execute("SAVEPOINT calls")
                 try:
-                    rows, deltas = self._rows_and_rollups(fresh)
+                    rows, sums = self._rows_and_rollups(fresh)
                     conn.executemany(_INSERT_CALL, rows)
-                    conn.executemany(_UPSERT_ROLLUP, deltas)
+                    conn.executemany(rollups.UPSERT, rollups.delta_rows(sums))
                     stored = len(rows)
                 except sqlite3.OperationalError:
                     raise  # the database's trouble (busy, full, read-only), not a record's
@@ -408,14 +367,14 @@ class Store:
         rejects: list[tuple[CallRecord, str]] = []
         for record in records:
             try:
-                rows, deltas = self._rows_and_rollups([record])
+                rows, sums = self._rows_and_rollups([record])
             except Exception as exc:  # noqa: BLE001 - any value the checks let through
                 rejects.append((record, f"{type(exc).__name__}: {exc}"))
                 continue
             conn.execute("SAVEPOINT one")
             try:
                 conn.execute(_INSERT_CALL, rows[0])
-                conn.executemany(_UPSERT_ROLLUP, deltas)
+                conn.executemany(rollups.UPSERT, rollups.delta_rows(sums))
                 stored += 1
             except sqlite3.OperationalError:
                 raise
@@ -458,43 +417,26 @@ class Store:
 
     def _rows_and_rollups(
         self, chunk: list[CallRecord]
-    ) -> tuple[list[list[object]], list[list[object]]]:
+    ) -> tuple[list[list[object]], dict[rollups.RollupKey, rollups.Sums]]:
+        """The `calls` rows of `chunk`, and what they add to each rollup row."""
         values = attrgetter(*CALL_COLUMNS)
-        bucket_of = histogram.bucket_of
         rows: list[list[object]] = []
-        sums: dict[tuple[str, str, str, str], list[float]] = {}
+        sums: dict[rollups.RollupKey, rollups.Sums] = {}
         days = self._days
         for record in chunk:
+            record.provider_name = provider_name_of(record.provider_name, record.server_address)
             row = list(values(record))
             tags = row[_TAGS]
             row[_TAGS] = json.dumps(tags) if tags else None
             day = days.get(int(record.ts // 86400)) or self._day(record.ts)  # one lookup a row
             row.append(day)
             rows.append(row)
-            key = (day, record.model_id or "", record.use_case or "", record.task or "")
+            key = rollups.key_of(day, record)
             acc = sums.get(key)
             if acc is None:
-                acc = sums[key] = [0] * _N_SUMS
-            acc[0] += 1
-            if not record.success:
-                acc[1] += 1
-            acc[2] += record.input_tokens or 0
-            acc[3] += record.output_tokens or 0
-            acc[4] += record.cached_input_tokens or 0
-            if record.cost_usd is None:
-                acc[6] += 1
-            else:
-                acc[5] += 1
-                acc[8] += record.cost_usd
-            if record.latency_ms is not None:
-                acc[7] += 1
-                acc[9] += record.latency_ms
-                acc[_I_HIST + bucket_of(record.latency_ms)] += 1
-            if record.feedback_score is not None:
-                acc[_I_FEEDBACK] += record.feedback_score
-                acc[_I_FEEDBACK + 1] += 1
-        deltas = [[*key, *acc] for key, acc in sums.items()]
-        return rows, deltas
+                acc = sums[key] = rollups.Sums()
+            acc.add(record)
+        return rows, sums
 
     def call(self, call_id: str) -> dict[str, object] | None:
         rows = list(self.db.query("SELECT * FROM calls WHERE call_id = ?", [call_id]))
@@ -502,17 +444,11 @@ class Store:
 
     def iter_calls(self, *, since_ts: float | None = None, until_ts: float | None = None) -> Iterator[CallRecord]:
         """Stored calls in time order, as records (for exports and re-analysis)."""
-        where, params = [], []
-        if since_ts is not None:
-            where.append("ts >= ?")
-            params.append(since_ts)
-        if until_ts is not None:
-            where.append("ts < ?")
-            params.append(until_ts)
-        sql = f"SELECT {', '.join(CALL_COLUMNS)} FROM calls" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY ts, id"
+        where = calls_in(since_ts=since_ts, until_ts=until_ts)
+        sql = f"SELECT {', '.join(CALL_COLUMNS)} FROM calls{where.sql} ORDER BY ts, id"
         bools = {"success", "streamed", "incomplete", "demo"}
         optional_bools = {"override", "follow_up", "abandoned"}
-        for row in self._conn.execute(sql, params):
+        for row in self._conn.execute(sql, where.params):
             values = dict(zip(CALL_COLUMNS, row))
             values["tags"] = json.loads(values["tags"]) if values["tags"] else []
             for name in bools:
@@ -543,18 +479,17 @@ class Store:
             moving = [r for r in old if r.use_case != assignments[r.call_id]]
             if not moving:
                 continue
-            _, minus = self._rows_and_rollups(moving)
+            negated = rollups.delta_rows(self._rows_and_rollups(moving)[1], sign=-1)
             for record in moving:
                 record.use_case = assignments[record.call_id]
-            _, plus = self._rows_and_rollups(moving)
-            negated = [[*row[:4], *(-v for v in row[4:])] for row in minus]
+            plus = rollups.delta_rows(self._rows_and_rollups(moving)[1])
 
             def work(
                 conn: sqlite3.Connection, moving: list[CallRecord] = moving,
                 negated: list[list[object]] = negated, plus: list[list[object]] = plus,
             ) -> None:
-                conn.executemany(_UPSERT_ROLLUP, negated)
-                conn.executemany(_UPSERT_ROLLUP, plus)
+                conn.executemany(rollups.UPSERT, negated)
+                conn.executemany(rollups.UPSERT, plus)
                 conn.executemany("UPDATE calls SET use_case = ? WHERE call_id = ?",
                                  [(r.use_case, r.call_id) for r in moving])
                 conn.execute("DELETE FROM rollup_daily WHERE calls = 0")  # emptied by the move
@@ -609,17 +544,19 @@ class Store:
         row = self._conn.execute("SELECT MAX(ts) FROM calls").fetchone()
         return row[0] if row else None
 
-    def _update_call(self, call_id: str, assignments: str, params: list[object]) -> bool:
-        changed = 0
+    def changed(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one UPDATE or DELETE in its own write; how many rows it changed."""
+        count = 0
 
         def work(conn: sqlite3.Connection) -> None:
-            nonlocal changed
-            changed = conn.execute(
-                f"UPDATE calls SET {assignments} WHERE call_id = ?", [*params, call_id]
-            ).rowcount
+            nonlocal count
+            count = conn.execute(sql, params).rowcount
 
         self.write(work)
-        return changed > 0
+        return count
+
+    def _update_call(self, call_id: str, assignments: str, params: list[object]) -> bool:
+        return self.changed(f"UPDATE calls SET {assignments} WHERE call_id = ?", [*params, call_id]) > 0
 
     def update_feedback(self, call_id: str, score: float, comment: str | None = None) -> bool:
         """Record a user's score for a call; the rollups' satisfaction sums follow."""
@@ -749,29 +686,14 @@ class Store:
     ) -> list[Totals]:
         """Calls grouped by `by`, for UTC days `since`..`until` inclusive ('YYYY-MM-DD')."""
         column = _GROUP_COLUMN[by]
-        where, params = _day_filter(since, until)
-        if model_id is not None:
-            where.append("model_id = ?")
-            params.append(model_id)
-        sql = (
-            f"SELECT {column}, " + ", ".join(f"SUM({c})" for c in _SUMS)
-            + " FROM rollup_daily"
-            + (f" WHERE {' AND '.join(where)}" if where else "")
-            + f" GROUP BY {column} ORDER BY {column}"
-        )
-        return [_totals(row) for row in self._conn.execute(sql, params)]
+        where = days_in(since=since, until=until, model_id=model_id)
+        sql = f"SELECT {column}, {rollups.select_sums()} FROM rollup_daily{where.sql} GROUP BY {column} ORDER BY {column}"
+        return [rollups.totals_of(row[0], row[1:]) for row in self._conn.execute(sql, where.params)]
 
     def overall(self, *, since: str | None = None, until: str | None = None) -> Totals:
-        where, params = _day_filter(since, until)
-        sql = (
-            "SELECT NULL, " + ", ".join(f"COALESCE(SUM({c}), 0)" for c in _SUMS)
-            + " FROM rollup_daily" + (f" WHERE {' AND '.join(where)}" if where else "")
-        )
-        return _totals(self._conn.execute(sql, params).fetchone())
-
-    def today_by_model(self) -> list[Totals]:
-        day = utc_today()
-        return self.totals("model", since=day, until=day)
+        where = days_in(since=since, until=until)
+        sql = f"SELECT {rollups.select_sums()} FROM rollup_daily{where.sql}"
+        return rollups.totals_of(None, self._conn.execute(sql, where.params).fetchone())
 
     def rollup_rows(self) -> Iterator[dict[str, object]]:
         """Raw rollup rows, for checks and exports."""
@@ -785,6 +707,15 @@ def upsert_sql(table: str, columns: Iterable[str], pk: Iterable[str]) -> str:
     action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)) if updates else "DO NOTHING"
     return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
             f"ON CONFLICT({', '.join(keys)}) {action}")
+
+
+def upsert_rows(store: Store, table: str, rows: Sequence[Mapping[str, object]], pk: tuple[str, ...]) -> None:
+    """Insert or update `rows` (all with the keys of the first) in one write."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = upsert_sql(table, columns, pk)
+    store.write(lambda conn: conn.executemany(sql, [[row.get(c) for c in columns] for row in rows]))
 
 
 def feedback_in(conn: sqlite3.Connection, call_id: str, score: float, comment: str | None) -> bool:
@@ -834,43 +765,10 @@ def _open_error(file: Path, exc: sqlite3.DatabaseError) -> StoreError:
     return StoreError(f"{file}: cannot prepare the database ({exc}); check the file and the disk")
 
 
-def _day_filter(since: str | None, until: str | None) -> tuple[list[str], list[object]]:
-    where: list[str] = []
-    params: list[object] = []
-    if since is not None:
-        where.append("day >= ?")
-        params.append(since)
-    if until is not None:
-        where.append("day <= ?")
-        params.append(until)
-    return where, params
+_ProbeRow = tuple[str, str, float, float | None, str | None, str | None, int]  # as _PROBE_COLUMNS
 
 
-def _totals(row: tuple[object, ...]) -> Totals:
-    key = row[0]
-    values = [v or 0 for v in row[1:]]
-    hist = [int(v) for v in values[_I_HIST : _I_HIST + histogram.BUCKETS]]
-    return Totals(
-        key=None if key in ("", None) else str(key),
-        calls=int(values[0]),
-        errors=int(values[1]),
-        input_tokens=int(values[2]),
-        output_tokens=int(values[3]),
-        cached_input_tokens=int(values[4]),
-        priced_calls=int(values[5]),
-        unpriced_calls=int(values[6]),
-        latency_count=int(values[7]),
-        cost_usd=float(values[8]),
-        latency_ms_sum=float(values[9]),
-        p50_ms=histogram.quantile(hist, 0.5),
-        p95_ms=histogram.quantile(hist, 0.95),
-        feedback_sum=float(values[_I_FEEDBACK]),
-        feedback_count=int(values[_I_FEEDBACK + 1]),
-    )
-
-
-def _probe(row: tuple[object, ...]) -> ProbeRecord:
-    return ProbeRecord(
-        model_id=str(row[0]), status=str(row[1]), ts=float(row[2]),  # type: ignore[arg-type]
-        latency_ms=row[3], error_type=row[4], message=row[5], deep=bool(row[6]),  # type: ignore[arg-type]
-    )
+def _probe(row: _ProbeRow) -> ProbeRecord:
+    model_id, status, ts, latency_ms, error_type, message, deep = row
+    return ProbeRecord(model_id=model_id, status=status, ts=ts, latency_ms=latency_ms, error_type=error_type,
+                       message=message, deep=bool(deep))

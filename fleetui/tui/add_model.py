@@ -52,7 +52,7 @@ class AddModelTab(VerticalScroll):
         self.query_one("#add-save", Button).label = "Save changes"
 
     def compose(self) -> ComposeResult:
-        providers = [(f"{p.id} ({p.kind.value})", p.id) for p in self.session.fleet.providers]
+        providers = [(f"{p.id} ({p.kind})", p.id) for p in self.session.fleet.providers]
         yield Label("Provider")
         yield Select(providers, id="add-provider", prompt="choose a provider from the fleet file")
         for field, label, hint in FIELDS:

@@ -61,7 +61,7 @@ class RulesEditor(FleetEditor):
         table.clear()
         split = set(self._ab_tests_of().values())
         for rule in self.fleet.rules:
-            target = rule.model or f"role:{rule.role}"
+            target = rule.model_id or f"role:{rule.role}"
             if rule.name in split:  # its traffic is split by user (the form names the test); first, so it shows
                 target = f"A/B {target}"
             when = rule.when if len(rule.when) <= 24 else rule.when[:23] + "…"
@@ -83,7 +83,7 @@ class RulesEditor(FleetEditor):
 
     def _rule_values(self, index: int) -> dict[str, str]:
         rule = self.fleet.rules[index]
-        return {"name": rule.name, "priority": str(rule.priority), "when": rule.when, "model": rule.model or "",
+        return {"name": rule.name, "priority": str(rule.priority), "when": rule.when, "model": rule.model_id or "",
                 "role": rule.role or "", "fallbacks": ", ".join(rule.fallbacks)}
 
     def _form_pending(self) -> bool:
