@@ -48,7 +48,7 @@ def rule_in_fleet(fleet: Fleet, rec: dict[str, Any]) -> str | None:
     except CannotApply:
         return None
     for existing in fleet.rules:
-        if existing.model == rule["model"] and _same_condition(existing.when, rule["when"]):
+        if existing.model_id == rule["model"] and _same_condition(existing.when, rule["when"]):
             return existing.name
     return None
 

@@ -235,7 +235,7 @@ def _step_10_provider_names(db: sqlite_utils.Database) -> None:
 
 def _step_11_trials(db: sqlite_utils.Database) -> None:
     """Trials (a model tried by hand) apart from calls: no query over calls may count them."""
-    db["trials"].create(
+    db.table("trials").create(
         {"id": int, "ts": float, "source": str, "model_id": str, "ok": int, "sent": int, "prompt_hash": str,
          "response_model": str, "input_tokens": int, "output_tokens": int, "cached_input_tokens": int,
          "latency_ms": float, "ttft_ms": float, "cost_usd": float, "error_type": str},
