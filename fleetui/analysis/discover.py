@@ -22,7 +22,6 @@ from fleetui.config.schema import Fleet
 from fleetui.store import Store
 
 MAX_FIT = 20_000  # distinct prompts the vectoriser and k-means are fitted on
-SILHOUETTE_SAMPLE = 2_000
 MATCH_OVERLAP = 0.3  # share of top terms two clusters need in common to be the same use case
 
 
@@ -53,6 +52,7 @@ class Discovery:
     silhouette: float | None
     clusters: list[Cluster]
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase, for the benchmark
 
 
 def label_calls(fleet: Fleet, store: Store, since_ts: float | None) -> int:
@@ -76,64 +76,40 @@ def _slug(words: list[str]) -> str:
 def cluster_prompts(
     rows: list[tuple[str, str, int, dict[str, int]]], *, k: int | None = None, seed: int = 0
 ) -> tuple[list[Cluster], int, float | None]:
-    """Cluster distinct prompts (hash, text, calls, calls per model) into use cases."""
+    """Cluster distinct prompts (hash, text, calls, calls per model) into use cases.
+
+    Each distinct prompt counts once when fitting: weighting by calls let the few prompts
+    asked thousands of times (heartbeats, "what is X") pull one cluster over half the log."""
     import numpy as np
-    from sklearn.cluster import MiniBatchKMeans
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics import silhouette_score
+
+    from fleetui.analysis import text_clusters
 
     rows = rows[:MAX_FIT]
-    if len(rows) < 4:
-        return [], 0, None
     texts = [r[1] for r in rows]
-    weights = np.array([r[2] for r in rows], dtype=float)
-    # Words only (no numbers): "what is 17 times 48" and "what is 3 times 5" ask the same thing.
-    vectoriser = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2 if len(rows) > 50 else 1,
-                                 max_features=5000, sublinear_tf=True, token_pattern=r"(?u)\b[^\W\d_]{2,}\b")
-    matrix = vectoriser.fit_transform(texts)
-    terms = np.array(vectoriser.get_feature_names_out())
-    rng = np.random.default_rng(seed)
-    sample = rng.choice(len(rows), size=min(SILHOUETTE_SAMPLE, len(rows)), replace=False)
-    best: tuple[float, int, Any] | None = None
-    candidates = [k] if k else [c for c in range(4, 25, 2) if c < len(rows)]
-    for count in candidates:
-        model = MiniBatchKMeans(n_clusters=count, random_state=seed, n_init=3, batch_size=2048)
-        labels = model.fit_predict(matrix, sample_weight=weights)
-        if len(set(labels[sample])) < 2:
-            continue
-        score = float(silhouette_score(matrix[sample], labels[sample], metric="cosine"))
-        if best is None or score > best[0]:
-            best = (score, count, model)
-    if best is None:
+    vectors = text_clusters.vectorise(texts)
+    found = text_clusters.partition(vectors.matrix, k=k, seed=seed)
+    if found is None:
         return [], 0, None
-    score, count, model = best
-    labels = model.predict(matrix)
-    # Named by distinctive terms: what a cluster's prompts say more than the others do (mean
-    # TF-IDF inside minus outside). The centroid's top terms alone named clusters after words
-    # every prompt uses ("does / open / write"), mixing cover letters with library hours.
-    total = np.asarray(matrix.sum(axis=0)).ravel()
+    labels = found.labels
+    calls = np.array([r[2] for r in rows], dtype=np.int64)
+    keywords_of = text_clusters.distinctive_terms(vectors.counts, labels, vectors.vocabulary)
     clusters = []
-    for index in range(count):
+    for index in range(found.k):
         members = np.where(labels == index)[0]
-        if len(members) == 0:
-            continue
-        inside = np.asarray(matrix[members].sum(axis=0)).ravel()
-        outside_n = len(rows) - len(members)
-        distinct = inside / len(members) - ((total - inside) / outside_n if outside_n else 0.0)
-        keywords = [str(terms[i]) for i in np.argsort(distinct)[::-1][:8] if distinct[i] > 0]
-        by_calls = members[np.argsort(-weights[members])]
+        keywords = keywords_of[index]
+        by_calls = members[np.argsort(-calls[members], kind="stable")]
         models: Counter[str] = Counter()
         for member in members:
             models.update(rows[member][3])
         chars = sorted(len(texts[m]) for m in members)
         clusters.append(Cluster(
             id=_slug(keywords), name=" / ".join(keywords[:3]) or "misc", keywords=keywords,
-            examples=[texts[m] for m in by_calls[:3]], calls=int(weights[members].sum()), prompts=len(members),
+            examples=[texts[m] for m in by_calls[:3]], calls=int(calls[members].sum()), prompts=len(members),
             typical_chars=chars[len(chars) // 2], models=dict(models.most_common(5)),
             prompt_hashes=[rows[m][0] for m in members],
         ))
-    clusters.sort(key=lambda c: -c.calls)
-    return clusters, count, score
+    clusters.sort(key=lambda c: (-c.calls, c.id))
+    return clusters, found.k, found.silhouette
 
 
 def match_existing(clusters: list[Cluster], existing: list[dict[str, Any]]) -> list[Cluster]:
@@ -167,12 +143,24 @@ def match_existing(clusters: list[Cluster], existing: list[dict[str, Any]]) -> l
 
 
 def discover(fleet: Fleet, store: Store, since_ts: float | None, *, k: int | None = None) -> Discovery:
-    started = time.perf_counter()
+    started = mark = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        phases[name] = now - mark
+        mark = now
+
     labelled = label_calls(fleet, store, since_ts)
+    lap("label")
     rows = store.prompts_for_discovery(since_ts)
+    lap("read")
     clusters, count, score = cluster_prompts(rows, k=k)
+    lap("cluster")
     from fleetui.store import analytics
 
     clusters = match_existing(clusters, analytics.use_cases(store))
     analytics.save_discovered_use_cases(store, [c.as_json() for c in clusters], time.time())
-    return Discovery(labelled, count, score, clusters, time.perf_counter() - started)
+    lap("save")
+    return Discovery(labelled, count, score, clusters, time.perf_counter() - started, phases)

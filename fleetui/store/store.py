@@ -64,6 +64,35 @@ _UPSERT_ROLLUP = (
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
 )
 _N_SUMS = len(_SUMS)
+# The calls set_use_cases moves, with the values their rollup rows sum, keyed as
+# _rows_and_rollups keys them (a missing model, use case or task is '').
+_MOVING = (
+    "CREATE TEMP TABLE use_case_moving AS SELECT c.rowid AS call_rowid, c.day AS day, "
+    "COALESCE(c.model_id, '') AS model_id, COALESCE(c.use_case, '') AS old_use_case, "
+    "m.use_case AS new_use_case, COALESCE(c.task, '') AS task, c.success AS success, "
+    "c.input_tokens AS input_tokens, c.output_tokens AS output_tokens, "
+    "c.cached_input_tokens AS cached_input_tokens, c.cost_usd AS cost_usd, c.latency_ms AS latency_ms, "
+    "CASE WHEN c.latency_ms IS NOT NULL THEN fleetui_latency_bucket(c.latency_ms) END AS bucket, "
+    "c.feedback_score AS feedback_score "
+    "FROM temp.use_case_moves m JOIN calls c ON c.call_id = m.call_id "
+    "WHERE c.use_case IS NOT m.use_case"
+)
+# The same sums as _rows_and_rollups, in SQL, signed: -1 takes calls out of their old use
+# case's rows, +1 puts them in the new one's. ("WHERE true" lets SQLite parse the upsert.)
+_MOVE_ROLLUPS = (
+    f"INSERT INTO rollup_daily (day, model_id, use_case, task, {', '.join(_SUMS)}) "
+    "SELECT day, model_id, {side}, task, "
+    + ", ".join(f"{{sign}} * {expr}" for expr in (
+        "COUNT(*)", "SUM(NOT COALESCE(success, 0))", "COALESCE(SUM(input_tokens), 0)",
+        "COALESCE(SUM(output_tokens), 0)", "COALESCE(SUM(cached_input_tokens), 0)",
+        "COUNT(cost_usd)", "SUM(cost_usd IS NULL)", "COUNT(latency_ms)", "TOTAL(cost_usd)",
+        "TOTAL(latency_ms)", *(f"SUM(COALESCE(bucket = {i}, 0))" for i in range(len(histogram.COLUMNS))),
+        "TOTAL(feedback_score)", "COUNT(feedback_score)",
+    ))
+    + " FROM temp.use_case_moving WHERE true GROUP BY day, model_id, {side}, task "
+    "ON CONFLICT(day, model_id, use_case, task) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
+)
 _I_HIST = _SUMS.index(histogram.COLUMNS[0])
 _I_FEEDBACK = _SUMS.index("feedback_sum")
 
@@ -533,43 +562,33 @@ class Store:
 
     def set_use_cases(self, assignments: dict[str, str]) -> int:
         """Give calls (by call_id) a use case, moving their share of the rollups with them in
-        the same transaction so that rollups keep equalling the call log."""
+        the same transaction so that rollups keep equalling the call log.
+
+        Set-based: the assignments go into a temporary table and SQLite moves the rollups and
+        the calls with a few statements. Building a record per call and one UPDATE per call
+        took ~2.5 s of discovery's 5 s budget on 100,000 calls."""
         changed = 0
-        ids = list(assignments)
-        for start in range(0, len(ids), 900):
-            part = ids[start : start + 900]
-            old = [
-                CallRecord(call_id=r[0], ts=r[1], model_id=r[2], use_case=r[3], task=r[4], success=bool(r[5]),
-                           input_tokens=r[6], output_tokens=r[7], cached_input_tokens=r[8], cost_usd=r[9],
-                           latency_ms=r[10], feedback_score=r[11])
-                for r in self._conn.execute(
-                    "SELECT call_id, ts, model_id, use_case, task, success, input_tokens, output_tokens, "
-                    "cached_input_tokens, cost_usd, latency_ms, feedback_score FROM calls "
-                    f"WHERE call_id IN ({', '.join('?' * len(part))})",
-                    part,
-                )
-            ]
-            moving = [r for r in old if r.use_case != assignments[r.call_id]]
-            if not moving:
-                continue
-            _, minus = self._rows_and_rollups(moving)
-            for record in moving:
-                record.use_case = assignments[record.call_id]
-            _, plus = self._rows_and_rollups(moving)
-            negated = [[*row[:4], *(-v for v in row[4:])] for row in minus]
+        self._conn.create_function("fleetui_latency_bucket", 1, histogram.bucket_of, deterministic=True)
 
-            def work(
-                conn: sqlite3.Connection, moving: list[CallRecord] = moving,
-                negated: list[list[object]] = negated, plus: list[list[object]] = plus,
-            ) -> None:
-                conn.executemany(_UPSERT_ROLLUP, negated)
-                conn.executemany(_UPSERT_ROLLUP, plus)
-                conn.executemany("UPDATE calls SET use_case = ? WHERE call_id = ?",
-                                 [(r.use_case, r.call_id) for r in moving])
+        def work(conn: sqlite3.Connection) -> None:
+            nonlocal changed
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS use_case_moves "
+                         "(call_id TEXT PRIMARY KEY, use_case TEXT NOT NULL) WITHOUT ROWID")
+            conn.execute("DELETE FROM temp.use_case_moves")
+            conn.executemany("INSERT OR REPLACE INTO temp.use_case_moves VALUES (?, ?)", assignments.items())
+            conn.execute("DROP TABLE IF EXISTS temp.use_case_moving")
+            conn.execute(_MOVING)
+            changed = conn.execute("SELECT COUNT(*) FROM temp.use_case_moving").fetchone()[0]
+            if changed:
+                conn.execute(_MOVE_ROLLUPS.format(side="old_use_case", sign=-1))
+                conn.execute(_MOVE_ROLLUPS.format(side="new_use_case", sign=1))
+                conn.execute("UPDATE calls SET use_case = m.new_use_case FROM temp.use_case_moving m "
+                             "WHERE calls.rowid = m.call_rowid")
                 conn.execute("DELETE FROM rollup_daily WHERE calls = 0")  # emptied by the move
+            conn.execute("DELETE FROM temp.use_case_moves")
+            conn.execute("DROP TABLE temp.use_case_moving")
 
-            self.write(work)
-            changed += len(moving)
+        self.write(work)
         return changed
 
     def calls_without_use_case(self, since_ts: float | None = None, limit: int = 500_000) -> list[tuple[str, str]]:
