@@ -389,3 +389,14 @@ def test_moving_use_cases_gives_the_rollups_a_fresh_insert_would() -> None:
         for column, value in row.items():
             assert got[key][column] == pytest.approx(value), (key, column)
     assert moved.set_use_cases(target) == 0 and rows(moved).keys() == want.keys()
+
+
+def test_labelling_by_prompt_moves_only_unlabelled_calls_in_the_period() -> None:
+    store = Store.memory()
+    store.insert_calls([CallRecord(ts=DAYS[0] + i, model_id="m", prompt=f"p{i % 3}", latency_ms=50.0 * i,
+                                   use_case="kept" if i == 0 else None) for i in range(30)]
+                       + [CallRecord(ts=DAYS[0] - 86400, model_id="m", prompt="p1")])  # before the period
+    assert store.label_unlabelled({"p0": "zero", "p1": "one"}, since_ts=DAYS[0]) == 19
+    by_case = {t.key: t.calls for t in store.totals("use_case")}
+    assert by_case == {"kept": 1, "zero": 9, "one": 10, None: 11}  # p2 unknown, the old p1 outside
+    assert store.unlabelled_prompts(DAYS[0]) == ["p2"]

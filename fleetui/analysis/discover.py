@@ -56,17 +56,10 @@ class Discovery:
 
 
 def label_calls(fleet: Fleet, store: Store, since_ts: float | None) -> int:
-    """The keyword pass: every call without a use case gets one (rollups follow)."""
+    """The keyword pass: every call without a use case gets one (rollups follow). Logs repeat
+    prompts (100,000 calls held 1,459 distinct in the benchmark): each is classified once."""
     classify = classifier_for(fleet.use_cases).classify
-    # Logs repeat prompts (100,000 calls held 1,459 distinct in the benchmark): classify each once.
-    seen: dict[str, str] = {}
-    labels = {}
-    for call_id, prompt in store.calls_without_use_case(since_ts):
-        label = seen.get(prompt)
-        if label is None:
-            label = seen[prompt] = classify(prompt)
-        labels[call_id] = label
-    return store.set_use_cases(labels)
+    return store.label_unlabelled({p: classify(p) for p in store.unlabelled_prompts(since_ts)}, since_ts)
 
 
 def _slug(words: list[str]) -> str:

@@ -64,37 +64,37 @@ _UPSERT_ROLLUP = (
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
 )
 _N_SUMS = len(_SUMS)
-# The calls set_use_cases moves, with the values their rollup rows sum, keyed as
-# _rows_and_rollups keys them (a missing model, use case or task is '').
-_MOVING = (
-    "CREATE TEMP TABLE use_case_moving AS SELECT c.rowid AS call_rowid, c.day AS day, "
-    "COALESCE(c.model_id, '') AS model_id, COALESCE(c.use_case, '') AS old_use_case, "
-    "m.use_case AS new_use_case, COALESCE(c.task, '') AS task, c.success AS success, "
-    "c.input_tokens AS input_tokens, c.output_tokens AS output_tokens, "
-    "c.cached_input_tokens AS cached_input_tokens, c.cost_usd AS cost_usd, c.latency_ms AS latency_ms, "
+_I_HIST = _SUMS.index(histogram.COLUMNS[0])
+_I_FEEDBACK = _SUMS.index("feedback_sum")
+# What set_use_cases and label_unlabelled move, summed per rollup key and latency bucket, as
+# _rows_and_rollups sums it (a missing model, use case or task is ''). Pre-summing turns the
+# two rollup upserts below into reads of a few thousand rows instead of one per moved call.
+_DELTA = (
+    "CREATE TEMP TABLE use_case_delta AS SELECT c.day AS day, COALESCE(c.model_id, '') AS model_id, "
+    "COALESCE(c.use_case, '') AS old_use_case, m.use_case AS new_use_case, COALESCE(c.task, '') AS task, "
     "CASE WHEN c.latency_ms IS NOT NULL THEN fleetui_latency_bucket(c.latency_ms) END AS bucket, "
-    "c.feedback_score AS feedback_score "
-    "FROM temp.use_case_moves m JOIN calls c ON c.call_id = m.call_id "
-    "WHERE c.use_case IS NOT m.use_case"
+    "COUNT(*) AS n, SUM(NOT COALESCE(c.success, 0)) AS errors, COALESCE(SUM(c.input_tokens), 0) AS input_tokens, "
+    "COALESCE(SUM(c.output_tokens), 0) AS output_tokens, "
+    "COALESCE(SUM(c.cached_input_tokens), 0) AS cached_input_tokens, COUNT(c.cost_usd) AS priced_calls, "
+    "SUM(c.cost_usd IS NULL) AS unpriced_calls, COUNT(c.latency_ms) AS latency_count, "
+    "TOTAL(c.cost_usd) AS cost_usd, TOTAL(c.latency_ms) AS latency_ms_sum, "
+    "TOTAL(c.feedback_score) AS feedback_sum, COUNT(c.feedback_score) AS feedback_count "
+    "FROM calls c JOIN {source} WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
 )
-# The same sums as _rows_and_rollups, in SQL, signed: -1 takes calls out of their old use
-# case's rows, +1 puts them in the new one's. ("WHERE true" lets SQLite parse the upsert.)
+# Signed: -1 takes the calls out of their old use case's rows, +1 puts them in the new one's.
+# ("WHERE true" lets SQLite parse an upsert from a SELECT.)
 _MOVE_ROLLUPS = (
     f"INSERT INTO rollup_daily (day, model_id, use_case, task, {', '.join(_SUMS)}) "
     "SELECT day, model_id, {side}, task, "
     + ", ".join(f"{{sign}} * {expr}" for expr in (
-        "COUNT(*)", "SUM(NOT COALESCE(success, 0))", "COALESCE(SUM(input_tokens), 0)",
-        "COALESCE(SUM(output_tokens), 0)", "COALESCE(SUM(cached_input_tokens), 0)",
-        "COUNT(cost_usd)", "SUM(cost_usd IS NULL)", "COUNT(latency_ms)", "TOTAL(cost_usd)",
-        "TOTAL(latency_ms)", *(f"SUM(COALESCE(bucket = {i}, 0))" for i in range(len(histogram.COLUMNS))),
-        "TOTAL(feedback_score)", "COUNT(feedback_score)",
+        "SUM(n)", *(f"SUM({c})" for c in _SUMS[1:_I_HIST]),
+        *(f"TOTAL(CASE WHEN bucket = {i} THEN n END)" for i in range(len(histogram.COLUMNS))),
+        "SUM(feedback_sum)", "SUM(feedback_count)",
     ))
-    + " FROM temp.use_case_moving WHERE true GROUP BY day, model_id, {side}, task "
+    + " FROM temp.use_case_delta WHERE true GROUP BY day, model_id, {side}, task "
     "ON CONFLICT(day, model_id, use_case, task) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUMS)
 )
-_I_HIST = _SUMS.index(histogram.COLUMNS[0])
-_I_FEEDBACK = _SUMS.index("feedback_sum")
 
 _Work = Callable[[sqlite3.Connection], object]
 _T = TypeVar("_T")
@@ -562,40 +562,52 @@ class Store:
 
     def set_use_cases(self, assignments: dict[str, str]) -> int:
         """Give calls (by call_id) a use case, moving their share of the rollups with them in
-        the same transaction so that rollups keep equalling the call log.
+        the same transaction so that rollups keep equalling the call log."""
+        return self._move_use_cases("use_case_by_call", "call_id", list(assignments.items()),
+                                    "c.call_id = m.call_id AND c.use_case IS NOT m.use_case", [])
 
-        Set-based: the assignments go into a temporary table and SQLite moves the rollups and
-        the calls with a few statements. Building a record per call and one UPDATE per call
-        took ~2.5 s of discovery's 5 s budget on 100,000 calls."""
+    def label_unlabelled(self, labels: dict[str, str], since_ts: float | None = None) -> int:
+        """Give every call without a use case whose prompt is in `labels` (prompt -> use case)
+        that use case, rollups moving with them; a log repeats its prompts, so this is keyed
+        by prompt, not by call."""
+        return self._move_use_cases("use_case_by_prompt", "prompt", list(labels.items()),
+                                    "c.prompt = m.prompt AND c.use_case IS NULL" + (" AND c.ts >= ?" if since_ts else ""),
+                                    [since_ts] if since_ts else [])
+
+    def _move_use_cases(self, table: str, key: str, rows: list[tuple[str, str]], where: str,
+                        params: list[object]) -> int:
+        """Set-based: the new use cases go into a temporary table `table` (key -> use_case),
+        and SQLite moves the calls matching `where` (calls as c, the table as m) and their
+        rollups in four statements. A record per call and one UPDATE per call took ~2.5 s of
+        discovery's 5 s budget on 100,000 calls."""
         changed = 0
         self._conn.create_function("fleetui_latency_bucket", 1, histogram.bucket_of, deterministic=True)
 
         def work(conn: sqlite3.Connection) -> None:
             nonlocal changed
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS use_case_moves "
-                         "(call_id TEXT PRIMARY KEY, use_case TEXT NOT NULL) WITHOUT ROWID")
-            conn.execute("DELETE FROM temp.use_case_moves")
-            conn.executemany("INSERT OR REPLACE INTO temp.use_case_moves VALUES (?, ?)", assignments.items())
-            conn.execute("DROP TABLE IF EXISTS temp.use_case_moving")
-            conn.execute(_MOVING)
-            changed = conn.execute("SELECT COUNT(*) FROM temp.use_case_moving").fetchone()[0]
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} "
+                         f"({key} TEXT PRIMARY KEY, use_case TEXT NOT NULL) WITHOUT ROWID")
+            conn.execute(f"DELETE FROM temp.{table}")
+            conn.executemany(f"INSERT OR REPLACE INTO temp.{table} VALUES (?, ?)", rows)
+            conn.execute("DROP TABLE IF EXISTS temp.use_case_delta")
+            conn.execute(_DELTA.format(source=f"temp.{table} m", where=where), params)
+            changed = conn.execute("SELECT COALESCE(SUM(n), 0) FROM temp.use_case_delta").fetchone()[0]
             if changed:
                 conn.execute(_MOVE_ROLLUPS.format(side="old_use_case", sign=-1))
                 conn.execute(_MOVE_ROLLUPS.format(side="new_use_case", sign=1))
-                conn.execute("UPDATE calls SET use_case = m.new_use_case FROM temp.use_case_moving m "
-                             "WHERE calls.rowid = m.call_rowid")
+                conn.execute(f"UPDATE calls AS c SET use_case = m.use_case FROM temp.{table} m WHERE {where}", params)
                 conn.execute("DELETE FROM rollup_daily WHERE calls = 0")  # emptied by the move
-            conn.execute("DELETE FROM temp.use_case_moves")
-            conn.execute("DROP TABLE temp.use_case_moving")
+            conn.execute(f"DELETE FROM temp.{table}")
+            conn.execute("DROP TABLE temp.use_case_delta")
 
         self.write(work)
-        return changed
+        return int(changed)
 
-    def calls_without_use_case(self, since_ts: float | None = None, limit: int = 500_000) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self._conn.execute(
-            "SELECT call_id, prompt FROM calls WHERE use_case IS NULL AND prompt IS NOT NULL"
-            + (" AND ts >= ?" if since_ts else "") + " LIMIT ?",
-            [since_ts, limit] if since_ts else [limit],
+    def unlabelled_prompts(self, since_ts: float | None = None) -> list[str]:
+        """The distinct prompts of calls without a use case."""
+        return [r[0] for r in self._conn.execute(
+            "SELECT DISTINCT prompt FROM calls WHERE use_case IS NULL AND prompt IS NOT NULL"
+            + (" AND ts >= ?" if since_ts else ""), [since_ts] if since_ts else [],
         )]
 
     def prompts_for_discovery(
