@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from fleetui.analysis.discover import discover
-from fleetui.demo import _USE_CASES, _fill
 from fleetui.config.fleetfile import load_fleet
+from fleetui.demo import _USE_CASES, _fill
 from fleetui.privacy import prompt_hash
 from fleetui.store import CallRecord, Store
 
@@ -54,7 +54,8 @@ def main() -> None:
             started = time.perf_counter()
             result = discover(load_fleet(ROOT / "sample_fleet.toml"), store, now - 30 * 86400)
             elapsed = time.perf_counter() - started
-    from sklearn.metrics import adjusted_rand_score  # a reference implementation, for the measure only
+    # scikit-learn's adjusted Rand index: a reference implementation, for the measure only.
+    from sklearn.metrics import adjusted_rand_score
 
     found = {h: c.id for c in result.clusters for h in c.prompt_hashes if h in truth}
     agreement = adjusted_rand_score([truth[h] for h in found], list(found.values()))

@@ -107,3 +107,92 @@ def test_cli_discover_and_curate(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main([*args, "usecase", "list"]) == 0
     listing = capsys.readouterr().out
     assert f"merged into {ids[0]}" in listing and "[pinned]" in listing
+
+
+# Families that share the filler words ("does", "write", "open") which once named one cluster
+# "does_open — does / open / write" and put cover letters with library hours.
+MIXED = {
+    "cover_letter": ["Write a cover letter for a {job} job at {company}.", "Can you write me a cover letter for the {job} opening at {company}?",
+                     "Draft a short cover letter for a {job} role."],
+    "library_hours": ["When does the {library} library open?", "Does the {library} library open on Sunday?",
+                      "What are the opening hours of the {library} library?"],
+    "code_errors": ["Why does my {language} code fail with {error}?", "How do I fix {error} in {language}?",
+                    "Write a {language} test that reproduces {error}."],
+}
+SLOTS = {"job": ["nurse", "barista", "data analyst", "teacher", "welder", "pilot"],
+         "company": ["Acme", "Globex", "Initech", "Umbrella"],
+         "library": ["Boston public", "county", "university", "Carnegie", "main street"],
+         "language": ["Python", "Rust", "Go", "Java"],
+         "error": ["KeyError", "a segfault", "a deadlock", "'too many open files'"]}
+
+
+def mixed_store(seed: int = 5) -> tuple[Store, dict[str, str]]:
+    rng = random.Random(seed)
+    family_of: dict[str, str] = {}
+    calls = []
+    for i in range(1500):
+        family = list(MIXED)[i % 3]
+        prompt = rng.choice(MIXED[family])
+        while "{" in prompt:
+            slot = prompt[prompt.index("{") + 1 : prompt.index("}")]
+            prompt = prompt.replace("{" + slot + "}", rng.choice(SLOTS[slot]), 1)
+        family_of[prompt_hash(prompt)] = family
+        calls.append(CallRecord(ts=time.time() - i, model_id="m", prompt=prompt, prompt_hash=prompt_hash(prompt), use_case=family))
+    for i in range(300):  # a fixed prompt asked often, sharing no word with the rest
+        calls.append(CallRecord(ts=time.time() - i, model_id="m", prompt="ping: reply OK if you are alive",
+                                prompt_hash=prompt_hash("ping: reply OK if you are alive"), use_case="heartbeat"))
+    family_of[prompt_hash("ping: reply OK if you are alive")] = "heartbeat"
+    store = Store.memory()
+    store.insert_calls(calls)
+    return store, family_of
+
+
+def test_different_families_never_share_a_cluster_and_names_are_not_filler() -> None:
+    from fleetui.analysis.text_clusters import STOPWORDS
+
+    store, family_of = mixed_store()
+    found = discover(load_fleet(SAMPLE_FLEET), store, None)
+    assert found.clusters
+    for cluster in found.clusters:
+        families = {family_of[h] for h in cluster.prompt_hashes}
+        assert len(families) == 1, f"{cluster.name!r} mixes {families}"
+        for part in cluster.name.split(" / "):
+            assert not set(part.split()) <= STOPWORDS, f"{cluster.name!r} is named by filler"
+        assert not {"does", "write", "open"} & set(cluster.name.split(" / ")), f"{cluster.name!r} has a bare filler word"
+    covered = {family_of[h] for c in found.clusters for h in c.prompt_hashes}
+    assert covered == {"cover_letter", "library_hours", "code_errors", "heartbeat"}
+    # and cover letters are named for what they are
+    letters = max((c for c in found.clusters if family_of[c.prompt_hashes[0]] == "cover_letter"), key=lambda c: c.calls)
+    assert "cover letter" in letters.keywords[:3], letters.keywords
+
+
+def test_a_rerun_of_unchanged_prompts_keeps_ids_and_names_and_folds_merges(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "m.db"
+    source, _ = mixed_store()
+    with Store.open(db) as store:
+        store.insert_calls(source.iter_calls())
+    args = ["--config", str(SAMPLE_FLEET), "--db", str(db)]
+
+    def run_discover() -> list[dict[str, object]]:
+        capsys.readouterr()
+        assert main([*args, "discover", "--json"]) == 0
+        cases: list[dict[str, object]] = json.loads(capsys.readouterr().out)["use_cases"]
+        return cases
+
+    first = run_discover()
+    assert [(c["id"], c["name"]) for c in run_discover()] == [(c["id"], c["name"]) for c in first]
+    a, c = str(first[0]["id"]), str(first[1]["id"])
+    # the sequence: rename a to b, then act on b by its new name
+    assert main([*args, "usecase", "rename", a, "Job applications"]) == 0
+    assert main([*args, "usecase", "pin", "job applications"]) == 0
+    assert main([*args, "usecase", "merge", c, "Job applications"]) == 0
+    assert f"merged {c} into {a}" in capsys.readouterr().out
+    again = run_discover()
+    ids = [x["id"] for x in again]
+    assert len(ids) == len(set(ids)) and c not in ids
+    kept = next(x for x in again if x["id"] == a)
+    assert kept["name"] == "Job applications" and kept["pinned"] is True
+    assert kept["calls"] == first[0]["calls"] + first[1]["calls"]
+    assert main([*args, "usecase", "pin", "no such thing"]) == 2
+    assert "no use case 'no such thing'" in capsys.readouterr().err

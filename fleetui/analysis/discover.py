@@ -62,6 +62,14 @@ def label_calls(fleet: Fleet, store: Store, since_ts: float | None) -> int:
     return store.label_unlabelled({p: classify(p) for p in store.unlabelled_prompts(since_ts)}, since_ts)
 
 
+def _name(keywords: list[str]) -> str:
+    """The top three distinctive terms; a prompt known only by its shape is quoted whole."""
+    return " / ".join(k if _WORDS_ONLY.fullmatch(k) else f"“{k}”" for k in keywords[:3]) or "misc"
+
+
+_WORDS_ONLY = re.compile(r"[^\W\d_]+( [^\W\d_]+)?")
+
+
 def _slug(words: list[str]) -> str:
     return re.sub(r"[^a-z0-9]+", "_", "_".join(words[:2]).lower()).strip("_") or "misc"
 
@@ -71,20 +79,21 @@ def cluster_prompts(
 ) -> tuple[list[Cluster], int, float | None]:
     """Cluster distinct prompts (hash, text, calls, calls per model) into use cases.
 
-    Each distinct prompt counts once when fitting: weighting by calls let the few prompts
-    asked thousands of times (heartbeats, "what is X") pull one cluster over half the log."""
+    A distinct prompt weighs the square root of its calls: counted once, a fixed prompt asked
+    thousands of times ("ping: reply OK") was absorbed by any neighbour; weighed by its calls,
+    a few such prompts pulled one cluster over half the log. The size cap does the rest."""
     import numpy as np
 
     from fleetui.analysis import text_clusters
 
     rows = rows[:MAX_FIT]
     texts = [r[1] for r in rows]
-    vectors = text_clusters.vectorise(texts)
-    found = text_clusters.partition(vectors.matrix, k=k, seed=seed)
+    calls = np.array([r[2] for r in rows], dtype=np.int64)
+    vectors = text_clusters.vectorise(texts, [r[2] for r in rows])
+    found = text_clusters.partition(vectors.matrix, np.sqrt(calls), k=k, seed=seed)
     if found is None:
         return [], 0, None
     labels = found.labels
-    calls = np.array([r[2] for r in rows], dtype=np.int64)
     keywords_of = text_clusters.distinctive_terms(vectors.counts, labels, vectors.vocabulary)
     clusters = []
     for index in range(found.k):
@@ -96,7 +105,7 @@ def cluster_prompts(
             models.update(rows[member][3])
         chars = sorted(len(texts[m]) for m in members)
         clusters.append(Cluster(
-            id=_slug(keywords), name=" / ".join(keywords[:3]) or "misc", keywords=keywords,
+            id=_slug(keywords), name=_name(keywords), keywords=keywords,
             examples=[texts[m] for m in by_calls[:3]], calls=int(calls[members].sum()), prompts=len(members),
             typical_chars=chars[len(chars) // 2], models=dict(models.most_common(5)),
             prompt_hashes=[rows[m][0] for m in members],
@@ -106,13 +115,16 @@ def cluster_prompts(
 
 
 def match_existing(clusters: list[Cluster], existing: list[dict[str, Any]]) -> list[Cluster]:
-    """Give each cluster the id (and user-given name) of the stored use case it overlaps most."""
+    """Give each cluster the id (and user-given name) of the stored use case it overlaps most;
+    a cluster matching a use case the user merged into another joins that one (followed through
+    chains of merges), and clusters that end on the same id are folded into one."""
+    rows = {r["id"]: r for r in existing}
     taken: set[str] = set()
     for cluster in clusters:
         mine = set(cluster.keywords)
         best_id, best_overlap = None, 0.0
         for row in existing:
-            if row.get("merged_into") or row["id"] in taken:
+            if row["id"] in taken:
                 continue
             theirs = set(json.loads(row.get("keywords") or "[]"))
             if not mine or not theirs:
@@ -121,18 +133,35 @@ def match_existing(clusters: list[Cluster], existing: list[dict[str, Any]]) -> l
             if overlap > best_overlap:
                 best_id, best_overlap = row["id"], overlap
         if best_id is not None and best_overlap >= MATCH_OVERLAP:
-            row = next(r for r in existing if r["id"] == best_id)
             cluster.id = best_id
-            if row.get("source") == "user" or row.get("pinned"):
-                cluster.name = row["name"]
-                cluster.pinned = bool(row.get("pinned"))
         while cluster.id in taken:
             cluster.id += "_2"
         taken.add(cluster.id)
-    merged = {r["id"]: r["merged_into"] for r in existing if r.get("merged_into")}
     for cluster in clusters:
-        cluster.id = merged.get(cluster.id, cluster.id)
-    return clusters
+        seen = {cluster.id}
+        while (into := (rows.get(cluster.id) or {}).get("merged_into")) and into not in seen:
+            cluster.id = into
+            seen.add(into)
+        stored = rows.get(cluster.id)
+        if stored and (stored.get("source") == "user" or stored.get("pinned")):
+            cluster.name = stored["name"]
+            cluster.pinned = bool(stored.get("pinned"))
+    return _fold(clusters)
+
+
+def _fold(clusters: list[Cluster]) -> list[Cluster]:
+    """One cluster per id: the largest keeps its name, keywords and examples; counts add up."""
+    by_id: dict[str, Cluster] = {}
+    for cluster in sorted(clusters, key=lambda c: -c.calls):
+        kept = by_id.get(cluster.id)
+        if kept is None:
+            by_id[cluster.id] = cluster
+            continue
+        kept.calls += cluster.calls
+        kept.prompts += cluster.prompts
+        kept.models = dict(Counter(kept.models) + Counter(cluster.models))
+        kept.prompt_hashes = kept.prompt_hashes + cluster.prompt_hashes
+    return sorted(by_id.values(), key=lambda c: (-c.calls, c.id))
 
 
 def discover(fleet: Fleet, store: Store, since_ts: float | None, *, k: int | None = None) -> Discovery:

@@ -17,13 +17,13 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="the stored use cases").add_argument("--json", action="store_true")
     rename = actions.add_parser("rename", help="give a use case your own name")
-    rename.add_argument("id")
+    rename.add_argument("id", help="its id, or its name")
     rename.add_argument("name")
     merge = actions.add_parser("merge", help="fold one use case into another")
-    merge.add_argument("id")
-    merge.add_argument("into")
+    merge.add_argument("id", help="its id, or its name")
+    merge.add_argument("into", help="the id or name of the use case it joins")
     pin = actions.add_parser("pin", help="keep a use case's name and id fixed across runs")
-    pin.add_argument("id")
+    pin.add_argument("id", help="its id, or its name")
     parser.set_defaults(run=run)
 
 
@@ -40,10 +40,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 extra = f" → merged into {r['merged_into']}" if r["merged_into"] else ""
                 print(f"{r['id']:<24} {r['name']:<40} {r['calls'] or 0:>8,} calls{' [pinned]' if r['pinned'] else ''}{extra}")
         return 0
-    known = {r["id"] for r in analytics.use_cases(store)}
-    for given in [args.id] + ([args.into] if args.action == "merge" else []):
-        if given not in known:
-            raise CliError(f"no use case {given!r}; run `fleetui discover` first, or see `fleetui usecase list`")
+    rows = analytics.use_cases(store)
+    args.id = _resolve(args.id, rows)
+    if args.action == "merge":
+        args.into = _resolve(args.into, rows)
     if args.action == "rename":
         analytics.rename_use_case(store, args.id, args.name)
     elif args.action == "merge":
@@ -51,5 +51,17 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             raise CliError("a use case cannot be merged into itself")
     else:
         analytics.pin_use_case(store, args.id)
-    print(f"{args.action}d {args.id}")
+    print(f"{args.action}d {args.id}" + (f" into {args.into}" if args.action == "merge" else ""))
     return 0
+
+
+def _resolve(given: str, rows: list[dict[str, Any]]) -> str:
+    """A use case by its id or, as `usecase rename` gives one, by its name (any case)."""
+    if any(r["id"] == given for r in rows):
+        return given
+    named = [r["id"] for r in rows if str(r["name"]).casefold() == given.casefold()]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise CliError(f"{len(named)} use cases are named {given!r} ({', '.join(named)}); give one of their ids")
+    raise CliError(f"no use case {given!r}; run `fleetui discover` first, or see `fleetui usecase list`")
