@@ -196,3 +196,13 @@ def test_a_rerun_of_unchanged_prompts_keeps_ids_and_names_and_folds_merges(tmp_p
     assert kept["calls"] == first[0]["calls"] + first[1]["calls"]
     assert main([*args, "usecase", "pin", "no such thing"]) == 2
     assert "no use case 'no such thing'" in capsys.readouterr().err
+
+
+def test_clusters_not_found_again_are_dropped_unless_the_user_kept_them() -> None:
+    store = seeded_store(use_case=True)
+    fleet = load_fleet(SAMPLE_FLEET)
+    ids = [c.id for c in discover(fleet, store, None, k=3).clusters]
+    analytics.pin_use_case(store, ids[0])
+    found = {c.id for c in discover(fleet, store, None, k=2).clusters}
+    stored = {r["id"] for r in analytics.use_cases(store)}
+    assert stored == found | {ids[0]}

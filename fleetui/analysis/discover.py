@@ -105,7 +105,9 @@ def cluster_prompts(
             models.update(rows[member][3])
         chars = sorted(len(texts[m]) for m in members)
         clusters.append(Cluster(
-            id=_slug(keywords), name=_name(keywords), keywords=keywords,
+            id=_slug(keywords) if index != found.other else "other",
+            name=_name(keywords) if index != found.other else f"other (unlike the rest): {_name(keywords)}",
+            keywords=keywords,
             examples=[texts[m] for m in by_calls[:3]], calls=int(calls[members].sum()), prompts=len(members),
             typical_chars=chars[len(chars) // 2], models=dict(models.most_common(5)),
             prompt_hashes=[rows[m][0] for m in members],

@@ -46,6 +46,8 @@ MAX_SHARE = 0.35  # of the fitted prompts, the most one cluster may hold when k 
 # prompts (the best cut lay between 0.016 and 0.021 in both); the bench reports the agreement.
 MIN_LINKAGE = 0.02
 MICRO_MAX = 100
+ALONE = 5.0  # times the median weight: a prompt sharing no term that is asked this much stands alone
+MAX_ALONE = 20
 REFINE = True
 SILHOUETTE_SAMPLE = 1_500
 MAX_FEATURES = 8_000
@@ -214,6 +216,7 @@ class Partition:
     labels: IntArray  # 0..k-1 per text
     k: int
     silhouette: float | None
+    other: int | None = None  # the label of the texts that share no term with any other, if any
 
 
 def micro_count(n: int) -> int:
@@ -266,15 +269,17 @@ def partition(matrix: Matrix, weight: FloatArray | None = None, *, k: int | None
     n = matrix.shape[0]
     if n < MIN_PROMPTS or (k is not None and k >= n):
         return None
+    mass_all = np.ones(n) if weight is None else weight
     # A text that shares no term with any other ("hey, how's it going?") is near no centre, and
-    # k-means would drop it into cluster 0 whatever that holds: such texts are set aside and
-    # form one cluster of their own.
+    # k-means would drop it into cluster 0 whatever that holds: such texts are set aside. One
+    # asked as often as ALONE times the typical text is a use case of its own; the rest (the
+    # long tail of one-off prompts) share one "other" cluster.
     shared = np.asarray((matrix > 0).sum(axis=0)).ravel() > 1
     isolated = np.asarray(matrix[:, shared].sum(axis=1)).ravel() == 0
     linked = np.where(~isolated)[0]
-    labels = np.zeros(n, dtype=np.int64)
+    labels = np.zeros(n, dtype=np.int64)  # 0: the "other" cluster, until relabelled
     if len(linked) >= MIN_PROMPTS:
-        sub, mass = matrix[linked], (np.ones(n) if weight is None else weight)[linked]
+        sub, mass = matrix[linked], mass_all[linked]
         wanted = None if k is None else max(k - int(isolated.any()), 1)
         micro = min(max(micro_count(len(linked)), wanted or 0), len(linked) - 1)
         found, _, _ = spherical_kmeans(sub, micro, mass, seed=seed)
@@ -285,10 +290,16 @@ def partition(matrix: Matrix, weight: FloatArray | None = None, *, k: int | None
             # to the merged cluster it is closest to can.
             found = _relabel(_lloyd(sub, _centres(sub, found, mass), mass)[0])
         labels[linked] = found + 1
+    if k is None and isolated.any():
+        alone = np.where(isolated & (mass_all >= ALONE * np.median(mass_all)))[0]
+        alone = alone[np.argsort(-mass_all[alone], kind="stable")][:MAX_ALONE]
+        labels[alone] = labels.max() + 1 + np.arange(len(alone))
+    rest = isolated & (labels == 0)
     labels = _relabel(labels if isolated.any() else labels - 1)
+    other = int(labels[np.argmax(rest)]) if rest.any() else None
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(n, size=min(SILHOUETTE_SAMPLE, n), replace=False))
-    return Partition(labels, int(labels.max()) + 1, silhouette(matrix[sample], labels[sample]))
+    return Partition(labels, int(labels.max()) + 1, silhouette(matrix[sample], labels[sample]), other)
 
 
 def distinctive_terms(counts: Matrix, labels: IntArray, vocabulary: Sequence[str], top: int = 8) -> list[list[str]]:
