@@ -1,6 +1,6 @@
 """`discover` on 100,000 prompts: keyword labels for every call, then clustering.
 
-    python benchmarks/bench_discover.py [--calls 100000]
+    python benchmarks/bench_discover.py [--calls 100000] [--no-real]
 
 Prompts come from the demo generator's templates (freshly filled, so many repeat, as in real
 logs) plus the 805 real AlpacaEval instructions in ../shared/data when present. Calls start
@@ -32,9 +32,10 @@ ALPACA = next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--no-real", action="store_true", help="the generator's prompts only, no AlpacaEval")
     args = parser.parse_args()
     rng = random.Random(1)
-    real = [json.loads(line)["instruction"] for line in ALPACA.open()] if ALPACA.exists() else []
+    real = [json.loads(line)["instruction"] for line in ALPACA.open()] if ALPACA.exists() and not args.no_real else []
     now = time.time()
     calls = []
     truth: dict[str, str] = {}  # prompt hash -> the demo generator's use case
