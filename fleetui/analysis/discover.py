@@ -1,11 +1,12 @@
 """Discover what people really ask: cluster prompts into use cases, stably across runs.
 
 Two passes. The keyword rules give every unlabelled call a use case (fast, editable in the fleet
-file). Then TF-IDF + k-means over the distinct prompts finds the groups nobody wrote rules for:
-k is chosen by silhouette on a sample, each cluster is named from its top terms and described by
-example prompts, keywords, typical length and the models that served it. A re-run maps clusters
-onto the use cases it found before (by overlap of their top terms), and names a user gave, merges
-and pins are kept.
+file), one distinct prompt at a time. Then the distinct prompts are clustered
+(`fleetui.analysis.text_clusters`: TF-IDF, small k-means clusters merged by average linkage
+under a size cap, so the data choose k), each cluster named by its distinctive terms and described
+by example prompts, keywords, typical length and the models that served it. A re-run maps
+clusters onto the use cases it found before (by overlap of their top terms); names a user gave,
+merges and pins are kept, and clusters not found again are dropped unless the user kept them.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ def register(subparsers: Any) -> None:
         "discover",
         help="find what people really ask: keyword labels, then clusters of prompts",
         description="Give every call without a use case one from the keyword rules, then cluster "
-        "the period's distinct prompts (TF-IDF + k-means, k chosen by silhouette) into use cases "
-        "with names, example prompts, keywords, typical length and models. Re-runs keep ids, "
-        "and the names, merges and pins you set with `fleetui usecase`.",
+        "the period's distinct prompts (TF-IDF, small k-means clusters merged while alike, none "
+        "over 35% of the prompts) into use cases named by their distinctive terms, with example "
+        "prompts, keywords, typical length and models. Re-runs keep ids, and the names, merges "
+        "and pins you set with `fleetui usecase` (by id or by name).",
     )
     parser.add_argument("--since", default="30d", help="period: 30d, 2w, a date (default 30d)")
     parser.add_argument("--k", type=int, help="number of clusters (default: chosen from the data)")
