@@ -186,6 +186,7 @@ def test_a_rerun_of_unchanged_prompts_keeps_ids_and_names_and_folds_merges(tmp_p
     # the sequence: rename a to b, then act on b by its new name
     assert main([*args, "usecase", "rename", a, "Job applications"]) == 0
     assert main([*args, "usecase", "pin", "job applications"]) == 0
+    assert f"pinned {a}" in capsys.readouterr().out
     assert main([*args, "usecase", "merge", c, "Job applications"]) == 0
     assert f"merged {c} into {a}" in capsys.readouterr().out
     again = run_discover()

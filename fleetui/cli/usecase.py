@@ -51,7 +51,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             raise CliError("a use case cannot be merged into itself")
     else:
         analytics.pin_use_case(store, args.id)
-    print(f"{args.action}d {args.id}" + (f" into {args.into}" if args.action == "merge" else ""))
+    done = {"rename": "renamed", "merge": "merged", "pin": "pinned"}[args.action]
+    print(f"{done} {args.id}" + (f" into {args.into}" if args.action == "merge" else ""))
     return 0
 
 
