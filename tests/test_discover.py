@@ -207,3 +207,25 @@ def test_clusters_not_found_again_are_dropped_unless_the_user_kept_them() -> Non
     found = {c.id for c in discover(fleet, store, None, k=2).clusters}
     stored = {r["id"] for r in analytics.use_cases(store)}
     assert stored == found | {ids[0]}
+
+
+def test_prompts_sharing_no_word_stand_alone_or_go_to_other_never_into_a_family() -> None:
+    from fleetui.analysis.discover import cluster_prompts
+
+    rows: list[tuple[str, str, int, dict[str, int]]] = []
+    for f, templates in FAMILIES.items():
+        for t in templates:
+            for x in FILL[f]:
+                rows.append((f"{f}:{t.format(x)}", t.format(x), 3, {"m": 3}))
+    rows.append(("hey", "hey, how's it going?", 900, {"m": 900}))  # asked often, shares no word
+    rows += [(f"tail{i}", text, 1, {"m": 1}) for i, text in enumerate(["zebra quartz", "violin harbour", "N/A"])]
+    rows += [(f"math{i}", f"what is {i} + {i + 1}?", 2, {"m": 2}) for i in range(6)]  # no content word
+    clusters, _, _ = cluster_prompts(sorted(rows, key=lambda r: -r[2]))
+    where = {h: c for c in clusters for h in c.prompt_hashes}
+    assert where["hey"].prompt_hashes == ["hey"] and where["hey"].name == "hey"
+    assert {h for h in where["tail0"].prompt_hashes} == {"tail0", "tail1", "tail2"}
+    assert where["tail0"].id == "other" and where["tail0"].name.startswith("other (unlike the rest)")
+    assert set(where["math0"].prompt_hashes) == {f"math{i}" for i in range(6)}
+    assert where["math0"].name == "“what is N + N?”"
+    for family in FAMILIES:
+        assert {h.split(":")[0] for h in where[next(h for h in where if h.startswith(family))].prompt_hashes} == {family}

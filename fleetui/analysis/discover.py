@@ -65,10 +65,11 @@ def label_calls(fleet: Fleet, store: Store, since_ts: float | None) -> int:
 
 def _name(keywords: list[str]) -> str:
     """The top three distinctive terms; a prompt known only by its shape is quoted whole."""
-    return " / ".join(k if _WORDS_ONLY.fullmatch(k) else f"“{k}”" for k in keywords[:3]) or "misc"
+    return " / ".join(k if _TERM.fullmatch(k) else f"“{k}”" for k in keywords[:3]) or "misc"
 
 
-_WORDS_ONLY = re.compile(r"[^\W\d_]+( [^\W\d_]+)?")
+# A word or a word pair, lower-case: a shape ("what is N% of N?") has its numbers as "N".
+_TERM = re.compile(r"(?:(?!N)[^\W\d_])+(?: (?:(?!N)[^\W\d_])+)?")
 
 
 def _slug(words: list[str]) -> str:
