@@ -229,3 +229,13 @@ def test_prompts_sharing_no_word_stand_alone_or_go_to_other_never_into_a_family(
     assert where["math0"].name == "“what is N + N?”"
     for family in FAMILIES:
         assert {h.split(":")[0] for h in where[next(h for h in where if h.startswith(family))].prompt_hashes} == {family}
+
+
+def test_more_calls_of_the_same_kinds_keep_ids_and_names() -> None:
+    store, _ = mixed_store()
+    fleet = load_fleet(SAMPLE_FLEET)
+    before = {c.id: c.name for c in discover(fleet, store, None).clusters}
+    more, _ = mixed_store(seed=6)
+    store.insert_calls([c for i, c in enumerate(more.iter_calls()) if i % 10 == 0])  # +10%
+    after = {c.id: c.name for c in discover(fleet, store, None).clusters}
+    assert after == before

@@ -138,6 +138,11 @@ def match_existing(clusters: list[Cluster], existing: list[dict[str, Any]]) -> l
                 best_id, best_overlap = row["id"], overlap
         if best_id is not None and best_overlap >= MATCH_OVERLAP:
             cluster.id = best_id
+            # A found name stays while its terms are still among the cluster's: a few more
+            # calls reorder the top terms, and a name that changes on every run is no name.
+            before = str(rows[best_id].get("name") or "")
+            if before and all(part.strip("“”") in cluster.keywords for part in before.split(" / ")):
+                cluster.name = before
         while cluster.id in taken:
             cluster.id += "_2"
         taken.add(cluster.id)

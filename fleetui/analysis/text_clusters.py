@@ -99,10 +99,15 @@ def terms(text: str) -> list[str]:
     """Words and adjacent word pairs: the features a prompt is compared on. A text with no
     content word ("hey, how's it going?" is all filler) is known by its shape instead, so it
     groups with the texts shaped like it, not with whatever cluster takes empty rows."""
-    found = words(text)
-    if not found:
+    every = _WORD.findall(text.lower())
+    kept = [(i, w) for i, w in enumerate(every) if w not in STOPWORDS]
+    if not kept:
         return [shape(text)]
-    return found + [f"{a} {b}" for a, b in pairwise(found)]
+    # Pairs of content words at most one stopword apart ("open on Sunday" -> "open sunday"):
+    # across more ("debug 'too many open files'" -> "debug open") a pair is an accident of
+    # the wording and links prompts that have nothing in common.
+    pairs = [f"{a} {b}" for (i, a), (j, b) in pairwise(kept) if j - i <= 2]
+    return [w for _, w in kept] + pairs
 
 
 @dataclass(frozen=True)
