@@ -53,6 +53,7 @@ class Discovery:
     silhouette: float | None
     clusters: list[Cluster]
     seconds: float
+    prompts: int = 0  # distinct prompts with text in the period (the most a --k can ask for)
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase, for the benchmark
 
 
@@ -194,4 +195,4 @@ def discover(fleet: Fleet, store: Store, since_ts: float | None, *, k: int | Non
     clusters = match_existing(clusters, analytics.use_cases(store))
     analytics.save_discovered_use_cases(store, [c.as_json() for c in clusters], time.time())
     lap("save")
-    return Discovery(labelled, count, score, clusters, time.perf_counter() - started, phases)
+    return Discovery(labelled, count, score, clusters, time.perf_counter() - started, len(rows), phases)

@@ -259,12 +259,13 @@ def micro_count(n: int) -> int:
     return max(2, min(MICRO_MAX, n // 4, round(2 * n**0.5)))
 
 
-def merge(matrix: Matrix, labels: IntArray, weight: FloatArray, *, until: int | None = None,
-          max_size: float = np.inf) -> IntArray:
-    """Average-linkage merging of the clusters in `labels`, most alike pair first. With `until`,
-    merge until that many remain; otherwise while some pair's linkage (the mean cosine between a
-    text of one and a text of the other) is at least MIN_LINKAGE and their union holds at most
-    `max_size` texts. Group sums make linkage exact and cheap: (sum_a · sum_b) / (n_a n_b)."""
+def merge(matrix: Matrix, labels: IntArray, weight: FloatArray, *, max_size: float = np.inf,
+          until: int | None = None) -> IntArray:
+    """Average-linkage merging of the clusters in `labels`, most alike pair first, while some
+    pair's linkage (the weighted mean cosine between a text of one and a text of the other) is at
+    least MIN_LINKAGE and their union weighs at most `max_size`; with `until`, regardless of
+    both, until that many clusters remain. Group sums make linkage exact and cheap:
+    (sum_a · sum_b) / (w_a w_b)."""
     k = int(labels.max()) + 1
     members = sparse.csr_matrix((weight, (labels, np.arange(len(labels)))), shape=(k, len(labels)))
     sums = members @ matrix
@@ -299,7 +300,8 @@ def partition(matrix: Matrix, weight: FloatArray | None = None, *, k: int | None
               seed: int = 0) -> Partition | None:
     """Cluster the texts: many small spherical k-means clusters, then merged by average linkage
     while two groups are still alike (MIN_LINKAGE) and the merged group stays under MAX_SHARE of
-    the texts — or, when `k` is given, until k remain. None when there are too few texts."""
+    the weight; when `k` is given, until k remain (one of them the texts sharing no term, if
+    any). None when there are too few texts."""
     n = matrix.shape[0]
     if n < MIN_PROMPTS or (k is not None and k >= n):
         return None
@@ -314,10 +316,18 @@ def partition(matrix: Matrix, weight: FloatArray | None = None, *, k: int | None
     labels = np.zeros(n, dtype=np.int64)  # 0: the "other" cluster, until relabelled
     if len(linked) >= MIN_PROMPTS:
         sub, mass = matrix[linked], mass_all[linked]
-        wanted = None if k is None else max(k - int(isolated.any()), 1)
-        micro = min(max(micro_count(len(linked)), wanted or 0), len(linked) - 1)
+        micro = min(micro_count(len(linked)), len(linked) - 1)
         found, _, _ = spherical_kmeans(sub, micro, mass, seed=seed)
-        found = _relabel(merge(sub, _relabel(found), mass, until=wanted, max_size=MAX_SHARE * mass.sum()))
+        found = _relabel(merge(sub, _relabel(found), mass, max_size=MAX_SHARE * mass.sum()))
+        if k is not None:
+            # The k a user gives: fewer natural groups than that are cut by k-means, more are
+            # merged on, most alike first, past the threshold and the cap.
+            wanted = min(max(k - int(isolated.any()), 1), len(linked) - 1)
+            groups = int(found.max()) + 1
+            if groups > wanted:
+                found = _relabel(merge(sub, found, mass, until=wanted))
+            elif groups < wanted:
+                found = _relabel(spherical_kmeans(sub, wanted, mass, seed=seed)[0])
         # A small cluster k-means cut can hold two kinds of prompt that share one word ("open
         # on Sunday", "too many open files"); merging cannot split it, but moving each prompt
         # to the merged cluster it is closest to can.

@@ -39,7 +39,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"{result.labelled:,} calls labelled by keywords; {result.k} clusters"
           + (f" (silhouette {result.silhouette:.2f})" if result.silhouette is not None else "")
           + f" in {result.seconds:.1f}s\n")
-    if not result.clusters:
+    if not result.clusters and args.k is not None and result.prompts > 0:
+        print(f"--k {args.k} asks for as many clusters as the period has distinct prompts with text "
+              f"({result.prompts:,}); give a smaller --k, or leave it out to let the data choose")
+    elif not result.clusters:
         print("not enough prompts with text to cluster (prompts kept only as hashes cannot be clustered)")
     for c in result.clusters:
         models = ", ".join(f"{m} {n:,}" for m, n in c.models.items())
