@@ -239,3 +239,12 @@ def test_more_calls_of_the_same_kinds_keep_ids_and_names() -> None:
     store.insert_calls([c for i, c in enumerate(more.iter_calls()) if i % 10 == 0])  # +10%
     after = {c.id: c.name for c in discover(fleet, store, None).clusters}
     assert after == before
+
+
+def test_a_k_above_the_distinct_prompts_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "k.db"
+    with Store.open(db) as store:
+        store.insert_calls(seeded_store(use_case=True).iter_calls())
+    assert main(["--config", str(SAMPLE_FLEET), "--db", str(db), "discover", "--k", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "--k 500 asks for as many clusters as the period has distinct prompts with text (45)" in out
