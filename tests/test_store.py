@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import random
@@ -363,3 +364,40 @@ def test_feedback_updates_keep_rollups_current() -> None:
     store.update_feedback(call.call_id, 0.9)  # a changed mind replaces, not adds
     [totals] = store.totals("model")
     assert (totals.feedback_sum, totals.feedback_count) == (pytest.approx(0.9), 1)
+
+
+def test_moving_use_cases_gives_the_rollups_a_fresh_insert_would() -> None:
+    """set_use_cases sums in SQL what _rows_and_rollups sums in Python: every column of every
+    rollup row must match a store that received the calls with their use cases to begin with."""
+    batch = [CallRecord(ts=DAYS[0] + i * 40_000, model_id=None if i % 7 == 0 else f"m{i % 3}", task="chat" if i % 2 else None,
+                        cost_usd=None if i % 4 == 0 else 0.01 * i, latency_ms=None if i % 6 == 0 else 3.0 * i ** 2,
+                        input_tokens=None if i % 5 == 0 else i, output_tokens=2 * i, cached_input_tokens=i % 3,
+                        feedback_score=1.0 if i % 9 == 0 else None, success=i % 5 != 0,
+                        use_case="coding" if i % 8 == 0 else None) for i in range(1, 120)]
+    target = {c.call_id: ("coding", "casual_chat", "writing")[i % 3] for i, c in enumerate(batch)}
+    moved, fresh = Store.memory(), Store.memory()
+    moved.insert_calls(batch)
+    changed = moved.set_use_cases(target)
+    assert changed == sum(1 for c in batch if c.use_case != target[c.call_id])
+    fresh.insert_calls([dataclasses.replace(c, use_case=target[c.call_id]) for c in batch])
+
+    def rows(store: Store) -> dict[tuple[object, ...], dict[str, object]]:
+        return {(r["day"], r["model_id"], r["use_case"], r["task"]): r for r in store.rollup_rows()}
+
+    got, want = rows(moved), rows(fresh)
+    assert got.keys() == want.keys()
+    for key, row in want.items():
+        for column, value in row.items():
+            assert got[key][column] == pytest.approx(value), (key, column)
+    assert moved.set_use_cases(target) == 0 and rows(moved).keys() == want.keys()
+
+
+def test_labelling_by_prompt_moves_only_unlabelled_calls_in_the_period() -> None:
+    store = Store.memory()
+    store.insert_calls([CallRecord(ts=DAYS[0] + i, model_id="m", prompt=f"p{i % 3}", latency_ms=50.0 * i,
+                                   use_case="kept" if i == 0 else None) for i in range(30)]
+                       + [CallRecord(ts=DAYS[0] - 86400, model_id="m", prompt="p1")])  # before the period
+    assert store.label_unlabelled({"p0": "zero", "p1": "one"}, since_ts=DAYS[0]) == 19
+    by_case = {t.key: t.calls for t in store.totals("use_case")}
+    assert by_case == {"kept": 1, "zero": 9, "one": 10, None: 11}  # p2 unknown, the old p1 outside
+    assert store.unlabelled_prompts(DAYS[0]) == ["p2"]

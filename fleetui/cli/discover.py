@@ -13,9 +13,10 @@ def register(subparsers: Any) -> None:
         "discover",
         help="find what people really ask: keyword labels, then clusters of prompts",
         description="Give every call without a use case one from the keyword rules, then cluster "
-        "the period's distinct prompts (TF-IDF + k-means, k chosen by silhouette) into use cases "
-        "with names, example prompts, keywords, typical length and models. Re-runs keep ids, "
-        "and the names, merges and pins you set with `fleetui usecase`.",
+        "the period's distinct prompts (TF-IDF, small k-means clusters merged while alike, none "
+        "over 35% of the prompts) into use cases named by their distinctive terms, with example "
+        "prompts, keywords, typical length and models. Re-runs keep ids, and the names, merges "
+        "and pins you set with `fleetui usecase` (by id or by name).",
     )
     parser.add_argument("--since", default="30d", help="period: 30d, 2w, a date (default 30d)")
     parser.add_argument("--k", type=int, help="number of clusters (default: chosen from the data)")
@@ -38,7 +39,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"{result.labelled:,} calls labelled by keywords; {result.k} clusters"
           + (f" (silhouette {result.silhouette:.2f})" if result.silhouette is not None else "")
           + f" in {result.seconds:.1f}s\n")
-    if not result.clusters:
+    if not result.clusters and args.k is not None and result.prompts > 0:
+        print(f"--k {args.k} asks for as many clusters as the period has distinct prompts with text "
+              f"({result.prompts:,}); give a smaller --k, or leave it out to let the data choose")
+    elif not result.clusters:
         print("not enough prompts with text to cluster (prompts kept only as hashes cannot be clustered)")
     from fleetui.cli.output import plural, say, shorten, terminal_width
 

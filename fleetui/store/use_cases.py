@@ -29,6 +29,14 @@ def save_discovered_use_cases(store: Store, clusters: list[dict[str, Any]], now:
             "updated_ts": now,
         })
     upsert_rows(store, "use_cases", rows, ("id",))
+    # A cluster this run did not find again is gone, unless the user made it theirs (a name,
+    # a pin, a merge from or into it): `usecase list` showed every cluster of every past run.
+    found = [c["id"] for c in clusters]
+    kept = {r["merged_into"] for r in existing.values() if r.get("merged_into")}
+    stale = [i for i, r in existing.items() if i not in found and i not in kept and r.get("source") != "user"
+             and not r.get("pinned") and not r.get("merged_into")]
+    if stale:
+        store.write(lambda conn: conn.executemany("DELETE FROM use_cases WHERE id = ?", [(i,) for i in stale]))
 
 
 def rename_use_case(store: Store, use_case_id: str, name: str) -> bool:
