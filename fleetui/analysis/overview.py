@@ -17,9 +17,9 @@ from fleetui.store import Store
 
 def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
     from fleetui.analysis.costs import change_pct, fleet_budget
-    from fleetui.store import analytics
     from fleetui.analysis.usage import known_cost
     from fleetui.probes import model_status
+    from fleetui.store import analytics
 
     pricer = Pricer(fleet)
     day = clock.utc_today()
