@@ -210,7 +210,10 @@ def _step_9_gateway_overhead(db: sqlite_utils.Database) -> None:
 
 def _step_13_trials(db: sqlite_utils.Database) -> None:
     """Trials (a model tried by hand) apart from calls: no query over calls may count them.
-    Numbered 13 in the plan of steps; steps 10-12 come from other branches."""
+    Numbered 13 in the plan of steps; steps 10-12 come from other branches. Idempotent, so a
+    file that had it at another position (a branch merged in another order) takes it again safely."""
+    if "trials" in db.table_names():
+        return
     db["trials"].create(
         {"id": int, "ts": float, "source": str, "model_id": str, "ok": int, "sent": int, "prompt_hash": str,
          "response_model": str, "input_tokens": int, "output_tokens": int, "cached_input_tokens": int,
