@@ -18,7 +18,11 @@ from typing import Any
 
 from fleetui import clock
 from fleetui.analysis.costs import per_30_days
-from fleetui.analysis.decision_alerts import HIGH_OVERRIDE, LOW_CONFIDENCE, MIN_DECISIONS
+from fleetui.analysis.decision_alerts import (
+    HIGH_OVERRIDE,
+    LOW_CONFIDENCE,
+    MIN_DECISIONS,
+)
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer, blended_per_mtok
