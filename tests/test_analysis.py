@@ -280,3 +280,21 @@ def test_recommendation_ids_survive_the_route_leaving_the_role_field() -> None:
     assert rec.id == "rec-" + hashlib.sha256(old_subject.encode()).hexdigest()[:8]
     assert rec.role is None and not rec.can_verify
     assert Recommendation(Kind.CHEAPER_MODEL, Severity.LOW, "t", "s", {}, current_model="m").can_verify
+
+
+def test_models_down_for_one_reason_are_one_item_and_no_key_is_not_high() -> None:
+    from fleetui.analysis.recommend import recommend
+    from fleetui.store import ProbeRecord
+
+    fleet = load_fleet(SAMPLE_FLEET)
+    store = Store.memory()
+    enabled = [m.id for m in fleet.models if m.enabled]
+    store.record_probes([ProbeRecord(m, "misconfigured", message=f"{m}: key not set") for m in enabled[:-1]]
+                        + [ProbeRecord(enabled[-1], "offline", message="cannot connect")])
+    found = [r for r in recommend(fleet, store) if r.kind == "model_unhealthy"]
+    assert len(found) == 2
+    grouped = next(r for r in found if r.numbers["status"] == "misconfigured")
+    assert grouped.severity == "medium" and grouped.numbers["n"] == len(enabled) - 1
+    assert set(grouped.numbers["models"]) == set(enabled[:-1]) and grouped.id.startswith("rec-")
+    offline = next(r for r in found if r.numbers["status"] == "offline")
+    assert offline.severity == "high" and offline.current_model == enabled[-1]

@@ -85,8 +85,15 @@ def _json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_the_cli_screens_agree(isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One "now" for every command of a test, so that no call lands between two of them."""
+    monkeypatch.setenv("FLEETUI_NOW", dt.datetime.now(dt.UTC).isoformat())
+
+
+def test_the_cli_screens_agree(isolated_home: Path, monkeypatch: pytest.MonkeyPatch,
+                               capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--calls", "3000"]) == 0
+    _freeze(monkeypatch)
     usage = _json(["--demo", "usage", "--since", "7d", "--by", "day", "--json"], capsys)
     assert usage["since_day"] == clock.window_start_day(7)
     assert len(usage["rows"]) <= 7
@@ -102,3 +109,13 @@ def test_the_cli_screens_agree(isolated_home: Path, capsys: pytest.CaptureFixtur
     # "per 30 days" is one figure: the last 30 days' spend wherever it covers the same calls.
     assert costs["per_30_days"] == pytest.approx(sum(d["cost_usd"] for d in costs["daily"]))
     assert dryrun_history["per_30_days"]["history_all_calls_usd"] == pytest.approx(costs["per_30_days"], rel=1e-6)
+
+
+def test_status_and_costs_compare_today_with_yesterday_alike(isolated_home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--calls", "3000"]) == 0
+    _freeze(monkeypatch)
+    status = _json(["--demo", "status", "--json"], capsys)
+    costs = _json(["--demo", "costs", "--json"], capsys)
+    assert status["today"]["yesterday_to_this_time"] == pytest.approx(costs["yesterday_to_this_time"])
+    assert status["today"]["change_vs_yesterday_pct"] == costs["change_vs_yesterday_pct"]

@@ -16,9 +16,10 @@ from fleetui.store import Store
 
 
 def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
-    from fleetui.analysis.costs import fleet_budget
+    from fleetui.analysis.costs import change_pct, fleet_budget
     from fleetui.analysis.usage import known_cost
     from fleetui.probes import model_status
+    from fleetui.store import analytics
 
     pricer = Pricer(fleet)
     day = clock.utc_today()
@@ -60,13 +61,18 @@ def fleet_overview(fleet: Fleet, store: Store) -> dict[str, Any]:
         })
     month = store.overall(since=clock.month_start(clock.today()).isoformat(), until=day)
     overall = store.overall(since=day, until=day)
+    yesterday = analytics.cost_between(store, *clock.same_time_yesterday())[0]
+    today_cost = known_cost(overall)
     return {
         "models": models,
         "today": {
             "calls": overall.calls,
             "tokens": overall.tokens,
-            "cost": known_cost(overall),
+            "cost": today_cost,
             "unpriced_calls": overall.unpriced_calls,
+            # Today so far against yesterday up to the same time of day (as `costs` compares).
+            "yesterday_to_this_time": yesterday,
+            "change_vs_yesterday_pct": None if today_cost is None else change_pct(today_cost, yesterday),
         },
         "budget_monthly_usd": fleet.budget.monthly_usd,
         # Budget use is the projected month-end over the budget, the same figure as `costs`.

@@ -18,7 +18,11 @@ from typing import Any
 
 from fleetui import clock
 from fleetui.analysis.costs import per_30_days
-from fleetui.analysis.decision_alerts import HIGH_OVERRIDE, LOW_CONFIDENCE, MIN_DECISIONS
+from fleetui.analysis.decision_alerts import (
+    HIGH_OVERRIDE,
+    LOW_CONFIDENCE,
+    MIN_DECISIONS,
+)
 from fleetui.analysis.ranking import ModelInUseCase, rank_use_cases, wilson_interval
 from fleetui.config.schema import Fleet
 from fleetui.pricing import Pricer, blended_per_mtok
@@ -330,23 +334,42 @@ def budget_forecast(evidence: Evidence) -> list[Recommendation]:
 
 
 def unhealthy(evidence: Evidence) -> list[Recommendation]:
-    """Enabled models that their latest probes find offline, unauthorised or misconfigured."""
+    """Enabled models that their latest probes find offline, unauthorised or misconfigured; one
+    item per status, so that a machine without keys shows one setup step, not one HIGH item a
+    model above the savings. Misconfigured (no key, a bad URL) is a setup step routing already
+    works around (it skips those models): MEDIUM; offline or refused keys: HIGH."""
     from fleetui.probes import model_status
 
-    out = []
+    by_status: dict[str, list[tuple[str, str]]] = {}
     for model in evidence.fleet.models:
         if not model.enabled:
             continue
         recent = evidence.store.recent_probes(model.id, 5)
         status = model_status(recent)
         if status in ("offline", "auth_failed", "misconfigured"):
+            by_status.setdefault(status, []).append((model.id, recent[0].message or ""))
+    out = []
+    for status, models in by_status.items():
+        said = status.replace("_", " ")
+        severity = Severity.MEDIUM if status == "misconfigured" else Severity.HIGH
+        if len(models) == 1:
+            (model_id, message), = models
             out.append(Recommendation(
-                kind=Kind.MODEL_UNHEALTHY, severity=Severity.HIGH, current_model=model.id,
-                title=f"{model.id} is {status.replace('_', ' ')}",
-                sentence=f"{model.id} is {status.replace('_', ' ')} in its last probe: {recent[0].message}",
-                numbers={"n": len(recent), "status": status},
+                kind=Kind.MODEL_UNHEALTHY, severity=severity, current_model=model_id,
+                title=f"{model_id} is {said}", sentence=f"{model_id} is {said} in its last probe: {message}",
+                numbers={"n": 1, "status": status, "models": [model_id]},
                 implementation="fix its key or endpoint, or disable it so routing skips it",
             ))
+            continue
+        names = [m for m, _ in models]
+        out.append(Recommendation(
+            kind=Kind.MODEL_UNHEALTHY, severity=severity, route=f"status:{status}",
+            title=f"{len(models)} models are {said}",
+            sentence=f"{', '.join(names)} are {said} in their last probes; first: {models[0][1]}",
+            numbers={"n": len(models), "status": status, "models": names},
+            implementation="set their keys (`fleetui key list` shows which are missing) or fix their endpoints, "
+                           "or disable them so routing skips them",
+        ))
     return out
 
 

@@ -108,6 +108,9 @@ def render(status: dict[str, Any], width: int | None = None) -> str:
     )
     if today["unpriced_calls"]:
         totals += f" | {plural(today['unpriced_calls'], 'unpriced call')} not in the cost"
+    change = today["change_vs_yesterday_pct"]
+    if change is not None:
+        totals += f" | {'↑' if change > 0 else '↓'}{abs(change):.0f}% vs yesterday to this time"
     month = status["month_to_date"]
     totals += f"\nTHIS MONTH: {format_cost(month['cost'])} over {plural(month['calls'], 'call')}"
     budget = status["budget"]

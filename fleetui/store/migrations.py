@@ -234,7 +234,10 @@ def _step_10_provider_names(db: sqlite_utils.Database) -> None:
 
 
 def _step_11_trials(db: sqlite_utils.Database) -> None:
-    """Trials (a model tried by hand) apart from calls: no query over calls may count them."""
+    """Trials (a model tried by hand) apart from calls: no query over calls may count them.
+    Idempotent: a file that took it at another position (a branch's build) takes it again safely."""
+    if "trials" in db.table_names():
+        return
     db.table("trials").create(
         {"id": int, "ts": float, "source": str, "model_id": str, "ok": int, "sent": int, "prompt_hash": str,
          "response_model": str, "input_tokens": int, "output_tokens": int, "cached_input_tokens": int,
