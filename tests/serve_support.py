@@ -133,19 +133,20 @@ class Running:
         raise AssertionError(f"call {call_id} not stored")
 
 
-def write_fleet(folder: Path, fake: FakeProviders) -> Path:
+def write_fleet(folder: Path, fake: FakeProviders, extra: str = "") -> Path:
     path = folder / "fleet.toml"
-    path.write_text(FLEET.format(openai=fake.url("openai"), anthropic=fake.url("anthropic").rstrip("/")),
+    path.write_text(FLEET.format(openai=fake.url("openai"), anthropic=fake.url("anthropic").rstrip("/")) + extra,
                     encoding="utf-8")
     return path
 
 
 @contextmanager
 def running_gateway(folder: Path, fake: FakeProviders, *, token: str | None = None,
-                    host: str = "127.0.0.1") -> Iterator[Running]:
+                    host: str = "127.0.0.1", extra: str = "") -> Iterator[Running]:
+    """`extra`: TOML appended to the fleet file (an [otel] table, …)."""
     import uvicorn
 
-    fleet_path = write_fleet(folder, fake)
+    fleet_path = write_fleet(folder, fake, extra)
     db = folder / "gateway.db"
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

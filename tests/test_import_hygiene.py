@@ -85,3 +85,32 @@ def test_the_cli_never_imports_the_app_at_module_level() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_opentelemetry_is_imported_only_by_the_recorders_thread(tmp_path: Path) -> None:
+    """With [otel] set, the app's thread records calls without OpenTelemetry; the writer thread
+    loads it (here it may be absent: then nothing loads it, and that is fine too)."""
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text('name = "f"\n[otel]\nendpoint = "http://127.0.0.1:9"\n', encoding="utf-8")
+    code = (
+        "import sys, threading\n"
+        "seen = []\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'opentelemetry' and not seen:\n"
+        "            seen.append(threading.current_thread().name)\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "import fleetui.shim\n"
+        "from fleetui.shim.recorder import Recorder\n"
+        "from fleetui.store.records import CallRecord\n"
+        f"r = Recorder({str(tmp_path / 'c.db')!r}, fleet_path={str(fleet)!r})\n"
+        "for _ in range(50): r.record(CallRecord(request_model='m'))\n"
+        "on_app_thread = 'opentelemetry' in sys.modules and seen[:1] == ['MainThread']\n"
+        "assert r.flush(20)\n"
+        "print('app-thread' if on_app_thread or seen[:1] == ['MainThread'] else ','.join(seen) or 'none')\n"
+    )
+    import importlib.util
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    expected = "fleetui-recorder" if importlib.util.find_spec("opentelemetry.sdk") else "none"
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stdout + result.stderr

@@ -352,6 +352,25 @@ class StoreSettings(Section):
     )
 
 
+class Otel(Section):
+    """`[otel]`: OpenTelemetry GenAI spans of every recorded call, for an OpenTelemetry Collector."""
+
+    endpoint: str | None = Field(
+        default=None, pattern=r"^https?://",
+        description="the OTLP/HTTP endpoint calls are also sent to as spans, e.g. http://collector:4318 "
+        "(traces go to its /v1/traces); needs `pip install 'fleetui[otel]'`. Unset: no spans",
+    )
+    service_name: str = Field(
+        default="fleetui", min_length=1,
+        description="the spans' service.name; the calls' own app names are in fleetui.app",
+    )
+    content: bool = Field(
+        default=False,
+        description="also send each call's prompt and reply (as kept under [privacy]) as gen_ai.input.messages "
+        "and gen_ai.output.messages; off: only numbers and names leave the host",
+    )
+
+
 class Probes(Section):
     interval_s: float = Field(default=300, gt=0, description="seconds between health probes in the app")
     timeout_s: float = Field(default=10, gt=0, description="seconds one probe may take")
@@ -420,6 +439,7 @@ class Fleet(Section):
     probes: Probes = Field(default_factory=Probes, description="health probe timing")
     sync: Sync = Field(default_factory=Sync, description="sharing through a git remote or an S3 bucket")
     store: StoreSettings = Field(default_factory=StoreSettings, description="how long calls are kept")
+    otel: Otel = Field(default_factory=Otel, description="OpenTelemetry spans of recorded calls ([otel])")
     use_cases: list[UseCaseRule] = Field(
         default_factory=list, description="keyword rules; fleetui's built-in set when empty"
     )

@@ -2,7 +2,8 @@
 
 Formats: fleetui's own JSONL; simonw/llm's logs.db (the current threads/turns schema and the
 older responses table); LiteLLM's spend logs (JSON, JSONL or CSV) and its StandardLoggingPayload
-JSONL; Claude Code's and Codex CLI's session logs.
+JSONL; Claude Code's and Codex CLI's session logs; OpenTelemetry GenAI spans as the Collector's
+file exporter writes them (OTLP JSON).
 
 Every reader yields `Found` calls and `Problem`s, each with the line (or row) it came from, so a
 bad line is reported and skipped instead of stopping the import. `read()` checks every call
@@ -36,7 +37,7 @@ class Found:
 
 Row = Found | Problem
 
-FORMATS = ("jsonl", "llm", "litellm-json", "litellm-csv", "litellm-payload", "claude-code", "codex")
+FORMATS = ("jsonl", "llm", "litellm-json", "litellm-csv", "litellm-payload", "claude-code", "codex", "otlp")
 _HEAD = 65_536  # one StandardLoggingPayload line is ~10 kB; the detector needs a whole one
 
 
@@ -56,6 +57,8 @@ def detect(path: Path) -> str:
     if text.startswith(b"["):
         return "litellm-json"
     if text.startswith(b"{"):
+        if b'"resourceSpans"' in head:
+            return "otlp"
         if b'"trace_id"' in head and b'"response_cost"' in head and b'"startTime"' in head:
             return "litellm-payload"
         if b'"request_id"' in head and b'"startTime"' in head:
@@ -112,6 +115,10 @@ def _reader(path: Path, fmt: str) -> Iterator[Row]:
         from fleetui.importers.claude_code import read_claude_code
 
         return read_claude_code(path)
+    if fmt == "otlp":
+        from fleetui.importers.otlp import read_otlp
+
+        return read_otlp(path)
     if fmt == "codex":
         from fleetui.importers.codex import read_codex
 

@@ -90,6 +90,11 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 for problem in self.upstreams.warm(self.router.fleet):
                     log.warning("fleetui serve: %s", problem)
+                if self.router.fleet.otel.endpoint:
+                    from fleetui import otel
+
+                    if not otel.installed():
+                        log.warning(otel.MISSING)
                 if self.settings.write_status_file:
                     self._status_task = asyncio.create_task(self._write_status_every())
                 await send({"type": "lifespan.startup.complete"})
@@ -402,8 +407,7 @@ class _Call:
             exchange.headers = {k.lower(): v for k, v in response.headers.items()}
             if response.status_code in FALLBACK_STATUSES and not last:
                 exchange.chunks = [await response.aread()]
-                _read_to_end(exchange)
-                self.upstream_s += exchange.ended_perf - sent
+                self.upstream_s += _read_to_end(exchange) - sent
                 notes.append(f"{target.model_id}: HTTP {response.status_code}")
                 self.tried.append(f"{target.model_id} {response.status_code}")
                 return False
@@ -414,8 +418,7 @@ class _Call:
             else:
                 data = await response.aread()
                 exchange.chunks = [data]
-                _read_to_end(exchange)
-                self.upstream_s += exchange.ended_perf - sent
+                self.upstream_s += _read_to_end(exchange) - sent
                 start.append((b"content-length", str(len(data)).encode()))
                 await self.reply.send(response.status_code, start, data)
                 self.overhead_ms = self.reply.overhead_ms = (time.perf_counter() - self.arrived - self.upstream_s) * 1000
@@ -546,8 +549,9 @@ def _client_attributes(headers: dict[bytes, bytes], default_source: str) -> dict
     return found
 
 
-def _read_to_end(exchange: GatewayExchange) -> None:
-    """A whole body read at once: it ends, and the call's latency ends, now."""
+def _read_to_end(exchange: GatewayExchange) -> float:
+    """A whole body read at once: it ends, and the call's latency ends, now (returned)."""
     now = time.perf_counter()
     exchange.chunk_perf = [now] * len(exchange.chunks)
     exchange.end, exchange.ended_perf, exchange.last_read_perf = READ_TO_END, now, now
+    return now

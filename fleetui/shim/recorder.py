@@ -93,6 +93,7 @@ class Recorder:
         self._backoff = 0.0
         self._stuck = False  # the last try failed for a reason waiting will not fix (read-only…)
         self._enricher: Any = None
+        self._spans: Any = None  # fleetui.otel's exporter, False when the fleet asks for none
         self._other_enrichers: dict[tuple[str | None, str | None], Any] = {}
         self._warned: dict[str, float] = {}
         self._pid = os.getpid()
@@ -270,7 +271,21 @@ class Recorder:
                 except Exception as exc:  # one call's pricing never costs the others
                     tally[UNENRICHED_COUNTER] += 1
                     self._warn("enrich", f"fleetui recorder: could not price a call ({exc!r}); stored unpriced")
+            self._emit_spans(enricher, calls)
         return calls, markers
+
+    def _emit_spans(self, enricher: Enricher, calls: list[CallRecord]) -> None:
+        """OpenTelemetry spans of these calls when the fleet's [otel] names an endpoint (fleetui.otel,
+        imported here on the writer thread, never on the app's)."""
+        if self._spans is None:
+            from fleetui.otel import exporter_for
+
+            self._spans = exporter_for(enricher.fleet, lambda line: self._warn("otel", line)) or False
+        if self._spans:
+            try:
+                self._spans.emit(calls)
+            except Exception as exc:  # spans are a copy: the calls are stored all the same
+                self._warn("otel", f"fleetui recorder: could not make spans ({exc!r})")
 
     def _marker(self, item: tuple[Any, ...]) -> tuple[str, str, tuple[Any, ...]] | None:
         try:

@@ -48,6 +48,7 @@ RULES: dict[str, tuple[str, float, float]] = {
     "latency_ms": ("float", 0, _MS), "ttft_ms": ("float", 0, _MS), "cost_usd": ("float", 0, 1e6),
     "confidence": ("float", 0, 1), "feedback_score": ("float", 0, 1),
     "request_temperature": ("float", 0, 100),
+    "gateway_overhead_ms": ("float", 0, _MS),  # was left to the str default: every gateway call coerced
     "success": ("success", 0, 0), "streamed": ("bool", 0, 0), "incomplete": ("bool", 0, 0),
     "demo": ("bool", 0, 0), "override": ("optbool", 0, 0), "follow_up": ("optbool", 0, 0),
     "abandoned": ("optbool", 0, 0), "tags": ("tags", 0, 0),
