@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from fleetui.pricing import PROVIDER_REPORTED
+from fleetui.store.provider_names import provider_name_of
 from fleetui.store.records import CallRecord
 
 OPERATION = "gen_ai.operation.name"
@@ -85,6 +86,8 @@ def attributes_of(call: CallRecord, *, content: bool) -> dict[str, Any]:
         value = getattr(call, field)
         if value is not None:
             found[name] = value
+    if call.provider_name:  # the store's one vocabulary, which is the conventions' own
+        found["gen_ai.provider.name"] = provider_name_of(call.provider_name, call.server_address)
     if call.finish_reason:
         found[FINISH_REASONS] = [call.finish_reason]
     if call.tags:
