@@ -63,6 +63,10 @@ class AddModelTab(VerticalScroll):
             yield Button("Test connection", id="add-test")
             yield Button("Save", id="add-save", variant="primary")
 
+    def focus_main(self) -> None:
+        """The provider choice, not a text field: a tab key pressed next is not typed into a field."""
+        self.query_one("#add-provider", Select).focus()
+
     def reload(self) -> None:
         if not self.session.can_save:
             self.query_one("#add-errors", Static).update(

@@ -35,7 +35,9 @@ class FleetApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
+        # Both keys, as README and `?` say: binding `:` alone stops Textual adding its own ctrl+p.
         Binding("colon", "command_palette", "Go to", id="goto"),
+        Binding("ctrl+p", "command_palette", "Go to", show=False, id="palette"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("e", "rules", "Rules", id="rules"),
         Binding("o", "roles", "Roles", id="roles"),
@@ -102,10 +104,20 @@ class FleetApp(App[None]):
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         self.refresh_visible()
+        self.focus_visible()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_visible()
+        self.focus_visible()
         self.refresh_bindings()  # the footer offers the keys of the tab now shown
+
+    def focus_visible(self) -> None:
+        """Hand the keyboard to the shown tab's main widget: after `1`–`5` its keys (`/`, `s`,
+        arrows, `x`…) answer at once. The Add Model form gets no text field, so the next digit
+        switches tabs instead of being typed into the id."""
+        tab = self.visible_tab()
+        if isinstance(tab, DataTab | AddModelTab):
+            tab.focus_main()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "recs":  # on the main screen, not under a detail view or a dialog

@@ -21,6 +21,7 @@ class DataTab(Vertical):
         super().__init__(**kwargs)
         self.session = session
         self.loaded = False
+        self.loads = 0  # how many loads were shown: tests wait on it instead of sleeping
         self._loaded_at = 0.0
 
     def reload(self, force: bool = False) -> None:
@@ -42,7 +43,16 @@ class DataTab(Vertical):
     def _show(self, data: Any) -> None:
         self.show(data)
         self.loaded = True
+        self.loads += 1
         self._loaded_at = time.monotonic()
+
+    def focus_main(self) -> None:
+        """Give the keyboard to the tab's main widget (its first table), so its keys answer at once."""
+        from textual.widgets import DataTable
+
+        tables = self.query(DataTable)
+        if tables:
+            tables.first().focus()
 
     def load(self) -> Any:
         raise NotImplementedError

@@ -12,6 +12,8 @@ from textual_plotext import PlotextPlot
 from fleetui.analysis.costs import cost_report, what_it_would_have_cost
 from fleetui.pricing import format_cost
 from fleetui.tui.base import DataTab
+from fleetui.tui.fmt import cost_of_calls
+from fleetui.tui.tables import Column, Row, refill, table_width
 
 
 def budget_bar(used_pct: float, warn: float, critical: float, width: int = 40) -> str:
@@ -21,14 +23,16 @@ def budget_bar(used_pct: float, warn: float, critical: float, width: int = 40) -
 
 
 class CostsTab(DataTab):
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.data: dict[str, Any] = {}
+
     def compose(self) -> ComposeResult:
         yield Static("", id="costs-summary")
         yield PlotextPlot(id="costs-chart")
         with Horizontal():
             for widget_id, first in (("costs-models", "Model"), ("costs-tasks", "Task"), ("costs-whatif", "All on")):
-                table: DataTable[Any] = DataTable(id=widget_id, zebra_stripes=True)
-                table.add_columns(first, "Cost", "%" if widget_id != "costs-whatif" else "vs actual")
-                yield table
+                yield DataTable(id=widget_id, zebra_stripes=True)
 
     def load(self) -> dict[str, Any]:
         with self.session.store() as store:
@@ -64,15 +68,25 @@ class CostsTab(DataTab):
         plt.xticks(list(range(0, len(labels), 5)), labels[::5])
         plt.title("daily spend, last 30 days (USD)")
         plot.refresh()
+        self.data = data
+        self._fill()
+
+    def _fill(self) -> None:
+        report = self.data["report"]
         total = report.this_month or 1.0
-        for widget_id, rows in (("costs-models", report.by_model), ("costs-tasks", report.by_task)):
+        for widget_id, first, rows in (("costs-models", "Model", report.by_model), ("costs-tasks", "Task", report.by_task)):
             table = self.query_one(f"#{widget_id}", DataTable)
-            table.clear()
-            for t in rows:
-                table.add_row(t.key or "(none)", format_cost(t.cost_usd), f"{100 * t.cost_usd / total:.1f}%")
+            refill(table, [Column(first, flex=True), Column("Cost"), Column("%", 1)], [Row(t.key or "(none)", [
+                t.key or "(none)", cost_of_calls(t.cost_usd, t.calls, t.unpriced_calls),
+                f"{100 * t.cost_usd / total:.1f}%"]) for t in rows], table_width(table))
         table = self.query_one("#costs-whatif", DataTable)
-        table.clear()
-        for w in data["what_if"]:
+        rows = []
+        for w in self.data["what_if"]:
             delta = "unpriced" if w.saving_usd is None else (
                 f"-{format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"+{format_cost(-w.saving_usd)}")
-            table.add_row(w.model_id, format_cost(w.cost_usd), delta)
+            rows.append(Row(w.model_id, [w.model_id, format_cost(w.cost_usd), delta]))
+        refill(table, [Column("All on", flex=True), Column("Cost"), Column("vs actual", 1)], rows, table_width(table))
+
+    def on_resize(self) -> None:
+        if self.loaded:
+            self._fill()

@@ -13,6 +13,8 @@ from fleetui.analysis.overview import fleet_overview
 from fleetui.pricing import format_cost
 from fleetui.serve.status import GatewayStatus, read_status
 from fleetui.tui.base import DataTab
+from fleetui.tui.fmt import cost_of_calls, price_pair
+from fleetui.tui.tables import Column, Row, refill, table_width
 
 STATUS_STYLE = {"online": ("●", "green"), "degraded": ("◐", "yellow"), "offline": ("○", "red"),
                 "auth_failed": ("✗", "red"), "rate_limited": ("◔", "yellow"), "misconfigured": ("!", "red")}
@@ -40,8 +42,25 @@ def gateway_line(status: GatewayStatus) -> str:
     return f"GATEWAY [green]● {status.url}[/] | {load} | {status.requests_total:,} since start"
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+# At 80 columns the name, status, calls, cost and price stay; provider and roles go first.
+COLUMNS = [Column("Model"), Column("Status"), Column("Provider", 5), Column("Roles", 4, flex=True),
+           Column("Calls"), Column("Cost today"), Column("Success", 2), Column("p50", 3),
+           Column("$/1M in/out", 1)]
+
+
+def fleet_cells(r: dict[str, Any]) -> list[str | Text]:
+    price = r["price_per_mtok"]
+    return [
+        r["name"],
+        status_text((r["last_probe"] or {}).get("status"), r["enabled"]),
+        r["provider"],
+        ", ".join(x["name"] for x in r["roles"]) or "—",
+        f"{r['calls_today']:,}",
+        cost_of_calls(r["cost_today"], r["calls_today"], r["unpriced_calls_today"]),
+        f"{100 * r['success_today']:.1f}%" if r["success_today"] is not None else "—",
+        f"{r['p50_ms_today'] / 1000:.1f}s" if r["p50_ms_today"] else "—",
+        price_pair(price["input"], price["output"]) if price else "unpriced",
+    ]
 
 
 class FleetTab(DataTab):
@@ -59,9 +78,7 @@ class FleetTab(DataTab):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter models (name, provider, role)…", id="fleet-filter", classes="hidden")
-        table: DataTable[Any] = DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Model", "Status", "Provider", "Roles", "Calls", "Cost today", "Success", "p50", "$/1M in/out")
-        yield table
+        yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="fleet-totals")
         yield Static("", id="fleet-empty")
 
@@ -80,7 +97,8 @@ class FleetTab(DataTab):
             # would undo a tab key pressed before the first load finished.
             self.query_one("#fleet-table", DataTable).focus()
         today, month, budget = data["today"], data["month_to_date"], data["budget_monthly_usd"]
-        line = (f"TODAY {format_cost(today['cost'])} | {today['calls']:,} calls | {today['tokens']:,} tokens"
+        spent = cost_of_calls(today["cost"], today["calls"], today["unpriced_calls"]) if today["calls"] else "$0.00"
+        line = (f"TODAY {spent} | {today['calls']:,} calls | {today['tokens']:,} tokens"
                 f"    MONTH {format_cost(month['cost'])}")
         if budget:
             used = month["cost"] / budget * 100
@@ -111,25 +129,11 @@ class FleetTab(DataTab):
                "calls": lambda r: -r["calls_today"],
                "price": lambda r: (r["price_per_mtok"] or {"input": 1e9})["input"]}[self.sort]
         rows.sort(key=key)
-        with self.app.batch_update():
-            cursor = table.cursor_row
-            table.clear()
-            for r in rows:
-                price = r["price_per_mtok"]
-                table.add_row(
-                    r["name"],
-                    status_text((r["last_probe"] or {}).get("status"), r["enabled"]),
-                    r["provider"],
-                    _clip(", ".join(x["name"] for x in r["roles"]) or "—", 30),
-                    f"{r['calls_today']:,}",
-                    format_cost(r["cost_today"]) if r["calls_today"] else "—",
-                    f"{100 * r['success_today']:.1f}%" if r["success_today"] is not None else "—",
-                    f"{r['p50_ms_today'] / 1000:.1f}s" if r["p50_ms_today"] else "—",
-                    "unpriced" if price is None else f"${price['input']:g} / ${price['output']:g}",
-                    key=r["id"],
-                )
-            if rows:
-                table.move_cursor(row=min(cursor, len(rows) - 1))
+        refill(table, COLUMNS, [Row(r["id"], fleet_cells(r)) for r in rows], table_width(self))
+
+    def on_resize(self) -> None:
+        if self.loaded:
+            self._fill()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "sync":  # offered only where [sync] names a place
