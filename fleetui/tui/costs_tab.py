@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
@@ -28,11 +28,13 @@ class CostsTab(DataTab):
         self.data: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="costs-summary")
-        yield PlotextPlot(id="costs-chart")
-        with Horizontal():
-            for widget_id, first in (("costs-models", "Model"), ("costs-tasks", "Task"), ("costs-whatif", "All on")):
-                yield DataTable(id=widget_id, zebra_stripes=True)
+        # Scrolls, so the tables under the chart can be reached at 80×24.
+        with VerticalScroll(id="costs-scroll"):
+            yield Static("", id="costs-summary")
+            yield PlotextPlot(id="costs-chart")
+            with Horizontal(id="costs-tables"):
+                for widget_id, first in (("costs-models", "Model"), ("costs-tasks", "Task"), ("costs-whatif", "All on")):
+                    yield DataTable(id=widget_id, zebra_stripes=True)
 
     def load(self) -> dict[str, Any]:
         with self.session.store() as store:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Select, Static
 
 from fleetui import clock
@@ -33,15 +33,17 @@ class UsageTab(DataTab):
         self.data: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="toolbar"):
-            yield Label("Period ")
-            yield Select(PERIODS, value=6, allow_blank=False, id="usage-period")
-        with Horizontal():
-            yield self._table("usage-models", "Model")
-            yield self._table("usage-cases", "Use case")
-        yield Label("Most common prompts", classes="section")
-        yield DataTable(id="usage-prompts", zebra_stripes=True)
-        yield Static("", id="usage-routing")
+        # One scrolling column: at 80×24 each table keeps a usable height and the rest is a scroll away.
+        with VerticalScroll(id="usage-scroll"):
+            with Horizontal(classes="toolbar"):
+                yield Label("Period ")
+                yield Select(PERIODS, value=6, allow_blank=False, id="usage-period")
+            with Horizontal(id="usage-tables"):
+                yield self._table("usage-models", "Model")
+                yield self._table("usage-cases", "Use case")
+            yield Label("Most common prompts", classes="section")
+            yield DataTable(id="usage-prompts", zebra_stripes=True)
+            yield Static("", id="usage-routing")
 
     @staticmethod
     def _table(widget_id: str, first: str) -> DataTable[Any]:
