@@ -144,3 +144,19 @@ async def test_ctrl_p_and_colon_open_the_command_palette(session: Session) -> No
             await until(pilot, lambda: isinstance(app.screen, CommandPalette), f"the palette after {key}")
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, CommandPalette), "the palette closed")
+
+
+def test_savings_rank_above_models_without_a_key(session: Session) -> None:
+    """The demo has no keys, so every probe says "misconfigured": those come after the savings."""
+    from fleetui.analysis.recommend import Kind, recommend
+    from fleetui.store import ProbeRecord
+
+    with Store.open(session.db_path) as store:
+        store.record_probes(ProbeRecord(model_id=m.id, status="misconfigured", message="OPENAI_API_KEY is not set")
+                            for m in session.fleet.models)
+        recs = recommend(session.fleet, store)
+    kinds = [r.kind for r in recs]
+    assert Kind.MODEL_UNHEALTHY in kinds
+    first_unhealthy = kinds.index(Kind.MODEL_UNHEALTHY)
+    assert all(r.numbers.get("saving_monthly_usd") is None for r in recs[first_unhealthy:])
+    assert any(r.numbers.get("saving_monthly_usd") for r in recs[:first_unhealthy])

@@ -108,7 +108,7 @@ async def test_verify_on_demo_data_without_keys_says_what_to_set(demo_session: S
         await settle(app, pilot)
         tab = app.query_one("RecommendationsTab")
         table = app.query_one("#recs-table", DataTable)
-        assert not table.has_focus  # the tab's keys work as soon as it shows, focus or not
+        assert table.has_focus  # the tab's keys and arrows work as soon as it shows
         table.move_cursor(row=next(i for i, r in enumerate(tab.recs) if r.can_verify))
         await pilot.press("v")
         await settle(app, pilot)
@@ -127,3 +127,25 @@ async def test_verify_on_demo_data_without_keys_says_what_to_set(demo_session: S
             await pilot.press("v")
             await pilot.pause(0.1)
             assert not isinstance(app.screen, VerifyScreen)
+
+
+async def test_the_judge_is_picked_in_the_dialog(replay_session: Session) -> None:
+    """No `--judge MODEL` in an app: a list of the fleet's models, and the plan follows the pick."""
+    from textual.widgets import Select
+
+    app = FleetApp(replay_session, refresh_s=0)
+    settings = ReplaySettings(current="big", use_case="qa", candidates=("tiny-good",), judge="judge", sample=6,
+                              budget_usd=1.0, recommendation_id="rec-test")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = VerifyScreen(replay_session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
+        await app.push_screen(screen)
+        plan = screen.query_one("#verify-plan", Static)
+        await _until(pilot, lambda: "judge: judge" in str(plan.render()))
+        screen.query_one("#verify-judge", Select).value = "chatty-judge"
+        await _until(pilot, lambda: "judge: chatty-judge" in str(plan.render()))
+        assert not screen.query_one("#verify-start", Button).disabled
+        screen.query_one("#verify-judge", Select).value = "big"  # the model being replaced cannot judge itself
+        await _until(pilot, lambda: "judge: chatty-judge" not in str(plan.render())
+                     and "Working out" not in str(plan.render()))
+        assert "--judge" not in str(plan.render())

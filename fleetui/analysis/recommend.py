@@ -340,7 +340,10 @@ def unhealthy(evidence: Evidence) -> list[Recommendation]:
         status = model_status(recent)
         if status in ("offline", "auth_failed", "misconfigured"):
             out.append(Recommendation(
-                kind=Kind.MODEL_UNHEALTHY, severity=Severity.HIGH, current_model=model.id,
+                # A missing key or model name is a setup step, not an outage: it sorts after every
+                # item that saves money (the demo, with no keys, had eleven of them above all).
+                kind=Kind.MODEL_UNHEALTHY, severity=Severity.LOW if status == "misconfigured" else Severity.HIGH,
+                current_model=model.id,
                 title=f"{model.id} is {status.replace('_', ' ')}",
                 sentence=f"{model.id} is {status.replace('_', ' ')} in its last probe: {recent[0].message}",
                 numbers={"n": len(recent), "status": status},
