@@ -54,10 +54,15 @@ class FleetApp(App[None]):
         Binding("5", "show_tab('add')", "Add", show=False, id="tab.add"),
     ]
 
-    def __init__(self, session: Session, *, refresh_s: float = REFRESH_S, keymap: dict[str, str] | None = None) -> None:
+    def __init__(self, session: Session, *, refresh_s: float = REFRESH_S, probe_s: float | None = None,
+                 keymap: dict[str, str] | None = None) -> None:
+        """`refresh_s` 0 turns the timers off (tests drive refreshes themselves); `probe_s` None
+        probes every `[probes] interval_s` of the fleet file while timers run, 0 never."""
         super().__init__()
         self.session = session
         self.refresh_s = refresh_s
+        self.probe_s = (session.fleet.probes.interval_s if refresh_s > 0 else 0) if probe_s is None else probe_s
+        self.probe_rounds = 0  # finished probe rounds, for tests to wait on
         self._keymap = keymap or {}
         self.theme_problems: list[str] = []
 
@@ -94,6 +99,14 @@ class FleetApp(App[None]):
             # Live refresh of the visible tab only; its loads are exclusive, so a slow round is
             # replaced by the next rather than piling up.
             self.set_interval(self.refresh_s, self._refresh_if_idle)
+        if self.probe_s > 0:
+            # Health on its own: once at start (so the Fleet tab does not say "not probed" for
+            # five minutes), then every interval; quietly, on a thread, one round at a time.
+            self.set_timer(1.0, self._probe_quietly)
+            self.set_interval(self.probe_s, self._probe_quietly)
+
+    def _probe_quietly(self) -> None:
+        self.probe_all(announce=False)
 
     def _refresh_if_idle(self) -> None:
         if len(self.screen_stack) == 1:  # not under a modal or a detail screen
@@ -170,17 +183,26 @@ class FleetApp(App[None]):
         yield SystemCommand("Edit roles", "What each role is for and which models hold it", self.action_roles)
 
     @work(exclusive=True, group="probe", thread=True)
-    def probe_all(self) -> None:
+    def probe_all(self, announce: bool = True) -> None:
+        """Probe every enabled model on a thread (its own event loop); the UI thread never waits."""
         import asyncio
 
         from fleetui.probes import probe_fleet
 
-        with self.session.store() as store:
-            outcomes = asyncio.run(probe_fleet(self.session.fleet, history=lambda m: store.recent_probes(m, 4)))
-            store.record_probes(o.record for o in outcomes)
+        try:
+            with self.session.store() as store:
+                outcomes = asyncio.run(probe_fleet(self.session.fleet, history=lambda m: store.recent_probes(m, 4)))
+                store.record_probes(o.record for o in outcomes)
+        except Exception as exc:  # a locked store or a broken fleet is a message, never a crash
+            self.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="Probe failed", severity="error")
+            return
+        finally:
+            self.probe_rounds += 1
         down = [o.model_id for o in outcomes if o.status not in ("online", "degraded")]
-        self.call_from_thread(
-            self.notify, f"{len(outcomes) - len(down)} of {len(outcomes)} models up" + (f"; down: {', '.join(down)}" if down else ""),
-            title="Probe",
-        )
+        if announce:
+            self.call_from_thread(
+                self.notify,
+                f"{len(outcomes) - len(down)} of {len(outcomes)} models up" + (f"; down: {', '.join(down)}" if down else ""),
+                title="Probe",
+            )
         self.call_from_thread(self.refresh_visible, True)
