@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from rich.text import Text
 from textual.widgets import DataTable
 
