@@ -81,3 +81,41 @@ def test_prices_keep_their_digits() -> None:
     assert fmt.price_pair(None, 2.0) == "unpriced"
     assert fmt.cost_of_calls(0.0, 4, 4) == "unpriced" and fmt.cost_of_calls(1.2, 5, 3) == "$1.20 + 3 unpriced"
     assert fmt.cost_of_calls(0.0, 0, 0) == "—"
+
+
+async def test_fleet_tab_has_the_spec_pieces(tmp_path: Path) -> None:
+    """ACTIVE FLEET (N models), standby, Quality %, saving vs the dearest, HIGH IMPACT."""
+    import shutil
+
+    from fleetui.analysis.recommend import recommend, store_recommendations
+    from fleetui.config.fleetfile import load_fleet
+    from fleetui.demo import generate_demo
+    from tests.conftest import SAMPLE_FLEET
+
+    fleet_file = tmp_path / "fleet.toml"
+    shutil.copy(SAMPLE_FLEET, fleet_file)
+    db = tmp_path / "demo.db"
+    generate_demo(load_fleet(fleet_file), db, calls=3000, seed=5)
+    session = Session(FleetSource(fleet_file, "--config"), db, demo=True)
+    with Store.open(db) as store:
+        top = max((r for r in store_recommendations(store, recommend(session.fleet, store))),
+                  key=lambda r: r.numbers.get("saving_monthly_usd") or 0)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one("#fleet-table", DataTable)
+        await until(pilot, lambda: table.row_count == 11, "the fleet rows")
+        heading = str(app.query_one("#fleet-heading", Static).render())
+        enabled = [m for m in session.fleet.models if m.enabled and "standby" not in m.tags]
+        assert f"ACTIVE FLEET ({len(enabled)} models)" in heading and "1 on standby" in heading
+        assert cells(table, "claude-opus")[1] == "○ standby"
+        labels = [str(c.label) for c in table.ordered_columns]
+        assert "Quality" in labels
+        quality = cells(table, "gpt-4")[labels.index("Quality")]
+        assert quality.endswith("%") or quality == "—"
+        totals = str(app.query_one("#fleet-totals", Static).render())
+        assert "today vs using GPT-4 for all" in totals
+        assert f"HIGH IMPACT: {top.title}" in totals and top.id in totals
+        await app.push_screen(ModelDetail(session, "gpt-4"))
+        box = app.screen.query_one("#detail-quality", Static)
+        await until(pilot, lambda: "quality" in str(box.render()), "the detail's quality")
+        assert "mean user rating" in str(box.render()) or "no user ratings" in str(box.render())

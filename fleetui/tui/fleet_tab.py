@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
+from fleetui import clock
+from fleetui.analysis.fleet_extras import (
+    Quality,
+    high_impact,
+    is_standby,
+    quality_by_model,
+    saving_vs_priciest,
+)
 from fleetui.analysis.overview import fleet_overview
 from fleetui.pricing import format_cost
 from fleetui.serve.status import GatewayStatus, read_status
+from fleetui.store import today
 from fleetui.tui.base import DataTab
 from fleetui.tui.fmt import cost_of_calls, price_pair
 from fleetui.tui.tables import Column, Row, refill, table_width
@@ -21,9 +32,11 @@ STATUS_STYLE = {"online": ("●", "green"), "degraded": ("◐", "yellow"), "offl
 SORTS = {"n": "name", "c": "cost", "k": "calls", "p": "price"}
 
 
-def status_text(status: str | None, enabled: bool) -> Text:
+def status_text(status: str | None, enabled: bool, standby: bool = False) -> Text:
     if not enabled:
         return Text("– disabled", style="dim")
+    if standby:  # kept for the hardest cases; its probe is in the detail view
+        return Text("○ standby", style="cyan")
     if status is None:
         return Text("? not probed", style="dim")
     mark, colour = STATUS_STYLE.get(status, ("?", "white"))
@@ -43,23 +56,25 @@ def gateway_line(status: GatewayStatus) -> str:
 
 
 # At 80 columns the name, status, calls, cost and price stay; provider and roles go first.
-COLUMNS = [Column("Model"), Column("Status"), Column("Provider", 5), Column("Roles", 4, flex=True),
-           Column("Calls"), Column("Cost today"), Column("Success", 2), Column("p50", 3),
-           Column("$/1M in/out", 1)]
+COLUMNS = [Column("Model"), Column("Status"), Column("Provider", 7), Column("Roles", 6, flex=True),
+           Column("Calls"), Column("Cost today"), Column("Quality", 3), Column("Success", 2), Column("p50", 4),
+           Column("$/1M in/out", 1), Column("Saved today", 5)]
 
 
-def fleet_cells(r: dict[str, Any]) -> list[str | Text]:
+def fleet_cells(r: dict[str, Any], quality: Quality | None, saved: float | None) -> list[str | Text]:
     price = r["price_per_mtok"]
     return [
         r["name"],
-        status_text((r["last_probe"] or {}).get("status"), r["enabled"]),
+        status_text((r["last_probe"] or {}).get("status"), r["enabled"], r.get("standby", False)),
         r["provider"],
         ", ".join(x["name"] for x in r["roles"]) or "—",
         f"{r['calls_today']:,}",
         cost_of_calls(r["cost_today"], r["calls_today"], r["unpriced_calls_today"]),
+        "—" if quality is None or quality.score is None else f"{100 * quality.score:.0f}%",
         f"{100 * r['success_today']:.1f}%" if r["success_today"] is not None else "—",
         f"{r['p50_ms_today'] / 1000:.1f}s" if r["p50_ms_today"] else "—",
         price_pair(price["input"], price["output"]) if price else "unpriced",
+        "—" if saved is None else format_cost(saved),
     ]
 
 
@@ -74,9 +89,11 @@ class FleetTab(DataTab):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.rows: list[dict[str, Any]] = []
+        self.extras: dict[str, Any] = {}
         self.sort = "name"
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="fleet-heading")
         yield Input(placeholder="filter models (name, provider, role)…", id="fleet-filter", classes="hidden")
         yield DataTable(id="fleet-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="fleet-totals")
@@ -85,13 +102,29 @@ class FleetTab(DataTab):
     def load(self) -> dict[str, Any]:
         from fleetui.sync.status import last_sync_line
 
+        fleet = self.session.fleet
+        day = today()
+        month_ago = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - 29 * 86400))
         with self.session.store() as store:
-            overview = {**fleet_overview(self.session.fleet, store), "last_sync": last_sync_line(store)}
-        return {**overview, "gateway": read_status()}
+            overview = {**fleet_overview(fleet, store), "last_sync": last_sync_line(store)}
+            extras = {"quality": quality_by_model(store, month_ago),
+                      "vs_priciest": saving_vs_priciest(fleet, store.totals("model", since=day, until=day)),
+                      "high_impact": high_impact(store)}
+        standby = {m.id for m in fleet.models if is_standby(m)}
+        for row in overview["models"]:
+            row["standby"] = row["id"] in standby
+        return {**overview, "gateway": read_status(), "extras": extras}
 
     def show(self, data: dict[str, Any]) -> None:
         self.rows = data["models"]
+        self.extras = data["extras"]
         self._fill()
+        active = [r for r in self.rows if r["enabled"] and not r["standby"]]
+        standby = sum(1 for r in self.rows if r["enabled"] and r["standby"])
+        disabled = sum(1 for r in self.rows if not r["enabled"])
+        self.query_one("#fleet-heading", Static).update(
+            f"[b]ACTIVE FLEET ({len(active)} model{'' if len(active) == 1 else 's'})[/]"
+            + (f"  ·  {standby} on standby" if standby else "") + (f"  ·  {disabled} disabled" if disabled else ""))
         if not self.loaded and self.app.visible_tab() is self:  # type: ignore[attr-defined]
             # Only while showing: focusing a widget in a hidden pane switches back to it, which
             # would undo a tab key pressed before the first load finished.
@@ -104,6 +137,12 @@ class FleetTab(DataTab):
             used = month["cost"] / budget * 100
             colour = "red" if used >= self.session.fleet.budget.critical_pct else "yellow" if used >= self.session.fleet.budget.warn_pct else "green"
             line += f" [{colour}]{used:.0f}% of ${budget:,.0f} budget[/]"
+        vs, top = self.extras["vs_priciest"], self.extras["high_impact"]
+        if vs.priciest_id and vs.by_model:
+            line += f"\nsaving {format_cost(vs.saving_usd)} today vs using {vs.priciest_name} for all"
+        if top is not None:
+            line += (f"\n[b]HIGH IMPACT[/]: {escape(top.title)} → save ${top.saving_monthly_usd:,.0f}/month"
+                     f" [dim](Recommendations, {top.id})[/]")
         if data.get("last_sync"):
             line += f"    [dim]{data['last_sync']}[/]"
         gateway = data.get("gateway")
@@ -129,7 +168,10 @@ class FleetTab(DataTab):
                "calls": lambda r: -r["calls_today"],
                "price": lambda r: (r["price_per_mtok"] or {"input": 1e9})["input"]}[self.sort]
         rows.sort(key=key)
-        refill(table, COLUMNS, [Row(r["id"], fleet_cells(r)) for r in rows], table_width(self))
+        quality, vs = self.extras.get("quality", {}), self.extras.get("vs_priciest")
+        saved = vs.by_model if vs else {}
+        refill(table, COLUMNS, [Row(r["id"], fleet_cells(r, quality.get(r["id"]), saved.get(r["id"]))) for r in rows],
+               table_width(self))
 
     def on_resize(self) -> None:
         if self.loaded:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +16,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from fleetui import clock
+from fleetui.analysis.fleet_extras import Quality, is_standby, quality_by_model
 from fleetui.pricing import Pricer, blended_per_mtok
 from fleetui.tui import fmt
 from fleetui.tui.data import Session
@@ -64,6 +66,7 @@ class ModelDetail(Screen[None]):
             yield Static(id="detail-caps")
             yield Static(id="detail-costs")
             yield Static(id="detail-usage")
+            yield Static(id="detail-quality")
             yield Static(id="detail-health")
             with Horizontal(id="detail-actions"):
                 yield Button("Test", id="test", variant="primary")
@@ -85,7 +88,8 @@ class ModelDetail(Screen[None]):
         fleet, model = self.session.fleet, self.model
         roles = ", ".join(f"{a.role} (priority {a.priority})" for a in sorted(model.roles, key=lambda a: a.priority))
         self.query_one("#detail-head", Static).update(
-            f"[b]{model.name}[/]  ({model.id})  {'' if model.enabled else '[dim]disabled[/]'}\n"
+            f"[b]{model.name}[/]  ({model.id})  {'' if model.enabled else '[dim]disabled[/]'}"
+            f"{'  [cyan]○ standby[/]' if is_standby(model) else ''}\n"
             f"{model.provider} · {model.model} · {fleet.base_url_of(model)}\nroles: {roles or '—'}"
         )
         caps = model.capabilities
@@ -107,7 +111,7 @@ class ModelDetail(Screen[None]):
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         from fleetui.probes import model_status
-        from fleetui.store import today
+        from fleetui.store import today, verification
 
         with self.session.store() as store:
             day = today()
@@ -116,7 +120,23 @@ class ModelDetail(Screen[None]):
             month = store.totals("model", since=month_ago, model_id=self.model_id)
             probes = store.recent_probes(self.model_id, 5)
             errors = store.recent_errors(self.model_id, 5)
+            quality = quality_by_model(store, month_ago).get(self.model_id)
+            judged = next((r for r in verification.runs(store, limit=50)
+                           if self.model_id in (r["current_model"], r["chosen_model"]) and r["sentence"]), None)
         self.app.call_from_thread(self._show, by_task, month, probes, errors, model_status(probes))
+        self.app.call_from_thread(self._show_quality, quality, judged)
+
+    def _show_quality(self, quality: Quality | None, judged: dict[str, Any] | None) -> None:
+        """Quality score and user rating (spec: the detail's performance block), "—" when none."""
+        if quality is None or quality.score is None:
+            line = "[b]quality[/]: — (no user ratings in 30 days; send feedback through the shim or `fleetui serve`)"
+        else:
+            # One figure, as on the Fleet tab: the mean of users' ratings (0–1), with its count.
+            line = (f"[b]quality[/]: {100 * quality.score:.0f}% — mean user rating of {quality.n:,} rated "
+                    f"call{'' if quality.n == 1 else 's'} in 30 days")
+        if judged is not None:
+            line += f"\n[b]judged replay[/] ({judged['verdict'] or judged['status']}): {escape(judged['sentence'])}"
+        self.query_one("#detail-quality", Static).update(line)
 
     def _show(self, by_task: list[Any], month: list[Any], probes: list[Any], errors: list[Any], status: str) -> None:
         total = sum(t.calls for t in by_task)
