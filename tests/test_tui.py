@@ -349,3 +349,36 @@ async def test_add_a_local_model_with_its_own_keyless_provider_and_prices(tmp_pa
     model = saved.model("qwen")
     assert model.provider == "my-vllm" and model.price is not None and (model.price.input, model.price.output) == (0, 0.4)
     assert saved.key_ref_of(model) is None, "a keyless server is sent no key, not OPENAI_API_KEY"
+
+
+async def test_compare_two_models_side_by_side(tmp_path: Path, fake_providers: FakeProviders) -> None:
+    from textual.widgets import SelectionList
+
+    from fleetui.tui.compare import ComparePanel
+
+    path = fake_fleet(tmp_path, fake_providers)
+    path.write_text(path.read_text() + '[[models]]\nid = "big"\nname = "Big"\nprovider = "local"\n'
+                    'model = "fake-large"\nprice = { input = 2.0, output = 4.0 }\n')
+    session = Session(FleetSource(path, "--config"), tmp_path / "s.db", demo=False)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")  # the highlighted model (Big, sorted by name) comes ticked
+        await settle(app, pilot)
+        panel = app.screen
+        assert isinstance(panel, ComparePanel)
+        picks = panel.query_one("#compare-models", SelectionList)
+        assert list(picks.selected) == ["big"]
+        panel.query_one("#compare-prompt", Input).focus()
+        await pilot.press(*"hi", "enter")
+        assert "at least two" in str(panel.query_one("#compare-status", Static).render())
+        picks.select_all()
+        panel.query_one("#compare-prompt", Input).focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        replies = [str(s.render()) for s in panel.query(".compare-reply").results(Static)]
+        assert len(replies) == 2 and all(REPLY in r for r in replies)
+        assert "2 of 2 answered" in str(panel.query_one("#compare-status", Static).render())
+    with Store.open(tmp_path / "s.db") as store:
+        rows = list(store.db.query("SELECT model_id FROM calls WHERE source = 'fleetui-test' ORDER BY model_id"))
+    assert [r["model_id"] for r in rows] == ["big", "tiny"]

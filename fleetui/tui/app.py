@@ -40,6 +40,7 @@ class FleetApp(App[None]):
         Binding("ctrl+p", "command_palette", "Go to", show=False, id="palette"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("e", "rules", "Rules", id="rules"),
+        Binding("c", "compare", "Compare", id="compare"),
         Binding("o", "roles", "Roles", id="roles"),
         # The Recommendations tab's keys live here so they work as soon as the tab shows, without
         # first moving focus into its table; `check_action` offers them on that tab only.
@@ -133,6 +134,8 @@ class FleetApp(App[None]):
             tab.focus_main()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "compare":
+            return len(self.screen_stack) == 1
         if action == "recs":  # on the main screen, not under a detail view or a dialog
             return len(self.screen_stack) == 1 and isinstance(self.visible_tab(), RecommendationsTab)
         return True
@@ -141,6 +144,14 @@ class FleetApp(App[None]):
         tab = self.visible_tab()
         if isinstance(tab, RecommendationsTab):
             getattr(tab, f"action_{name}")()
+
+    def action_compare(self) -> None:
+        """One prompt on several models side by side; the highlighted model comes ticked."""
+        from fleetui.tui.compare import ComparePanel
+
+        tab = self.visible_tab()
+        chosen = [tab.highlighted_id()] if isinstance(tab, FleetTab) and tab.highlighted_id() else []
+        self.push_screen(ComparePanel(self.session, [c for c in chosen if c]))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -179,6 +190,7 @@ class FleetApp(App[None]):
         for tab_id, title in TABS.items():
             yield SystemCommand(f"Go to {title}", f"Show the {title} tab", lambda t=tab_id: self.action_show_tab(t))
         yield SystemCommand("Probe all models", "Probe every enabled model now", self.probe_all)
+        yield SystemCommand("Compare models", "One prompt on several models, side by side", self.action_compare)
         yield SystemCommand("Edit routing rules", "Open the rules editor", self.action_rules)
         yield SystemCommand("Edit roles", "What each role is for and which models hold it", self.action_roles)
 
@@ -193,7 +205,7 @@ class FleetApp(App[None]):
             with self.session.store() as store:
                 outcomes = asyncio.run(probe_fleet(self.session.fleet, history=lambda m: store.recent_probes(m, 4)))
                 store.record_probes(o.record for o in outcomes)
-        except Exception as exc:  # a locked store or a broken fleet is a message, never a crash
+        except Exception as exc:  # noqa: BLE001 — a locked store or a broken fleet is a message, never a crash
             self.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="Probe failed", severity="error")
             return
         finally:

@@ -25,7 +25,7 @@ from fleetui.serve.status import GatewayStatus, read_status
 from fleetui.store import today
 from fleetui.tui.base import DataTab
 from fleetui.tui.fmt import cost_of_calls, price_pair
-from fleetui.tui.tables import Column, Row, refill, table_width
+from fleetui.tui.tables import Column, Row, cursor_key, refill, table_width
 
 STATUS_STYLE = {"online": ("●", "green"), "degraded": ("◐", "yellow"), "offline": ("○", "red"),
                 "auth_failed": ("✗", "red"), "rate_limited": ("◔", "yellow"), "misconfigured": ("!", "red")}
@@ -172,6 +172,9 @@ class FleetTab(DataTab):
         saved = vs.by_model if vs else {}
         refill(table, COLUMNS, [Row(r["id"], fleet_cells(r, quality.get(r["id"]), saved.get(r["id"]))) for r in rows],
                table_width(self))
+
+    def highlighted_id(self) -> str | None:
+        return cursor_key(self.query_one("#fleet-table", DataTable))
 
     def on_resize(self) -> None:
         if self.loaded:

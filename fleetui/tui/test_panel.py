@@ -64,6 +64,10 @@ class TrialPanel(ModalScreen[None]):
     @work(thread=True)
     def log_call(self, trial: object, request: ChatRequest) -> None:
         from fleetui.trials import call_record
+        from fleetui.tui.compare import sent
+
+        if not sent(trial):
+            return
 
         with self.session.store() as store:
             store.insert_calls([call_record(self.session.fleet, trial, request)])  # type: ignore[arg-type]
