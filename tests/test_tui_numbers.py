@@ -119,3 +119,16 @@ async def test_fleet_tab_has_the_spec_pieces(tmp_path: Path) -> None:
         box = app.screen.query_one("#detail-quality", Static)
         await until(pilot, lambda: "quality" in str(box.render()), "the detail's quality")
         assert "mean user rating" in str(box.render()) or "no user ratings" in str(box.render())
+
+
+async def test_model_detail_shows_the_adapters_capabilities(tmp_path: Path) -> None:
+    from fleetui.providers import adapter_class
+
+    session = session_with_calls(tmp_path)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.query_one("#fleet-table", DataTable).row_count == 2, "the fleet rows")
+        await app.push_screen(ModelDetail(session, "cheap"))
+        caps = str(app.screen.query_one("#detail-caps", Static).render())
+        expected = adapter_class("openai-compatible").capabilities.describe()
+        assert f"adapter (openai-compatible): {expected}" in caps and "streams" in expected

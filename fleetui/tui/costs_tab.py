@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
@@ -9,7 +10,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from fleetui.analysis.costs import cost_report, what_it_would_have_cost
+from fleetui.analysis.costs import (
+    CostReport,
+    WhatIf,
+    cost_report,
+    what_it_would_have_cost,
+)
 from fleetui.pricing import format_cost
 from fleetui.tui.base import DataTab
 from fleetui.tui.fmt import cost_of_calls
@@ -22,10 +28,16 @@ def budget_bar(used_pct: float, warn: float, critical: float, width: int = 40) -
     return f"[{colour}]{'█' * filled}[/][dim]{'░' * (width - filled)}[/] {used_pct:.0f}%"
 
 
-class CostsTab(DataTab):
+@dataclass(frozen=True)
+class CostsData:
+    report: CostReport
+    what_if: list[WhatIf]
+
+
+class CostsTab(DataTab[CostsData]):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
-        self.data: dict[str, Any] = {}
+        self.data: CostsData | None = None
 
     def compose(self) -> ComposeResult:
         # Scrolls, so the tables under the chart can be reached at 80×24.
@@ -36,14 +48,14 @@ class CostsTab(DataTab):
                 for widget_id, first in (("costs-models", "Model"), ("costs-tasks", "Task"), ("costs-whatif", "All on")):
                     yield DataTable(id=widget_id, zebra_stripes=True)
 
-    def load(self) -> dict[str, Any]:
+    def load(self) -> CostsData:
         with self.session.store() as store:
             report = cost_report(self.session.fleet, store)
             month_start = report.daily[-1][0][:8] + "01"
-            return {"report": report, "what_if": what_it_would_have_cost(self.session.fleet, store, month_start)}
+            return CostsData(report, what_it_would_have_cost(self.session.fleet, store, month_start))
 
-    def show(self, data: dict[str, Any]) -> None:
-        report = data["report"]
+    def show(self, data: CostsData) -> None:
+        report = data.report
         budget = self.session.fleet.budget
         change = report.change_vs_yesterday_pct
         lines = [
@@ -74,7 +86,9 @@ class CostsTab(DataTab):
         self._fill()
 
     def _fill(self) -> None:
-        report = self.data["report"]
+        if self.data is None:
+            return
+        report = self.data.report
         total = report.this_month or 1.0
         for widget_id, first, rows in (("costs-models", "Model", report.by_model), ("costs-tasks", "Task", report.by_task)):
             table = self.query_one(f"#{widget_id}", DataTable)
@@ -82,12 +96,12 @@ class CostsTab(DataTab):
                 t.key or "(none)", cost_of_calls(t.cost_usd, t.calls, t.unpriced_calls),
                 f"{100 * t.cost_usd / total:.1f}%"]) for t in rows], table_width(table))
         table = self.query_one("#costs-whatif", DataTable)
-        rows = []
-        for w in self.data["what_if"]:
+        what_if: list[Row] = []
+        for w in self.data.what_if:
             delta = "unpriced" if w.saving_usd is None else (
                 f"-{format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"+{format_cost(-w.saving_usd)}")
-            rows.append(Row(w.model_id, [w.model_id, format_cost(w.cost_usd), delta]))
-        refill(table, [Column("All on", flex=True), Column("Cost"), Column("vs actual", 1)], rows, table_width(table))
+            what_if.append(Row(w.model_id, [w.model_id, format_cost(w.cost_usd), delta]))
+        refill(table, [Column("All on", flex=True), Column("Cost"), Column("vs actual", 1)], what_if, table_width(table))
 
     def on_resize(self) -> None:
         if self.loaded:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -13,7 +14,9 @@ from textual.widgets import DataTable, Input, Static
 
 from fleetui import clock
 from fleetui.analysis.fleet_extras import (
+    HighImpact,
     Quality,
+    VsPriciest,
     high_impact,
     is_standby,
     quality_by_model,
@@ -78,7 +81,21 @@ def fleet_cells(r: dict[str, Any], quality: Quality | None, saved: float | None)
     ]
 
 
-class FleetTab(DataTab):
+@dataclass(frozen=True)
+class FleetExtras:
+    quality: dict[str, Quality]
+    vs_priciest: VsPriciest
+    high_impact: HighImpact | None
+
+
+@dataclass(frozen=True)
+class FleetData:
+    overview: dict[str, Any]  # `fleet_overview`, the same figures as `fleetui status --json`
+    extras: FleetExtras
+    gateway: GatewayStatus | None
+
+
+class FleetTab(DataTab[FleetData]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="fleet.filter"),
         Binding("s", "cycle_sort", "Sort", id="fleet.sort"),
@@ -89,7 +106,7 @@ class FleetTab(DataTab):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.rows: list[dict[str, Any]] = []
-        self.extras: dict[str, Any] = {}
+        self.extras: FleetExtras | None = None
         self.sort = "name"
 
     def compose(self) -> ComposeResult:
@@ -99,7 +116,7 @@ class FleetTab(DataTab):
         yield Static("", id="fleet-totals")
         yield Static("", id="fleet-empty")
 
-    def load(self) -> dict[str, Any]:
+    def load(self) -> FleetData:
         from fleetui.sync.status import last_sync_line
 
         fleet = self.session.fleet
@@ -107,17 +124,18 @@ class FleetTab(DataTab):
         month_ago = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - 29 * 86400))
         with self.session.store() as store:
             overview = {**fleet_overview(fleet, store), "last_sync": last_sync_line(store)}
-            extras = {"quality": quality_by_model(store, month_ago),
-                      "vs_priciest": saving_vs_priciest(fleet, store.totals("model", since=day, until=day)),
-                      "high_impact": high_impact(store)}
+            extras = FleetExtras(quality_by_model(store, month_ago),
+                                 saving_vs_priciest(fleet, store.totals("model", since=day, until=day)),
+                                 high_impact(store))
         standby = {m.id for m in fleet.models if is_standby(m)}
         for row in overview["models"]:
             row["standby"] = row["id"] in standby
-        return {**overview, "gateway": read_status(), "extras": extras}
+        return FleetData(overview, extras, read_status())
 
-    def show(self, data: dict[str, Any]) -> None:
+    def show(self, fleet_data: FleetData) -> None:
+        data, extras = fleet_data.overview, fleet_data.extras
         self.rows = data["models"]
-        self.extras = data["extras"]
+        self.extras = extras
         self._fill()
         active = [r for r in self.rows if r["enabled"] and not r["standby"]]
         standby = sum(1 for r in self.rows if r["enabled"] and r["standby"])
@@ -137,7 +155,7 @@ class FleetTab(DataTab):
             used = month["cost"] / budget * 100
             colour = "red" if used >= self.session.fleet.budget.critical_pct else "yellow" if used >= self.session.fleet.budget.warn_pct else "green"
             line += f" [{colour}]{used:.0f}% of ${budget:,.0f} budget[/]"
-        vs, top = self.extras["vs_priciest"], self.extras["high_impact"]
+        vs, top = extras.vs_priciest, extras.high_impact
         if vs.priciest_id and vs.by_model:
             line += f"\nsaving {format_cost(vs.saving_usd)} today vs using {vs.priciest_name} for all"
         if top is not None:
@@ -145,7 +163,7 @@ class FleetTab(DataTab):
                      f" [dim](Recommendations, {top.id})[/]")
         if data.get("last_sync"):
             line += f"    [dim]{data['last_sync']}[/]"
-        gateway = data.get("gateway")
+        gateway = fleet_data.gateway
         if gateway is not None:
             line += "\n" + gateway_line(gateway)
         self.query_one("#fleet-totals", Static).update(line)
@@ -168,8 +186,8 @@ class FleetTab(DataTab):
                "calls": lambda r: -r["calls_today"],
                "price": lambda r: (r["price_per_mtok"] or {"input": 1e9})["input"]}[self.sort]
         rows.sort(key=key)
-        quality, vs = self.extras.get("quality", {}), self.extras.get("vs_priciest")
-        saved = vs.by_model if vs else {}
+        quality = self.extras.quality if self.extras else {}
+        saved = self.extras.vs_priciest.by_model if self.extras else {}
         refill(table, COLUMNS, [Row(r["id"], fleet_cells(r, quality.get(r["id"]), saved.get(r["id"]))) for r in rows],
                table_width(self))
 

@@ -29,6 +29,16 @@ def bar(label: str, score: int | None, width: int = 30) -> str:
     return f"{label:<11} [green]{'█' * filled}[/][dim]{'░' * (width - filled)}[/] {score:>3}"
 
 
+def adapter_flags(kind: str) -> str:
+    """What fleetui's adapter for this wire format can do (streaming, tools, usage, listing)."""
+    from fleetui.providers import adapter_class
+
+    try:
+        return adapter_class(kind).capabilities.describe()
+    except KeyError as exc:
+        return str(exc)
+
+
 class Confirm(ModalScreen[bool]):
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -96,6 +106,7 @@ class ModelDetail(Screen[None]):
         lines = [bar("Coding", caps.coding), bar("Reasoning", caps.reasoning), bar("Creativity", caps.creativity),
                  bar("Speed", caps.speed)]
         extra = [name for name, on in (("vision", caps.vision), ("tools", caps.tools), ("json", caps.json_mode)) if on]
+        lines.append(f"adapter ({fleet.provider_of(model).kind.value}): {adapter_flags(fleet.provider_of(model).kind.value)}")
         lines.append(f"context {model.context_window:,} tokens" if model.context_window else "context —")
         lines.append("strengths: " + (", ".join(caps.strengths) or "—") + ("  ·  " + ", ".join(extra) if extra else ""))
         self.query_one("#detail-caps", Static).update("\n".join(lines))

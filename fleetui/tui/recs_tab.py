@@ -27,7 +27,7 @@ COLUMNS = [Column("Severity", 2), Column("Recommendation", flex=True), Column("S
 SEVERITY_STYLE = {Severity.HIGH: "[red]HIGH[/]", Severity.MEDIUM: "[yellow]MEDIUM[/]", Severity.LOW: "[dim]LOW[/]"}
 
 
-class RecommendationsTab(DataTab):
+class RecommendationsTab(DataTab[list[Recommendation]]):
     """Its keys (x a v p) are bound in the app, which offers them while this tab shows."""
 
     def __init__(self, session: Any) -> None:

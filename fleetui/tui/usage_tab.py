@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.markup import escape
@@ -11,10 +12,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Select, Static
 
 from fleetui import clock
-from fleetui.analysis.abtests import ab_results
-from fleetui.analysis.usage import routing_stats, top_prompts, usage
+from fleetui.analysis.abtests import ABResult, ab_results
+from fleetui.analysis.usage import RoutingStats, routing_stats, top_prompts, usage
 from fleetui.pricing import format_cost
 from fleetui.routing.ab import ABVerdict, ArmResult
+from fleetui.store import Totals
 from fleetui.tui.base import DataTab
 from fleetui.tui.fmt import cost_of_calls
 from fleetui.tui.tables import Column, Row, refill, table_width
@@ -26,11 +28,20 @@ PROMPT_COLUMNS = [Column("Calls"), Column("Prompt", flex=True), Column("Models",
 PERIODS = [("today", 0), ("7 days", 6), ("30 days", 29)]
 
 
-class UsageTab(DataTab):
+@dataclass(frozen=True)
+class UsageData:
+    models: list[Totals]
+    cases: list[Totals]
+    prompts: list[dict[str, Any]]
+    routing: RoutingStats
+    ab_tests: list[ABResult]
+
+
+class UsageTab(DataTab[UsageData]):
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.days = 6
-        self.data: dict[str, Any] = {}
+        self.data: UsageData | None = None
 
     def compose(self) -> ComposeResult:
         # One scrolling column: at 80×24 each table keeps a usable height and the rest is a scroll away.
@@ -51,7 +62,9 @@ class UsageTab(DataTab):
 
     def _fill(self) -> None:
         data = self.data
-        for widget_id, first, rows in (("usage-models", "Model", data["models"]), ("usage-cases", "Use case", data["cases"])):
+        if data is None:
+            return
+        for widget_id, first, rows in (("usage-models", "Model", data.models), ("usage-cases", "Use case", data.cases)):
             table = self.query_one(f"#{widget_id}", DataTable)
             refill(table, [Column(first, flex=True), *TOTALS_COLUMNS], [Row(t.key or "(none)", [
                 t.key or "(none)", f"{t.calls:,}", f"{100 * t.errors / t.calls:.1f}" if t.calls else "—",
@@ -61,7 +74,7 @@ class UsageTab(DataTab):
         prompts = self.query_one("#usage-prompts", DataTable)
         refill(prompts, PROMPT_COLUMNS, [Row(str(i), [
             f"{p['calls']:,}", p["example"] or "(only the hash is kept)", p["models"] or "",
-            format_cost(p["cost_usd"])]) for i, p in enumerate(data["prompts"])], table_width(prompts))
+            format_cost(p["cost_usd"])]) for i, p in enumerate(data.prompts)], table_width(prompts))
 
     def on_resize(self) -> None:
         if self.loaded:
@@ -72,29 +85,29 @@ class UsageTab(DataTab):
             self.days = event.value
             self.reload(force=True)
 
-    def load(self) -> dict[str, Any]:
+    def load(self) -> UsageData:
         since_ts = clock.now() - self.days * 86400
         since_day = time.strftime("%Y-%m-%d", time.gmtime(since_ts))
         with self.session.store() as store:
-            return {
-                "models": usage(store, "model", since_day),
-                "cases": usage(store, "use_case", since_day),
-                "prompts": top_prompts(store, since_ts),
-                "routing": routing_stats(store, since_ts),
-                "ab_tests": ab_results(self.session.fleet, store, since_ts),
-            }
+            return UsageData(
+                models=usage(store, "model", since_day),
+                cases=usage(store, "use_case", since_day),
+                prompts=top_prompts(store, since_ts),
+                routing=routing_stats(store, since_ts),
+                ab_tests=ab_results(self.session.fleet, store, since_ts),
+            )
 
-    def show(self, data: dict[str, Any]) -> None:
+    def show(self, data: UsageData) -> None:
         self.data = data
         self._fill()
-        routing = data["routing"]
+        routing = data.routing
         if routing.routed_calls:
             bars = "  ".join(f"{b.band}: {b.calls:,}" for b in routing.confidence)
             text = (f"Routing: {routing.routed_calls:,} routed calls, override rate "
                     f"{100 * (routing.override_rate or 0):.1f}%  ·  confidence {bars}")
         else:
             text = "Routing: no routed calls yet (decisions appear here once apps use fleetui's Router)."
-        for test in data["ab_tests"]:  # `fleetui ab` has the full table
+        for test in data.ab_tests:  # `fleetui ab` has the full table
             found = test.verdict
             verdict = f"winner {found.winner} (p={found.p_value:.2g})" if found.winner else found.reason
             text += f"\nA/B {escape(found.test)}: {escape(_arms(found))} — {escape(verdict)}"
