@@ -62,10 +62,15 @@ def _clip(cell: Cell, width: int) -> Cell:
     return clipped
 
 
+def natural_widths(columns: Sequence[Column], rows: Sequence[Row]) -> list[int]:
+    """Each column's widest cell (or its label)."""
+    return [max([cell_len(c.label), *(_width(r.cells[i]) for r in rows)]) for i, c in enumerate(columns)]
+
+
 def fit(columns: Sequence[Column], rows: Sequence[Row], width: int) -> tuple[list[int], int | None]:
     """Which columns (by index) fit in `width`, and the width left for the flex column (None: no
     shortening needed). Columns are dropped from the highest priority number down."""
-    natural = [max([cell_len(c.label), *(_width(r.cells[i]) for r in rows)]) for i, c in enumerate(columns)]
+    natural = natural_widths(columns, rows)
     shown = list(range(len(columns)))
     by_drop_order = sorted((i for i, c in enumerate(columns) if c.priority > 0), key=lambda i: -columns[i].priority)
 
@@ -86,10 +91,13 @@ def refill(table: DataTable[Any], columns: Sequence[Column], rows: Sequence[Row]
     """Replace the table's columns and rows, keeping the cursor on the same row key."""
     key, index = cursor_key(table), table.cursor_row
     shown, flex_width = fit(columns, rows, width)
+    natural = natural_widths(columns, rows)
     with table.app.batch_update():
         table.clear(columns=True)
         for i in shown:
-            table.add_column(columns[i].label, key=str(i))
+            # Widths given, not measured later on an idle event: no frame shows cut columns.
+            given = flex_width if flex_width is not None and columns[i].flex else natural[i]
+            table.add_column(columns[i].label, key=str(i), width=given)
         for row in rows:
             cells = [_clip(row.cells[i], flex_width) if flex_width is not None and columns[i].flex else row.cells[i]
                      for i in shown]
