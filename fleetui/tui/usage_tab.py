@@ -73,7 +73,7 @@ class UsageTab(DataTab[UsageData]):
             ]) for t in rows], table_width(table))
         prompts = self.query_one("#usage-prompts", DataTable)
         refill(prompts, PROMPT_COLUMNS, [Row(str(i), [
-            f"{p['calls']:,}", p["example"] or "(only the hash is kept)", p["models"] or "",
+            f"{p['calls']:,}", p["example"] or "(only the hash is kept)", _short(p["models"] or "", 30),
             format_cost(p["cost_usd"])]) for i, p in enumerate(data.prompts)], table_width(prompts))
 
     def on_resize(self) -> None:
@@ -112,6 +112,11 @@ class UsageTab(DataTab[UsageData]):
             verdict = f"winner {found.winner} (p={found.p_value:.2g})" if found.winner else found.reason
             text += f"\nA/B {escape(found.test)}: {escape(_arms(found))} — {escape(verdict)}"
         self.query_one("#usage-routing", Static).update(text)
+
+
+def _short(text: str, width: int) -> str:
+    """A list of model ids is text: shortened with … so the prompt and its cost keep their room."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _seconds(ms: float | None) -> str:
