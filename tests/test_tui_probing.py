@@ -15,19 +15,15 @@ from fleetui.store import Store
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 from tests.fakeproviders import FakeProviders
+from tests.test_tui import fake_fleet
 from tests.test_tui_keys import until
 
 
 def fleet(tmp_path: Path, fake: FakeProviders) -> Path:
-    path = tmp_path / "fleet.toml"
-    path.write_text(
-        f'[probes]\ninterval_s = 3600\n'
-        f'[[providers]]\nid = "local"\nkind = "ollama"\nbase_url = "{fake.url("ollama")}"\n'
-        f'[[models]]\nid = "tiny"\nname = "Tiny"\nprovider = "local"\nmodel = "fake-small"\n'
-        f'price = {{ input = 0.0, output = 0.0 }}\n'
-        f'[[models]]\nid = "sleepy"\nname = "Sleepy"\nprovider = "local"\nmodel = "slow"\n'
-        f'price = {{ input = 0.0, output = 0.0 }}\n'
-    )
+    """The test panel's one-model fleet, probed hourly, with a second model that answers slowly."""
+    path = fake_fleet(tmp_path, fake)
+    path.write_text("[probes]\ninterval_s = 3600\n" + path.read_text()
+                    + '[[models]]\nid = "sleepy"\nname = "Sleepy"\nprovider = "local"\nmodel = "slow"\n')
     return path
 
 

@@ -46,13 +46,18 @@ def replay_session(tmp_path: Path, fake: FakeProviders) -> Session:  # noqa: F81
     return Session(FleetSource(path, "--config"), db, demo=False)
 
 
-async def test_verify_shows_the_plan_then_replays_with_progress(replay_session: Session) -> None:
-    app = FleetApp(replay_session, refresh_s=0)
+def verify_screen(session: Session) -> VerifyScreen:
+    """The dialog for the test recommendation: Tiny Good in place of Big on qa, judged by Judge."""
     settings = ReplaySettings(current="big", use_case="qa", candidates=("tiny-good",), judge="judge", sample=6,
                               budget_usd=1.0, recommendation_id="rec-test")
+    return VerifyScreen(session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
+
+
+async def test_verify_shows_the_plan_then_replays_with_progress(replay_session: Session) -> None:
+    app = FleetApp(replay_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        screen = VerifyScreen(replay_session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
+        screen = verify_screen(replay_session)
         app.push_screen(screen)
         await pilot.pause(0.1)
         start = screen.query_one("#verify-start", Button)
@@ -134,11 +139,9 @@ async def test_the_judge_is_picked_in_the_dialog(replay_session: Session) -> Non
     from textual.widgets import Select
 
     app = FleetApp(replay_session, refresh_s=0)
-    settings = ReplaySettings(current="big", use_case="qa", candidates=("tiny-good",), judge="judge", sample=6,
-                              budget_usd=1.0, recommendation_id="rec-test")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        screen = VerifyScreen(replay_session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
+        screen = verify_screen(replay_session)
         await app.push_screen(screen)
         plan = screen.query_one("#verify-plan", Static)
         await _until(pilot, lambda: "judge: judge" in str(plan.render()))
