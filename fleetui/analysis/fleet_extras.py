@@ -78,10 +78,20 @@ class HighImpact:
     saving_monthly_usd: float
 
 
-def high_impact(store: Store) -> HighImpact | None:
-    """The open recommendation that saves the most a month (as last stored by a recommend run)."""
+def high_impact(store: Store, fleet: Fleet | None = None) -> HighImpact | None:
+    """The open recommendation that saves the most a month (as last stored by a recommend run).
+
+    Given the fleet, a store where no recommendation was ever stored gets one run first (a fresh
+    demo or a first launch), so the line does not wait for a visit to the Recommendations tab.
+    """
+    rows = analytics.recommendations(store)
+    if not rows and fleet is not None:
+        from fleetui.analysis.recommend import recommend, store_recommendations
+
+        store_recommendations(store, recommend(fleet, store))
+        rows = analytics.recommendations(store)
     best: HighImpact | None = None
-    for row in analytics.recommendations(store):
+    for row in rows:
         saving = row["numbers"].get("saving_monthly_usd")
         if (row["status"] in OPEN_STATUSES and isinstance(saving, int | float) and saving > 0
                 and (best is None or saving > best.saving_monthly_usd)):

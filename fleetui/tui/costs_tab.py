@@ -65,7 +65,7 @@ class CostsTab(DataTab[CostsData]):
             + f"   projected {format_cost(report.projection)}",
         ]
         if report.budget.used_pct is not None:
-            lines.append(f"budget ${budget.monthly_usd:,.0f}: "
+            lines.append(f"month-end projection vs budget ${budget.monthly_usd:,.0f}: "
                          + budget_bar(report.budget.used_pct, budget.warn_pct, budget.critical_pct)
                          + f"  {report.budget.message}")
         else:

@@ -126,7 +126,7 @@ class FleetTab(DataTab[FleetData]):
             overview = {**fleet_overview(fleet, store), "last_sync": last_sync_line(store)}
             extras = FleetExtras(quality_by_model(store, month_ago),
                                  saving_vs_priciest(fleet, store.totals("model", since=day, until=day)),
-                                 high_impact(store))
+                                 high_impact(store, fleet))
         standby = {m.id for m in fleet.models if is_standby(m)}
         for row in overview["models"]:
             row["standby"] = row["id"] in standby
@@ -154,7 +154,8 @@ class FleetTab(DataTab[FleetData]):
         if budget:
             used = month["cost"] / budget * 100
             colour = "red" if used >= self.session.fleet.budget.critical_pct else "yellow" if used >= self.session.fleet.budget.warn_pct else "green"
-            line += f" [{colour}]{used:.0f}% of ${budget:,.0f} budget[/]"
+            # Spent so far: the Costs tab's bar is the month-end projection, and says so.
+            line += f" [{colour}]({used:.0f}% of the ${budget:,.0f} budget spent)[/]"
         vs, top = extras.vs_priciest, extras.high_impact
         if vs.priciest_id and vs.by_model:
             line += f"\nsaving {format_cost(vs.saving_usd)} today vs using {vs.priciest_name} for all"
