@@ -310,3 +310,76 @@ async def test_usage_tab_shows_how_each_ab_test_is_doing(demo_session: Session) 
         text = str(app.query_one("#usage-routing", Static).render())
     assert "A/B local-vs-mini: gpt-4o-mini 100.0% (n=60) vs local-llama 60.0% (n=60)" in text
     assert "— winner gpt-4o-mini (p=" in text
+
+
+async def test_add_a_local_model_with_its_own_keyless_provider_and_prices(tmp_path: Path) -> None:
+    """A local server gets a provider of its own (no key, so none is sent), and prices; the
+    emptied form then waits for typing before it judges anything."""
+    from fleetui.tui.add_model import NEW_PROVIDER
+
+    path = tmp_path / "fleet.toml"
+    path.write_text('[[providers]]\nid = "openai"\nkind = "openai-compatible"\nkey = "OPENAI_API_KEY"\n'
+                    '[[models]]\nid = "mini"\nname = "Mini"\nprovider = "openai"\nmodel = "gpt-4o-mini"\n')
+    session = Session(FleetSource(path, "--config"), tmp_path / "s.db", demo=False)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(app, pilot)
+        app.query_one("#add-provider", Select).value = NEW_PROVIDER
+        await pilot.pause(0.05)
+        assert app.query_one("#add-new-provider").display
+        for field, value in (("new_id", "my-vllm"), ("new_base_url", "http://127.0.0.1:8000/v1"), ("id", "qwen"),
+                             ("model", "qwen2.5-7b"), ("price_input", "0.1")):
+            app.query_one(f"#add-{field}", Input).value = value
+        await pilot.pause(0.05)
+        assert "both prices" in str(app.query_one("#add-errors", Static).render())
+        app.query_one("#add-price_input", Input).value = "abc"
+        app.query_one("#add-price_output", Input).value = "0.4"
+        await pilot.pause(0.05)
+        assert "not 'abc'" in str(app.query_one("#add-errors", Static).render())
+        app.query_one("#add-price_input", Input).value = "0"
+        await pilot.pause(0.05)
+        assert "looks valid" in str(app.query_one("#add-errors", Static).render())
+        app.query_one("#add-save", Button).press()
+        await pilot.pause(0.2)
+        assert str(app.query_one("#add-errors", Static).render()).strip() == "", "no errors before any typing"
+        assert app.query_one("#add-id", Input).value == ""
+    saved = load_fleet(path)
+    provider = saved.provider("my-vllm")
+    assert provider.key is None and provider.base_url == "http://127.0.0.1:8000/v1"
+    model = saved.model("qwen")
+    assert model.provider == "my-vllm" and model.price is not None and (model.price.input, model.price.output) == (0, 0.4)
+    assert saved.key_ref_of(model) is None, "a keyless server is sent no key, not OPENAI_API_KEY"
+
+
+async def test_compare_two_models_side_by_side(tmp_path: Path, fake_providers: FakeProviders) -> None:
+    from textual.widgets import SelectionList
+
+    from fleetui.tui.compare import ComparePanel
+
+    path = fake_fleet(tmp_path, fake_providers)
+    path.write_text(path.read_text() + '[[models]]\nid = "big"\nname = "Big"\nprovider = "local"\n'
+                    'model = "fake-large"\nprice = { input = 2.0, output = 4.0 }\n')
+    session = Session(FleetSource(path, "--config"), tmp_path / "s.db", demo=False)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")  # the highlighted model (Big, sorted by name) comes ticked
+        await settle(app, pilot)
+        panel = app.screen
+        assert isinstance(panel, ComparePanel)
+        picks = panel.query_one("#compare-models", SelectionList)
+        assert list(picks.selected) == ["big"]
+        panel.query_one("#compare-prompt", Input).focus()
+        await pilot.press(*"hi", "enter")
+        assert "at least two" in str(panel.query_one("#compare-status", Static).render())
+        picks.select_all()
+        panel.query_one("#compare-prompt", Input).focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        replies = [str(s.render()) for s in panel.query(".compare-reply").results(Static)]
+        assert len(replies) == 2 and all(REPLY in r for r in replies)
+        assert "2 of 2 answered" in str(panel.query_one("#compare-status", Static).render())
+    with Store.open(tmp_path / "s.db") as store:
+        rows = list(store.db.query("SELECT model_id FROM calls WHERE source = 'fleetui-test' ORDER BY model_id"))
+    assert [r["model_id"] for r in rows] == ["big", "tiny"]

@@ -1,4 +1,4 @@
-"""What each tab looks like at 120×40, on fixed demo data at a frozen "now".
+"""What each tab looks like at 120×40 and 80×24, on fixed demo data at a frozen "now".
 
 Update the pictures after an intended change with `pytest tests/test_tui_snapshots.py
 --snapshot-update`, and look at the report before committing them.
@@ -88,3 +88,16 @@ def test_tab_snapshot(snap_compare, frozen_app: FleetApp, tab: str) -> None:  # 
         await _settle(pilot, TAB_KEYS[tab])
 
     assert snap_compare(frozen_app, terminal_size=(120, 40), run_before=show)
+
+
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5"])
+def test_tab_snapshot_80x24(snap_compare, frozen_app: FleetApp, tab: str) -> None:  # type: ignore[no-untyped-def]
+    """The smallest terminal people use: important columns stay (lower-priority ones go), the
+    Usage tables keep their height and the Costs tables are a scroll away."""
+
+    async def show(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _settle(pilot, "fleet")
+        await pilot.press(tab)
+        await _settle(pilot, TAB_KEYS[tab])
+
+    assert snap_compare(frozen_app, terminal_size=(80, 24), run_before=show)

@@ -46,13 +46,18 @@ def replay_session(tmp_path: Path, fake: FakeProviders) -> Session:  # noqa: F81
     return Session(FleetSource(path, "--config"), db, demo=False)
 
 
-async def test_verify_shows_the_plan_then_replays_with_progress(replay_session: Session) -> None:
-    app = FleetApp(replay_session, refresh_s=0)
+def verify_screen(session: Session) -> VerifyScreen:
+    """The dialog for the test recommendation: Tiny Good in place of Big on qa, judged by Judge."""
     settings = ReplaySettings(current="big", use_case="qa", candidates=("tiny-good",), judge="judge", sample=6,
                               budget_usd=1.0, recommendation_id="rec-test")
+    return VerifyScreen(session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
+
+
+async def test_verify_shows_the_plan_then_replays_with_progress(replay_session: Session) -> None:
+    app = FleetApp(replay_session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        screen = VerifyScreen(replay_session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
+        screen = verify_screen(replay_session)
         app.push_screen(screen)
         await pilot.pause(0.1)
         start = screen.query_one("#verify-start", Button)
@@ -108,7 +113,7 @@ async def test_verify_on_demo_data_without_keys_says_what_to_set(demo_session: S
         await settle(app, pilot)
         tab = app.query_one("RecommendationsTab")
         table = app.query_one("#recs-table", DataTable)
-        assert not table.has_focus  # the tab's keys work as soon as it shows, focus or not
+        assert table.has_focus  # the tab's keys and arrows work as soon as it shows
         table.move_cursor(row=next(i for i, r in enumerate(tab.recs) if r.can_verify))
         await pilot.press("v")
         await settle(app, pilot)
@@ -127,3 +132,23 @@ async def test_verify_on_demo_data_without_keys_says_what_to_set(demo_session: S
             await pilot.press("v")
             await pilot.pause(0.1)
             assert not isinstance(app.screen, VerifyScreen)
+
+
+async def test_the_judge_is_picked_in_the_dialog(replay_session: Session) -> None:
+    """No `--judge MODEL` in an app: a list of the fleet's models, and the plan follows the pick."""
+    from textual.widgets import Select
+
+    app = FleetApp(replay_session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = verify_screen(replay_session)
+        await app.push_screen(screen)
+        plan = screen.query_one("#verify-plan", Static)
+        await _until(pilot, lambda: "judge: judge" in str(plan.render()))
+        screen.query_one("#verify-judge", Select).value = "chatty-judge"
+        await _until(pilot, lambda: "judge: chatty-judge" in str(plan.render()))
+        assert not screen.query_one("#verify-start", Button).disabled
+        screen.query_one("#verify-judge", Select).value = "big"  # the model being replaced cannot judge itself
+        await _until(pilot, lambda: "judge: chatty-judge" not in str(plan.render())
+                     and "Working out" not in str(plan.render()))
+        assert "--judge" not in str(plan.render())

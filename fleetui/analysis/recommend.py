@@ -351,7 +351,9 @@ def unhealthy(evidence: Evidence) -> list[Recommendation]:
     out = []
     for status, models in by_status.items():
         said = status.replace("_", " ")
-        severity = Severity.MEDIUM if status == "misconfigured" else Severity.HIGH
+        # A missing key or model name is a setup step, not an outage: it sorts after every item
+        # that saves money (the demo, with no keys, had eleven HIGH ones above them all).
+        severity = Severity.LOW if status == "misconfigured" else Severity.HIGH
         if len(models) == 1:
             (model_id, message), = models
             out.append(Recommendation(

@@ -7,11 +7,11 @@ from typing import Any
 from pydantic import ValidationError
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
-from fleetui.config.schema import Fleet, Model
+from fleetui.config.schema import Fleet, Model, Provider, ProviderKind
 from fleetui.pricing import catalog_id_for, catalog_models
 
 FIELDS = [
@@ -22,10 +22,20 @@ FIELDS = [
     ("key", "Key name (optional)", "env var / keyring entry, e.g. OPENAI_API_KEY"),
     ("key_value", "Key value (optional)", "stored in the OS keyring, never in the fleet file"),
     ("roles", "Roles (optional)", "comma separated role ids, e.g. fast-tasks, cost-optimizer"),
+    ("price_input", "Input price, USD per 1M tokens (optional)", "e.g. 0.15; 0 for a local model you run yourself"),
+    ("price_output", "Output price, USD per 1M tokens (optional)", "e.g. 0.60"),
     ("context_window", "Context window (optional)", "tokens"),
     ("coding", "Coding 0-100 (optional)", ""),
     ("reasoning", "Reasoning 0-100 (optional)", ""),
     ("speed", "Speed 0-100 (optional)", ""),
+]
+
+
+NEW_PROVIDER = "+new"  # the provider choice that shows the new-provider fields
+PROVIDER_FIELDS = [
+    ("new_id", "New provider id", "e.g. my-vllm"),
+    ("new_base_url", "Base URL", "e.g. http://localhost:8000/v1"),
+    ("new_key", "Key name (leave empty for a server that needs no key)", "e.g. MY_VLLM_KEY"),
 ]
 
 
@@ -45,7 +55,10 @@ class AddModelTab(VerticalScroll):
         self.query_one("#add-provider", Select).value = model.provider
         values = {"id": model.id, "name": model.name, "model": model.model, "endpoint": model.endpoint or "",
                   "key": model.key or "", "roles": ", ".join(a.role for a in sorted(model.roles, key=lambda a: a.priority)),
-                  "context_window": str(model.context_window or ""), "coding": str(model.capabilities.coding or ""),
+                  "context_window": str(model.context_window or ""),
+                  "price_input": "" if model.price is None else f"{model.price.input:g}",
+                  "price_output": "" if model.price is None else f"{model.price.output:g}",
+                  "coding": str(model.capabilities.coding or ""),
                   "reasoning": str(model.capabilities.reasoning or ""), "speed": str(model.capabilities.speed or "")}
         for field, value in values.items():
             self.query_one(f"#add-{field}", Input).value = value
@@ -53,8 +66,17 @@ class AddModelTab(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         providers = [(f"{p.id} ({p.kind})", p.id) for p in self.session.fleet.providers]
+        providers.append(("+ a new provider (e.g. a local server)", NEW_PROVIDER))
         yield Label("Provider")
         yield Select(providers, id="add-provider", prompt="choose a provider from the fleet file")
+        # A provider of its own, so a local server does not share (and send) another's key.
+        with Vertical(id="add-new-provider", classes="hidden"):
+            yield Label("Wire format")
+            yield Select([(k.value, k.value) for k in ProviderKind], id="add-new_kind",
+                         value=ProviderKind.OPENAI_COMPATIBLE.value, allow_blank=False)
+            for field, label, hint in PROVIDER_FIELDS:
+                yield Label(label)
+                yield Input(placeholder=hint, id=f"add-{field}")
         for field, label, hint in FIELDS:
             yield Label(label)
             yield Input(placeholder=hint, id=f"add-{field}", password=field == "key_value")
@@ -62,6 +84,10 @@ class AddModelTab(VerticalScroll):
         with Horizontal():
             yield Button("Test connection", id="add-test")
             yield Button("Save", id="add-save", variant="primary")
+
+    def focus_main(self) -> None:
+        """The provider choice, not a text field: a tab key pressed next is not typed into a field."""
+        self.query_one("#add-provider", Select).focus()
 
     def reload(self) -> None:
         if not self.session.can_save:
@@ -71,7 +97,17 @@ class AddModelTab(VerticalScroll):
     # -- suggestions and inline validation -------------------------------------------------
 
     def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "add-new_kind":
+            self.validate_form()
+            return
         if event.select.id != "add-provider" or not isinstance(event.value, str):
+            return
+        new = event.value == NEW_PROVIDER
+        self.query_one("#add-new-provider").set_class(not new, "hidden")
+        if new:
+            self.catalog = {}
+            self.query_one("#add-model", Input).suggester = None
+            self.validate_form()
             return
         provider = self.session.fleet.provider(event.value)
         catalog = catalog_id_for(provider.effective_base_url, provider.kind, provider.catalog_id)
@@ -99,6 +135,14 @@ class AddModelTab(VerticalScroll):
         provider = self.query_one("#add-provider", Select).value
         if not isinstance(provider, str):
             return None, ["choose a provider"]
+        new_provider: dict[str, Any] | None = None
+        if provider == NEW_PROVIDER:
+            kind = self.query_one("#add-new_kind", Select).value
+            new_provider = {"id": self.value("new_id"), "kind": kind}
+            for field, key in (("new_base_url", "base_url"), ("new_key", "key")):
+                if self.value(field):
+                    new_provider[key] = self.value(field)
+            provider = self.value("new_id")
         data: dict[str, Any] = {"id": self.value("id"), "name": self.value("name") or self.value("id"),
                                 "provider": provider, "model": self.value("model")}
         for optional in ("endpoint", "key"):
@@ -120,10 +164,24 @@ class AddModelTab(VerticalScroll):
             data["context_window"] = numbers.pop("context_window")
         if numbers:
             data["capabilities"] = numbers
+        prices: dict[str, float] = {}
+        for field, key in (("price_input", "input"), ("price_output", "output")):
+            raw = self.value(field).removeprefix("$")
+            if raw:
+                try:
+                    prices[key] = float(raw)
+                except ValueError:
+                    errors.append(f"{key} price: a number of USD per 1M tokens, not {raw!r}")
+        if len(prices) == 1:
+            errors.append("give both prices (input and output), or neither to use the catalog's")
+        elif prices:
+            data["price"] = prices
         if errors:
             return None, errors
         try:
             fleet = self.session.fleet.model_copy(deep=True)
+            if new_provider is not None:
+                fleet.providers = [*fleet.providers, Provider.model_validate(new_provider)]
             if self.editing is not None:
                 # Keep what the form does not show (price override, strengths, tags, …).
                 before = fleet.model(self.editing).model_dump(exclude_none=True)
@@ -207,5 +265,22 @@ class AddModelTab(VerticalScroll):
             self.screen.dismiss(None)
             return
         self.notify(f"{self.value('id')} added to {path}", title="Saved")
-        for field, _, _ in FIELDS:
-            self.query_one(f"#add-{field}", Input).value = ""
+        self.clear_form()
+
+    def clear_form(self) -> None:
+        """Empty the form for the next model, without judging the empty fields before anyone typed."""
+        for field, _, _ in [*FIELDS, *PROVIDER_FIELDS]:
+            box = self.query_one(f"#add-{field}", Input)
+            with box.prevent(Input.Changed):
+                box.value = ""
+        if self.query_one("#add-provider", Select).value == NEW_PROVIDER:
+            self._refresh_providers()
+        self.query_one("#add-errors", Static).update("")
+
+    def _refresh_providers(self) -> None:
+        """The provider just created is one of the fleet's now: offer it in the list."""
+        select = self.query_one("#add-provider", Select)
+        options = [(f"{p.id} ({p.kind.value})", p.id) for p in self.session.fleet.providers]
+        with select.prevent(Select.Changed):
+            select.set_options([*options, ("+ a new provider (e.g. a local server)", NEW_PROVIDER)])
+        self.query_one("#add-new-provider").add_class("hidden")

@@ -35,9 +35,12 @@ class FleetApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
+        # Both keys, as README and `?` say: binding `:` alone stops Textual adding its own ctrl+p.
         Binding("colon", "command_palette", "Go to", id="goto"),
+        Binding("ctrl+p", "command_palette", "Go to", show=False, id="palette"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("e", "rules", "Rules", id="rules"),
+        Binding("c", "compare", "Compare", id="compare"),
         Binding("o", "roles", "Roles", id="roles"),
         # The Recommendations tab's keys live here so they work as soon as the tab shows, without
         # first moving focus into its table; `check_action` offers them on that tab only.
@@ -52,10 +55,15 @@ class FleetApp(App[None]):
         Binding("5", "show_tab('add')", "Add", show=False, id="tab.add"),
     ]
 
-    def __init__(self, session: Session, *, refresh_s: float = REFRESH_S, keymap: dict[str, str] | None = None) -> None:
+    def __init__(self, session: Session, *, refresh_s: float = REFRESH_S, probe_s: float | None = None,
+                 keymap: dict[str, str] | None = None) -> None:
+        """`refresh_s` 0 turns the timers off (tests drive refreshes themselves); `probe_s` None
+        probes every `[probes] interval_s` of the fleet file while timers run, 0 never."""
         super().__init__()
         self.session = session
         self.refresh_s = refresh_s
+        self.probe_s = (session.fleet.probes.interval_s if refresh_s > 0 else 0) if probe_s is None else probe_s
+        self.probe_rounds = 0  # finished probe rounds, for tests to wait on
         self._keymap = keymap or {}
         self.theme_problems: list[str] = []
 
@@ -92,6 +100,14 @@ class FleetApp(App[None]):
             # Live refresh of the visible tab only; its loads are exclusive, so a slow round is
             # replaced by the next rather than piling up.
             self.set_interval(self.refresh_s, self._refresh_if_idle)
+        if self.probe_s > 0:
+            # Health on its own: once at start (so the Fleet tab does not say "not probed" for
+            # five minutes), then every interval; quietly, on a thread, one round at a time.
+            self.set_timer(1.0, self._probe_quietly)
+            self.set_interval(self.probe_s, self._probe_quietly)
+
+    def _probe_quietly(self) -> None:
+        self.probe_all(announce=False)
 
     def _refresh_if_idle(self) -> None:
         if len(self.screen_stack) == 1:  # not under a modal or a detail screen
@@ -102,12 +118,24 @@ class FleetApp(App[None]):
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         self.refresh_visible()
+        self.focus_visible()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_visible()
+        self.focus_visible()
         self.refresh_bindings()  # the footer offers the keys of the tab now shown
 
+    def focus_visible(self) -> None:
+        """Hand the keyboard to the shown tab's main widget: after `1`–`5` its keys (`/`, `s`,
+        arrows, `x`…) answer at once. The Add Model form gets no text field, so the next digit
+        switches tabs instead of being typed into the id."""
+        tab = self.visible_tab()
+        if isinstance(tab, DataTab | AddModelTab):
+            tab.focus_main()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "compare":
+            return len(self.screen_stack) == 1
         if action == "recs":  # on the main screen, not under a detail view or a dialog
             return len(self.screen_stack) == 1 and isinstance(self.visible_tab(), RecommendationsTab)
         return True
@@ -116,6 +144,14 @@ class FleetApp(App[None]):
         tab = self.visible_tab()
         if isinstance(tab, RecommendationsTab):
             getattr(tab, f"action_{name}")()
+
+    def action_compare(self) -> None:
+        """One prompt on several models side by side; the highlighted model comes ticked."""
+        from fleetui.tui.compare import ComparePanel
+
+        tab = self.visible_tab()
+        chosen = [tab.highlighted_id()] if isinstance(tab, FleetTab) and tab.highlighted_id() else []
+        self.push_screen(ComparePanel(self.session, [c for c in chosen if c]))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -154,21 +190,31 @@ class FleetApp(App[None]):
         for tab_id, title in TABS.items():
             yield SystemCommand(f"Go to {title}", f"Show the {title} tab", lambda t=tab_id: self.action_show_tab(t))
         yield SystemCommand("Probe all models", "Probe every enabled model now", self.probe_all)
+        yield SystemCommand("Compare models", "One prompt on several models, side by side", self.action_compare)
         yield SystemCommand("Edit routing rules", "Open the rules editor", self.action_rules)
         yield SystemCommand("Edit roles", "What each role is for and which models hold it", self.action_roles)
 
     @work(exclusive=True, group="probe", thread=True)
-    def probe_all(self) -> None:
+    def probe_all(self, announce: bool = True) -> None:
+        """Probe every enabled model on a thread (its own event loop); the UI thread never waits."""
         import asyncio
 
         from fleetui.probes import probe_fleet
 
-        with self.session.store() as store:
-            outcomes = asyncio.run(probe_fleet(self.session.fleet, history=lambda m: store.recent_probes(m, 4)))
-            store.record_probes(o.record for o in outcomes)
+        try:
+            with self.session.store() as store:
+                outcomes = asyncio.run(probe_fleet(self.session.fleet, history=lambda m: store.recent_probes(m, 4)))
+                store.record_probes(o.record for o in outcomes)
+        except Exception as exc:  # noqa: BLE001 — a locked store or a broken fleet is a message, never a crash
+            self.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="Probe failed", severity="error")
+            return
+        finally:
+            self.probe_rounds += 1
         down = [o.model_id for o in outcomes if o.status not in ("online", "degraded")]
-        self.call_from_thread(
-            self.notify, f"{len(outcomes) - len(down)} of {len(outcomes)} models up" + (f"; down: {', '.join(down)}" if down else ""),
-            title="Probe",
-        )
+        if announce:
+            self.call_from_thread(
+                self.notify,
+                f"{len(outcomes) - len(down)} of {len(outcomes)} models up" + (f"; down: {', '.join(down)}" if down else ""),
+                title="Probe",
+            )
         self.call_from_thread(self.refresh_visible, True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from textual import work
 from textual.containers import Vertical
@@ -11,9 +11,12 @@ from textual.worker import get_current_worker
 
 from fleetui.tui.data import Session
 
+T = TypeVar("T")
 
-class DataTab(Vertical):
-    """Subclasses define `load()` (runs on a thread; no widgets) and `show(data)` (main thread)."""
+
+class DataTab(Vertical, Generic[T]):
+    """Subclasses define `load()` (runs on a thread; no widgets) and `show(data)` (main thread),
+    typed by what crosses between them: `class UsageTab(DataTab[UsageData])`."""
 
     FRESH_S = 10.0  # switching back to a tab within this long shows what it has, without a reload
 
@@ -21,6 +24,7 @@ class DataTab(Vertical):
         super().__init__(**kwargs)
         self.session = session
         self.loaded = False
+        self.loads = 0  # how many loads were shown: tests wait on it instead of sleeping
         self._loaded_at = 0.0
 
     def reload(self, force: bool = False) -> None:
@@ -39,13 +43,22 @@ class DataTab(Vertical):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, data)
 
-    def _show(self, data: Any) -> None:
+    def _show(self, data: T) -> None:
         self.show(data)
         self.loaded = True
+        self.loads += 1
         self._loaded_at = time.monotonic()
 
-    def load(self) -> Any:
+    def focus_main(self) -> None:
+        """Give the keyboard to the tab's main widget (its first table), so its keys answer at once."""
+        from textual.widgets import DataTable
+
+        tables = self.query(DataTable)
+        if tables:
+            tables.first().focus()
+
+    def load(self) -> T:
         raise NotImplementedError
 
-    def show(self, data: Any) -> None:
+    def show(self, data: T) -> None:
         raise NotImplementedError

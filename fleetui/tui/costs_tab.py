@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from fleetui.analysis.costs import cost_report, what_it_would_have_cost
+from fleetui.analysis.costs import (
+    CostReport,
+    WhatIf,
+    cost_report,
+    what_it_would_have_cost,
+)
 from fleetui.pricing import format_cost
 from fleetui.tui.base import DataTab
+from fleetui.tui.fmt import cost_of_calls
+from fleetui.tui.tables import Column, Row, refill, table_width
 
 
 def budget_bar(used_pct: float, warn: float, critical: float, width: int = 40) -> str:
@@ -20,24 +28,34 @@ def budget_bar(used_pct: float, warn: float, critical: float, width: int = 40) -
     return f"[{colour}]{'█' * filled}[/][dim]{'░' * (width - filled)}[/] {used_pct:.0f}%"
 
 
-class CostsTab(DataTab):
-    def compose(self) -> ComposeResult:
-        yield Static("", id="costs-summary")
-        yield PlotextPlot(id="costs-chart")
-        with Horizontal():
-            for widget_id, first in (("costs-models", "Model"), ("costs-tasks", "Task"), ("costs-whatif", "All on")):
-                table: DataTable[Any] = DataTable(id=widget_id, zebra_stripes=True)
-                table.add_columns(first, "Cost", "%" if widget_id != "costs-whatif" else "vs actual")
-                yield table
+@dataclass(frozen=True)
+class CostsData:
+    report: CostReport
+    what_if: list[WhatIf]
 
-    def load(self) -> dict[str, Any]:
+
+class CostsTab(DataTab[CostsData]):
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.data: CostsData | None = None
+
+    def compose(self) -> ComposeResult:
+        # Scrolls, so the tables under the chart can be reached at 80×24.
+        with VerticalScroll(id="costs-scroll"):
+            yield Static("", id="costs-summary")
+            yield PlotextPlot(id="costs-chart")
+            with Horizontal(id="costs-tables"):
+                for widget_id, first in (("costs-models", "Model"), ("costs-tasks", "Task"), ("costs-whatif", "All on")):
+                    yield DataTable(id=widget_id, zebra_stripes=True)
+
+    def load(self) -> CostsData:
         with self.session.store() as store:
             report = cost_report(self.session.fleet, store)
             month_start = report.daily[-1][0][:8] + "01"
-            return {"report": report, "what_if": what_it_would_have_cost(self.session.fleet, store, month_start)}
+            return CostsData(report, what_it_would_have_cost(self.session.fleet, store, month_start))
 
-    def show(self, data: dict[str, Any]) -> None:
-        report = data["report"]
+    def show(self, data: CostsData) -> None:
+        report = data.report
         budget = self.session.fleet.budget
         change = report.change_vs_yesterday_pct
         lines = [
@@ -47,7 +65,7 @@ class CostsTab(DataTab):
             + f"   projected {format_cost(report.projection)}",
         ]
         if report.budget.used_pct is not None:
-            lines.append(f"budget ${budget.monthly_usd:,.0f}: "
+            lines.append(f"month-end projection vs budget ${budget.monthly_usd:,.0f}: "
                          + budget_bar(report.budget.used_pct, budget.warn_pct, budget.critical_pct)
                          + f"  {report.budget.message}")
         else:
@@ -64,15 +82,27 @@ class CostsTab(DataTab):
         plt.xticks(list(range(0, len(labels), 5)), labels[::5])
         plt.title("daily spend, last 30 days (USD)")
         plot.refresh()
+        self.data = data
+        self._fill()
+
+    def _fill(self) -> None:
+        if self.data is None:
+            return
+        report = self.data.report
         total = report.this_month or 1.0
-        for widget_id, rows in (("costs-models", report.by_model), ("costs-tasks", report.by_task)):
+        for widget_id, first, rows in (("costs-models", "Model", report.by_model), ("costs-tasks", "Task", report.by_task)):
             table = self.query_one(f"#{widget_id}", DataTable)
-            table.clear()
-            for t in rows:
-                table.add_row(t.key or "(none)", format_cost(t.cost_usd), f"{100 * t.cost_usd / total:.1f}%")
+            refill(table, [Column(first, flex=True), Column("Cost"), Column("%", 1)], [Row(t.key or "(none)", [
+                t.key or "(none)", cost_of_calls(t.cost_usd, t.calls, t.unpriced_calls),
+                f"{100 * t.cost_usd / total:.1f}%"]) for t in rows], table_width(table))
         table = self.query_one("#costs-whatif", DataTable)
-        table.clear()
-        for w in data["what_if"]:
+        what_if: list[Row] = []
+        for w in self.data.what_if:
             delta = "unpriced" if w.saving_usd is None else (
                 f"-{format_cost(w.saving_usd)}" if w.saving_usd > 0 else f"+{format_cost(-w.saving_usd)}")
-            table.add_row(w.model_id, format_cost(w.cost_usd), delta)
+            what_if.append(Row(w.model_id, [w.model_id, format_cost(w.cost_usd), delta]))
+        refill(table, [Column("All on", flex=True), Column("Cost"), Column("vs actual", 1)], what_if, table_width(table))
+
+    def on_resize(self) -> None:
+        if self.loaded:
+            self._fill()

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fleetui.config.schema import Fleet
 from fleetui.config.fleetfile import FleetSource, read_fleet, save_fleet
+from fleetui.config.schema import Fleet
 from fleetui.store import Store
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -67,7 +67,7 @@ def _coloured(diff: str) -> Text:
     return text
 
 
-def save_fleet_from(screen: Screen[object], session: Session, fleet: Fleet,
+def save_fleet_from(screen: Screen[Any], session: Session, fleet: Fleet,
                     on_reload: Callable[[], None] | None = None) -> Path | None:
     """Save `fleet` for `screen`: the path on success, else None with the reason shown.
 

@@ -22,6 +22,7 @@ HELP = """\
 | `enter` | open the selected model: `t` test, `d` disable/enable, `p` probe, `x` remove, `esc` back |
 | `a` / `x` / `p` / `v` | on a recommendation: accept, dismiss, apply (shows the diff, asks, writes), verify (replays past prompts on the cheaper model, a judge scores both answers; the plan and its budget first, `esc` cancels) |
 | `y` | on the Fleet tab, when `[sync]` names a git remote or a bucket: sync now (pull, commit, push / publish); the last sync shows under the table |
+| `c` | compare: one prompt on several models at once, replies side by side (the highlighted model comes ticked) |
 | `r` | refresh the visible tab |
 | `e` | edit routing rules: conditions checked as you type, try a prompt, `n` new, `x` remove, `ctrl+s` saves |
 | `o` | edit roles: what each is for and which models hold it (renames follow into rules and budgets), `ctrl+s` saves |

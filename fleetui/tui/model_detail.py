@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,7 +15,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, Static
 
 from fleetui import clock
-from fleetui.pricing import Pricer, blended_per_mtok, format_cost
+from fleetui.analysis.fleet_extras import Quality, is_standby, quality_by_model
+from fleetui.pricing import Pricer, blended_per_mtok
+from fleetui.tui import fmt
 from fleetui.tui.data import Session
 
 
@@ -23,6 +26,16 @@ def bar(label: str, score: int | None, width: int = 30) -> str:
         return f"{label:<11} {'·' * width}  —"
     filled = round(width * score / 100)
     return f"{label:<11} [green]{'█' * filled}[/][dim]{'░' * (width - filled)}[/] {score:>3}"
+
+
+def adapter_flags(kind: str) -> str:
+    """What fleetui's adapter for this wire format can do (streaming, tools, usage, listing)."""
+    from fleetui.providers import adapter_class
+
+    try:
+        return adapter_class(kind).capabilities.describe()
+    except KeyError as exc:
+        return str(exc)
 
 
 class Confirm(ModalScreen[bool]):
@@ -62,6 +75,7 @@ class ModelDetail(Screen[None]):
             yield Static(id="detail-caps")
             yield Static(id="detail-costs")
             yield Static(id="detail-usage")
+            yield Static(id="detail-quality")
             yield Static(id="detail-health")
             with Horizontal(id="detail-actions"):
                 yield Button("Test", id="test", variant="primary")
@@ -83,13 +97,16 @@ class ModelDetail(Screen[None]):
         fleet, model = self.session.fleet, self.model
         roles = ", ".join(f"{a.role} (priority {a.priority})" for a in sorted(model.roles, key=lambda a: a.priority))
         self.query_one("#detail-head", Static).update(
-            f"[b]{model.name}[/]  ({model.id})  {'' if model.enabled else '[dim]disabled[/]'}\n"
+            f"[b]{model.name}[/]  ({model.id})  {'' if model.enabled else '[dim]disabled[/]'}"
+            f"{'  [cyan]○ standby[/]' if is_standby(model) else ''}\n"
             f"{model.provider} · {model.model} · {fleet.base_url_of(model)}\nroles: {roles or '—'}"
         )
         caps = model.capabilities
         lines = [bar("Coding", caps.coding), bar("Reasoning", caps.reasoning), bar("Creativity", caps.creativity),
                  bar("Speed", caps.speed)]
         extra = [name for name, on in (("vision", caps.vision), ("tools", caps.tools), ("json", caps.json_mode)) if on]
+        kind = str(fleet.provider_of(model).kind)
+        lines.append(f"adapter ({kind}): {adapter_flags(kind)}")
         lines.append(f"context {model.context_window:,} tokens" if model.context_window else "context —")
         lines.append("strengths: " + (", ".join(caps.strengths) or "—") + ("  ·  " + ", ".join(extra) if extra else ""))
         self.query_one("#detail-caps", Static).update("\n".join(lines))
@@ -98,13 +115,14 @@ class ModelDetail(Screen[None]):
             costs = "costs per 1K tokens: unpriced (add a [models.price] override)"
         else:
             avg = blended_per_mtok(price) / 1000
-            costs = (f"costs per 1K tokens: in ${price.input_per_mtok / 1000:.5f} · out ${price.output_per_mtok / 1000:.5f}"
-                     f" · avg ${avg:.5f} ({price.source})")
+            costs = (f"costs per 1K tokens: in {fmt.price(price.input_per_mtok / 1000)} · "
+                     f"out {fmt.price(price.output_per_mtok / 1000)} · avg {fmt.price(avg)} ({price.source})")
         self.query_one("#detail-costs", Static).update(costs)
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         from fleetui.probes import model_status
+        from fleetui.store import verification
 
         with self.session.store() as store:
             day = clock.utc_today()
@@ -113,19 +131,36 @@ class ModelDetail(Screen[None]):
             month = store.totals("model", since=month_ago, model_id=self.model_id)
             probes = store.recent_probes(self.model_id, 5)
             errors = store.recent_errors(self.model_id, 5)
+            quality = quality_by_model(store, month_ago).get(self.model_id)
+            judged = next((r for r in verification.runs(store, limit=50)
+                           if self.model_id in (r["current_model"], r["chosen_model"]) and r["sentence"]), None)
         self.app.call_from_thread(self._show, by_task, month, probes, errors, model_status(probes))
+        self.app.call_from_thread(self._show_quality, quality, judged)
+
+    def _show_quality(self, quality: Quality | None, judged: dict[str, Any] | None) -> None:
+        """Quality score and user rating (spec: the detail's performance block), "—" when none."""
+        if quality is None or quality.score is None:
+            line = "[b]quality[/]: — (no user ratings in 30 days; send feedback through the shim or `fleetui serve`)"
+        else:
+            # One figure, as on the Fleet tab: the mean of users' ratings (0–1), with its count.
+            line = (f"[b]quality[/]: {100 * quality.score:.0f}% — mean user rating of {quality.n:,} rated "
+                    f"call{'' if quality.n == 1 else 's'} in 30 days")
+        if judged is not None:
+            line += f"\n[b]judged replay[/] ({judged['verdict'] or judged['status']}): {escape(judged['sentence'])}"
+        self.query_one("#detail-quality", Static).update(line)
 
     def _show(self, by_task: list[Any], month: list[Any], probes: list[Any], errors: list[Any], status: str) -> None:
         total = sum(t.calls for t in by_task)
-        lines = [f"[b]today[/]: {total:,} calls, {sum(t.tokens for t in by_task):,} tokens, "
-                 f"{format_cost(sum(t.cost_usd for t in by_task))}"]
+        spent = fmt.cost_of_calls(sum(t.cost_usd for t in by_task), total, sum(t.unpriced_calls for t in by_task))
+        lines = [f"[b]today[/]: {total:,} calls, {sum(t.tokens for t in by_task):,} tokens, {spent}"]
         for t in sorted(by_task, key=lambda t: -t.calls):
-            lines.append(f"  {t.key or '(no task)':<14} {t.calls:>6,} calls {format_cost(t.cost_usd):>10} "
-                         f"{100 * t.calls / total:5.1f}%")
+            lines.append(f"  {t.key or '(no task)':<14} {t.calls:>6,} calls "
+                         f"{fmt.cost_of_calls(t.cost_usd, t.calls, t.unpriced_calls):>10} {100 * t.calls / total:5.1f}%")
         if month:
             m = month[0]
             lines.append(f"[b]30 days[/]: success {100 * (m.success_rate or 0):.1f}% of {m.calls:,}, "
-                         f"p50 {(m.p50_ms or 0) / 1000:.2f}s, p95 {(m.p95_ms or 0) / 1000:.2f}s, {format_cost(m.cost_usd)}")
+                         f"p50 {(m.p50_ms or 0) / 1000:.2f}s, p95 {(m.p95_ms or 0) / 1000:.2f}s, "
+                         f"{fmt.cost_of_calls(m.cost_usd, m.calls, m.unpriced_calls)}")
         self.query_one("#detail-usage", Static).update("\n".join(lines))
         health = [f"[b]health[/]: {status}"]
         for p in probes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,14 +11,23 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
-from fleetui.analysis.recommend import Recommendation, Severity, recommend, store_recommendations
+from fleetui.analysis.recommend import (
+    Recommendation,
+    Severity,
+    recommend,
+    store_recommendations,
+)
 from fleetui.store import analytics
 from fleetui.tui.base import DataTab
+from fleetui.tui.rec_detail import detail_text
+from fleetui.tui.tables import Column, Row, cursor_key, refill, table_width
 
+COLUMNS = [Column("Severity", 2), Column("Recommendation", flex=True), Column("Saving/month"), Column("n"),
+           Column("Status", 1)]
 SEVERITY_STYLE = {Severity.HIGH: "[red]HIGH[/]", Severity.MEDIUM: "[yellow]MEDIUM[/]", Severity.LOW: "[dim]LOW[/]"}
 
 
-class RecommendationsTab(DataTab):
+class RecommendationsTab(DataTab[list[Recommendation]]):
     """Its keys (x a v p) are bound in the app, which offers them while this tab shows."""
 
     def __init__(self, session: Any) -> None:
@@ -28,10 +36,9 @@ class RecommendationsTab(DataTab):
         self.replayer_options: dict[str, Any] = {}  # tests pass a retry policy here
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Any] = DataTable(id="recs-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Severity", "Recommendation", "Saving/month", "n", "Status")
-        yield table
-        yield Static("", id="recs-detail")
+        yield DataTable(id="recs-table", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="recs-detail-box"):  # at 80×24 the detail scrolls; the table keeps its rows
+            yield Static("", id="recs-detail")
 
     def load(self) -> list[Recommendation]:
         with self.session.store() as store:
@@ -39,35 +46,33 @@ class RecommendationsTab(DataTab):
 
     def show(self, recs: list[Recommendation]) -> None:
         self.recs = [r for r in recs if r.status != "dismissed"]
-        table = self.query_one("#recs-table", DataTable)
-        table.clear()
-        for r in self.recs:
-            saving = r.numbers.get("saving_monthly_usd")
-            table.add_row(SEVERITY_STYLE[r.severity], r.title, f"${saving:,.2f}" if saving is not None else "—",
-                          f"{r.numbers.get('n', 0):,}", _status(r), key=r.id)
+        self._fill()
         if not self.recs:
             self.query_one("#recs-detail", Static).update(
                 "Nothing to recommend yet: recommendations need logged calls (see the README's shim section).")
         else:
-            self._detail(self.recs[0])
+            rec = self._selected()
+            self._detail(rec or self.recs[0])
+
+    def _fill(self) -> None:
+        rows = []
+        for r in self.recs:
+            saving = r.numbers.get("saving_monthly_usd")
+            rows.append(Row(r.id, [SEVERITY_STYLE[r.severity], r.title, f"${saving:,.2f}" if saving is not None else "—",
+                                   f"{r.numbers.get('n', 0):,}", _status(r)]))
+        refill(self.query_one("#recs-table", DataTable), COLUMNS, rows, table_width(self))
+
+    def on_resize(self) -> None:
+        if self.loaded:
+            self._fill()
 
     def _detail(self, rec: Recommendation) -> None:
-        numbers = "  ".join(f"{k}={v}" for k, v in rec.numbers.items() if not isinstance(v, list | dict))
-        if rec.verification:
-            mark = "[green]verified[/]" if rec.verified else "[yellow]replayed, not verified[/]"
-            check = f"\n{mark}: {escape(rec.verification)}"
-        else:
-            check = "\n[dim]v: verify by replaying past prompts[/]" if rec.can_verify else ""
-        self.query_one("#recs-detail", Static).update(
-            f"[b]{rec.title}[/]\n{rec.sentence}\n[dim]{numbers}[/]"
-            + (f"\nhow: {rec.implementation}" if rec.implementation else "") + check
-        )
+        self.query_one("#recs-detail", Static).update(detail_text(rec))
 
     def _selected(self) -> Recommendation | None:
-        table = self.query_one("#recs-table", DataTable)
-        if not self.recs or table.cursor_row >= len(self.recs):
-            return None
-        return self.recs[table.cursor_row]
+        """The highlighted recommendation, found by its row key (never by position)."""
+        key = cursor_key(self.query_one("#recs-table", DataTable))
+        return next((r for r in self.recs if r.id == key), None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         rec = self._selected()

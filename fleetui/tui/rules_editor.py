@@ -10,9 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from fleetui.routing.conditions import validate_condition
 from fleetui.config.schema import Fleet, RoutingRule
 from fleetui.routing import NoRoute, Router
+from fleetui.routing.conditions import validate_condition
 from fleetui.tui.data import Session
 from fleetui.tui.editor_base import FleetEditor
 

@@ -9,7 +9,9 @@ progress back; Cancel stops it, keeping every answer and score paid for.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.markup import escape
@@ -19,11 +21,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Label, ProgressBar, Static
+from textual.widgets import Button, DataTable, Label, ProgressBar, Select, Static
 
 from fleetui.replay import Progress, Replayer, ReplayError, ReplaySettings, Report
 from fleetui.store import Store, StoreError
 from fleetui.tui.data import Session
+
+
+def for_the_app(message: str) -> str:
+    """The replay's errors speak to the CLI ("pass --judge MODEL"); here the judge is a list."""
+    return re.sub(r"(pass|choose another with) --judge MODEL", "pick a judge in the list above", message)
 
 
 class VerifyScreen(ModalScreen[bool]):
@@ -50,6 +57,10 @@ class VerifyScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="verify"):
             yield Label(f"[b]Verify[/] {self.heading}")
+            # The judge is picked here (the CLI's --judge): blank lets the replay choose one.
+            judges = [(f"{m.name} ({m.id})", m.id) for m in self.session.fleet.models if m.enabled]
+            yield Select(judges, prompt="judge: chosen automatically", id="verify-judge",
+                         value=self.settings.judge if self.settings.judge in {j for _, j in judges} else Select.NULL)
             yield Static("[dim]Working out the plan: sampling past prompts, choosing candidates and a judge…[/]",
                          id="verify-plan")
             yield ProgressBar(id="verify-progress", show_eta=False)
@@ -69,10 +80,23 @@ class VerifyScreen(ModalScreen[bool]):
 
     # -- plan ------------------------------------------------------------------------------------
 
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id != "verify-judge" or self._replaying or self._replay_done:
+            return
+        judge = event.value if isinstance(event.value, str) else None
+        if judge == self.settings.judge:
+            return
+        self.settings = replace(self.settings, judge=judge)
+        self._replayer = None
+        self.query_one("#verify-start", Button).disabled = True
+        self.query_one("#verify-plan", Static).update("[dim]Working out the plan with that judge…[/]")
+        self.plan()
+
     @work(thread=True, exclusive=True, group="verify")
     def plan(self) -> None:
         try:
-            self._store = Store.open(self.session.db_path)
+            if self._store is None:
+                self._store = Store.open(self.session.db_path)
         except StoreError as exc:
             self.app.call_from_thread(self._show_plan, f"[red]Cannot verify:[/] {escape(str(exc))}", None)
             return
@@ -83,7 +107,7 @@ class VerifyScreen(ModalScreen[bool]):
             planned = replayer.plan()
             message: str | None = None
         except (ReplayError, LookupError) as exc:
-            message = str(exc)
+            message = for_the_app(str(exc))
         else:
             budget = replayer.budget.limit
             self._replayer = replayer
@@ -147,7 +171,7 @@ class VerifyScreen(ModalScreen[bool]):
                 self.app.call_from_thread(self._stopped, replayer.budget.spent)
                 return
             except (ReplayError, LookupError) as exc:
-                self.app.call_from_thread(self._failed, str(exc))
+                self.app.call_from_thread(self._failed, for_the_app(str(exc)))
                 return
         finally:
             self._stop_replay = None
