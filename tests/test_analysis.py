@@ -294,7 +294,7 @@ def test_models_down_for_one_reason_are_one_item_and_no_key_is_not_high() -> Non
     found = [r for r in recommend(fleet, store) if r.kind == "model_unhealthy"]
     assert len(found) == 2
     grouped = next(r for r in found if r.numbers["status"] == "misconfigured")
-    assert grouped.severity == "medium" and grouped.numbers["n"] == len(enabled) - 1
+    assert grouped.severity == "low" and grouped.numbers["n"] == len(enabled) - 1
     assert set(grouped.numbers["models"]) == set(enabled[:-1]) and grouped.id.startswith("rec-")
     offline = next(r for r in found if r.numbers["status"] == "offline")
     assert offline.severity == "high" and offline.current_model == enabled[-1]

@@ -381,5 +381,7 @@ async def test_compare_two_models_side_by_side(tmp_path: Path, fake_providers: F
         assert len(replies) == 2 and all(REPLY in r for r in replies)
         assert "2 of 2 answered" in str(panel.query_one("#compare-status", Static).render())
     with Store.open(tmp_path / "s.db") as store:
-        rows = list(store.db.query("SELECT model_id FROM calls WHERE source = 'fleetui-test' ORDER BY model_id"))
-    assert [r["model_id"] for r in rows] == ["big", "tiny"]
+        rows = list(store.db.query("SELECT model_id, sent FROM trials ORDER BY model_id"))
+        calls = store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+    assert [(r["model_id"], r["sent"]) for r in rows] == [("big", 1), ("tiny", 1)]
+    assert calls == 0  # trials are kept apart: no usage, cost or ranking counts them

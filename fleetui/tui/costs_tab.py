@@ -60,7 +60,7 @@ class CostsTab(DataTab[CostsData]):
         change = report.change_vs_yesterday_pct
         lines = [
             f"today {format_cost(report.today)}"
-            + ("" if change is None else f" ({'↑' if change > 0 else '↓'}{abs(change):.0f}% vs yesterday)")
+            + ("" if change is None else f" ({'↑' if change > 0 else '↓'}{abs(change):.0f}% vs yesterday to this time)")
             + f"   week {format_cost(report.this_week)}   month {format_cost(report.this_month)}"
             + f"   projected {format_cost(report.projection)}",
         ]

@@ -25,7 +25,6 @@ from fleetui.analysis.fleet_extras import (
 from fleetui.analysis.overview import fleet_overview
 from fleetui.pricing import format_cost
 from fleetui.serve.status import GatewayStatus, read_status
-from fleetui.store import today
 from fleetui.tui.base import DataTab
 from fleetui.tui.fmt import cost_of_calls, price_pair
 from fleetui.tui.tables import Column, Row, cursor_key, refill, table_width
@@ -120,8 +119,8 @@ class FleetTab(DataTab[FleetData]):
         from fleetui.sync.status import last_sync_line
 
         fleet = self.session.fleet
-        day = today()
-        month_ago = time.strftime("%Y-%m-%d", time.gmtime(clock.now() - 29 * 86400))
+        day = clock.utc_today()
+        month_ago = clock.window_start_day(30)
         with self.session.store() as store:
             overview = {**fleet_overview(fleet, store), "last_sync": last_sync_line(store)}
             extras = FleetExtras(quality_by_model(store, month_ago),
