@@ -1,0 +1,124 @@
+"""From predicted qualities to a choice, and the price weight that reaches a quality target.
+
+The router picks argmax over models of (predicted quality − λ · typical cost / mean typical
+cost). λ = 0 is "best predicted quality"; a large λ is "cheapest". For a target such as "95% of
+the reference model's quality" λ is chosen at train time on held-out prompts (the cheapest λ
+whose realised quality reaches the target), and a bootstrap over those prompts gives its
+confidence interval. The same curve of (target → λ) is what budgets step down along.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fleetui.routing.learned.samples import Table
+
+# λ from "quality only" to "cost above all"; dense where choices change.
+PRICE_WEIGHTS: tuple[float, ...] = (0.0, *(float(x) for x in np.round(np.geomspace(1e-4, 1e3, 57), 6)))
+TARGETS = (0.80, 0.85, 0.90, 0.95, 0.97, 0.99, 1.0)  # shares of the reference model's quality
+
+
+def choose(predicted: np.ndarray, typical_cost: np.ndarray, price_weight: float,
+           allowed: np.ndarray | None = None) -> np.ndarray:
+    """Index of the chosen model per prompt (predicted: prompts × models)."""
+    scale = float(np.mean(typical_cost)) or 1.0
+    utility = predicted - price_weight * typical_cost[None, :] / scale
+    if allowed is not None:
+        utility = np.where(allowed[None, :], utility, -np.inf)
+    return np.argmax(utility, axis=1)
+
+
+def realised(table: Table, picks: np.ndarray) -> tuple[float, float]:
+    rows = np.arange(len(picks))
+    return float(np.mean(table.quality[rows, picks])), float(np.sum(table.cost[rows, picks]))
+
+
+def sweep(predicted: np.ndarray, table: Table, typical_cost: np.ndarray) -> np.ndarray:
+    """(λ, realised quality, realised cost) per price weight: rows of a 3-column array."""
+    return np.array([(w, *realised(table, choose(predicted, typical_cost, w))) for w in PRICE_WEIGHTS])
+
+
+def cheapest_reaching(curve: np.ndarray, target_quality: float) -> int | None:
+    """Row of the cheapest point at or above the target quality (None: no point reaches it)."""
+    ok = np.where(curve[:, 1] >= target_quality - 1e-12)[0]
+    if len(ok) == 0:
+        return None
+    return int(ok[np.argmin(curve[ok, 2])])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    reference: str
+    share: float  # of the reference's quality aimed at
+    price_weight: float | None  # None: no λ reaches the target on held-out prompts
+    quality: float  # realised on the held-out prompts at that λ
+    reference_quality: float
+    cost_share: float  # of sending every held-out prompt to the reference
+    quality_share_ci: tuple[float, float]  # 95% bootstrap interval of quality / reference quality
+    cost_share_ci: tuple[float, float]
+    price_weight_ci: tuple[float, float] | None
+
+    def as_json(self) -> dict[str, object]:
+        return {"reference": self.reference, "share": self.share, "price_weight": self.price_weight,
+                "quality": round(self.quality, 4), "reference_quality": round(self.reference_quality, 4),
+                "cost_share": round(self.cost_share, 4),
+                "quality_share_ci": [round(v, 4) for v in self.quality_share_ci],
+                "cost_share_ci": [round(v, 4) for v in self.cost_share_ci],
+                "price_weight_ci": None if self.price_weight_ci is None else list(self.price_weight_ci)}
+
+
+def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, reference: int, share: float,
+              *, boots: int = 200, seed: int = 0) -> Calibration:
+    """The cheapest λ reaching `share` of the reference's quality on `held_out`, with bootstrap
+    intervals: of λ itself (re-chosen on each resample) and of the quality and cost shares the
+    chosen λ gives on resamples."""
+    n = len(held_out.prompts)
+    picks = np.array([choose(predicted, typical_cost, w) for w in PRICE_WEIGHTS])  # weights × prompts
+    rows = np.arange(n)
+    q_by = held_out.quality[rows[None, :], picks]  # weights × prompts
+    c_by = held_out.cost[rows[None, :], picks]
+    ref_q, ref_c = held_out.quality[:, reference], held_out.cost[:, reference]
+
+    def pick(index: np.ndarray) -> int | None:
+        curve = np.column_stack([PRICE_WEIGHTS, q_by[:, index].mean(axis=1), c_by[:, index].sum(axis=1)])
+        return cheapest_reaching(curve, share * float(ref_q[index].mean()))
+
+    everything = np.arange(n)
+    chosen = pick(everything)
+    rng = np.random.default_rng(seed)
+    q_shares, c_shares, weights = [], [], []
+    row = chosen if chosen is not None else len(PRICE_WEIGHTS) - 1
+    for _ in range(boots):
+        sample = rng.integers(0, n, n)
+        ref_mean, ref_cost = float(ref_q[sample].mean()), float(ref_c[sample].sum())
+        q_shares.append(float(q_by[row, sample].mean()) / ref_mean if ref_mean else 1.0)
+        c_shares.append(float(c_by[row, sample].sum()) / ref_cost if ref_cost else 0.0)
+        again = pick(sample)
+        weights.append(PRICE_WEIGHTS[again] if again is not None else np.nan)
+    finite = np.array([w for w in weights if not np.isnan(w)])
+    return Calibration(
+        reference=held_out.models[reference], share=share,
+        price_weight=PRICE_WEIGHTS[chosen] if chosen is not None else None,
+        quality=float(q_by[row].mean()), reference_quality=float(ref_q.mean()),
+        cost_share=float(c_by[row].sum() / ref_c.sum()) if ref_c.sum() else 0.0,
+        quality_share_ci=_interval(q_shares), cost_share_ci=_interval(c_shares),
+        price_weight_ci=(float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5))) if len(finite) else None,
+    )
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def curve_for(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, reference: int) -> dict[str, float | None]:
+    """λ per target share of the reference's quality ("0.95" → λ), no bootstrap: the curve saved
+    for every reference model, which rules and budget step-downs read."""
+    curve = sweep(predicted, held_out, typical_cost)
+    ref_q = float(np.mean(held_out.quality[:, reference]))
+    out: dict[str, float | None] = {}
+    for share in TARGETS:
+        row = cheapest_reaching(curve, share * ref_q)
+        out[f"{share:.2f}"] = None if row is None else float(curve[row, 0])
+    return out
