@@ -42,12 +42,9 @@ N_SHAPE = len(SHAPE_NAMES)
 
 def _shape(text: str, lower: str, words: int) -> list[float]:
     size = max(1, len(text))
-    digits = code = 0
-    for ch in text:
-        if ch.isdigit():
-            digits += 1
-        elif ch in "{}()[];=<>":
-            code += 1
+    # str.count runs in C: ten of them beat one Python loop over the characters.
+    digits = sum(map(text.count, "0123456789"))
+    code = sum(map(text.count, "{}()[];=<>"))
     return [math.log1p(len(text)) / 8, math.log1p(words) / 6, math.log1p(text.count("\n")) / 4,
             float("?" in text), digits / size, code / size,
             *(1.0 if p.search(lower) else 0.0 for p in _SHAPE_PATTERNS)]
