@@ -1,0 +1,113 @@
+"""A rule's learned router, compiled for the hot path: one decision in a few tens of µs.
+
+At compile time the saved router is cut down to the fleet's models, and the rule's target
+(`quality_target`, `profile` or `price_weight`) is turned into a price weight per budget step:
+step 0 is the target itself, steps 1 and 2 the next lower targets on the router's held-out
+curve (or 3× and 10× a given price weight). At route time: featurise, predict, order the
+available models by predicted quality − λ · cost, and say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fleetui.config.schema import RoutingRule, parse_quality_target
+from fleetui.routing.learned import features
+from fleetui.routing.learned.calibrate import TARGETS
+from fleetui.routing.learned.fileformat import (
+    RouterFileError,
+    SavedRouter,
+    load,
+    path_for,
+)
+from fleetui.routing.learned.train import PROFILES
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedChoice:
+    """What a learned decision shows: the threshold it used and each model's predicted quality."""
+
+    router: str
+    target: str  # "95% of claude-sonnet", "price weight 0.3"
+    price_weight: float
+    step: int  # budget steps taken down the curve
+    predicted: tuple[tuple[str, float], ...]  # (model, predicted quality), best utility first
+
+
+class LearnedTarget:
+    def __init__(self, rule: RoutingRule, saved: SavedRouter, fleet_models: Collection[str]) -> None:
+        model = saved.model
+        columns = [j for j, m in enumerate(model.models) if m in fleet_models]
+        if not columns:
+            raise RouterFileError(f"rule {rule.name}: learned router {saved.name!r} knows none of the fleet's models "
+                                  f"({', '.join(model.models)}); train it with --models of this fleet")
+        self.name = saved.name
+        self.models = tuple(model.models[j] for j in columns)
+        self.bits = model.bits
+        self.words = np.ascontiguousarray(model.words[:, columns])
+        self.shape = model.shape[:, columns]
+        self.intercept = model.intercept[columns]
+        cost = model.typical_cost[columns]
+        self.relative_cost = cost / (float(np.mean(model.typical_cost)) or 1.0)
+        self.target, self.weights = _weights(rule, saved)
+
+    def choose(self, prompt: str, category: str, available: Collection[str], steps: int,
+               avoid: Collection[str] = ()) -> tuple[list[str], LearnedChoice]:
+        """Available models best first, and the evidence. `avoid`: past their own budget's
+        critical line, so ordered after the others."""
+        buckets, weights, shape = features.one(prompt, category, self.bits)
+        predicted = self.intercept + np.asarray(shape) @ self.shape
+        if buckets:
+            predicted = predicted + self.words[buckets].sum(axis=0) * weights[0]
+        predicted = np.clip(predicted, 0.0, 1.0)
+        weight = self.weights[min(steps, len(self.weights) - 1)]
+        utility = (predicted - weight * self.relative_cost).tolist()
+        quality = predicted.tolist()
+        order = sorted((i for i, m in enumerate(self.models) if m in available),
+                       key=lambda i: (self.models[i] in avoid, -utility[i]))
+        ordered = [self.models[i] for i in order]
+        evidence = LearnedChoice(self.name, self.target, weight, min(steps, len(self.weights) - 1),
+                                 tuple((self.models[i], round(quality[i], 3)) for i in order))
+        return ordered, evidence
+
+
+def _weights(rule: RoutingRule, saved: SavedRouter) -> tuple[str, tuple[float, ...]]:
+    if rule.price_weight is not None:
+        w = rule.price_weight
+        return f"price weight {w:g}", (w, w * 3 or 0.1, w * 10 or 0.3)
+    if rule.quality_target is not None:
+        share, reference = parse_quality_target(rule.quality_target)
+        if reference not in saved.model.models:
+            raise RouterFileError(f"rule {rule.name}: quality_target names {reference}, which learned router "
+                                  f"{saved.name!r} was not trained on ({', '.join(saved.model.models)})")
+    else:
+        share, reference = PROFILES[rule.profile or "balanced"], saved.default_reference
+    steps = [share, *sorted((t for t in TARGETS if t < share - 1e-9), reverse=True)[:2]]
+    weights: list[float] = []
+    for s in steps:
+        found = saved.price_weight_for(reference, s)
+        if found is None and not weights:
+            raise RouterFileError(f"rule {rule.name}: on held-out logs no routing of learned router {saved.name!r} "
+                                  f"reached {share:.0%} of {reference}; lower the target")
+        weights.append(weights[-1] if found is None else found)
+    return f"{share:.0%} of {reference}", tuple(weights)
+
+
+def load_targets(rules: list[RoutingRule], routers_dir: Path | None, fleet_models: Collection[str]) -> dict[str, LearnedTarget]:
+    """Rule name → its compiled learned target, loading each router file once."""
+    loaded: dict[str, SavedRouter] = {}
+    out = {}
+    for rule in rules:
+        if rule.learned is None:
+            continue
+        if routers_dir is None:
+            raise RouterFileError(f"rule {rule.name} routes with learned router {rule.learned!r}: give Router "
+                                  "routers_dir= (the folder of NAME.router.json; Router.from_toml uses the fleet file's)")
+        if rule.learned not in loaded:
+            loaded[rule.learned] = load(path_for(routers_dir / "fleet.toml", rule.learned))
+        out[rule.name] = LearnedTarget(rule, loaded[rule.learned], fleet_models)
+    return out
