@@ -183,3 +183,56 @@ def test_too_few_calls_of_one_model_is_one_line() -> None:
     with pytest.raises(DataError, match=r"too little data: rare \(1\) labelled call"):
         train_router(samples, name="t")
     assert train_router(samples, name="t", models=["big", "small"]).model.models == ["big", "small"]
+
+
+def test_train_from_the_stores_feedback_and_judge_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+    import time
+
+    from fleetui.replay.judge import answers_hash
+    from fleetui.store import CallRecord, Store
+    from fleetui.store import verification as saved
+
+    db, fleet = tmp_path / "fleetui.db", tmp_path / "fleet.toml"
+    fleet.write_text((Path(__file__).parent.parent / "sample_fleet.toml").read_text())
+    rows = two_kinds(120)
+    now = time.time()
+    with Store.open(db) as store:
+        records = [CallRecord(ts=now - 3600, model_id=str(r["model"]), prompt=str(r["prompt"]),
+                              prompt_hash=hashlib.sha256(f"{r['prompt_id']}".encode()).hexdigest()[:16],
+                              feedback_score=float(r["quality"]), cost_usd=float(r["cost_usd"]))  # type: ignore[arg-type]
+                   for r in rows]
+        records.append(CallRecord(ts=now - 3600, model_id="big", prompt=None, prompt_hash="nohash",
+                                  feedback_score=0.5, cost_usd=0.01))
+        store.insert_calls(records)
+        by_prompt: dict[object, dict[str, dict[str, object]]] = {}
+        for r in rows:
+            by_prompt.setdefault(r["prompt_id"], {})[str(r["model"])] = r
+        for pid, pair in by_prompt.items():
+            prompt_hash = hashlib.sha256(f"{pid}".encode()).hexdigest()[:16]
+            answers = {m: f"answer of {m} to {pid}" for m in pair}
+            for m in pair:
+                saved.save_answer(store, run_id="r1", recommendation_id=None, prompt_hash=prompt_hash, model_id=m,
+                                  params_hash="p", model_version="v", answer=answers[m], input_tokens=1,
+                                  output_tokens=1, cost_usd=float(pair[m]["cost_usd"]), latency_ms=1.0,  # type: ignore[arg-type]
+                                  refusal=False, finish_reason="stop")
+            a, b = answers["big"], answers["small"]
+            scores = {"A": 100 * float(pair["big"]["quality"]), "B": 100 * float(pair["small"]["quality"])}  # type: ignore[arg-type]
+            saved.save_judgment(store, prompt_hash=prompt_hash, answers_hash=answers_hash(a, b), judge_model="j",
+                                rubric_version="1", order_ab="ab", scores=scores, overall=scores["B"], raw="")
+    for quality in ("feedback", "judge"):
+        out_file = tmp_path / f"{quality}.router.json"
+        assert main(["--config", str(fleet), "--db", str(db), "router", "train", quality, "--quality", quality,
+                     "--out", str(out_file)]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert f"store ({quality})" in out and "84 prompts of 2 models" in out
+        body = json.loads(out_file.read_text())
+        assert body["data"]["source"] == f"store ({quality})" and body["models"] == ["big", "small"]
+        assert body["metrics"]["router"][1]["cost_share"] < 0.8
+        if quality == "feedback":
+            assert "1 with no prompt text (the privacy setting kept none)" in out
+    assert main(["--config", str(fleet), "--db", str(db), "router", "train", "x", "--quality", "field",
+                 "--out", str(tmp_path / "f.json")]) == 1
+    assert "no labelled calls to learn from" in capsys.readouterr().err
+    assert main(["--config", str(fleet), "--db", str(db), "router", "train", "bad name!"]) == 1
+    assert "router name 'bad name!'" in capsys.readouterr().err

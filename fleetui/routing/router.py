@@ -318,14 +318,15 @@ class Router(Watching, OutcomeLearning):
                 continue
             budget, degrade = self.budget, rule.budget_degrade
             avoid = budget.over("critical") - config.never_blocked if degrade and budget.per_model else frozenset()
+            learned, reason = None, rule.reason
             if rule.learned is not None:
                 category = request["use_case"] or request["task"] or ""
-                ordered, learned = rule.learned.choose(prompt, category, available, budget.steps if degrade else 0, avoid)
-                fallbacks = [t for t in candidates if t not in ordered]
-                return rule, ordered + fallbacks, self._learned_reason(rule, learned), learned
+                ordered, learned = rule.learned.choose(prompt, category, available, budget.steps if degrade else 0)
+                candidates = ordered + [t for t in candidates if t not in ordered]
+                reason = self._learned_reason(rule, learned)
             if avoid:  # degrade, not block: a model past its own budget goes behind the others
                 candidates.sort(key=lambda m: m in avoid)
-            return rule, candidates, rule.reason, None
+            return rule, candidates, reason, learned
         return None, [], "", None
 
     @staticmethod

@@ -55,10 +55,8 @@ class LearnedTarget:
         self.relative_cost = cost / (float(np.mean(model.typical_cost)) or 1.0)
         self.target, self.weights = _weights(rule, saved)
 
-    def choose(self, prompt: str, category: str, available: Collection[str], steps: int,
-               avoid: Collection[str] = ()) -> tuple[list[str], LearnedChoice]:
-        """Available models best first, and the evidence. `avoid`: past their own budget's
-        critical line, so ordered after the others."""
+    def choose(self, prompt: str, category: str, available: Collection[str], steps: int) -> tuple[list[str], LearnedChoice]:
+        """Available models best first (`steps` down the budget curve), and the evidence."""
         buckets, weights, shape = features.one(prompt, category, self.bits)
         predicted = self.intercept + np.asarray(shape) @ self.shape
         if buckets:
@@ -68,7 +66,7 @@ class LearnedTarget:
         utility = (predicted - weight * self.relative_cost).tolist()
         quality = predicted.tolist()
         order = sorted((i for i, m in enumerate(self.models) if m in available),
-                       key=lambda i: (self.models[i] in avoid, -utility[i]))
+                       key=lambda i: -utility[i])
         ordered = [self.models[i] for i in order]
         evidence = LearnedChoice(self.name, self.target, weight, min(steps, len(self.weights) - 1),
                                  tuple((self.models[i], round(quality[i], 3)) for i in order))

@@ -1,0 +1,160 @@
+"""A fleet file whose rule targets a learned router: loading, deciding, explaining, reloading,
+budgets that step down, and every bad reference as one clear line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fleetui.cli import main
+from fleetui.config.fleetfile import FleetFileError, load_fleet
+from fleetui.routing import Router
+from fleetui.routing.budget import BudgetLevels
+from fleetui.routing.learned import fileformat
+from tests.test_router_train import two_kinds, write
+
+FLEET = """
+name = "learned"
+
+[[providers]]
+id = "cloud"
+kind = "openai-compatible"
+base_url = "https://api.example.com/v1"
+
+[[providers]]
+id = "home"
+kind = "openai-compatible"
+base_url = "http://localhost:8080/v1"
+
+[[models]]
+id = "big"
+name = "Big"
+provider = "cloud"
+model = "big-1"
+price = {{ input = 10, output = 30 }}
+
+[[models]]
+id = "small"
+name = "Small"
+provider = "cloud"
+model = "small-1"
+price = {{ input = 1, output = 3 }}
+
+[[models]]
+id = "local"
+name = "Local"
+provider = "home"
+model = "llama"
+
+[[rules]]
+name = "smart"
+when = "true"
+learned = "default"
+{target}
+fallbacks = ["local"]
+
+[budget]
+monthly_usd = 100
+"""
+
+MATH = "solve the equation 12 x plus 7 integral derivative"
+CHAT = "say hello to my friend ann nicely chat"
+
+
+@pytest.fixture
+def trained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text(FLEET.format(target='quality_target = "95% of big"'))
+    calls = write(tmp_path / "calls.jsonl", two_kinds())
+    assert main(["--config", str(fleet), "router", "train", "--calls", str(calls)]) == 0
+    out = capsys.readouterr().out
+    assert "saved" in out and "default.router.json" in out and 'learned = "default"' in out
+    return fleet
+
+
+def test_the_router_sends_math_to_big_and_chat_to_small(trained: Path) -> None:
+    router = Router.from_toml(trained)
+    math, chat = router.route(MATH), router.route(CHAT)
+    assert (math.model_id, chat.model_id) == ("big", "small")
+    assert math.fallbacks == ("small", "local")  # the router's other model, then the rule's fallbacks
+    assert math.learned is not None and math.learned.target == "95% of big"
+    predicted = dict(math.learned.predicted)
+    assert predicted["big"] > predicted["small"] + 0.4
+    assert "learned:default at 95% of big (price weight" in math.reason
+    assert json.loads(json.dumps(math.as_json()))["learned"]["predicted"]["big"] == predicted["big"]
+
+
+def test_budgets_step_down_and_a_rule_can_opt_out(trained: Path) -> None:
+    router = Router.from_toml(trained)
+    normal = router.route(MATH).learned
+    router.set_budget(BudgetLevels("critical"))
+    stepped = router.route(MATH)
+    assert stepped.learned is not None and normal is not None
+    assert stepped.learned.step == 2 and stepped.learned.price_weight >= normal.price_weight
+    assert "2 budget step(s) cheaper" in stepped.reason
+    # a model past its own critical line goes behind the others: degraded, not blocked
+    router.set_budget(BudgetLevels("ok", {"big": "critical", "local": "critical"}))
+    behind = router.route(MATH)
+    assert behind.model_id == "small" and behind.fallbacks[-1] == "big"
+    assert "local" in behind.fallbacks  # free and local models are never moved
+    trained.write_text(trained.read_text().replace('fallbacks = ["local"]', 'fallbacks = ["local"]\nbudget_degrade = false'))
+    assert router.reload()
+    assert router.route(MATH).model_id == "big", "the rule opted out"
+
+
+def test_profiles_and_price_weights(trained: Path) -> None:
+    for target, expect in (('profile = "economy"', "90% of big"), ('profile = "quality"', "99% of big"),
+                           ("price_weight = 0", "price weight 0"), ("", "95% of big")):
+        trained.write_text(FLEET.format(target=target))
+        decision = Router.from_toml(trained).route(MATH)
+        assert decision.learned is not None and decision.learned.target == expect
+    trained.write_text(FLEET.format(target="price_weight = 1000"))
+    assert Router.from_toml(trained).route(MATH).model_id == "small", "cost above all"
+
+
+def test_a_retrained_router_is_picked_up_and_a_broken_one_keeps_the_last(trained: Path) -> None:
+    router = Router.from_toml(trained, check_interval_s=0)
+    assert router.route(MATH).model_id == "big"
+    file = trained.parent / "default.router.json"
+    file.write_text(file.read_text().replace('"intercept":[', '"intercept":[9,'))
+    router.route(MATH)
+    assert router.reload_error and "checksum does not match" in router.reload_error
+    assert router.route(MATH).model_id == "big"
+
+
+def test_bad_references_are_one_line(tmp_path: Path, trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trained.write_text(FLEET.format(target='quality_target = "95% of nope"'))
+    with pytest.raises(FleetFileError, match="unknown model 'nope'"):
+        load_fleet(trained)
+    trained.write_text(FLEET.format(target='quality_target = "lots of big"'))
+    with pytest.raises(FleetFileError, match='write it as "95% of MODEL"'):
+        load_fleet(trained)
+    trained.write_text(FLEET.format(target='quality_target = "95% of local"'))
+    with pytest.raises(fileformat.RouterFileError, match="names local, which learned router 'default' was not trained on"):
+        Router.from_toml(trained)
+    trained.write_text(FLEET.format(target="").replace('learned = "default"', 'learned = "other"'))
+    with pytest.raises(fileformat.RouterFileError, match="other.router.json: no such router file; train it"):
+        Router.from_toml(trained)
+    with pytest.raises(fileformat.RouterFileError, match="give Router routers_dir="):
+        Router(load_fleet(trained))
+    assert main(["--config", str(trained), "route", MATH]) == 1
+    err = capsys.readouterr().err
+    assert "no such router file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_route_explains_and_show_eval(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(trained), "route", MATH]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("→ big") and "learned:default at 95% of big" in out
+    assert re.search(r"predicted quality: big 0\.(8|9)\d, small 0\.[0-3]\d", out), out
+    assert main(["--config", str(trained), "router", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "router 'default': 2 models" in out and "profiles: economy = 90%" in out
+    assert main(["--config", str(trained), "router", "eval", "default"]) == 0
+    out = capsys.readouterr().out
+    assert "category table" in out and "95% of big: λ =" in out
+    assert main(["--config", str(trained), "router", "eval", "missing"]) == 1
+    assert "missing.router.json: no such router file" in capsys.readouterr().err
