@@ -158,3 +158,52 @@ def test_route_explains_and_show_eval(trained: Path, capsys: pytest.CaptureFixtu
     assert "category table" in out and "95% of big: λ =" in out
     assert main(["--config", str(trained), "router", "eval", "missing"]) == 1
     assert "missing.router.json: no such router file" in capsys.readouterr().err
+
+
+def test_validate_checks_the_router_file_and_export_names_what_litellm_cannot(
+        trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(trained)]) == 0
+    assert "valid" in capsys.readouterr().out
+    file = trained.parent / "default.router.json"
+    text = file.read_text()
+    file.write_text(text.replace('"intercept":[', '"intercept":[9,'))
+    assert main(["validate", str(trained)]) == 1
+    out = capsys.readouterr().out
+    assert "rules[smart].learned" in out and "checksum does not match" in out
+    file.unlink()
+    assert main(["validate", str(trained)]) == 1
+    assert "no such router file; train it with `fleetui router train default`" in capsys.readouterr().out
+    file.write_text(text)
+    trained.write_text(trained.read_text().replace('id = "small"', 'id = "tiny"'))
+    assert main(["validate", str(trained)]) == 0
+    assert "was also trained on small, not in the fleet" in capsys.readouterr().out
+    assert main(["--config", str(trained), "export", "--format", "litellm"]) == 0
+    out = capsys.readouterr().out
+    assert "# - rule smart (priority 100): learned router default picks a model per prompt" in out
+    assert "requesting 'smart' reaches the rule's fallbacks only (local)" in out
+
+
+def test_budget_check_exits_non_zero_past_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from fleetui.store import CallRecord, Store
+
+    fleet, db = tmp_path / "fleet.toml", tmp_path / "fleetui.db"
+    fleet.write_text(FLEET.format(target="").replace("monthly_usd = 100", "monthly_usd = 10000\n[budget.per_model]\nbig = 1"))
+    args = ["--config", str(fleet), "--db", str(db), "budget"]
+    with Store.open(db):
+        pass
+    assert main([*args, "--check"]) == 0
+    assert "check: every budget under critical" in capsys.readouterr().out
+    # $2 on big today projects to $2–124 by month-end whatever the day: past big's $1, under $10,000
+    with Store.open(db) as store:
+        store.insert_calls([CallRecord(ts=time.time(), model_id="big", cost_usd=2.0, prompt="x")])
+    assert main([*args, "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "model big: critical" in out and "check: model big at or past critical" in out
+    assert main([*args]) == 0, "without --check it only reports"
+    capsys.readouterr()
+    assert main([*args, "--check", "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["failed"] is True and body["past_fail_on"] == ["model big"]
+    assert {b["budget"]: b["level"] for b in body["budgets"]} == {"fleet": "ok", "model big": "critical"}

@@ -46,6 +46,7 @@ class LearnedTarget:
             raise RouterFileError(f"rule {rule.name}: learned router {saved.name!r} knows none of the fleet's models "
                                   f"({', '.join(model.models)}); train it with --models of this fleet")
         self.name = saved.name
+        self.saved_models = tuple(model.models)
         self.models = tuple(model.models[j] for j in columns)
         self.bits = model.bits
         self.words = np.ascontiguousarray(model.words[:, columns])
