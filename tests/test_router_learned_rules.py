@@ -207,3 +207,17 @@ def test_budget_check_exits_non_zero_past_the_line(tmp_path: Path, capsys: pytes
     body = json.loads(capsys.readouterr().out)
     assert body["failed"] is True and body["past_fail_on"] == ["model big"]
     assert {b["budget"]: b["level"] for b in body["budgets"]} == {"fleet": "ok", "model big": "critical"}
+
+
+async def test_the_gateway_routes_with_the_learned_rule(trained: Path) -> None:
+    import httpx
+
+    from fleetui.serve.server import ServeOptions, build_gateway
+
+    options = ServeOptions(fleet_path=trained, db_path=trained.parent / "gateway.db", write_status_file=False)
+    app = build_gateway(load_fleet(trained), options)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
+        math = (await http.post("/route", json={"prompt": MATH})).json()
+        chat = (await http.get("/route", params={"prompt": CHAT})).json()
+    assert (math["model_id"], chat["model_id"]) == ("big", "small")
+    assert math["learned"]["target"] == "95% of big" and math["learned"]["predicted"]["big"] > 0.7

@@ -92,9 +92,7 @@ class RouteDecision(NamedTuple):
     def as_json(self) -> dict[str, Any]:
         out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._asdict().items()}
         if self.learned is not None:
-            from dataclasses import asdict
-
-            out["learned"] = {**asdict(self.learned), "predicted": dict(self.learned.predicted)}
+            out["learned"] = {**self.learned._asdict(), "predicted": dict(self.learned.predicted)}
         return out
 
     def call_attributes(self, *, override: bool = False) -> dict[str, Any]:

@@ -10,8 +10,8 @@ available models by predicted quality − λ · cost, and say why.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,9 +27,9 @@ from fleetui.routing.learned.fileformat import (
 from fleetui.routing.learned.train import PROFILES
 
 
-@dataclass(frozen=True, slots=True)
-class LearnedChoice:
-    """What a learned decision shows: the threshold it used and each model's predicted quality."""
+class LearnedChoice(NamedTuple):
+    """What a learned decision shows: the threshold it used and each model's predicted quality.
+    A NamedTuple so that a decision stays plain data for the recorder's spool (JSON)."""
 
     router: str
     target: str  # "95% of claude-sonnet", "price weight 0.3"
