@@ -221,3 +221,15 @@ async def test_the_gateway_routes_with_the_learned_rule(trained: Path) -> None:
         chat = (await http.get("/route", params={"prompt": CHAT})).json()
     assert (math["model_id"], chat["model_id"]) == ("big", "small")
     assert math["learned"]["target"] == "95% of big" and math["learned"]["predicted"]["big"] > 0.7
+
+
+def test_the_routers_arithmetic_is_the_trained_models(trained: Path) -> None:
+    """The hot path adds plain floats; it must predict what the fitted model predicts."""
+    saved = fileformat.load(trained.parent / "default.router.json")
+    target = Router.from_toml(trained)._state[0].rules[0].learned
+    assert target is not None
+    texts = [MATH, CHAT, "", "x" * 3000, "What is 2+2?\n\nAnswer briefly."]
+    batch = saved.model.predict(texts, [""] * len(texts))
+    for i, text in enumerate(texts):
+        assert target.predict(text) == pytest.approx(list(batch[i][[saved.model.models.index(m) for m in target.models]]),
+                                                     abs=1e-9)

@@ -10,6 +10,7 @@ available models by predicted quality − λ · cost, and say why.
 from __future__ import annotations
 
 from collections.abc import Collection
+from operator import mul
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +26,9 @@ from fleetui.routing.learned.fileformat import (
     path_for,
 )
 from fleetui.routing.learned.train import PROFILES
+
+
+_PYTHON_UP_TO = 4  # models
 
 
 class LearnedChoice(NamedTuple):
@@ -49,27 +53,43 @@ class LearnedTarget:
         self.saved_models = tuple(model.models)
         self.models = tuple(model.models[j] for j in columns)
         self.bits = model.bits
-        self.words = np.ascontiguousarray(model.words[:, columns])
-        self.shape = model.shape[:, columns]
-        self.intercept = model.intercept[columns]
+        # Plain Python numbers: for a handful of models a decision is a few dozen additions, and
+        # numpy's per-call overhead would cost more than the arithmetic (≤ 50 µs a decision).
+        words = model.words[:, columns]
+        used = np.where(np.any(words != 0, axis=1))[0]
+        self.rows: dict[int, tuple[float, ...]] = {int(b): tuple(words[b].tolist()) for b in used}
+        self.shape_columns = [tuple(model.shape[:, j].tolist()) for j in columns]
+        self.intercepts = model.intercept[columns].tolist()
+        # Past a few models numpy's one call per step beats Python's loop per model.
+        self.dense = (np.ascontiguousarray(words), model.shape[:, columns], model.intercept[columns]) \
+            if len(columns) > _PYTHON_UP_TO else None
         cost = model.typical_cost[columns]
-        self.relative_cost = cost / (float(np.mean(model.typical_cost)) or 1.0)
+        self.relative_cost = (cost / (float(np.mean(model.typical_cost)) or 1.0)).tolist()
         self.target, self.weights = _weights(rule, saved)
+
+    def predict(self, prompt: str, category: str = "") -> list[float]:
+        buckets, weight, shape = features.one(prompt, category, self.bits)
+        if self.dense is not None:
+            words, shapes, intercept = self.dense
+            raw = intercept + np.asarray(shape) @ shapes
+            if buckets:
+                raw = raw + words[buckets].sum(axis=0) * weight
+            return np.clip(raw, 0.0, 1.0).tolist()  # type: ignore[no-any-return]
+        get = self.rows.get
+        found = [row for b in buckets if (row := get(b)) is not None]
+        sums = [sum(column) for column in zip(*found, strict=True)] if found else [0.0] * len(self.models)
+        return [min(1.0, max(0.0, b + weight * s + sum(map(mul, shape, sc))))
+                for b, s, sc in zip(self.intercepts, sums, self.shape_columns, strict=True)]
 
     def choose(self, prompt: str, category: str, available: Collection[str], steps: int) -> tuple[list[str], LearnedChoice]:
         """Available models best first (`steps` down the budget curve), and the evidence."""
-        buckets, weights, shape = features.one(prompt, category, self.bits)
-        predicted = self.intercept + np.asarray(shape) @ self.shape
-        if buckets:
-            predicted = predicted + self.words[buckets].sum(axis=0) * weights[0]
-        predicted = np.clip(predicted, 0.0, 1.0)
-        weight = self.weights[min(steps, len(self.weights) - 1)]
-        utility = (predicted - weight * self.relative_cost).tolist()
-        quality = predicted.tolist()
-        order = sorted((i for i, m in enumerate(self.models) if m in available),
-                       key=lambda i: -utility[i])
+        quality = self.predict(prompt, category)
+        step = min(steps, len(self.weights) - 1)
+        weight = self.weights[step]
+        utility = [q - weight * c for q, c in zip(quality, self.relative_cost, strict=True)]
+        order = sorted((i for i, m in enumerate(self.models) if m in available), key=lambda i: -utility[i])
         ordered = [self.models[i] for i in order]
-        evidence = LearnedChoice(self.name, self.target, weight, min(steps, len(self.weights) - 1),
+        evidence = LearnedChoice(self.name, self.target, weight, step,
                                  tuple((self.models[i], round(quality[i], 3)) for i in order))
         return ordered, evidence
 

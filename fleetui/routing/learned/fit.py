@@ -42,10 +42,10 @@ class QualityModel:
         return np.clip(raw, 0.0, 1.0)
 
     def predict_one(self, text: str, category: str = "") -> np.ndarray:
-        buckets, weights, shape = features.one(text, category, self.bits)
+        buckets, weight, shape = features.one(text, category, self.bits)
         raw = self.intercept + np.asarray(shape) @ self.shape
         if buckets:
-            raw = raw + self.words[buckets].sum(axis=0) * weights[0]
+            raw = raw + self.words[buckets].sum(axis=0) * weight
         return np.clip(raw, 0.0, 1.0)
 
 
