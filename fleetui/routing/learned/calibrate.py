@@ -35,9 +35,15 @@ def realised(table: Table, picks: np.ndarray) -> tuple[float, float]:
     return float(np.mean(table.quality[rows, picks])), float(np.sum(table.cost[rows, picks]))
 
 
-def sweep(predicted: np.ndarray, table: Table, typical_cost: np.ndarray) -> np.ndarray:
+def affordable(typical_cost: np.ndarray, reference: int) -> np.ndarray:
+    """Models no dearer than the reference: a target "95% of X" is met with X or cheaper, never
+    by routing to a dearer model that would cost more than X itself."""
+    return typical_cost <= typical_cost[reference] * (1 + 1e-9)
+
+
+def sweep(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
     """(λ, realised quality, realised cost) per price weight: rows of a 3-column array."""
-    return np.array([(w, *realised(table, choose(predicted, typical_cost, w))) for w in PRICE_WEIGHTS])
+    return np.array([(w, *realised(table, choose(predicted, typical_cost, w, allowed))) for w in PRICE_WEIGHTS])
 
 
 def cheapest_reaching(curve: np.ndarray, target_quality: float) -> int | None:
@@ -75,7 +81,8 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
     intervals: of λ itself (re-chosen on each resample) and of the quality and cost shares the
     chosen λ gives on resamples."""
     n = len(held_out.prompts)
-    picks = np.array([choose(predicted, typical_cost, w) for w in PRICE_WEIGHTS])  # weights × prompts
+    allowed = affordable(typical_cost, reference)
+    picks = np.array([choose(predicted, typical_cost, w, allowed) for w in PRICE_WEIGHTS])  # weights × prompts
     rows = np.arange(n)
     q_by = held_out.quality[rows[None, :], picks]  # weights × prompts
     c_by = held_out.cost[rows[None, :], picks]
@@ -115,7 +122,7 @@ def _interval(values: list[float]) -> tuple[float, float]:
 def curve_for(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, reference: int) -> dict[str, float | None]:
     """λ per target share of the reference's quality ("0.95" → λ), no bootstrap: the curve saved
     for every reference model, which rules and budget step-downs read."""
-    curve = sweep(predicted, held_out, typical_cost)
+    curve = sweep(predicted, held_out, typical_cost, affordable(typical_cost, reference))
     ref_q = float(np.mean(held_out.quality[:, reference]))
     out: dict[str, float | None] = {}
     for share in TARGETS:

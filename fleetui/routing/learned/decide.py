@@ -45,7 +45,10 @@ class LearnedChoice(NamedTuple):
 class LearnedTarget:
     def __init__(self, rule: RoutingRule, saved: SavedRouter, fleet_models: Collection[str]) -> None:
         model = saved.model
-        columns = [j for j, m in enumerate(model.models) if m in fleet_models]
+        self.target, self.weights, reference = _weights(rule, saved)
+        # A quality target is met with the reference or cheaper models, as it was calibrated.
+        ceiling = float("inf") if reference is None else model.typical_cost[model.models.index(reference)] * (1 + 1e-9)
+        columns = [j for j, m in enumerate(model.models) if m in fleet_models and model.typical_cost[j] <= ceiling]
         if not columns:
             raise RouterFileError(f"rule {rule.name}: learned router {saved.name!r} knows none of the fleet's models "
                                   f"({', '.join(model.models)}); train it with --models of this fleet")
@@ -65,7 +68,6 @@ class LearnedTarget:
             if len(columns) > _PYTHON_UP_TO else None
         cost = model.typical_cost[columns]
         self.relative_cost = (cost / (float(np.mean(model.typical_cost)) or 1.0)).tolist()
-        self.target, self.weights = _weights(rule, saved)
 
     def predict(self, prompt: str, category: str = "") -> list[float]:
         buckets, weight, shape = features.one(prompt, category, self.bits)
@@ -94,10 +96,11 @@ class LearnedTarget:
         return ordered, evidence
 
 
-def _weights(rule: RoutingRule, saved: SavedRouter) -> tuple[str, tuple[float, ...]]:
+def _weights(rule: RoutingRule, saved: SavedRouter) -> tuple[str, tuple[float, ...], str | None]:
+    """The rule's target as text, its price weight per budget step, and its reference model."""
     if rule.price_weight is not None:
         w = rule.price_weight
-        return f"price weight {w:g}", (w, w * 3 or 0.1, w * 10 or 0.3)
+        return f"price weight {w:g}", (w, w * 3 or 0.1, w * 10 or 0.3), None
     if rule.quality_target is not None:
         share, reference = parse_quality_target(rule.quality_target)
         if reference not in saved.model.models:
@@ -113,7 +116,7 @@ def _weights(rule: RoutingRule, saved: SavedRouter) -> tuple[str, tuple[float, .
             raise RouterFileError(f"rule {rule.name}: on held-out logs no routing of learned router {saved.name!r} "
                                   f"reached {share:.0%} of {reference}; lower the target")
         weights.append(weights[-1] if found is None else found)
-    return f"{share:.0%} of {reference}", tuple(weights)
+    return f"{share:.0%} of {reference}", tuple(weights), reference
 
 
 def load_targets(rules: list[RoutingRule], routers_dir: Path | None, fleet_models: Collection[str]) -> dict[str, LearnedTarget]:

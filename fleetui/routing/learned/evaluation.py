@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetui.routing.learned.calibrate import cheapest_reaching, choose, realised, sweep
+from fleetui.routing.learned.calibrate import affordable, cheapest_reaching, choose, realised, sweep
 from fleetui.routing.learned.samples import Table
 
 EVAL_SHARES = (0.90, 0.95, 0.99)
@@ -39,14 +39,15 @@ def category_table(train: Table, held_out: Table) -> np.ndarray:
 def at_shares(predicted_calib: np.ndarray, calib: Table, predicted_test: np.ndarray, test: Table,
               typical_cost: np.ndarray, reference: int) -> list[dict[str, Any]]:
     """Per target share: λ on the calibration half, then quality and cost share on the test half."""
-    calib_curve = sweep(predicted_calib, calib, typical_cost)
+    allowed = affordable(typical_cost, reference)
+    calib_curve = sweep(predicted_calib, calib, typical_cost, allowed)
     ref_q_calib = float(np.mean(calib.quality[:, reference]))
     ref_q, ref_cost = float(np.mean(test.quality[:, reference])), float(np.sum(test.cost[:, reference]))
     out = []
     for share in EVAL_SHARES:
         row = cheapest_reaching(calib_curve, share * ref_q_calib)
         weight = float(calib_curve[row, 0]) if row is not None else 0.0
-        q, c = realised(test, choose(predicted_test, typical_cost, weight))
+        q, c = realised(test, choose(predicted_test, typical_cost, weight, allowed))
         out.append({"share": share, "price_weight": weight, "quality_share": round(q / ref_q, 4) if ref_q else None,
                     "cost_share": round(c / ref_cost, 4) if ref_cost else None})
     return out
