@@ -233,3 +233,16 @@ def test_the_routers_arithmetic_is_the_trained_models(trained: Path) -> None:
     for i, text in enumerate(texts):
         assert target.predict(text) == pytest.approx(list(batch[i][[saved.model.models.index(m) for m in target.models]]),
                                                      abs=1e-9)
+
+
+def test_the_recommendation_stays_within_the_fleets_quality_drop(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fleetui.cli.router import recommendation
+
+    saved = fileformat.load(trained.parent / "default.router.json")
+    within_5 = recommendation(saved, 5.0)
+    assert within_5 is not None and within_5["share"] >= 0.95 and within_5["quality_share_ci"][0] >= 0.95
+    assert recommendation(saved, 0.0) is None or recommendation(saved, 0.0)["quality_share_ci"][0] >= 1.0  # type: ignore[index]
+    assert main(["--config", str(trained), "router", "eval"]) == 0
+    out = capsys.readouterr().out
+    assert "recommendation (within max_quality_drop_pct = 5%): quality_target = \"95% of big\" costs" in out
+    assert "evidence: " in out and "held-out prompts, file calls.jsonl" in out

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print_json(saved.meta if args.action == "eval" else _summary(saved))
     elif args.action == "eval":
         print_evaluation(saved.meta["metrics"], saved.meta["calibration"])
+        print_recommendation(saved, _max_drop(ctx))
     else:
         print_summary(saved)
     return 0
@@ -122,8 +123,46 @@ def _train(args: argparse.Namespace, ctx: CliContext) -> int:
           f"({d['source']}); held out {d['calibration_prompts']} to calibrate + {d['test_prompts']} to measure; "
           f"{saved.meta['train_seconds']} s")
     print_evaluation(saved.meta["metrics"], saved.meta["calibration"])
+    print_recommendation(saved, _max_drop(ctx))
     print(f"saved {path} ({len(dumps(saved)) / 1024:.0f} KiB); use it in a rule: learned = \"{args.name}\"")
     return 0
+
+
+def _max_drop(ctx: CliContext) -> float:
+    try:
+        return float(ctx.fleet().recommendations.max_quality_drop_pct)
+    except CliError:  # no fleet file: the fleet's default limit
+        return 5.0
+
+
+def recommendation(saved: SavedRouter, max_drop_pct: float) -> dict[str, Any] | None:
+    """The cheapest calibrated target within the fleet's `max_quality_drop_pct`, whose quality
+    interval on held-out prompts stays within it too; None when none does."""
+    floor = 1 - max_drop_pct / 100
+    # The test half never chose λ: its figure must stay within the limit too.
+    on_test = {p["share"]: p for p in saved.meta["metrics"]["router"]}
+    for c in sorted(saved.meta["calibration"], key=lambda c: c["share"]):
+        tested = on_test.get(c["share"], {}).get("quality_share")
+        if (c["share"] >= floor - 1e-9 and c["price_weight"] is not None and c["quality_share_ci"][0] >= floor - 1e-9
+                and tested is not None and tested >= floor - 1e-9):
+            return {**c, "test": on_test[c["share"]]}
+    return None
+
+
+def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
+    c = recommendation(saved, max_drop_pct)
+    d = saved.meta["data"]
+    if c is None:
+        print(f"recommendation: none — no calibrated target keeps quality within max_quality_drop_pct = "
+              f"{max_drop_pct:g}% on both halves of the held-out prompts (the 95% interval included)")
+        return
+    low, high = c["cost_share_ci"]
+    print(f"recommendation (within max_quality_drop_pct = {max_drop_pct:g}%): quality_target = "
+          f"\"{c['share']:.0%} of {c['reference']}\" costs {_pct(c['cost_share'])} [{_pct(low)}, {_pct(high)}] of "
+          f"sending every call to {c['reference']}, quality {_pct(c['quality_share_ci'][0])}–{_pct(c['quality_share_ci'][1])} "
+          f"of it (measured apart: {_pct(c['test']['cost_share'])} at {_pct(c['test']['quality_share'])} on "
+          f"{d['test_prompts']} more); evidence: {d['calibration_prompts']} held-out prompts, {d['source']}"
+          + (f" since {d['since']}" if d.get("since") else ""))
 
 
 def _summary(saved: SavedRouter) -> dict[str, Any]:

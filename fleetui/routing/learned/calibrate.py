@@ -16,7 +16,7 @@ import numpy as np
 from fleetui.routing.learned.samples import Table
 
 # λ from "quality only" to "cost above all"; dense where choices change.
-PRICE_WEIGHTS: tuple[float, ...] = (0.0, *(float(x) for x in np.round(np.geomspace(1e-4, 1e3, 57), 6)))
+PRICE_WEIGHTS: tuple[float, ...] = (0.0, *(float(x) for x in np.round(np.geomspace(1e-4, 1e3, 141), 6)))
 TARGETS = (0.80, 0.85, 0.90, 0.95, 0.97, 0.99, 1.0)  # shares of the reference model's quality
 
 
@@ -79,7 +79,8 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
               *, boots: int = 200, seed: int = 0) -> Calibration:
     """The cheapest λ reaching `share` of the reference's quality on `held_out`, with bootstrap
     intervals: of λ itself (re-chosen on each resample) and of the quality and cost shares the
-    chosen λ gives on resamples."""
+    chosen λ gives on resamples. Resamples are multinomial counts, so every statistic of every
+    resample is one matrix product (no per-resample pass over the prompts)."""
     n = len(held_out.prompts)
     allowed = affordable(typical_cost, reference)
     picks = np.array([choose(predicted, typical_cost, w, allowed) for w in PRICE_WEIGHTS])  # weights × prompts
@@ -87,27 +88,27 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
     q_by = held_out.quality[rows[None, :], picks]  # weights × prompts
     c_by = held_out.cost[rows[None, :], picks]
     ref_q, ref_c = held_out.quality[:, reference], held_out.cost[:, reference]
+    weights = np.asarray(PRICE_WEIGHTS)
 
-    def pick(index: np.ndarray) -> int | None:
-        curve = np.column_stack([PRICE_WEIGHTS, q_by[:, index].mean(axis=1), c_by[:, index].sum(axis=1)])
-        return cheapest_reaching(curve, share * float(ref_q[index].mean()))
+    def cheapest(q: np.ndarray, c: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """Per column (resample), the row of the cheapest weight reaching the goal; -1: none."""
+        masked = np.where(q >= goal[None, :] - 1e-12, c, np.inf)
+        best = np.argmin(masked, axis=0)
+        return np.where(np.isfinite(masked[best, np.arange(masked.shape[1])]), best, -1)
 
-    everything = np.arange(n)
-    chosen = pick(everything)
-    rng = np.random.default_rng(seed)
-    q_shares, c_shares, weights = [], [], []
-    row = chosen if chosen is not None else len(PRICE_WEIGHTS) - 1
-    for _ in range(boots):
-        sample = rng.integers(0, n, n)
-        ref_mean, ref_cost = float(ref_q[sample].mean()), float(ref_c[sample].sum())
-        q_shares.append(float(q_by[row, sample].mean()) / ref_mean if ref_mean else 1.0)
-        c_shares.append(float(c_by[row, sample].sum()) / ref_cost if ref_cost else 0.0)
-        again = pick(sample)
-        weights.append(PRICE_WEIGHTS[again] if again is not None else np.nan)
-    finite = np.array([w for w in weights if not np.isnan(w)])
+    chosen = int(cheapest(q_by.mean(axis=1)[:, None], c_by.sum(axis=1)[:, None], np.array([share * ref_q.mean()]))[0])
+    row = chosen if chosen >= 0 else len(PRICE_WEIGHTS) - 1
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=boots).astype(float)  # boots × prompts
+    q_boot, c_boot = q_by @ counts.T / n, c_by @ counts.T  # weights × boots
+    ref_mean, ref_cost = counts @ ref_q / n, counts @ ref_c
+    with np.errstate(all="ignore"):
+        q_shares = np.where(ref_mean > 0, q_boot[row] / ref_mean, 1.0)
+        c_shares = np.where(ref_cost > 0, c_boot[row] / ref_cost, 0.0)
+    again = cheapest(q_boot, c_boot, share * ref_mean)
+    finite = weights[again[again >= 0]]
     return Calibration(
         reference=held_out.models[reference], share=share,
-        price_weight=PRICE_WEIGHTS[chosen] if chosen is not None else None,
+        price_weight=PRICE_WEIGHTS[chosen] if chosen >= 0 else None,
         quality=float(q_by[row].mean()), reference_quality=float(ref_q.mean()),
         cost_share=float(c_by[row].sum() / ref_c.sum()) if ref_c.sum() else 0.0,
         quality_share_ci=_interval(q_shares), cost_share_ci=_interval(c_shares),
@@ -115,7 +116,7 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
     )
 
 
-def _interval(values: list[float]) -> tuple[float, float]:
+def _interval(values: np.ndarray) -> tuple[float, float]:
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
