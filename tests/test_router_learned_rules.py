@@ -84,6 +84,7 @@ def test_the_router_sends_math_to_big_and_chat_to_small(trained: Path) -> None:
     predicted = dict(math.learned.predicted)
     assert predicted["big"] > predicted["small"] + 0.4
     assert "learned:default at 95% of big (price weight" in math.reason
+    assert math.learned.threshold.startswith("price weight ")
     assert json.loads(json.dumps(math.as_json()))["learned"]["predicted"]["big"] == predicted["big"]
 
 
@@ -246,3 +247,17 @@ def test_the_recommendation_stays_within_the_fleets_quality_drop(trained: Path, 
     out = capsys.readouterr().out
     assert "recommendation (within max_quality_drop_pct = 5%): quality_target = \"95% of big\" costs" in out
     assert "evidence: " in out and "held-out prompts, file calls.jsonl" in out
+
+
+def test_a_target_no_routing_reached_sends_calls_to_the_reference(trained: Path) -> None:
+    file = trained.parent / "default.router.json"
+    body = json.loads(file.read_text())
+    body["curves"]["big"] = {k: None for k in body["curves"]["big"]}  # as if nothing reached any target
+    body.pop("checksum")
+    from fleetui.routing.learned.fileformat import _checksum
+
+    body["checksum"] = _checksum(body)
+    file.write_text(json.dumps(body))
+    decision = Router.from_toml(trained).route(CHAT)
+    assert decision.model_id == "big" and decision.learned is not None
+    assert "the reference first" in decision.reason

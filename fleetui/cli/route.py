@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
           + (f"; from {', '.join(decision.matched)}" if decision.matched else "") + ")")
     if decision.learned is not None:  # why the learned router chose: its threshold and predictions
         learned = decision.learned
-        print(f"  learned router {learned.router}: target {learned.target}, price weight λ = {learned.price_weight:g}"
+        print(f"  learned router {learned.router}: target {learned.target}, {learned.threshold}"
               + (f" ({learned.step} step(s) down for the budget)" if learned.step else ""))
         print("  predicted quality: " + ", ".join(f"{m} {q:.2f}" for m, q in learned.predicted))
     print(f"  fallbacks: {', '.join(decision.fallbacks) if decision.fallbacks else '(none)'}")

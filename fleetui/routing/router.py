@@ -331,7 +331,7 @@ class Router(Watching, OutcomeLearning):
     def _learned_reason(rule: CompiledRule, learned: LearnedChoice) -> str:
         stepped = f", {learned.step} budget step(s) cheaper" if learned.step else ""
         return (f"{rule.reason}; learned:{learned.router} at {learned.target} "
-                f"(price weight {learned.price_weight:g}{stepped})")
+                f"({learned.threshold}{stepped})")
 
     def _ab_split(
         self, config: CompiledFleet, available: frozenset[str], user: str | None, rule: CompiledRule | None,

@@ -97,7 +97,9 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
         return np.where(np.isfinite(masked[best, np.arange(masked.shape[1])]), best, -1)
 
     chosen = int(cheapest(q_by.mean(axis=1)[:, None], c_by.sum(axis=1)[:, None], np.array([share * ref_q.mean()]))[0])
-    row = chosen if chosen >= 0 else len(PRICE_WEIGHTS) - 1
+    if chosen < 0:  # no routing reaches the target: the router sends every call to the reference
+        q_by, c_by = np.vstack([q_by, ref_q]), np.vstack([c_by, ref_c])
+    row = chosen if chosen >= 0 else len(q_by) - 1
     counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=boots).astype(float)  # boots × prompts
     q_boot, c_boot = q_by @ counts.T / n, c_by @ counts.T  # weights × boots
     ref_mean, ref_cost = counts @ ref_q / n, counts @ ref_c

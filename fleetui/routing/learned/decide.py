@@ -29,6 +29,7 @@ from fleetui.routing.learned.train import PROFILES
 
 
 _PYTHON_UP_TO = 4  # models
+REFERENCE_FIRST = -1.0  # a price weight meaning "the reference model, then the others by quality"
 
 
 class LearnedChoice(NamedTuple):
@@ -41,11 +42,18 @@ class LearnedChoice(NamedTuple):
     step: int  # budget steps taken down the curve
     predicted: tuple[tuple[str, float], ...]  # (model, predicted quality), best utility first
 
+    @property
+    def threshold(self) -> str:
+        if self.price_weight == REFERENCE_FIRST:
+            return "the reference first: no price weight reached this target on held-out logs"
+        return f"price weight {self.price_weight:g}"
+
 
 class LearnedTarget:
     def __init__(self, rule: RoutingRule, saved: SavedRouter, fleet_models: Collection[str]) -> None:
         model = saved.model
         self.target, self.weights, reference = _weights(rule, saved)
+        self.reference = reference
         # A quality target is met with the reference or cheaper models, as it was calibrated.
         ceiling = float("inf") if reference is None else model.typical_cost[model.models.index(reference)] * (1 + 1e-9)
         columns = [j for j, m in enumerate(model.models) if m in fleet_models and model.typical_cost[j] <= ceiling]
@@ -88,7 +96,10 @@ class LearnedTarget:
         quality = self.predict(prompt, category)
         step = min(steps, len(self.weights) - 1)
         weight = self.weights[step]
-        utility = [q - weight * c for q, c in zip(quality, self.relative_cost, strict=True)]
+        if weight == REFERENCE_FIRST:
+            utility = [q + (2.0 if m == self.reference else 0.0) for q, m in zip(quality, self.models, strict=True)]
+        else:
+            utility = [q - weight * c for q, c in zip(quality, self.relative_cost, strict=True)]
         order = sorted((i for i, m in enumerate(self.models) if m in available), key=lambda i: -utility[i])
         ordered = [self.models[i] for i in order]
         evidence = LearnedChoice(self.name, self.target, weight, step,
@@ -109,13 +120,10 @@ def _weights(rule: RoutingRule, saved: SavedRouter) -> tuple[str, tuple[float, .
     else:
         share, reference = PROFILES[rule.profile or "balanced"], saved.default_reference
     steps = [share, *sorted((t for t in TARGETS if t < share - 1e-9), reverse=True)[:2]]
-    weights: list[float] = []
-    for s in steps:
-        found = saved.price_weight_for(reference, s)
-        if found is None and not weights:
-            raise RouterFileError(f"rule {rule.name}: on held-out logs no routing of learned router {saved.name!r} "
-                                  f"reached {share:.0%} of {reference}; lower the target")
-        weights.append(weights[-1] if found is None else found)
+    # No price weight reached a target on held-out logs: the reference itself does, so that step
+    # sends every call to it (REFERENCE_FIRST), exactly as calibration measured it.
+    weights = [found if (found := saved.price_weight_for(reference, s)) is not None else REFERENCE_FIRST
+               for s in steps]
     return f"{share:.0%} of {reference}", tuple(weights), reference
 
 

@@ -46,8 +46,11 @@ def at_shares(predicted_calib: np.ndarray, calib: Table, predicted_test: np.ndar
     out = []
     for share in EVAL_SHARES:
         row = cheapest_reaching(calib_curve, share * ref_q_calib)
-        weight = float(calib_curve[row, 0]) if row is not None else 0.0
-        q, c = realised(test, choose(predicted_test, typical_cost, weight, allowed))
+        weight = float(calib_curve[row, 0]) if row is not None else None
+        if weight is None:  # no routing reached the target: every call goes to the reference, as routing does
+            q, c = ref_q, ref_cost
+        else:
+            q, c = realised(test, choose(predicted_test, typical_cost, weight, allowed))
         out.append({"share": share, "price_weight": weight, "quality_share": round(q / ref_q, 4) if ref_q else None,
                     "cost_share": round(c / ref_cost, 4) if ref_cost else None})
     return out
