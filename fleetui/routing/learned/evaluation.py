@@ -103,9 +103,12 @@ def at_cost_of(predicted_calib: np.ndarray, calib: Table, predicted_test: np.nda
     that cost on the calibration half, measured on the test half, as shares of that model's."""
     curve = sweep(predicted_calib, calib, typical_cost)
     within = np.where(curve[:, 2] <= float(np.sum(calib.cost[:, single])) * (1 + 1e-9))[0]
-    row = int(within[np.argmax(curve[within, 1])]) if len(within) else len(curve) - 1
-    q, c = realised(test, choose(predicted_test, typical_cost, float(curve[row, 0])))
+    row = int(within[np.argmax(curve[within, 1])]) if len(within) else None
     single_q, single_c = float(np.mean(test.quality[:, single])), float(np.sum(test.cost[:, single]))
+    # Routing only where it beat the model itself on the calibration half; else the model alone.
+    if row is None or curve[row, 1] <= float(np.mean(calib.quality[:, single])):
+        return {"model": test.models[single], "price_weight": None, "quality_share": 1.0, "cost_share": 1.0}
+    q, c = realised(test, choose(predicted_test, typical_cost, float(curve[row, 0])))
     return {"model": test.models[single], "price_weight": float(curve[row, 0]),
             "quality_share": round(q / single_q, 4) if single_q else None,
             "cost_share": round(c / single_c, 4) if single_c else None}
