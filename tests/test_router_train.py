@@ -236,3 +236,21 @@ def test_train_from_the_stores_feedback_and_judge_scores(tmp_path: Path, capsys:
     assert "no labelled calls to learn from" in capsys.readouterr().err
     assert main(["--config", str(fleet), "--db", str(db), "router", "train", "bad name!"]) == 1
     assert "router name 'bad name!'" in capsys.readouterr().err
+
+
+def test_a_target_nothing_reaches_is_met_by_the_reference() -> None:
+    """A cheap model that is never as good: no price weight reaches 99% of the big one."""
+    import numpy as np
+
+    from fleetui.routing.learned import calibrate
+
+    samples = [Sample(str(i), f"prompt {i} words", m, q, c) for i in range(100)
+               for m, q, c in (("big", 0.9, 1.0), ("small", 0.1, 0.1))]
+    table = Table.of(samples)
+    predicted = np.tile([0.9, 0.1], (100, 1))
+    result = calibrate.calibrate(predicted, table, np.array([1.0, 0.1]), 0, 1.0, boots=50)
+    assert result.price_weight is not None and result.cost_share == 1.0  # λ = 0: all to big
+    predicted = np.tile([0.1, 0.9], (100, 1))  # a router that believes the wrong model
+    result = calibrate.calibrate(predicted, table, np.array([1.0, 0.1]), 0, 0.99, boots=50)
+    assert result.price_weight is None and result.quality == pytest.approx(0.9) and result.cost_share == 1.0
+    assert result.quality_share_ci == (1.0, 1.0)

@@ -97,16 +97,17 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
         return np.where(np.isfinite(masked[best, np.arange(masked.shape[1])]), best, -1)
 
     chosen = int(cheapest(q_by.mean(axis=1)[:, None], c_by.sum(axis=1)[:, None], np.array([share * ref_q.mean()]))[0])
-    if chosen < 0:  # no routing reaches the target: the router sends every call to the reference
-        q_by, c_by = np.vstack([q_by, ref_q]), np.vstack([c_by, ref_c])
-    row = chosen if chosen >= 0 else len(q_by) - 1
     counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=boots).astype(float)  # boots × prompts
     q_boot, c_boot = q_by @ counts.T / n, c_by @ counts.T  # weights × boots
     ref_mean, ref_cost = counts @ ref_q / n, counts @ ref_c
+    again = cheapest(q_boot, c_boot, share * ref_mean)
+    if chosen < 0:  # no routing reaches the target: the router sends every call to the reference
+        q_by, c_by = np.vstack([q_by, ref_q]), np.vstack([c_by, ref_c])
+        q_boot, c_boot = np.vstack([q_boot, ref_mean]), np.vstack([c_boot, ref_cost])
+    row = chosen if chosen >= 0 else len(q_by) - 1
     with np.errstate(all="ignore"):
         q_shares = np.where(ref_mean > 0, q_boot[row] / ref_mean, 1.0)
         c_shares = np.where(ref_cost > 0, c_boot[row] / ref_cost, 0.0)
-    again = cheapest(q_boot, c_boot, share * ref_mean)
     finite = weights[again[again >= 0]]
     return Calibration(
         reference=held_out.models[reference], share=share,
