@@ -228,6 +228,7 @@ def test_train_from_the_stores_feedback_and_judge_scores(tmp_path: Path, capsys:
         assert f"store ({quality})" in out and "84 prompts of 2 models" in out
         body = json.loads(out_file.read_text())
         assert body["data"]["source"] == f"store ({quality})" and body["models"] == ["big", "small"]
+        assert body["data"]["since"] <= body["data"]["until"]
         assert body["metrics"]["router"][1]["cost_share"] < 0.8
         if quality == "feedback":
             assert "1 with no prompt text (the privacy setting kept none)" in out

@@ -90,7 +90,10 @@ def labelled_samples(args: argparse.Namespace, ctx: CliContext) -> tuple[list[Sa
         raise CliError(f"{ctx.db_path()}: no database yet, so no logged calls to learn from")
     checker = SampleChecker("the store")
     samples = samples_from_store(ctx.store(), args.quality, since, checker)
-    return samples, checker, {"source": f"store ({args.quality})", "since": utc_day_of(since)}
+    from fleetui import clock
+
+    window = {"since": utc_day_of(since), "until": utc_day_of(clock.now())}
+    return samples, checker, {"source": f"store ({args.quality})", **window}
 
 
 def _train(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -177,7 +180,7 @@ def print_summary(saved: SavedRouter) -> None:
     d = saved.meta["data"]
     print(f"router {saved.name!r}: {len(saved.model.models)} models, trained "
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(saved.meta['trained_at']))} UTC on {d['source']}"
-          + (f" since {d['since']}" if d.get("since") else "") + f", {d['prompts']} prompts")
+          + (f" from {d['since']} to {d['until']}" if d.get("since") else "") + f", {d['prompts']} prompts")
     for model, cost in zip(saved.model.models, saved.model.typical_cost, strict=True):
         print(f"  {model}: ${cost:.6f} a call on average")
     curve = saved.meta["curves"].get(saved.default_reference, {})
