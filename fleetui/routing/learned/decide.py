@@ -100,11 +100,11 @@ class LearnedTarget:
             utility = [q + (2.0 if m == self.reference else 0.0) for q, m in zip(quality, self.models, strict=True)]
         else:
             utility = [q - weight * c for q, c in zip(quality, self.relative_cost, strict=True)]
-        order = sorted((i for i, m in enumerate(self.models) if m in available), key=lambda i: -utility[i])
-        ordered = [self.models[i] for i in order]
-        evidence = LearnedChoice(self.name, self.target, weight, step,
-                                 tuple((self.models[i], round(quality[i], 3)) for i in order))
-        return ordered, evidence
+        # Tuples sort in C; ties (equal utility) fall to the model id, so the order is stable.
+        ranked = sorted(((u, m, q) for u, m, q in zip(utility, self.models, quality, strict=True) if m in available),
+                        reverse=True)
+        evidence = LearnedChoice(self.name, self.target, weight, step, tuple((m, q) for _, m, q in ranked))
+        return [m for _, m, _ in ranked], evidence
 
 
 def _weights(rule: RoutingRule, saved: SavedRouter) -> tuple[str, tuple[float, ...], str | None]:
