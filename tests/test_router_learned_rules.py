@@ -261,3 +261,25 @@ def test_a_target_no_routing_reached_sends_calls_to_the_reference(trained: Path)
     decision = Router.from_toml(trained).route(CHAT)
     assert decision.model_id == "big" and decision.learned is not None
     assert "the reference first" in decision.reason
+
+
+def test_watch_budget_reads_the_projection_and_dryrun_finds_the_router(
+        trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from fleetui.store import CallRecord, Store
+
+    db = trained.parent / "fleetui.db"
+    # $20 on big today projects past the fleet's $100 whatever the day of the month
+    with Store.open(db) as store:
+        store.insert_calls([CallRecord(ts=time.time(), model_id="big", cost_usd=20.0, prompt=MATH, task="chat")])
+    router = Router.from_toml(trained)
+    router.watch_budget(db, every_s=3600)
+    try:
+        assert router.budget_error is None and router.budget.overall == "critical"
+        decision = router.route(MATH)
+        assert decision.learned is not None and decision.learned.step == 2
+    finally:
+        router.stop_watching_budget()
+    assert main(["--config", str(trained), "--db", str(db), "dryrun", str(trained)]) == 0
+    assert "candidate" in capsys.readouterr().out
