@@ -283,3 +283,23 @@ def test_watch_budget_reads_the_projection_and_dryrun_finds_the_router(
         router.stop_watching_budget()
     assert main(["--config", str(trained), "--db", str(db), "dryrun", str(trained)]) == 0
     assert "candidate" in capsys.readouterr().out
+
+
+def test_many_models_take_the_numpy_path_to_the_same_predictions() -> None:
+    from fleetui.config.schema import RoutingRule
+    from fleetui.routing.learned.decide import LearnedTarget
+    from fleetui.routing.learned.train import train_router
+    from tests.test_router_train import samples_of
+
+    rows = [dict(r, model=f"{r['model']}-{k}", cost_usd=float(r["cost_usd"]) * (1 + k))  # type: ignore[arg-type]
+            for r in two_kinds(120) for k in range(3)]
+    saved = train_router(samples_of(rows), name="many")
+    target = LearnedTarget(RoutingRule(name="r", when="true", learned="many", price_weight=0.1), saved,
+                           set(saved.model.models))
+    assert target.dense is not None and len(target.models) == 6
+    texts = [MATH, CHAT, "", "What is 2+2?\n\nAnswer briefly."]
+    batch = saved.model.predict(texts, [""] * len(texts))
+    for i, text in enumerate(texts):
+        assert target.predict(text) == pytest.approx(list(batch[i]), abs=1e-9)
+    ordered, evidence = target.choose(MATH, "", {"big-0", "small-0"}, 0)
+    assert ordered == ["big-0", "small-0"] and [m for m, _ in evidence.predicted] == ordered

@@ -72,18 +72,18 @@ class LearnedTarget:
         self.shape_columns = [tuple(model.shape[:, j].tolist()) for j in columns]
         self.intercepts = model.intercept[columns].tolist()
         # Past a few models numpy's one call per step beats Python's loop per model.
-        self.dense = (np.ascontiguousarray(words), model.shape[:, columns], model.intercept[columns]) \
+        # Words and shape in one matrix: a decision is then one gather and one product.
+        self.dense = (np.vstack([words, model.shape[:, columns]]), model.intercept[columns]) \
             if len(columns) > _PYTHON_UP_TO else None
+        self.shape_rows = list(range(1 << model.bits, (1 << model.bits) + features.N_SHAPE))
         cost = model.typical_cost[columns]
         self.relative_cost = (cost / (float(np.mean(model.typical_cost)) or 1.0)).tolist()
 
     def predict(self, prompt: str, category: str = "") -> list[float]:
         buckets, weight, shape = features.one(prompt, category, self.bits)
         if self.dense is not None:
-            words, shapes, intercept = self.dense
-            raw = intercept + np.asarray(shape) @ shapes
-            if buckets:
-                raw = raw + words[buckets].sum(axis=0) * weight
+            matrix, intercept = self.dense
+            raw = np.dot([weight] * len(buckets) + shape, matrix[buckets + self.shape_rows]) + intercept
             return np.clip(raw, 0.0, 1.0).tolist()  # type: ignore[no-any-return]
         get = self.rows.get
         found = [row for b in buckets if (row := get(b)) is not None]
