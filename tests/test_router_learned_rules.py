@@ -303,3 +303,17 @@ def test_many_models_take_the_numpy_path_to_the_same_predictions() -> None:
         assert target.predict(text) == pytest.approx(list(batch[i]), abs=1e-9)
     ordered, evidence = target.choose(MATH, "", {"big-0", "small-0"}, 0)
     assert ordered == ["big-0", "small-0"] and [m for m, _ in evidence.predicted] == ordered
+
+
+def test_savings_shows_the_learned_routers_recommendation(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fleetui.store import Store
+
+    db = trained.parent / "fleetui.db"
+    with Store.open(db):
+        pass
+    assert main(["--config", str(trained), "--db", str(db), "savings"]) == 0
+    out = capsys.readouterr().out
+    assert 'learned router default: quality_target = "95% of big" costs' in out and "held-out prompts" in out
+    assert main(["--config", str(trained), "--db", str(db), "savings", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["learned_routers"][0]["recommendation"]["share"] == 0.95

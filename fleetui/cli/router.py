@@ -168,6 +168,25 @@ def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
           + (f" since {d['since']}" if d.get("since") else ""))
 
 
+def learned_recommendations(ctx: CliContext) -> list[dict[str, Any]]:
+    """For each learned router the fleet's rules use: its recommendation within the fleet's
+    `max_quality_drop_pct` and the evidence, or why there is none (`fleetui savings`)."""
+    from fleetui.routing.learned.fileformat import RouterFileError, load, path_for
+
+    fleet = ctx.fleet()
+    out: list[dict[str, Any]] = []
+    for name in dict.fromkeys(r.learned for r in fleet.rules if r.learned and r.enabled):
+        assert name is not None
+        try:
+            saved = load(path_for(ctx.fleet_source().path, name))
+        except RouterFileError as exc:
+            out.append({"router": name, "recommendation": None, "problem": str(exc)})
+            continue
+        found = recommendation(saved, fleet.recommendations.max_quality_drop_pct)
+        out.append({"router": name, "recommendation": found, "data": saved.meta["data"]})
+    return out
+
+
 def _summary(saved: SavedRouter) -> dict[str, Any]:
     return {"name": saved.name, "models": saved.model.models, "default_reference": saved.default_reference,
             "data": saved.meta["data"], "trained_at": saved.meta["trained_at"], "profiles": saved.meta["profiles"],
