@@ -317,3 +317,15 @@ def test_savings_shows_the_learned_routers_recommendation(trained: Path, capsys:
     assert main(["--config", str(trained), "--db", str(db), "savings", "--json"]) == 0
     body = json.loads(capsys.readouterr().out)
     assert body["learned_routers"][0]["recommendation"]["share"] == 0.95
+
+
+def test_the_toml_export_names_the_router_files_it_needs(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = trained.parent / "export" / "routing.toml"
+    out_file.parent.mkdir()
+    assert main(["--config", str(trained), "export", "--format", "toml", "-o", str(out_file)]) == 0
+    text = out_file.read_text()
+    assert "# learned rules read default.router.json from beside this file" in text
+    with pytest.raises(fileformat.RouterFileError, match="no such router file"):
+        Router.from_toml(out_file)
+    (out_file.parent / "default.router.json").write_text((trained.parent / "default.router.json").read_text())
+    assert Router.from_toml(out_file).route(MATH).model_id == "big"
