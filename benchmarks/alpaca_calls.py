@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "alpaca_eval"
+DATA = Path(os.environ.get("FLEETUI_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data")) / "alpaca_eval"
 PRICES = {  # USD per 1M tokens (input, output), from ../shared/data/README.md
     "gpt4_1106_preview": (10, 30), "text_davinci_003": (20, 20), "claude-2": (8, 24), "claude-2.1": (8, 24),
     "gpt-3.5-turbo-0301": (2, 2), "gpt-3.5-turbo-1106": (1, 2), "claude-instant-1.2": (0.8, 2.4),
@@ -27,10 +28,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-o", "--output", type=Path, default=Path("alpaca_calls.jsonl"))
     args = parser.parse_args()
-    prompts = {}
+    prompts, datasets = {}, {}
     for line in open(DATA / "prompts.jsonl", encoding="utf-8"):
         row = json.loads(line)
         prompts[row["prompt_id"]] = row["instruction"]
+        datasets[row["prompt_id"]] = row["dataset"]
     written = 0
     with open(args.output, "w", encoding="utf-8") as out:
         for line in open(DATA / "judgments.jsonl", encoding="utf-8"):
@@ -39,7 +41,8 @@ def main() -> None:
             prompt = prompts[row["prompt_id"]]
             cost = (len(prompt) / 4 * price_in + len(row["output"] or "") / 4 * price_out) / 1e6
             out.write(json.dumps({"prompt_id": row["prompt_id"], "prompt": prompt, "model": row["model"],
-                                  "quality": row["win"], "cost_usd": cost}) + "\n")
+                                  "quality": row["win"], "cost_usd": cost,
+                                  "category": datasets[row["prompt_id"]]}) + "\n")
             written += 1
     print(f"wrote {written:,} calls to {args.output}")
 

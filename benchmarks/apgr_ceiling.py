@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fleetui.routing.learned import Sample, Table, strong_weak
+from fleetui.routing.learned.evaluation import apgr
+from fleetui.routing.learned.samples import Sample, Table
 
 STRONG, WEAK = "gpt4_1106_preview", "Mixtral-8x7B-Instruct-v0.1_concise"
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "alpaca_eval"
@@ -57,10 +58,10 @@ def main() -> None:
     print(f"{STRONG} vs {WEAK}, all {len(table.prompts)} prompts; APGR of random routing is about 0.5")
     for label, score in signals.items():
         predicted = np.zeros_like(table.quality)
-        predicted[:, s] = score  # strong_weak ranks by predicted[:, s] - predicted[:, w]
-        print(f"  {label:<50} APGR {strong_weak(table, predicted, s, w)['router']['apgr']:.3f}")
+        predicted[:, s] = score  # apgr ranks by predicted[:, s] - predicted[:, w]
+        print(f"  {label:<50} APGR {apgr(table, predicted, s, w)['router']:.3f}")
     best = max(
-        (strong_weak(table, _column(table, j, s), s, w)["router"]["apgr"], table.models[j]) for j in others
+        (apgr(table, _column(table, j, s), s, w)["router"], table.models[j]) for j in others
     )
     print(f"  {'the best single other model: ' + best[1]:<50} APGR {best[0]:.3f}")
 

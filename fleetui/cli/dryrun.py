@@ -42,7 +42,14 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         candidate = load_fleet(path)
     except FleetFileError as exc:
         raise CliError(str(exc)) from None
-    result = dry_run(ctx.fleet(), candidate, ctx.store(), since)
+    from pathlib import Path
+
+    from fleetui.routing.learned.fileformat import RouterFileError
+
+    try:
+        result = dry_run(ctx.fleet(), candidate, ctx.store(), since, (ctx.fleet_source().path.parent, Path(path).parent))
+    except RouterFileError as exc:
+        raise CliError(str(exc), exit_code=1) from None
     monthly = _per_30_days(result, ctx, since)
     if args.json:
         ctx.print_json(result.as_json() | {"per_30_days": monthly})

@@ -37,12 +37,19 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.probes import fleet_health
     from fleetui.routing import NoRoute, Router
 
+    from fleetui.routing.budget import budget_levels
+    from fleetui.routing.learned.fileformat import RouterFileError
+
     fleet = ctx.fleet()
-    router = Router(fleet, strategy=args.strategy)
+    try:
+        router = Router(fleet, strategy=args.strategy, routers_dir=ctx.fleet_source().path.parent)
+    except RouterFileError as exc:
+        raise CliError(str(exc), exit_code=1) from None
     if ctx.db_path().exists():
         store = ctx.store()
         if not args.ignore_health:
             router.set_health(fleet_health(fleet, store.recent_probes))
+        router.set_budget(budget_levels(fleet, store)[0])  # as the app's router sees them (watch_budget)
         if args.strategy == "adaptive":  # from the logged outcomes, as an app's router would start
             router.learn_from_store(ctx.db_path())
     try:
@@ -71,6 +78,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     print(f"  complexity {decision.complexity} (confidence {decision.confidence:.2f}"
           + (", escalated one tier" if decision.escalated else "")
           + (f"; from {', '.join(decision.matched)}" if decision.matched else "") + ")")
+    if decision.learned is not None:  # why the learned router chose: its threshold and predictions
+        learned = decision.learned
+        print(f"  learned router {learned.router}: target {learned.target}, {learned.threshold}"
+              + (f" ({learned.step} step(s) down for the budget)" if learned.step else ""))
+        print("  predicted quality: " + ", ".join(f"{m} {q:.2f}" for m, q in learned.predicted))
     print(f"  fallbacks: {', '.join(decision.fallbacks) if decision.fallbacks else '(none)'}")
     print(f"  decided in {decision.decision_us:.0f} µs")
     return 0

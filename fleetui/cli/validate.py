@@ -47,6 +47,15 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         else:
             print(exc)
         return 1
+    learned_problems, learned_warnings = _learned_problems(fleet, path)
+    if learned_problems:
+        if args.json:
+            ctx.print_json({"file": str(path), "valid": False,
+                            "problems": [{"field": f, "message": m} for f, m in learned_problems]})
+        else:
+            for field, message in learned_problems:
+                print(f"{path}: {field}: {message}")
+        return 1
     from fleetui.shim.fleetmodels import ambiguous_pairs
 
     ambiguities = ambiguous_pairs(fleet)
@@ -61,7 +70,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             {"endpoint": a.endpoint, "provider_model": a.provider_model, "models": list(a.model_ids),
              "chosen": a.chosen, "message": a.message()}
             for a in ambiguities
-        ],
+        ] + [{"message": w} for w in learned_warnings],
     }
     if args.json:
         ctx.print_json(summary)
@@ -72,4 +81,31 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         )
         for ambiguity in ambiguities:
             print(f"{path}: warning: {ambiguity.message()}")
+        for warning in learned_warnings:
+            print(f"{path}: warning: {warning}")
     return 0
+
+
+def _learned_problems(fleet: Any, path: Any) -> tuple[list[tuple[str, str]], list[str]]:
+    """Learned rules whose router file is missing, fails its checksum, knows none of the
+    fleet's models or cannot reach the rule's target, as (field, message); and warnings for
+    routers that were trained on models the fleet does not have."""
+    from fleetui.routing.learned.fileformat import RouterFileError
+
+    problems, warnings = [], []
+    for rule in fleet.rules:
+        if rule.learned is None:
+            continue
+        from fleetui.routing.learned.decide import load_targets
+
+        try:
+            targets = load_targets([rule], path.parent, {m.id for m in fleet.models})
+        except RouterFileError as exc:
+            problems.append((f"rules[{rule.name}].learned", str(exc)))
+            continue
+        unknown = [m for m in targets[rule.name].saved_models if m not in {x.id for x in fleet.models}]
+        if unknown:
+            warnings.append(f"rules[{rule.name}].learned: learned router {rule.learned!r} was also trained on "
+                            f"{', '.join(unknown)}, not in the fleet (its calibration assumed them); retrain it "
+                            "with --models of this fleet")
+    return problems, warnings

@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -229,12 +229,54 @@ class RoutingRule(Section):
     )
     enabled: bool = Field(default=True, description="false keeps the rule in the file but skips it")
     description: str = Field(default="", description="why the rule exists")
+    # Learned routing (issue 19): the rule's target is a router trained on the fleet's logs.
+    learned: Identifier | None = Field(
+        default=None,
+        description="the name of a learned router (NAME.router.json beside the fleet file, made by "
+        "`fleetui router train NAME`) that picks among its models per prompt",
+    )
+    quality_target: str | None = Field(
+        default=None,
+        description='with `learned`: e.g. "95% of claude-sonnet": the cheapest routing that kept that share '
+        "of the model's quality on held-out logs (default: the `balanced` profile)",
+    )
+    price_weight: float | None = Field(
+        default=None, ge=0,
+        description="with `learned`: trade quality for cost directly (0: best predicted quality; larger: cheaper)",
+    )
+    profile: Literal["economy", "balanced", "quality"] | None = Field(
+        default=None,
+        description="with `learned`: a named quality target: economy 90%, balanced 95%, quality 99% of the "
+        "router's reference model",
+    )
+    budget_degrade: bool | None = Field(
+        default=None,
+        description="false: this rule keeps its choice when a budget passes its warn or critical line; "
+        "unset or true: the router steps down toward cheaper models",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> RoutingRule:
-        if (self.model_id is None) == (self.role is None):
-            raise ValueError("a rule targets exactly one of `model` or `role`; keep one of them")
+        if sum(v is not None for v in (self.model_id, self.role, self.learned)) != 1:
+            raise ValueError("a rule targets exactly one of `model` or `role` (or a learned router, `learned`); keep one of them")
+        if self.learned is None and (self.quality_target, self.price_weight, self.profile) != (None, None, None):
+            raise ValueError("quality_target, price_weight and profile need `learned = \"NAME\"`; add it or remove them")
+        if sum(v is not None for v in (self.quality_target, self.price_weight, self.profile)) > 1:
+            raise ValueError("give one of quality_target, price_weight or profile, not several")
+        if self.quality_target is not None:
+            parse_quality_target(self.quality_target)
         return self
+
+
+_QUALITY_TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*of\s+([A-Za-z0-9][A-Za-z0-9._-]*)\s*$")
+
+
+def parse_quality_target(text: str) -> tuple[float, str]:
+    """"95% of claude-sonnet" → (0.95, "claude-sonnet"); ValueError saying the form otherwise."""
+    match = _QUALITY_TARGET.match(text)
+    if not match or not 0 < float(match.group(1)) <= 100:
+        raise ValueError(f"quality_target {text!r}: write it as \"95% of MODEL\" with a share from 1 to 100")
+    return float(match.group(1)) / 100, match.group(2)
 
 
 class ABTestSpec(Section):
@@ -562,6 +604,9 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[Problem]:
                 problems.append((("rules", i, "when"), f"condition: {problem}{advice}"))
         check(("rules", i, "model"), rule.get("model"), model_ids, "model", owner)
         check(("rules", i, "role"), rule.get("role"), role_ids, "role", owner)
+        target = text(rule.get("quality_target"))
+        if target and _QUALITY_TARGET.match(target):
+            check(("rules", i, "quality_target"), parse_quality_target(target)[1], model_ids, "model", owner)
         for j, fallback in enumerate(listed(rule.get("fallbacks"))):
             check(("rules", i, "fallbacks", j), fallback, model_ids, "fallback model", owner)
     rule_names = {text(r.get("name")) for r in rules} - {None}

@@ -19,6 +19,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fleetui.config.schema import Fleet
@@ -88,8 +89,8 @@ def _observed(store: Store) -> Observed:
 class _Config:
     """One fleet's routing applied to logged calls."""
 
-    def __init__(self, fleet: Fleet, observed: Observed) -> None:
-        self.router = Router(fleet)
+    def __init__(self, fleet: Fleet, observed: Observed, routers_dir: Path | None = None) -> None:
+        self.router = Router(fleet, routers_dir=routers_dir)  # a learned rule's router file is beside its fleet
         self.pricer = Pricer(fleet)
         self.per_case, self.overall = observed
 
@@ -142,10 +143,11 @@ class _Tally:
         return self.side
 
 
-def dry_run(current: Fleet, candidate: Fleet, store: Store, since_ts: float) -> DryRun:
+def dry_run(current: Fleet, candidate: Fleet, store: Store, since_ts: float,
+            routers_dirs: tuple[Path | None, Path | None] = (None, None)) -> DryRun:
     """The logged calls since `since_ts` under history, the current config and the candidate."""
     observed = _observed(store)
-    configs = (_Config(current, observed), _Config(candidate, observed))
+    configs = (_Config(current, observed, routers_dirs[0]), _Config(candidate, observed, routers_dirs[1]))
     tallies = (_Tally(), _Tally(), _Tally())
     result = DryRun()
     shift: Counter[str] = Counter()

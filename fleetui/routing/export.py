@@ -64,6 +64,10 @@ def to_toml(fleet: Fleet, source: ExportSource | None = None) -> str:
     header = ["# fleetui routing config: the routing sections of a fleet file (Router.from_toml loads it)"]
     if source is not None:
         header.append(source.comment())
+    learned = sorted({r.learned for r in fleet.rules if r.learned})
+    if learned:  # the router files are not in the export: they are read from beside it
+        header.append("# learned rules read " + ", ".join(f"{name}.router.json" for name in learned)
+                      + " from beside this file: copy them along (`fleetui router train` writes them)")
     return "\n".join(header) + "\n\n" + tomli_w.dumps(routing_data(fleet))
 
 

@@ -74,11 +74,13 @@ class DifferenceKind(StrEnum):
     UNPRICED = "unpriced"
     TIERED_PRICE = "tiered-price"
     KEY_NOT_IN_ENV = "key-not-in-env"
+    LEARNED = "learned"  # a learned router picks per prompt; LiteLLM gets the rule's fallbacks
 
 
 # What LiteLLM's router cannot do at all: the client chooses the name instead. Always listed,
 # they do not fail `--check`; the other kinds are surprises a user can fix or should know.
-INHERENT = frozenset({DifferenceKind.CONDITION, DifferenceKind.ESCALATION, DifferenceKind.NO_RULE})
+INHERENT = frozenset({DifferenceKind.CONDITION, DifferenceKind.ESCALATION, DifferenceKind.NO_RULE,
+                      DifferenceKind.LEARNED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,14 @@ def _rule_differences(rule: RoutingRule, chain: tuple[str, ...], first_rule_of_r
         f"{name}: LiteLLM cannot test `when {rule.when}`; the client requests {rule.name!r}"
         + (f" or role {rule.role}" if rule.role else "") + f" for {_chain_text(chain)}, and when all of "
         "them fail LiteLLM returns the error where fleetui goes on to the next matching rule"))]
+    if rule.learned:
+        target = rule.quality_target or (f"price weight {rule.price_weight:g}" if rule.price_weight is not None
+                                         else f"profile {rule.profile or 'balanced'}")
+        found.append(Difference(DifferenceKind.LEARNED, rule.name, (
+            f"{name}: learned router {rule.learned} picks a model per prompt from its predicted quality "
+            f"({target}), and steps down to cheaper models when a budget passes warn or critical; LiteLLM can do "
+            f"neither, so requesting {rule.name!r} reaches the rule's fallbacks only ({_chain_text(chain)}). "
+            "Route through `fleetui serve` or `fleetui.Router` to keep it")))
     if rule.role:
         first = first_rule_of_role.get(rule.role)
         if first is not None and first is not rule:

@@ -6,9 +6,12 @@ report down are skipped, so a rule whose models are all down lets the next rule 
 match, the `default` role, else the cheapest capable model. When the complexity estimate is unsure
 (confidence under the threshold) the request goes one tier up.
 
-Routing is on the app's hot path, so everything that can be is done once per fleet: conditions
-compiled to closures, rules indexed by the facts they require, endpoints and prices looked up.
-A decision then costs a few microseconds (`benchmarks/bench_route.py`).
+Routing is on the app's hot path, so everything that can be is done once per fleet
+(`fleetui.routing.compiled`): a decision then costs a few microseconds
+(`benchmarks/bench_route.py`). A rule with `learned = "NAME"` orders its models per prompt by
+a router trained on the fleet's logs (`fleetui.routing.learned`), in tens of microseconds.
+Health and budgets come in through `fleetui.routing.watchers`, outcomes are learned in
+`fleetui.routing.outcomes`.
 
 The fleet file is re-read when it changes (checked at most once a second, with one `stat`); a bad
 edit keeps the last good config and is recorded in `reload_error`. Any number of threads may
@@ -22,29 +25,38 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from fleetui.routing.conditions import COMPLEXITY_TIERS, Predicate, parse_condition
-from fleetui.config.schema import Fleet, Model
-from fleetui.routing.ab import ABTest
-from fleetui.routing.complexity import estimate_complexity, one_tier_up
-from fleetui.routing.index import RuleIndex
+from fleetui.config.schema import Fleet
 from fleetui.pricing import CHARS_PER_TOKEN
+from fleetui.routing.ab import ABTest
+from fleetui.routing.compiled import (
+    DEFAULT_ROLE,
+    CompiledFleet,
+    CompiledRule,
+    Signature,
+    carry_over_outcomes,
+    compile_fleet,
+    file_signature,
+)
+from fleetui.routing.complexity import estimate_complexity, one_tier_up
+from fleetui.routing.conditions import COMPLEXITY_TIERS
+from fleetui.routing.outcomes import OutcomeLearning
 from fleetui.routing.strategies import (
     STRATEGIES,
     Strategy,
     ThompsonSampler,
-    blended_prices,
     cost_first,
     quality_first,
 )
+from fleetui.routing.watchers import UNAVAILABLE, Watching
 
-# Probe statuses (fleetui.probes) under which a model cannot take requests now; "degraded"
-# (slow) still can.
-UNAVAILABLE = frozenset({"offline", "auth_failed", "misconfigured", "rate_limited"})
-DEFAULT_ROLE = "default"
+if TYPE_CHECKING:
+    from fleetui.routing.learned.decide import LearnedChoice
+
+__all__ = ["DEFAULT_ROLE", "UNAVAILABLE", "DecisionLog", "NoRoute", "RouteDecision", "Router"]
+
 _FILL = 3  # fallbacks added from the whole fleet when no rule chose the candidates
 _REMEMBERED = 10_000  # at least this many recent decisions can have their outcome recorded by id
 _ORDERINGS_KEPT = 512
@@ -75,9 +87,13 @@ class RouteDecision(NamedTuple):
     override: bool = False  # the caller pinned the model; routing's own choice leads the fallbacks
     provider: str = ""  # the fleet's provider id of the model
     prompt_length: int = 0  # characters, as the rules saw it
+    learned: LearnedChoice | None = None  # a learned rule's evidence: threshold, predicted qualities
 
     def as_json(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._asdict().items()}
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._asdict().items()}
+        if self.learned is not None:
+            out["learned"] = {**self.learned._asdict(), "predicted": dict(self.learned.predicted)}
+        return out
 
     def call_attributes(self, *, override: bool = False) -> dict[str, Any]:
         """What the logging shim should record with the call this decision leads to:
@@ -105,76 +121,7 @@ class NoRoute(LookupError):
         self.excluded: dict[str, str] = dict(excluded or {})
 
 
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    name: str
-    when: str
-    predicate: Predicate
-    targets: tuple[str, ...]  # the model, or the role's models by priority, then the fallbacks
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Config:
-    """Everything routing needs from one version of the fleet, computed once."""
-
-    fleet: Fleet
-    rules: tuple[_Rule, ...]  # enabled rules, in priority order
-    index: RuleIndex
-    models: dict[str, Model]
-    endpoints: dict[str, str]
-    prices: dict[str, float]  # blended USD per 1M tokens; unpriced models are absent
-    default_role: tuple[str, ...]
-    reads_hour: bool  # the local time is looked up only when a rule reads it
-    smallest_context: float  # tokens; a prompt under it fits every model
-    ab_tests: tuple[ABTest, ...]  # the fleet file's enabled A/B tests
-    # Orders of models when no rule decides, by what the request needs (see _without_rule).
-    orderings: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = field(default_factory=dict)
-
-
-def _compile(fleet: Fleet) -> _Config:
-    rules: list[_Rule] = []
-    conditions = []
-    reads_hour = False
-    # sorted() is stable: rules with equal priorities keep their order in the file.
-    for rule in sorted((r for r in fleet.rules if r.enabled), key=lambda r: r.priority):
-        condition = parse_condition(rule.when)
-        targets = fleet.targets_of(rule)
-        targets += [f for f in rule.fallbacks if f not in targets]
-        reason = f"rule {rule.name}: {rule.when}"
-        rules.append(_Rule(rule.name, rule.when, condition.evaluate, tuple(targets), reason))
-        conditions.append(condition)
-        reads_hour = reads_hour or "hour" in condition.attributes
-    return _Config(
-        fleet=fleet, rules=tuple(rules), index=RuleIndex(conditions),
-        models={m.id: m for m in fleet.models},
-        endpoints={m.id: fleet.base_url_of(m) for m in fleet.models},
-        prices=blended_prices(fleet),
-        default_role=tuple(m.id for m in fleet.models_in_role(DEFAULT_ROLE)),
-        reads_hour=reads_hour,
-        smallest_context=min((m.context_window for m in fleet.models if m.context_window), default=float("inf")),
-        ab_tests=tuple(ABTest(t.name, dict(t.arms), rule=t.rule, min_samples=t.min_samples, alpha=t.alpha)
-                       for t in fleet.ab_tests if t.enabled),
-    )
-
-
-def _carry_over_outcomes(old: _Config, new: _Config) -> None:
-    """Keep the outcomes counted in this process for A/B tests a reload left as they were."""
-    before = {t.name: t for t in old.ab_tests}
-    for test in new.ab_tests:
-        previous = before.get(test.name)
-        if previous is not None and previous.arms.keys() == test.arms.keys() and previous.rule == test.rule:
-            test.take_outcomes(previous)
-
-
-def _file_signature(path: Path) -> tuple[int, int, int]:
-    # The inode changes when an editor or `save_fleet` renames a new file into place, even
-    # within one mtime tick.
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size, stat.st_ino
-
-
-class Router:
+class Router(Watching, OutcomeLearning):
     def __init__(
         self,
         fleet: Fleet,
@@ -184,25 +131,27 @@ class Router:
         on_decision: DecisionLog | None = None,
         seed: int | None = None,
         check_interval_s: float = 1.0,
+        routers_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        """`routers_dir`: where learned rules' NAME.router.json files are (from_toml: the fleet
+        file's folder). A learned router that is missing or fails its checksum raises here."""
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown routing strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
         self.strategy: Strategy = strategy
         self.escalate_below = escalate_below
         self.on_decision = on_decision
         self.check_interval_s = check_interval_s
+        self.routers_dir = Path(routers_dir) if routers_dir is not None else None
         self.ab_tests: list[ABTest] = []  # added in code with add_ab_test; the file's are in the config
         self.reload_error: str | None = None  # the last reload's problem; routing kept the config before it
         self.reloads = 0
         self.log_errors = 0  # decisions the DecisionLog raised on (routing carried on)
-        self._health: dict[str, str] = {}
-        self._state = self._with_availability(_compile(fleet))
+        self._init_watching()
+        self._state = self._with_availability(compile_fleet(fleet, self.routers_dir))
         self._path: Path | None = None
-        self._signature: tuple[int, int, int] | None = None
+        self._signature: Signature | None = None
         self._checked = time.perf_counter()
         self._lock = threading.Lock()
-        self.health_error: str | None = None  # why the last health refresh failed (watch_health)
-        self._health_watch: threading.Event | None = None
         self._sampler = ThompsonSampler(seed)
         self._ids = itertools.count()  # next() on a count is atomic: safe across threads
         self._id_prefix = os.urandom(5).hex()  # ids stay unique across processes and routers
@@ -215,81 +164,19 @@ class Router:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], **options: Any) -> Router:
-        """A router over a fleet file, which it re-reads when the file changes."""
+        """A router over a fleet file, which it re-reads when the file (or a learned router it
+        uses) changes."""
         from fleetui.config.fleetfile import load_fleet
 
         file = Path(path)
-        signature = _file_signature(file)
+        signature = file_signature((file,))
+        options.setdefault("routers_dir", file.parent)
         router = cls(load_fleet(file), **options)
-        router._path, router._signature = file, signature
+        router._path = file
+        router._signature = signature + file_signature(router._state[0].router_files)
         return router
 
-    @property
-    def fleet(self) -> Fleet:
-        return self._state[0].fleet
-
-    # -- health and A/B tests ----------------------------------------------------------------
-
-    def set_health(self, statuses: Mapping[str, str]) -> None:
-        """Model statuses from probes (model id → status); offline, auth_failed, misconfigured
-        and rate_limited models are skipped until a later call says otherwise."""
-        with self._lock:
-            self._health = dict(statuses)
-            self._state = self._with_availability(self._state[0])
-
-    def watch_health(self, db_path: str | os.PathLike[str] | None = None, *, every_s: float = 30.0,
-                     max_age_s: float | None = None) -> None:
-        """Skip the models fleetui's probes find down (`fleetui probe --watch`, the terminal app).
-
-        Reads the latest probes from the store (`db_path`, default fleetui's database) now, then
-        every `every_s` on a daemon thread, and applies them as `set_health` does. Probes older
-        than `max_age_s` (default: three of the fleet's probe intervals) do not count, so a model
-        nobody probes any more is routed to again. A refresh that fails keeps the statuses it had
-        and says why in `health_error`. `stop_watching_health()` ends it.
-        """
-        if self._health_watch is not None:
-            raise RuntimeError("this router already watches probe health")
-        from fleetui import locations
-
-        path = Path(db_path) if db_path is not None else locations.default_db()
-        stop = threading.Event()
-        self._health_watch = stop
-        self._refresh_health(path, max_age_s)
-
-        def watch() -> None:
-            while not stop.wait(every_s):
-                self._refresh_health(path, max_age_s)
-
-        threading.Thread(target=watch, name="fleetui-router-health", daemon=True).start()
-
-    def stop_watching_health(self) -> None:
-        if self._health_watch is not None:
-            self._health_watch.set()
-            self._health_watch = None
-
-    def _refresh_health(self, path: Path, max_age_s: float | None) -> None:
-        from fleetui.probes import fleet_health
-        from fleetui.store import Store
-
-        fleet = self.fleet
-        if not path.exists():
-            self.health_error = f"{path}: no such database yet, so no probes (run `fleetui probe`)"
-            return
-        oldest = time.time() - (max_age_s if max_age_s is not None else 3 * fleet.probes.interval_s)
-        try:
-            with Store.open(path) as store:
-                statuses = fleet_health(fleet, lambda model_id, n: [
-                    p for p in store.recent_probes(model_id, n) if p.ts >= oldest])
-        except Exception as exc:  # a locked or broken store must not stop routing
-            self.health_error = f"{path}: {exc}"
-            return
-        self.set_health(statuses)
-        self.health_error = None
-
-    def _with_availability(self, config: _Config) -> tuple[_Config, frozenset[str]]:
-        available = frozenset(m.id for m in config.models.values()
-                              if m.enabled and self._health.get(m.id) not in UNAVAILABLE)
-        return config, available
+    # -- A/B tests ---------------------------------------------------------------------------
 
     def all_ab_tests(self) -> tuple[ABTest, ...]:
         """The fleet file's A/B tests, then those added in code."""
@@ -330,9 +217,9 @@ class Router:
         assert self._path is not None
         self._checked = now
         try:
-            signature = _file_signature(self._path)
+            signature = file_signature((self._path, *self._state[0].router_files))
         except OSError as exc:
-            self.reload_error = f"{self._path}: {exc}"
+            self.reload_error = f"{exc.filename or self._path}: {exc.strerror or exc}"
             return False
         if signature == self._signature:
             return False
@@ -340,11 +227,12 @@ class Router:
         from fleetui.config.fleetfile import load_fleet
 
         try:
-            config = _compile(load_fleet(self._path))
+            config = compile_fleet(load_fleet(self._path), self.routers_dir)
+            self._signature = signature[:1] + file_signature(config.router_files)
         except Exception as exc:  # a bad edit of any kind must never stop the app's routing
             self.reload_error = str(exc)
             return False
-        _carry_over_outcomes(self._state[0], config)
+        carry_over_outcomes(self._state[0], config)
         self._state = self._with_availability(config)
         self.reload_error = None
         self.reloads += 1
@@ -376,15 +264,7 @@ class Router:
         if self._path is not None and started - self._checked >= self.check_interval_s:
             self._maybe_reload(started)
         config, available = self._state
-        if complexity is None:
-            tier, confidence, signals = estimate_complexity(prompt)
-        elif complexity in COMPLEXITY_TIERS:
-            tier, confidence, signals = complexity, 1.0, ()
-        else:
-            raise ValueError(f"complexity is one of {', '.join(COMPLEXITY_TIERS)}, not {complexity!r}")
-        escalated = confidence < self.escalate_below and tier != COMPLEXITY_TIERS[-1]
-        if escalated:
-            tier = one_tier_up(tier)
+        tier, confidence, signals, escalated = self._complexity(prompt, complexity)
         if type(tags) is not tuple:
             tags = (tags,) if isinstance(tags, str) else tuple(tags)  # a lone tag, not its letters
         if hour is None and config.reads_hour:
@@ -395,56 +275,102 @@ class Router:
             "task": task, "use_case": use_case, "complexity": tier, "user": user, "tags": tags,
             "prompt_length": prompt_length, "hour": hour,
         }
-        rule: _Rule | None = None
-        candidates: list[str] = []
-        reason = ""
-        if self.strategy == "task-based":
-            rules = config.rules
-            mask = config.index.candidates(task, use_case, tier, user, tags, prompt_length)
-            while mask:  # the candidate rules, highest priority (lowest bit) first
-                low = mask & -mask
-                mask ^= low
-                candidate = rules[low.bit_length() - 1]
-                if candidate.predicate(request):
-                    candidates = [t for t in candidate.targets if t in available]
-                    if candidates:
-                        rule, reason = candidate, candidate.reason
-                        break
+        rule, candidates, reason, learned = self._by_rules(config, available, request, prompt)
         if rule is None:
             candidates, reason = self._without_rule(config, available, request)
-        strategy: str = self.strategy
-        ab_name: str | None = None
-        if user is not None and (config.ab_tests or self.ab_tests):
-            rule_name = rule.name if rule else None
-            for test in (*config.ab_tests, *self.ab_tests):
-                if test.rule is None or test.rule == rule_name:
-                    arm = test.assign(user)
-                    if arm in available:
-                        candidates = [arm, *(c for c in candidates if c != arm)]
-                        reason = f"A/B test {test.name}: arm {arm} for this user; {reason}"
-                        strategy, ab_name = f"ab:{test.name}", test.name
-                    break
-        if override is not None:
-            if override not in config.models:
-                raise ValueError(f"cannot pin unknown model {override!r}")
-            routed = f"routing picks {candidates[0]}: {reason}" if candidates else "routing finds no model"
-            reason = f"pinned by the caller ({routed})"
-            candidates = [override, *(c for c in candidates if c != override)]
-        elif not candidates:
-            excluded = {m.id: "disabled" if not m.enabled else self._health.get(m.id, "unavailable")
-                        for m in config.models.values() if m.id not in available}
-            raise NoRoute("no enabled, healthy model in the fleet can take this request ("
-                          + ", ".join(f"{k}: {v}" for k, v in excluded.items()) + ")", excluded)
+        candidates, reason, strategy, ab_name = self._ab_split(config, available, user, rule, candidates, reason)
+        candidates, reason = self._pin(config, override, candidates, reason, available)
         chosen = config.models[candidates[0]]
         learned_as = use_case or task or "general"
         decision = RouteDecision(
             chosen.id, chosen.model, config.endpoints[chosen.id], tuple(candidates[1:]),
             rule.name if rule else None, reason, round(confidence, 3), strategy, tier, escalated,
             signals, (time.perf_counter() - started) * 1e6, f"{self._id_prefix}{next(self._ids):x}",
-            learned_as, ab_name, override is not None, chosen.provider, prompt_length,
+            learned_as, ab_name, override is not None, chosen.provider, prompt_length, learned,
         )
+        self._remember(decision)
+        return decision
+
+    def _complexity(self, prompt: str, complexity: str | None) -> tuple[str, float, tuple[str, ...], bool]:
+        if complexity is None:
+            tier, confidence, signals = estimate_complexity(prompt)
+        elif complexity in COMPLEXITY_TIERS:
+            tier, confidence, signals = complexity, 1.0, ()
+        else:
+            raise ValueError(f"complexity is one of {', '.join(COMPLEXITY_TIERS)}, not {complexity!r}")
+        escalated = confidence < self.escalate_below and tier != COMPLEXITY_TIERS[-1]
+        return (one_tier_up(tier) if escalated else tier), confidence, tuple(signals), escalated
+
+    def _by_rules(
+        self, config: CompiledFleet, available: frozenset[str], request: Mapping[str, Any], prompt: str
+    ) -> tuple[CompiledRule | None, list[str], str, LearnedChoice | None]:
+        """The first matching rule with an available model: its candidates in order, and why."""
+        if self.strategy != "task-based":
+            return None, [], "", None
+        rules = config.rules
+        mask = config.index.candidates(request["task"], request["use_case"], request["complexity"],
+                                       request["user"], request["tags"], request["prompt_length"])
+        while mask:  # the candidate rules, highest priority (lowest bit) first
+            low = mask & -mask
+            mask ^= low
+            rule = rules[low.bit_length() - 1]
+            if not rule.predicate(request):
+                continue
+            candidates = [t for t in rule.targets if t in available]
+            if not candidates:
+                continue
+            budget, degrade = self.budget, rule.budget_degrade
+            avoid = budget.over("critical") - config.never_blocked if degrade and budget.per_model else frozenset()
+            learned, reason = None, rule.reason
+            if rule.learned is not None:
+                category = request["use_case"] or request["task"] or ""
+                ordered, learned = rule.learned.choose(prompt, category, available, budget.steps if degrade else 0)
+                candidates = ordered + [t for t in candidates if t not in ordered]
+                reason = self._learned_reason(rule, learned)
+            if avoid:  # degrade, not block: a model past its own budget goes behind the others
+                candidates.sort(key=lambda m: m in avoid)
+            return rule, candidates, reason, learned
+        return None, [], "", None
+
+    @staticmethod
+    def _learned_reason(rule: CompiledRule, learned: LearnedChoice) -> str:
+        stepped = f", {learned.step} budget step(s) cheaper" if learned.step else ""
+        return (f"{rule.reason}; learned:{learned.router} at {learned.target} "
+                f"({learned.threshold}{stepped})")
+
+    def _ab_split(
+        self, config: CompiledFleet, available: frozenset[str], user: str | None, rule: CompiledRule | None,
+        candidates: list[str], reason: str,
+    ) -> tuple[list[str], str, str, str | None]:
+        if user is None or not (config.ab_tests or self.ab_tests):
+            return candidates, reason, self.strategy, None
+        rule_name = rule.name if rule else None
+        for test in (*config.ab_tests, *self.ab_tests):
+            if test.rule is None or test.rule == rule_name:
+                arm = test.assign(user)
+                if arm in available:
+                    candidates = [arm, *(c for c in candidates if c != arm)]
+                    return candidates, f"A/B test {test.name}: arm {arm} for this user; {reason}", f"ab:{test.name}", test.name
+                break
+        return candidates, reason, self.strategy, None
+
+    def _pin(self, config: CompiledFleet, override: str | None, candidates: list[str], reason: str,
+             available: frozenset[str]) -> tuple[list[str], str]:
+        if override is not None:
+            if override not in config.models:
+                raise ValueError(f"cannot pin unknown model {override!r}")
+            routed = f"routing picks {candidates[0]}: {reason}" if candidates else "routing finds no model"
+            return [override, *(c for c in candidates if c != override)], f"pinned by the caller ({routed})"
+        if not candidates:
+            excluded = {m.id: "disabled" if not m.enabled else self._health.get(m.id, "unavailable")
+                        for m in config.models.values() if m.id not in available}
+            raise NoRoute("no enabled, healthy model in the fleet can take this request ("
+                          + ", ".join(f"{k}: {v}" for k, v in excluded.items()) + ")", excluded)
+        return candidates, reason
+
+    def _remember(self, decision: RouteDecision) -> None:
         recent = self._recent
-        recent[decision.decision_id] = (learned_as, chosen.id, ab_name)
+        recent[decision.decision_id] = (decision.use_case, decision.model_id, decision.ab_test)
         if len(recent) >= _REMEMBERED:
             self._older, self._recent = recent, {}
         if self.on_decision is not None:
@@ -452,10 +378,9 @@ class Router:
                 self.on_decision(decision)
             except Exception:  # logging a decision must never break routing
                 self.log_errors += 1
-        return decision
 
     def _without_rule(
-        self, config: _Config, available: frozenset[str], request: Mapping[str, Any]
+        self, config: CompiledFleet, available: frozenset[str], request: Mapping[str, Any]
     ) -> tuple[list[str], str]:
         if self.strategy == "adaptive":  # a fresh draw every time: nothing to keep
             models = [m for m in config.models.values() if m.id in available]
@@ -478,7 +403,7 @@ class Router:
         return ordered, reason
 
     def _order_without_rule(
-        self, config: _Config, available: frozenset[str], request: Mapping[str, Any]
+        self, config: CompiledFleet, available: frozenset[str], request: Mapping[str, Any]
     ) -> tuple[list[str], str]:
         models = [m for m in config.models.values() if m.id in available]
         if not models:
@@ -493,59 +418,3 @@ class Router:
             fill = [m for m in ordered if m not in default][:_FILL]
             return default + fill, f"no rule matched: role {DEFAULT_ROLE}"
         return ordered[: 1 + _FILL], f"no rule matched: {why}"
-
-    # -- learning from outcomes --------------------------------------------------------------
-
-    def learn_from_store(self, db_path: str | os.PathLike[str] | None = None, *, days: int = 30,
-                         weight: int = 50) -> int:
-        """Start the adaptive strategy from the outcomes fleetui has logged, not from nothing.
-
-        Per use case (and per task) and model, the success rate of the last `days` counts as at
-        most `weight` outcomes, so history decides the first draws while fresh outcomes
-        (`record_outcome`) still move the belief. Returns how many (use case, model) pairs it
-        learned; 0 when the database does not exist yet.
-        """
-        from fleetui import clock, locations
-        from fleetui.store import Store, analytics
-
-        path = Path(db_path) if db_path is not None else locations.default_db()
-        if not path.exists():
-            return 0
-        since_day = clock.window_start_day(days)
-        learned = 0
-        with Store.open(path) as store:
-            by_use_case = analytics.outcomes_by(store, "use_case", since_day)
-            # A task named like a use case ("coding") holds the same calls: counted once.
-            use_cases = {row[0] for row in by_use_case}
-            rows = by_use_case + [r for r in analytics.outcomes_by(store, "task", since_day) if r[0] not in use_cases]
-        for key, model_id, calls, errors in rows:
-            if calls <= 0:
-                continue
-            scale = min(1.0, weight / calls)
-            self._sampler.add_history(key, model_id, (calls - errors) * scale, errors * scale)
-            learned += 1
-        return learned
-
-    def record_outcome(
-        self, decision: RouteDecision | str | tuple[str, str], success: bool, quality: float | None = None
-    ) -> bool:
-        """What happened with a routed request: feeds the adaptive strategy and A/B tests.
-
-        `decision` is the RouteDecision, its decision_id (recent decisions are remembered), or a
-        (use_case, model_id) pair. `quality` in 0..1 counts as that fraction of a success.
-        Returns False when a decision id is no longer remembered (nothing is recorded).
-        """
-        if isinstance(decision, RouteDecision):
-            use_case, model_id, ab_name = decision.use_case, decision.model_id, decision.ab_test
-        elif isinstance(decision, str):
-            remembered = self._recent.get(decision) or self._older.get(decision)
-            if remembered is None:
-                return False
-            use_case, model_id, ab_name = remembered
-        else:
-            (use_case, model_id), ab_name = decision, None
-        self._sampler.record(use_case, model_id, success, quality)
-        for test in self.all_ab_tests():
-            if test.name == ab_name and model_id in test.arms:
-                test.record(model_id, success, quality)
-        return True

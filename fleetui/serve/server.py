@@ -65,6 +65,7 @@ def build_gateway(fleet: Fleet, options: ServeOptions, *, transport: Any = None)
     else:
         router = Router(fleet, on_decision=log_decision)
     router.watch_health(db_path)  # probes by `fleetui probe --watch` or the app; none yet is fine
+    router.watch_budget(db_path)  # past warn or critical, learned rules step down to cheaper models
     settings = GatewaySettings(token=options.token, loopback=is_loopback(options.host),
                                write_status_file=options.write_status_file)
     url = f"http://{options.host}:{options.port}"

@@ -1,0 +1,245 @@
+"""`fleetui router train|eval|show`: a router learned from the store's labelled calls.
+
+`train` fits per-model quality predictors on calls with a quality signal (user feedback, the
+replay judge's scores, or an imported quality field; or a JSONL file with --calls), holds out a
+share of the prompts, calibrates the price weight for each profile there, and saves
+`<NAME>.router.json` beside the fleet file. A rule then routes with it: `learned = "NAME"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fleetui.cli.context import CliContext, CliError
+
+if TYPE_CHECKING:
+    from fleetui.routing.learned.fileformat import SavedRouter
+    from fleetui.routing.learned.samples import Sample, SampleChecker
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "router", help="train, measure and show learned routers (router train|eval|show)",
+        description="Learned routing. `train [NAME]` fits a router on labelled calls and saves NAME.router.json "
+        "beside the fleet file (NAME defaults to 'default'); `eval NAME` prints its held-out figures beside "
+        "random routing, the best single model, a per-category table and the oracle; `show NAME` what it "
+        "was trained on. Reference it from a rule: learned = \"NAME\", quality_target = \"95% of MODEL\".")
+    parser.add_argument("action", choices=["train", "eval", "show"])
+    parser.add_argument("name", nargs="?", default="default", help="the router's name (default: default)")
+    parser.add_argument("--since", default="30d", help="labelled calls since (7d, 24h, 2026-11-01; default 30d)")
+    parser.add_argument("--models", help="comma-separated model ids to choose among (default: every labelled model)")
+    parser.add_argument("--quality", choices=["feedback", "judge", "field"], default="feedback",
+                        help="the quality signal: user feedback, replay judge scores, or an imported quality field")
+    parser.add_argument("--calls", type=Path, help="learn from this JSONL file instead of the store "
+                        "(each line: prompt_id, prompt, model, quality 0..1, cost_usd, optional category)")
+    parser.add_argument("--reference", help="the model quality targets are shares of (default: the best on training data)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
+    parser.add_argument("--out", type=Path, help="where to save (default: NAME.router.json beside the fleet file)")
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.routing.learned.fileformat import RouterFileError, check_name, load
+
+    try:
+        check_name(args.name)
+        if args.action == "train":
+            return _train(args, ctx)
+        saved = load(args.out or _path(ctx, args.name, writing=False))
+    except RouterFileError as exc:
+        raise CliError(str(exc), exit_code=1) from None
+    if args.json:
+        ctx.print_json(saved.meta if args.action == "eval" else _summary(saved))
+    elif args.action == "eval":
+        print_evaluation(saved.meta["metrics"], saved.meta["calibration"])
+        print_recommendation(saved, _max_drop(ctx))
+    else:
+        print_summary(saved)
+    return 0
+
+
+def _path(ctx: CliContext, name: str, *, writing: bool) -> Path:
+    from fleetui.routing.learned.fileformat import path_for
+
+    source = ctx.own_fleet_source() if writing else ctx.fleet_source()
+    return path_for(source.path, name)
+
+
+def labelled_samples(args: argparse.Namespace, ctx: CliContext) -> tuple[list[Sample], SampleChecker, dict[str, Any]]:
+    """The labelled calls a command learns from, with what was left out, or one clear error."""
+    from fleetui.routing.learned.samples import DataError, SampleChecker, read_calls
+
+    if args.calls is not None:
+        checker = SampleChecker(str(args.calls))
+        try:
+            samples = read_calls(args.calls, checker)
+        except DataError as exc:
+            raise CliError(str(exc)) from None
+        return samples, checker, {"source": f"file {args.calls.name}"}
+    from fleetui.routing.learned.store_data import samples_from_store
+    from fleetui.clock import parse_since, utc_day
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        raise CliError(f"--since: {exc}") from None
+    if not ctx.db_path().exists():
+        raise CliError(f"{ctx.db_path()}: no database yet, so no logged calls to learn from")
+    checker = SampleChecker("the store")
+    samples = samples_from_store(ctx.store(), args.quality, since, checker)
+    from fleetui import clock
+
+    window = {"since": utc_day(since), "until": utc_day(clock.now())}
+    return samples, checker, {"source": f"store ({args.quality})", **window}
+
+
+def _train(args: argparse.Namespace, ctx: CliContext) -> int:
+    from fleetui.routing.learned.fileformat import dumps, save
+    from fleetui.routing.learned.samples import DataError
+    from fleetui.routing.learned.train import train_router
+
+    samples, checker, data = labelled_samples(args, ctx)
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    path = args.out or _path(ctx, args.name, writing=True)
+    try:
+        saved = train_router(samples, name=args.name, models=models, reference=args.reference, seed=args.seed,
+                             data={**data, "left_out": checker.summary() or None})
+    except DataError as exc:
+        extra = f" ({checker.summary()})" if checker.rejected else ""
+        raise CliError(f"{exc}{extra}", exit_code=1) from None
+    if models is None and args.calls is None and ctx.fleet_source().path.exists():
+        unknown = [m for m in saved.model.models if m not in {x.id for x in ctx.fleet().models}]
+        if unknown:
+            print(f"note: {', '.join(unknown)} not in the fleet: rules cannot route to them (retrain with --models)")
+    save(path, saved)
+    if args.json:
+        ctx.print_json({"path": str(path), **saved.meta})
+        return 0
+    for line in (checker.summary(), checker.id_problem()):
+        if line:
+            print(f"warning: {line}")
+    d = saved.meta["data"]
+    print(f"trained {args.name!r} on {d['train_prompts']} prompts of {len(saved.model.models)} models "
+          f"({d['source']}); held out {d['calibration_prompts']} to calibrate + {d['test_prompts']} to measure; "
+          f"{saved.meta['train_seconds']} s")
+    print_evaluation(saved.meta["metrics"], saved.meta["calibration"])
+    print_recommendation(saved, _max_drop(ctx))
+    print(f"saved {path} ({len(dumps(saved)) / 1024:.0f} KiB); use it in a rule: learned = \"{args.name}\"")
+    return 0
+
+
+def _max_drop(ctx: CliContext) -> float:
+    try:
+        return float(ctx.fleet().recommendations.max_quality_drop_pct)
+    except CliError:  # no fleet file: the fleet's default limit
+        return 5.0
+
+
+def recommendation(saved: SavedRouter, max_drop_pct: float) -> dict[str, Any] | None:
+    """The cheapest calibrated target within the fleet's `max_quality_drop_pct`, whose quality
+    interval on held-out prompts stays within it too; None when none does."""
+    floor = 1 - max_drop_pct / 100
+    # The test half never chose λ: its figure must stay within the limit too.
+    on_test = {p["share"]: p for p in saved.meta["metrics"]["router"]}
+    for c in sorted(saved.meta["calibration"], key=lambda c: c["share"]):
+        tested = on_test.get(c["share"], {}).get("quality_share")
+        if (c["share"] >= floor - 1e-9 and c["price_weight"] is not None and c["quality_share_ci"][0] >= floor - 1e-9
+                and tested is not None and tested >= floor - 1e-9):
+            return {**c, "test": on_test[c["share"]]}
+    return None
+
+
+def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
+    c = recommendation(saved, max_drop_pct)
+    d = saved.meta["data"]
+    if c is None:
+        print(f"recommendation: none — no calibrated target keeps quality within max_quality_drop_pct = "
+              f"{max_drop_pct:g}% on both halves of the held-out prompts (the 95% interval included)")
+        return
+    low, high = c["cost_share_ci"]
+    print(f"recommendation (within max_quality_drop_pct = {max_drop_pct:g}%): quality_target = "
+          f"\"{c['share']:.0%} of {c['reference']}\" costs {_pct(c['cost_share'])} [{_pct(low)}, {_pct(high)}] of "
+          f"sending every call to {c['reference']}, quality {_pct(c['quality_share_ci'][0])}–{_pct(c['quality_share_ci'][1])} "
+          f"of it (measured apart: {_pct(c['test']['cost_share'])} at {_pct(c['test']['quality_share'])} on "
+          f"{d['test_prompts']} more); evidence: {d['calibration_prompts']} held-out prompts, {d['source']}"
+          + (f" since {d['since']}" if d.get("since") else ""))
+
+
+def learned_recommendations(ctx: CliContext) -> list[dict[str, Any]]:
+    """For each learned router the fleet's rules use: its recommendation within the fleet's
+    `max_quality_drop_pct` and the evidence, or why there is none (`fleetui savings`)."""
+    from fleetui.routing.learned.fileformat import RouterFileError, load, path_for
+
+    fleet = ctx.fleet()
+    out: list[dict[str, Any]] = []
+    for name in dict.fromkeys(r.learned for r in fleet.rules if r.learned and r.enabled):
+        assert name is not None
+        try:
+            saved = load(path_for(ctx.fleet_source().path, name))
+        except RouterFileError as exc:
+            out.append({"router": name, "recommendation": None, "problem": str(exc)})
+            continue
+        found = recommendation(saved, fleet.recommendations.max_quality_drop_pct)
+        out.append({"router": name, "recommendation": found, "data": saved.meta["data"]})
+    return out
+
+
+def _summary(saved: SavedRouter) -> dict[str, Any]:
+    return {"name": saved.name, "models": saved.model.models, "default_reference": saved.default_reference,
+            "data": saved.meta["data"], "trained_at": saved.meta["trained_at"], "profiles": saved.meta["profiles"],
+            "curves": saved.meta["curves"]}
+
+
+def print_summary(saved: SavedRouter) -> None:
+    import time
+
+    d = saved.meta["data"]
+    print(f"router {saved.name!r}: {len(saved.model.models)} models, trained "
+          f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(saved.meta['trained_at']))} UTC on {d['source']}"
+          + (f" from {d['since']} to {d['until']}" if d.get("since") else "") + f", {d['prompts']} prompts")
+    for model, cost in zip(saved.model.models, saved.model.typical_cost, strict=True):
+        print(f"  {model}: ${cost:.6f} a call on average")
+    curve = saved.meta["curves"].get(saved.default_reference, {})
+    print(f"price weight per target share of {saved.default_reference}'s quality: "
+          + ", ".join(f"{float(k):.0%} → {'—' if v is None else f'{v:g}'}" for k, v in curve.items()))
+    print("profiles: " + ", ".join(f"{k} = {v:.0%}" for k, v in saved.meta["profiles"].items()))
+
+
+def print_evaluation(metrics: dict[str, Any], calibration: list[dict[str, Any]]) -> None:
+    """Cost at 90/95/99% of the reference model's quality, held-out prompts, beside baselines."""
+    ref = metrics["reference"]
+    print(f"on held-out prompts, cost as a share of sending every prompt to {ref} (quality reached in brackets):")
+    print(f"  {'target':>7}  {'router':>15}  {'category table':>15}  {'random':>7}  {'best single':>28}  {'oracle':>7}")
+    for i, target in enumerate(metrics["router"]):
+        router, table = target, metrics["category_table"][i]
+        single = metrics["best_single"][i]
+
+        def cell(point: dict[str, Any]) -> str:
+            return f"{_pct(point['cost_share'])} ({_pct(point['quality_share'])})"
+
+        print(f"  {target['share']:>7.0%}  {cell(router):>15}  {cell(table):>15}  {_pct(metrics['random'][i]['cost_share']):>7}"
+              f"  {_pct(single['cost_share']) + ' ' + single['model'][:22]:>28}  {_pct(metrics['oracle'][i]['cost_share']):>7}")
+    apgr = metrics.get("apgr")
+    if apgr:
+        print(f"  APGR {ref} vs {metrics['weak']}: router {apgr['router']:.3f}, oracle {apgr['oracle']:.3f}, "
+              f"random {apgr['random']:.3f}")
+    at_cost = metrics.get("at_best_single_cost")
+    if at_cost:
+        print(f"  at the cost of the best single model ({at_cost['model']}): router quality "
+              f"{_pct(at_cost['quality_share'])} of it at {_pct(at_cost['cost_share'])} of its cost")
+    print("calibrated price weights (chosen on the calibration half; 95% bootstrap intervals):")
+    for c in calibration:
+        weight = "none reaches it" if c["price_weight"] is None else f"λ = {c['price_weight']:g}"
+        ci = c["price_weight_ci"]
+        print(f"  {c['share']:.0%} of {c['reference']}: {weight}"
+              + (f" [{ci[0]:g}, {ci[1]:g}]" if ci else "")
+              + f"; quality {_pct(c['quality'] / c['reference_quality'] if c['reference_quality'] else None)}"
+              f" [{_pct(c['quality_share_ci'][0])}, {_pct(c['quality_share_ci'][1])}] at cost "
+              f"{_pct(c['cost_share'])} [{_pct(c['cost_share_ci'][0])}, {_pct(c['cost_share_ci'][1])}]")
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
