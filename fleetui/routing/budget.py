@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-
     from fleetui.analysis.costs import CostReport
     from fleetui.config.schema import Fleet
     from fleetui.store import Store
