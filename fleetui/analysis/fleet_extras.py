@@ -7,6 +7,7 @@ nothing that can be counted.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from fleetui.config.schema import Fleet, Model
@@ -24,20 +25,34 @@ def is_standby(model: Model) -> bool:
 
 @dataclass(frozen=True)
 class Quality:
-    """Users' feedback on a model's answers (0–1 mean), with how many calls it rests on."""
+    """A model's quality (0–1): the mean of every label it has — users' feedback on its calls
+    and the replay judge's scores of its answers — with how many of each it rests on."""
 
-    score: float | None  # None: no feedback in the window
-    n: int
+    score: float | None  # None: neither feedback nor judged answers in the window
+    rated: int  # calls with user feedback
+    judged: int  # replayed answers the judge scored
+
+    @property
+    def n(self) -> int:
+        return self.rated + self.judged
 
 
 def quality_by_model(store: Store, since_day: str) -> dict[str, Quality]:
-    """Mean feedback score per model since `since_day` (from the daily rollups)."""
-    out = {}
+    """Quality per model since `since_day`: feedback from the daily rollups, judged answers from
+    the replay store, one mean over both (each label counts once)."""
+    from fleetui.store.verification import judged_answers
+
+    sums: dict[str, list[float]] = {}  # model → [feedback sum, feedback n, judged sum, judged n]
     for row in store.totals("model", since=since_day):
-        if row.key:
-            out[row.key] = Quality(row.feedback_sum / row.feedback_count if row.feedback_count else None,
-                                   row.feedback_count)
-    return out
+        if row.key and row.feedback_count:
+            sums.setdefault(row.key, [0.0, 0, 0.0, 0])[:2] = [row.feedback_sum, row.feedback_count]
+    since_ts = dt.datetime.fromisoformat(since_day).replace(tzinfo=dt.UTC).timestamp()
+    for answer in judged_answers(store, since_ts):
+        acc = sums.setdefault(answer.model_id, [0.0, 0, 0.0, 0])
+        acc[2] += answer.score
+        acc[3] += 1
+    return {model: Quality((f_sum + j_sum) / (f_n + j_n), int(f_n), int(j_n))
+            for model, (f_sum, f_n, j_sum, j_n) in sums.items() if f_n + j_n}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from fleetui.store.verification import answers_hash  # the key judgments are stored under
+
 # Change the version whenever the rubric or the prompt changes: cached scores are keyed by it.
 RUBRIC_VERSION = "pairwise-4c-v1"
 CRITERIA = ("accuracy", "helpfulness", "clarity", "completeness")
@@ -60,15 +62,6 @@ def _contained(text: str) -> str:
     """The text with any closing tag of ours defused: an answer that writes "</answer_A>" must
     not end its own section and speak to the judge from outside it."""
     return _CLOSING_TAG.sub(lambda m: f"</ {m.group(1)}>", text)
-
-
-def answers_hash(answer_a: str, answer_b: str) -> str:
-    """Identifies an ordered pair of answers (the order is a separate key)."""
-    digest = hashlib.sha256()
-    for part in (answer_a, answer_b):
-        encoded = part.encode("utf-8", "surrogatepass")
-        digest.update(len(encoded).to_bytes(8, "big") + encoded)
-    return digest.hexdigest()[:24]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,10 @@ or a budget keeps everything it bought and the next run starts from there.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,3 +227,72 @@ def open_recommendation_for(store: Store, current_model: str, use_case: str | No
         [current_model, use_case or ""],
     ).fetchone()
     return row[0] if row else None
+
+
+def answers_hash(answer_a: str, answer_b: str) -> str:
+    """Identifies an ordered pair of answers (the order is a separate key): what a judgment is
+    stored under, so a judgment can be matched back to the two answers it scored."""
+    digest = hashlib.sha256()
+    for part in (answer_a, answer_b):
+        encoded = part.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    return digest.hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedAnswer:
+    """One replayed answer with the judge's mean score for it (0..1; the judge scores 0..100)."""
+
+    prompt_hash: str
+    model_id: str
+    score: float
+    cost_usd: float | None
+    judgments: int  # how many judgments the score averages (both orders of a pair count)
+
+
+def judged_answers(store: Store, since_ts: float | None = None,
+                   problems: list[tuple[str, str]] | None = None) -> list[JudgedAnswer]:
+    """Every judged replay answer since `since_ts`, by model: the judge's labelled data.
+
+    A judgment is matched to its two answers by `answers_hash`; one whose answers are no longer
+    stored, or that lacks a score for either, is left out and, when `problems` is given, listed
+    there as (reason, where)."""
+    since = since_ts or 0.0
+    answers: dict[str, list[tuple[str, str, float | None]]] = defaultdict(list)
+    for prompt_hash, model_id, answer, cost in store.db.execute(
+            "SELECT prompt_hash, model_id, answer, cost_usd FROM replays WHERE ts >= ? AND answer IS NOT NULL",
+            [since]).fetchall():
+        answers[prompt_hash].append((model_id, answer, cost))
+    pairs: dict[tuple[str, str], tuple[int, int]] = {}
+    for prompt_hash, listed in answers.items():
+        for i, a in enumerate(listed):
+            for j, b in enumerate(listed):
+                if i != j and a[0] != b[0]:
+                    pairs[(prompt_hash, answers_hash(a[1], b[1]))] = (i, j)
+    scores: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for prompt_hash, pair_hash, raw in store.db.execute(
+            "SELECT prompt_hash, answers_hash, scores FROM judgments WHERE ts >= ? AND overall IS NOT NULL",
+            [since]).fetchall():
+        found = pairs.get((prompt_hash, pair_hash))
+        place = f"prompt {prompt_hash[:12]}"
+        if found is None:
+            if problems is not None:
+                problems.append(("a judgment whose answers are no longer stored", place))
+            continue
+        try:
+            parsed = json.loads(raw)
+            pair_scores = (parsed["A"], parsed["B"])
+        except (ValueError, KeyError, TypeError):
+            if problems is not None:
+                problems.append(("a judgment without scores for both answers", place))
+            continue
+        for index, score in zip(found, pair_scores, strict=True):
+            if isinstance(score, int | float) and not isinstance(score, bool) and 0 <= score <= 100:
+                scores[(prompt_hash, index)].append(float(score) / 100.0)
+            elif problems is not None:
+                problems.append((f"a judge score outside 0..100 ({score!r})", place))
+    out = []
+    for (prompt_hash, index), values in scores.items():
+        model_id, _, cost = answers[prompt_hash][index]
+        out.append(JudgedAnswer(prompt_hash, model_id, sum(values) / len(values), cost, len(values)))
+    return out

@@ -140,11 +140,14 @@ class ModelDetail(Screen[None]):
     def _show_quality(self, quality: Quality | None, judged: dict[str, Any] | None) -> None:
         """Quality score and user rating (spec: the detail's performance block), "—" when none."""
         if quality is None or quality.score is None:
-            line = "[b]quality[/]: — (no user ratings in 30 days; send feedback through the shim or `fleetui serve`)"
+            line = ("[b]quality[/]: — (no user ratings or judged replays in 30 days; send feedback through the "
+                    "shim or `fleetui serve`, or verify a switch with `fleetui replay`)")
         else:
-            # One figure, as on the Fleet tab: the mean of users' ratings (0–1), with its count.
-            line = (f"[b]quality[/]: {100 * quality.score:.0f}% — mean user rating of {quality.n:,} rated "
-                    f"call{'' if quality.n == 1 else 's'} in 30 days")
+            # One figure, as on the Fleet tab: the mean of its labels (0–1), with what it rests on.
+            parts = [f"{quality.rated:,} rated call{'' if quality.rated == 1 else 's'}" if quality.rated else "",
+                     f"{quality.judged:,} judged answer{'' if quality.judged == 1 else 's'}" if quality.judged else ""]
+            line = (f"[b]quality[/]: {100 * quality.score:.0f}% — the mean of "
+                    f"{' and '.join(p for p in parts if p)} in 30 days")
         if judged is not None:
             line += f"\n[b]judged replay[/] ({judged['verdict'] or judged['status']}): {escape(judged['sentence'])}"
         self.query_one("#detail-quality", Static).update(line)

@@ -47,48 +47,21 @@ def samples_from_store(store: Store, quality: str, since_ts: float, checker: Sam
 
 
 def _judged(store: Store, since_ts: float, checker: SampleChecker) -> list[Sample]:
-    from fleetui.replay.judge import answers_hash
+    from fleetui.store.verification import judged_answers
 
-    answers: dict[str, list[tuple[str, str, float | None]]] = defaultdict(list)
-    for prompt_hash, model_id, answer, cost in store.db.execute(
-            "SELECT prompt_hash, model_id, answer, cost_usd FROM replays WHERE ts >= ? AND answer IS NOT NULL",
-            [since_ts]).fetchall():
-        answers[prompt_hash].append((model_id, answer, cost))
-    pairs: dict[tuple[str, str], tuple[int, int]] = {}
-    for prompt_hash, listed in answers.items():
-        for i, a in enumerate(listed):
-            for j, b in enumerate(listed):
-                if i != j and a[0] != b[0]:
-                    pairs[(prompt_hash, answers_hash(a[1], b[1]))] = (i, j)
-    scores: dict[tuple[str, int], list[float]] = defaultdict(list)
-    import json
-
-    for prompt_hash, pair_hash, raw in store.db.execute(
-            "SELECT prompt_hash, answers_hash, scores FROM judgments WHERE ts >= ? AND overall IS NOT NULL",
-            [since_ts]).fetchall():
-        found = pairs.get((prompt_hash, pair_hash))
-        if found is None:
-            checker.reject("a judgment whose answers are no longer stored", f"prompt {prompt_hash[:12]}")
-            continue
-        try:
-            parsed = json.loads(raw)
-            a_score, b_score = parsed["A"], parsed["B"]
-        except (ValueError, KeyError, TypeError):
-            checker.reject("a judgment without scores for both answers", f"prompt {prompt_hash[:12]}")
-            continue
-        for index, score in zip(found, (a_score, b_score), strict=True):
-            if isinstance(score, int | float) and not isinstance(score, bool):
-                scores[(prompt_hash, index)].append(float(score) / 100.0)  # the judge scores 0..100
-    texts = _prompt_texts(store, {h for h, _ in scores})
+    problems: list[tuple[str, str]] = []
+    judged = judged_answers(store, since_ts, problems)
+    for reason, place in problems:
+        checker.reject(reason, place)
+    texts = _prompt_texts(store, {a.prompt_hash for a in judged})
     out = []
-    for (prompt_hash, index), values in scores.items():
-        model_id, _, cost = answers[prompt_hash][index]
-        place = f"prompt {prompt_hash[:12]}"
-        if prompt_hash not in texts:
+    for answer in judged:
+        place = f"prompt {answer.prompt_hash[:12]}"
+        if answer.prompt_hash not in texts:
             checker.reject("no prompt text (the privacy setting kept none)", place)
             continue
-        row = {"prompt_id": prompt_hash, "prompt": texts[prompt_hash], "model": model_id,
-               "quality": sum(values) / len(values), "cost_usd": cost}
+        row = {"prompt_id": answer.prompt_hash, "prompt": texts[answer.prompt_hash], "model": answer.model_id,
+               "quality": answer.score, "cost_usd": answer.cost_usd}
         sample = checker.check(row, place)
         if sample is not None:
             out.append(sample)
