@@ -8,7 +8,7 @@ from pathlib import Path
 from fleetui import clock
 from fleetui.analysis.fleet_extras import quality_by_model
 from fleetui.store import CallRecord, Store
-from fleetui.store import verification as saved
+from fleetui.store import replays as saved
 
 
 def _answer(store: Store, prompt_hash: str, model_id: str, answer: str) -> None:

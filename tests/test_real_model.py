@@ -146,6 +146,6 @@ def test_replay_with_a_real_candidate_and_judge(llama_server: str, tmp_path: Pat
         verdict = report.rounds[0][0]
         assert report.status == "done" and verdict.attempted == 3 and verdict.error_pct == 0
         assert verdict.n + verdict.judge_failures == 3
-        assert store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'smol'").fetchone()[0] == 3
+        assert store.db.execute("SELECT COUNT(*) FROM replay_answers WHERE model_id = 'smol'").fetchone()[0] == 3
         assert store.db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0] == 6  # both orders
         assert report.sentence

@@ -19,7 +19,7 @@ from fleetui.providers import RetryPolicy
 from fleetui.replay import Replayer, ReplayError, ReplaySettings
 from fleetui.replay import judge as judge_module
 from fleetui.store import CallRecord, Store
-from fleetui.store import verification as saved
+from fleetui.store import replays as saved
 from tests.fakeproviders import FakeProviders
 
 QUESTIONS = [f"Question {i}: what is {'the capital of country ' * (1 + i % 5)}number {i}?" for i in range(12)]
@@ -439,7 +439,7 @@ def test_models_without_keys_fail_fast_or_are_left_out(
 
 def test_candidates_are_ranked_by_fit_and_health(fleet_path: Path, store: Store) -> None:
     from fleetui.replay.candidates import rounds
-    from fleetui.store.verification import past_prompts
+    from fleetui.store.replays import past_prompts
 
     fleet = load_fleet(fleet_path)
     prompts = past_prompts(store, "big", "qa", 0).prompts
@@ -470,7 +470,7 @@ def test_ctrl_c_in_the_cli_keeps_what_was_paid_for(fleet_path: Path, store: Stor
     deadline = time.monotonic() + 120  # generous: the child imports fleetui first, slowly under load
 
     def judged() -> int:  # answers and scores the child has stored: what Ctrl+C must keep
-        return int(store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'slowpoke'").fetchone()[0])
+        return int(store.db.execute("SELECT COUNT(*) FROM replay_answers WHERE model_id = 'slowpoke'").fetchone()[0])
 
     # Wait on the state the test is about (something paid for is stored), not on request counts:
     # under load a judge request can be in flight long before its score is written.
@@ -485,7 +485,7 @@ def test_ctrl_c_in_the_cli_keeps_what_was_paid_for(fleet_path: Path, store: Stor
     assert "run the same command again to continue" in err
     run = saved.runs(store)[0]
     assert run["status"] == "stopped"
-    kept = store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'slowpoke'").fetchone()[0]
+    kept = store.db.execute("SELECT COUNT(*) FROM replay_answers WHERE model_id = 'slowpoke'").fetchone()[0]
     assert kept >= 1
     finished = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=180)
     report = json.loads(finished.stdout)
@@ -539,5 +539,5 @@ def test_an_unreachable_judge_is_not_cached_as_a_verdict(fleet_path: Path, store
     verdict = report.rounds[0][0]
     assert verdict.n == 0 and verdict.judge_failures == 5 and not verdict.passed
     assert store.db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0] == 0  # asked again next time
-    assert store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'tiny-good'").fetchone()[0] == 5
-    assert store.db.execute("SELECT DISTINCT finish_reason FROM replays").fetchall() == [("stop",)]
+    assert store.db.execute("SELECT COUNT(*) FROM replay_answers WHERE model_id = 'tiny-good'").fetchone()[0] == 5
+    assert store.db.execute("SELECT DISTINCT finish_reason FROM replay_answers").fetchall() == [("stop",)]

@@ -15,7 +15,7 @@ from fleetui.replay import checks
 from fleetui.replay.decide import Pair, assess, sentence, t_quantile
 from fleetui.replay.judge import CRITERIA, JudgeReplyError, answers_hash, parse_scores
 from fleetui.replay.sample import stratified_sample
-from fleetui.store.verification import PastPrompt
+from fleetui.store.replays import PastPrompt
 
 # -- judge replies ---------------------------------------------------------------------------
 

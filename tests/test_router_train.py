@@ -191,7 +191,7 @@ def test_train_from_the_stores_feedback_and_judge_scores(tmp_path: Path, capsys:
 
     from fleetui.replay.judge import answers_hash
     from fleetui.store import CallRecord, Store
-    from fleetui.store import verification as saved
+    from fleetui.store import replays as saved
 
     db, fleet = tmp_path / "fleetui.db", tmp_path / "fleet.toml"
     fleet.write_text((Path(__file__).parent.parent / "sample_fleet.toml").read_text())

@@ -21,7 +21,7 @@ from fleetui.store import store as store_module
 from fleetui.store.migrations import SCHEMA_VERSION
 
 TABLES = {"calls", "rollup_daily", "probes", "use_cases", "rankings", "recommendations",
-          "replays", "judgments", "counters"}
+          "replay_answers", "replay_runs", "judgments", "counters"}
 
 
 def test_migrates_an_empty_file_once(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ class Quality:
 def quality_by_model(store: Store, since_day: str) -> dict[str, Quality]:
     """Quality per model since `since_day`: feedback from the daily rollups, judged answers from
     the replay store, one mean over both (each label counts once)."""
-    from fleetui.store.verification import judged_answers
+    from fleetui.store.replays import judged_answers
 
     sums: dict[str, list[float]] = {}  # model → [feedback sum, feedback n, judged sum, judged n]
     for row in store.totals("model", since=since_day):

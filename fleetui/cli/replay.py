@@ -43,13 +43,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--replay-current", action="store_true",
                         help="answer again on the current model instead of reusing its logged answers")
-    parser.add_argument("--list", action="store_true", help="list past verification runs and exit")
+    parser.add_argument("--list", action="store_true", help="list past replay runs and exit")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    from fleetui.store import verification as saved
+    from fleetui.store import replays as saved
 
     store = ctx.store()
     if args.list:
@@ -154,7 +154,7 @@ def _list(ctx: CliContext, runs: list[dict[str, Any]], as_json: bool) -> int:
         ctx.print_json(runs)
         return 0
     if not runs:
-        print("No verification runs yet. Try: fleetui replay --current MODEL --use-case USE_CASE")
+        print("No replay runs yet. Try: fleetui replay --current MODEL --use-case USE_CASE")
         return 0
     for r in runs:
         print(f"{r['run_id']}  {r['status']:<8} {r['verdict'] or '':<13} {r['current_model']}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from fleetui.config.schema import Fleet, Model
 from fleetui.pricing import Pricer, estimate_tokens
-from fleetui.store.verification import PastPrompt
+from fleetui.store.replays import PastPrompt
 
 # Upper bounds of each band, as the candidate's cost / the current model's cost.
 BANDS: tuple[tuple[str, float], ...] = (("budget", 0.10), ("value", 0.35), ("near", 1.0))

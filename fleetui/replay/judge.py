@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fleetui.store.verification import answers_hash  # the key judgments are stored under
+from fleetui.store.replays import answers_hash  # the key judgments are stored under
 
 # Change the version whenever the rubric or the prompt changes: cached scores are keyed by it.
 RUBRIC_VERSION = "pairwise-4c-v1"

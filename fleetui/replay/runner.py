@@ -38,8 +38,8 @@ from fleetui.replay.decide import Pair, Verdict, assess, sentence
 from fleetui.replay.sample import stratified_sample
 from fleetui.probes import fleet_health
 from fleetui.store import Store, analytics
-from fleetui.store import verification as saved
-from fleetui.store.verification import PastPrompt
+from fleetui.store import replays as saved
+from fleetui.store.replays import PastPrompt
 
 
 JUDGE_MAX_TOKENS = 400  # the scores JSON is ~60 tokens; room for a judge that explains first

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from fleetui.store.verification import PastPrompt
+from fleetui.store.replays import PastPrompt
 
 STRATA = 3
 

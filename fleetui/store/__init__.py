@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from fleetui.store.store import Grouping, Store, StoreError, Totals
 
 _LAZY = {"Grouping", "Store", "StoreError", "Totals"}
-_SUBMODULES = {"analytics", "histogram", "rankings", "recommendations", "routed", "usage", "use_cases", "verification"}
+_SUBMODULES = {"analytics", "histogram", "rankings", "recommendations", "replays", "routed", "usage", "use_cases"}
 
 __all__ = [
     "CallRecord", "Grouping", "ProbeRecord", "Store", "StoreError", "Totals", "TrialRecord", "new_call_id",

@@ -247,9 +247,16 @@ def _step_11_trials(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_trials_model_id_ts ON trials (model_id, ts)")
 
 
+def _step_12_replay_names(db: sqlite_utils.Database) -> None:
+    """One name for what `fleetui replay` keeps: a verification run is a replay run
+    (`replay_runs`), a paid-for answer a replay answer (`replay_answers`)."""
+    db.execute("ALTER TABLE verifications RENAME TO replay_runs")
+    db.execute("ALTER TABLE replays RENAME TO replay_answers")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
     _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals, _step_8_shared,
-    _step_9_gateway_overhead, _step_10_provider_names, _step_11_trials,
+    _step_9_gateway_overhead, _step_10_provider_names, _step_11_trials, _step_12_replay_names,
 )
 SCHEMA_VERSION = len(STEPS)

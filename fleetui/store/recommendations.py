@@ -43,6 +43,6 @@ def recommendation_verifications(store: Store) -> dict[str, tuple[str, str, bool
     """Recommendation id → (run id, sentence, verified) of the replay run linked to it."""
     rows = store.db.execute(
         """SELECT r.id, v.run_id, v.sentence, v.verdict FROM recommendations r
-           JOIN verifications v ON v.run_id = r.verified_by"""
+           JOIN replay_runs v ON v.run_id = r.verified_by"""
     ).fetchall()
     return {rec_id: (run_id, sentence or "", verdict == "verified") for rec_id, run_id, sentence, verdict in rows}

@@ -122,7 +122,7 @@ class ModelDetail(Screen[None]):
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         from fleetui.probes import model_status
-        from fleetui.store import verification
+        from fleetui.store import replays
 
         with self.session.store() as store:
             day = clock.utc_today()
@@ -132,7 +132,7 @@ class ModelDetail(Screen[None]):
             probes = store.recent_probes(self.model_id, 5)
             errors = store.recent_errors(self.model_id, 5)
             quality = quality_by_model(store, month_ago).get(self.model_id)
-            judged = next((r for r in verification.runs(store, limit=50)
+            judged = next((r for r in replays.runs(store, limit=50)
                            if self.model_id in (r["current_model"], r["chosen_model"]) and r["sentence"]), None)
         self.app.call_from_thread(self._show, by_task, month, probes, errors, model_status(probes))
         self.app.call_from_thread(self._show_quality, quality, judged)

@@ -136,7 +136,7 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
 
     def action_verify_rec(self) -> None:
         from fleetui.replay import ReplaySettings
-        from fleetui.tui.verify import VerifyScreen
+        from fleetui.tui.replay_dialog import ReplayDialog
 
         rec = self._selected()
         if rec is None:
@@ -153,7 +153,7 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
             if ran:
                 self.reload(force=True)
 
-        self.app.push_screen(VerifyScreen(self.session, settings, rec.title, self.replayer_options), finished)
+        self.app.push_screen(ReplayDialog(self.session, settings, rec.title, self.replayer_options), finished)
 
 
 def _status(rec: Recommendation) -> str:

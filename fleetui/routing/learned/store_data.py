@@ -47,7 +47,7 @@ def samples_from_store(store: Store, quality: str, since_ts: float, checker: Sam
 
 
 def _judged(store: Store, since_ts: float, checker: SampleChecker) -> list[Sample]:
-    from fleetui.store.verification import judged_answers
+    from fleetui.store.replays import judged_answers
 
     problems: list[tuple[str, str]] = []
     judged = judged_answers(store, since_ts, problems)

@@ -1,5 +1,5 @@
 """What replay and verification keep: paid-for answers and judge scores (a cache that is never
-paid for twice), the past prompts to replay, and one row per verification run.
+paid for twice), the past prompts to replay, and one row per replay run (what verifies a switch).
 
 Rows are written one at a time, as soon as they are paid for, so that a run stopped by Ctrl+C
 or a budget keeps everything it bought and the next run starts from there.
@@ -108,7 +108,7 @@ def cached_answer(store: Store, prompt_hash: str, model_id: str, params_hash: st
                   model_version: str) -> dict[str, Any] | None:
     row = store.db.execute(
         """SELECT answer, input_tokens, output_tokens, cost_usd, latency_ms, refusal, finish_reason
-           FROM replays WHERE prompt_hash = ? AND model_id = ? AND params_hash = ? AND model_version = ?""",
+           FROM replay_answers WHERE prompt_hash = ? AND model_id = ? AND params_hash = ? AND model_version = ?""",
         [prompt_hash, model_id, params_hash, model_version],
     ).fetchone()
     if row is None:
@@ -123,7 +123,7 @@ def save_answer(store: Store, *, run_id: str, recommendation_id: str | None, pro
                 finish_reason: str | None) -> None:
     # Only answers that were paid for are kept: a failed call is tried again next time.
     store.write(lambda conn: conn.execute(
-            """INSERT OR REPLACE INTO replays (run_id, recommendation_id, ts, prompt_hash, model_id,
+            """INSERT OR REPLACE INTO replay_answers (run_id, recommendation_id, ts, prompt_hash, model_id,
                    params_hash, model_version, answer, input_tokens, output_tokens, cost_usd,
                    latency_ms, refusal, finish_reason)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -154,7 +154,7 @@ def save_judgment(store: Store, *, prompt_hash: str, answers_hash: str, judge_mo
         ))
 
 
-# -- verification runs -----------------------------------------------------------------------
+# -- replay runs -----------------------------------------------------------------------------
 
 def save_run(store: Store, run_id: str, **fields: Any) -> None:
     """Create or update a run's row; `report` may be given as a dict."""
@@ -167,7 +167,7 @@ def save_run(store: Store, run_id: str, **fields: Any) -> None:
     def work(conn: Any) -> None:
         # One statement: a run created by another process in the meantime is updated, not doubled.
         conn.execute(
-            f"INSERT INTO verifications ({', '.join(columns)}, created_ts) VALUES "
+            f"INSERT INTO replay_runs ({', '.join(columns)}, created_ts) VALUES "
             f"({', '.join('?' * len(columns))}, ?) ON CONFLICT(run_id) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in columns if c != "run_id"),
             [*(row[c] for c in columns), now],
@@ -177,19 +177,19 @@ def save_run(store: Store, run_id: str, **fields: Any) -> None:
 
 
 def run(store: Store, run_id: str) -> dict[str, Any] | None:
-    row = store.db.execute("SELECT * FROM verifications WHERE run_id = ?", [run_id]).fetchone()
+    row = store.db.execute("SELECT * FROM replay_runs WHERE run_id = ?", [run_id]).fetchone()
     return _run_row(store, row)
 
 
 def runs(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    rows = store.db.execute("SELECT * FROM verifications ORDER BY updated_ts DESC LIMIT ?", [limit]).fetchall()
+    rows = store.db.execute("SELECT * FROM replay_runs ORDER BY updated_ts DESC LIMIT ?", [limit]).fetchall()
     return [r for r in (_run_row(store, row) for row in rows) if r is not None]
 
 
 def unfinished_run(store: Store, settings_key: str) -> dict[str, Any] | None:
     """The latest run with the same settings that did not finish: running again continues it."""
     row = store.db.execute(
-        """SELECT * FROM verifications WHERE status IN ('running', 'stopped')
+        """SELECT * FROM replay_runs WHERE status IN ('running', 'stopped')
            AND json_extract(report, '$.settings_key') = ? ORDER BY updated_ts DESC LIMIT 1""",
         [settings_key],
     ).fetchone()
@@ -199,7 +199,7 @@ def unfinished_run(store: Store, settings_key: str) -> dict[str, Any] | None:
 def _run_row(store: Store, row: tuple[Any, ...] | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    out = dict(zip([c.name for c in store.db["verifications"].columns], row, strict=True))
+    out = dict(zip([c.name for c in store.db["replay_runs"].columns], row, strict=True))
     out["report"] = json.loads(out["report"] or "{}")
     return out
 
@@ -260,7 +260,7 @@ def judged_answers(store: Store, since_ts: float | None = None,
     since = since_ts or 0.0
     answers: dict[str, list[tuple[str, str, float | None]]] = defaultdict(list)
     for prompt_hash, model_id, answer, cost in store.db.execute(
-            "SELECT prompt_hash, model_id, answer, cost_usd FROM replays WHERE ts >= ? AND answer IS NOT NULL",
+            "SELECT prompt_hash, model_id, answer, cost_usd FROM replay_answers WHERE ts >= ? AND answer IS NOT NULL",
             [since]).fetchall():
         answers[prompt_hash].append((model_id, answer, cost))
     pairs: dict[tuple[str, str], tuple[int, int]] = {}

@@ -33,7 +33,7 @@ def for_the_app(message: str) -> str:
     return re.sub(r"(pass|choose another with) --judge MODEL", "pick a judge in the list above", message)
 
 
-class VerifyScreen(ModalScreen[bool]):
+class ReplayDialog(ModalScreen[bool]):
     """Dismissed with True when a run finished (the caller reloads what it shows)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="verify.close")]

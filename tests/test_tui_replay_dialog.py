@@ -13,10 +13,10 @@ from fleetui.config.fleetfile import FleetSource
 from fleetui.providers import RetryPolicy
 from fleetui.replay import ReplaySettings
 from fleetui.store import Store
-from fleetui.store import verification as saved
+from fleetui.store import replays as saved
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
-from fleetui.tui.verify import VerifyScreen
+from fleetui.tui.replay_dialog import ReplayDialog
 from tests.fakeproviders import FakeProviders
 from tests.test_replay import FLEET, _log, fake  # noqa: F401  (the scripted providers fixture)
 from tests.test_tui import SIZE, demo_session, settle  # noqa: F401  (fixture)
@@ -46,11 +46,11 @@ def replay_session(tmp_path: Path, fake: FakeProviders) -> Session:  # noqa: F81
     return Session(FleetSource(path, "--config"), db, demo=False)
 
 
-def verify_screen(session: Session) -> VerifyScreen:
+def verify_screen(session: Session) -> ReplayDialog:
     """The dialog for the test recommendation: Tiny Good in place of Big on qa, judged by Judge."""
     settings = ReplaySettings(current="big", use_case="qa", candidates=("tiny-good",), judge="judge", sample=6,
                               budget_usd=1.0, recommendation_id="rec-test")
-    return VerifyScreen(session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
+    return ReplayDialog(session, settings, "Use Tiny Good for qa", {"retry": RetryPolicy(max_retries=0)})
 
 
 async def test_verify_shows_the_plan_then_replays_with_progress(replay_session: Session) -> None:
@@ -75,7 +75,7 @@ async def test_verify_shows_the_plan_then_replays_with_progress(replay_session: 
         assert "Verification cost" in str(screen.query_one("#verify-report", Static).render())
         screen.query_one("#verify-close", Button).press()
         await pilot.pause(0.1)
-        assert not isinstance(app.screen, VerifyScreen)
+        assert not isinstance(app.screen, ReplayDialog)
     with Store.open(replay_session.db_path) as store:
         run = saved.runs(store)[0]
         assert run["recommendation_id"] == "rec-test" and run["verdict"] == "verified"
@@ -88,7 +88,7 @@ async def test_verify_can_be_cancelled_and_keeps_what_was_paid(replay_session: S
                               budget_usd=1.0, concurrency=1)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        screen = VerifyScreen(replay_session, settings, "slow one")
+        screen = ReplayDialog(replay_session, settings, "slow one")
         app.push_screen(screen)
         await pilot.pause(0.1)
         start = screen.query_one("#verify-start", Button)
@@ -103,7 +103,7 @@ async def test_verify_can_be_cancelled_and_keeps_what_was_paid(replay_session: S
         assert str(screen.query_one("#verify-close", Button).label) == "Close"
     with Store.open(replay_session.db_path) as store:
         assert saved.runs(store)[0]["status"] == "stopped"
-        assert store.db.execute("SELECT COUNT(*) FROM replays WHERE model_id = 'slowpoke'").fetchone()[0] >= 1
+        assert store.db.execute("SELECT COUNT(*) FROM replay_answers WHERE model_id = 'slowpoke'").fetchone()[0] >= 1
 
 
 async def test_verify_on_demo_data_without_keys_says_what_to_set(demo_session: Session) -> None:  # noqa: F811
@@ -118,20 +118,20 @@ async def test_verify_on_demo_data_without_keys_says_what_to_set(demo_session: S
         await pilot.press("v")
         await settle(app, pilot)
         screen = app.screen
-        assert isinstance(screen, VerifyScreen)
+        assert isinstance(screen, ReplayDialog)
         plan = str(screen.query_one("#verify-plan", Static).render())
         assert "Cannot verify" in plan and "is not set" in plan and "fleetui key set" in plan
         assert screen.query_one("#verify-start", Button).disabled
         await pilot.press("escape")
         await pilot.pause(0.1)
-        assert not isinstance(app.screen, VerifyScreen)
+        assert not isinstance(app.screen, ReplayDialog)
         # A recommendation that moves no traffic has nothing to replay.
         other = next((i for i, r in enumerate(tab.recs) if not r.can_verify), None)
         if other is not None:
             table.move_cursor(row=other)
             await pilot.press("v")
             await pilot.pause(0.1)
-            assert not isinstance(app.screen, VerifyScreen)
+            assert not isinstance(app.screen, ReplayDialog)
 
 
 async def test_the_judge_is_picked_in_the_dialog(replay_session: Session) -> None:
