@@ -8,6 +8,7 @@ import json
 import random
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -401,3 +402,29 @@ def test_labelling_by_prompt_moves_only_unlabelled_calls_in_the_period() -> None
     by_case = {t.key: t.calls for t in store.totals("use_case")}
     assert by_case == {"kept": 1, "zero": 9, "one": 10, None: 11}  # p2 unknown, the old p1 outside
     assert store.unlabelled_prompts(DAYS[0]) == ["p2"]
+
+
+def test_trials_stored_as_calls_before_move_out_of_calls_and_rollups(tmp_path: Path) -> None:
+    """Step 13: what `fleetui test` stored as calls (source fleetui-test) becomes trials, and the
+    model's rollups equal its real calls again."""
+    db = tmp_path / "old.db"
+    now = time.time()
+    with Store.open(db) as store:
+        store.insert_calls([
+            CallRecord(ts=now - 60, model_id="m", task="chat", success=True, latency_ms=800.0, cost_usd=0.01,
+                       input_tokens=10, output_tokens=5),
+            CallRecord(ts=now - 50, model_id="m", source="fleetui-test", success=False, error_type="misconfigured",
+                       latency_ms=1.0),
+            CallRecord(ts=now - 40, model_id="m", source="fleetui-test", success=True, latency_ms=300.0,
+                       cost_usd=0.002, input_tokens=3, output_tokens=2),
+        ])
+        store.db.execute("PRAGMA user_version = 12")  # as a store before the step
+    with Store.open(db) as store:
+        assert store.schema_version >= 13
+        assert store.count_calls() == 1
+        assert_rollups_equal_log(store)
+        model = store.totals("model")[0]
+        assert (model.calls, model.errors, model.cost_usd) == (1, 0, 0.01)
+        trials = list(store.db.query("SELECT ok, sent, error_type, cost_usd FROM trials ORDER BY ts"))
+    assert [(t["ok"], t["sent"], t["error_type"]) for t in trials] == [(0, 0, "misconfigured"), (1, 1, None)]
+    assert trials[1]["cost_usd"] == 0.002

@@ -254,9 +254,47 @@ def _step_12_replay_names(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE replays RENAME TO replay_answers")
 
 
+def _step_13_trials_out_of_calls(db: sqlite_utils.Database) -> None:
+    """Trials stored as calls before step 11 (source "fleetui-test": `fleetui test`, compare,
+    the app's test panel) move to `trials`, and their share of the daily rollups goes with them,
+    so a model's success, latency and cost stop counting them. A trial that failed on a missing
+    key or URL never left the machine (`sent` 0). The Prometheus totals are counters and keep
+    what they counted (a counter never goes down)."""
+    from fleetui.store import rollups
+    from fleetui.store.records import CallRecord
+
+    rows = db.execute(
+        "SELECT day, ts, source, model_id, use_case, task, success, error_type, prompt_hash, response_model, "
+        "input_tokens, output_tokens, cached_input_tokens, latency_ms, ttft_ms, cost_usd, feedback_score "
+        "FROM calls WHERE source = 'fleetui-test'"
+    ).fetchall()
+    if not rows:
+        return
+    sums: dict[rollups.RollupKey, rollups.Sums] = {}
+    for (day, ts, _, model_id, use_case, task, success, _, _, _, tokens_in, tokens_out, cached, latency, _,
+         cost, feedback) in rows:
+        record = CallRecord(ts=ts, model_id=model_id, use_case=use_case, task=task, success=bool(success),
+                            input_tokens=tokens_in, output_tokens=tokens_out, cached_input_tokens=cached,
+                            latency_ms=latency, cost_usd=cost, feedback_score=feedback)
+        sums.setdefault(rollups.key_of(day, record), rollups.Sums()).add(record)  # the day the row was summed under
+    db.conn.executemany(
+        "INSERT INTO trials (ts, source, model_id, ok, sent, prompt_hash, response_model, input_tokens, "
+        "output_tokens, cached_input_tokens, latency_ms, ttft_ms, cost_usd, error_type) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(ts, source, model_id or "", int(bool(success)), int(error_type != "misconfigured"), prompt_hash,
+          response_model, tokens_in, tokens_out, cached, latency, ttft, cost, error_type)
+         for (_, ts, source, model_id, _, _, success, error_type, prompt_hash, response_model, tokens_in,
+              tokens_out, cached, latency, ttft, cost, _) in rows],
+    )
+    db.conn.executemany(rollups.UPSERT, rollups.delta_rows(sums, sign=-1))
+    db.execute("DELETE FROM rollup_daily WHERE calls <= 0")
+    db.execute("DELETE FROM calls WHERE source = 'fleetui-test'")
+
+
 STEPS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _step_1_initial, _step_2_feedback_in_rollups, _step_3_verifications, _step_4_routed_calls_index,
     _step_5_decisions, _step_6_provenance_tools_attempts, _step_7_metrics_totals, _step_8_shared,
     _step_9_gateway_overhead, _step_10_provider_names, _step_11_trials, _step_12_replay_names,
+    _step_13_trials_out_of_calls,
 )
 SCHEMA_VERSION = len(STEPS)
