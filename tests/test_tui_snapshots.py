@@ -65,12 +65,11 @@ async def _settle(pilot, tab: str | None = None) -> None:  # type: ignore[no-unt
 
 
 def _sized(table) -> bool:  # type: ignore[no-untyped-def]
-    """Every column as wide as its widest cell: the table has measured the rows it shows (it
-    does so on an Idle event after they arrive; a screenshot before that clips every column)."""
+    """Every column as wide as its widest cell: the table has measured the rows it shows (a
+    screenshot before that clips every column). Read through the public API only: the columns'
+    widths and the rows' cells."""
     from rich.text import Text
 
-    if table._require_update_dimensions or table._updated_cells or table._new_rows:
-        return False
     widths = [column.content_width for column in table.ordered_columns]
     for index in range(table.row_count):
         for width, cell in zip(widths, table.get_row_at(index)):
