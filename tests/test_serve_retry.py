@@ -90,27 +90,39 @@ async def call(upstreams: Upstreams, base: str) -> int:
     return response.status_code
 
 
-async def test_a_stale_kept_alive_connection_is_retried_on_a_fresh_one() -> None:
+# The gateway's own client, and httpx's transport (what the gateway uses when given one).
+CLIENTS = pytest.mark.parametrize("transport", [None, httpx.AsyncHTTPTransport], ids=["fleetui-client", "httpx"])
+
+
+def upstreams_with(transport: type[httpx.AsyncHTTPTransport] | None) -> Upstreams:
+    return Upstreams(transport=transport() if transport else None)
+
+
+@CLIENTS
+async def test_a_stale_kept_alive_connection_is_retried_on_a_fresh_one(transport: type[httpx.AsyncHTTPTransport] | None) -> None:
     with provider(lambda n: "answer-once") as (base, done):
-        # One transport, so the second request is handed the first one's kept-alive connection.
-        upstreams = Upstreams(transport=httpx.AsyncHTTPTransport())
+        # One pool, so the second request is handed the first one's kept-alive connection.
+        upstreams = upstreams_with(transport)
         assert await call(upstreams, base) == 200
         assert await call(upstreams, base) == 200
         assert done == ["answer-once", "answer-once"]  # the second request needed a new connection
         await upstreams.aclose()
 
 
-async def test_a_connection_reset_before_it_was_read_is_retried_once() -> None:
+@CLIENTS
+async def test_a_connection_reset_before_it_was_read_is_retried_once(transport: type[httpx.AsyncHTTPTransport] | None) -> None:
     with provider(lambda n: "reset" if n == 0 else "answer") as (base, done):
-        upstreams = Upstreams(transport=httpx.AsyncHTTPTransport())
+        upstreams = upstreams_with(transport)
         assert await call(upstreams, base) == 200
         assert done == ["reset", "answer"]
         await upstreams.aclose()
 
 
-async def test_a_provider_that_keeps_dropping_connections_is_tried_twice_then_reported() -> None:
+@CLIENTS
+async def test_a_provider_that_keeps_dropping_connections_is_tried_twice_then_reported(
+        transport: type[httpx.AsyncHTTPTransport] | None) -> None:
     with provider(lambda n: "close") as (base, done):
-        upstreams = Upstreams(transport=httpx.AsyncHTTPTransport())
+        upstreams = upstreams_with(transport)
         with pytest.raises(httpx.RemoteProtocolError):
             await call(upstreams, base)
         assert done == ["close", "close"]  # once more, not a loop
