@@ -7,11 +7,15 @@ a new connection without reading it (a full listen backlog), or never answer at 
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -40,8 +44,8 @@ def _read_request(conn: socket.socket) -> bool:
 
 
 @contextmanager
-def provider(plan: Plan) -> Iterator[tuple[str, list[str]]]:
-    """A loopback provider; yields its base URL and what it did with each connection."""
+def provider(plan: Plan, tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, list[str]]]:
+    """A loopback provider (https with `tls`); yields its base URL and what it did with each connection."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -55,6 +59,11 @@ def provider(plan: Plan) -> Iterator[tuple[str, list[str]]]:
                 return
             what = plan(len(done))
             done.append(what)
+            if tls is not None:
+                try:
+                    conn = tls.wrap_socket(conn, server_side=True)
+                except (OSError, ssl.SSLError):
+                    continue
             with conn:
                 if what == "reset":  # RST at once, request unread: what an overflowing backlog does
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -74,7 +83,7 @@ def provider(plan: Plan) -> Iterator[tuple[str, list[str]]]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", done
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{listener.getsockname()[1]}", done
     finally:
         listener.close()
 
@@ -126,4 +135,45 @@ async def test_a_provider_that_keeps_dropping_connections_is_tried_twice_then_re
         with pytest.raises(httpx.RemoteProtocolError):
             await call(upstreams, base)
         assert done == ["close", "close"]  # once more, not a loop
+        await upstreams.aclose()
+
+
+@CLIENTS
+async def test_connections_are_kept_alive(transport: type[httpx.AsyncHTTPTransport] | None) -> None:
+    with provider(lambda n: "answer") as (base, done):
+        upstreams = upstreams_with(transport)
+        assert [await call(upstreams, base) for _ in range(3)] == [200, 200, 200]
+        assert done == ["answer"]  # three calls, one connection
+        await upstreams.aclose()
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+async def test_https_providers_are_called_over_tls_with_the_certificate_checked(
+        certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleetui.serve import upstream
+
+    cert, key = certificate
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert, key)
+    with provider(lambda n: "answer", tls=server) as (base, done):
+        # Without the certificate among its roots, the client refuses the provider.
+        with pytest.raises(httpx.ConnectError):
+            await call(Upstreams(), base)
+        assert len(done) == 2  # a refused handshake is a connect error: tried once more, then reported
+        trusting = ssl.create_default_context(cafile=str(cert))
+        monkeypatch.setattr(upstream, "_tls", lambda: trusting)
+        upstreams = Upstreams()
+        assert await call(upstreams, base) == 200
+        assert await call(upstreams, base) == 200
+        assert len(done) == 3  # both calls on one kept-alive TLS connection
         await upstreams.aclose()

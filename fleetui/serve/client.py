@@ -53,6 +53,7 @@ class _Connection(asyncio.Protocol):
         self.buffered = 0
         self.paused = False
         self.complete = False
+        self.keep_alive = False
         self.error: Exception | None = None
         self.wake: asyncio.Event = asyncio.Event()
 
@@ -98,6 +99,8 @@ class _Connection(asyncio.Protocol):
         self.wake.set()
 
     def on_message_complete(self) -> None:
+        # Asked now: once the message is over the parser has reset and always answers False.
+        self.keep_alive = self.parser.should_keep_alive()
         self.complete = True
         self.wake.set()
 
@@ -119,7 +122,7 @@ class _Connection(asyncio.Protocol):
         self.head = asyncio.get_running_loop().create_future()
         self._header_items = []
         self.chunks.clear()
-        self.buffered, self.complete, self.error = 0, False, None
+        self.buffered, self.complete, self.keep_alive, self.error = 0, False, False, None
         self.parser = httptools.HttpResponseParser(self)
         assert self.transport is not None
         self.transport.write(request)
@@ -176,7 +179,7 @@ class Response:
             return
         self._closed = True
         connection = self._connection
-        if self._done and connection.complete and not connection.closed and connection.parser.should_keep_alive():
+        if self._done and connection.complete and connection.keep_alive and not connection.closed:
             connection.head = None
             connection.pool.idle.append(connection)
         else:
