@@ -24,7 +24,9 @@ from fleetui.serve.upstream import Target, Upstreams
 from fleetui.serve.wire import Wire
 
 REPLY = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{"ok": true}'
-# What each new connection does, by its number (0-based): "answer", "answer-once", "reset", "close".
+UNSIZED = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"ok": true}'
+# What each new connection does, by its number (0-based): "answer", "answer-once", "reset", "close",
+# "unsized" (a reply without a length, ended by closing the connection).
 Plan = Callable[[int], str]
 
 
@@ -70,6 +72,10 @@ def provider(plan: Plan, tls: ssl.SSLContext | None = None) -> Iterator[tuple[st
                     continue
                 if what == "close":  # reads the request, closes without a word
                     _read_request(conn)
+                    continue
+                if what == "unsized":
+                    _read_request(conn)
+                    conn.sendall(UNSIZED)
                     continue
                 answered = 0
                 while _read_request(conn):
@@ -144,6 +150,17 @@ async def test_connections_are_kept_alive(transport: type[httpx.AsyncHTTPTranspo
         upstreams = upstreams_with(transport)
         assert [await call(upstreams, base) for _ in range(3)] == [200, 200, 200]
         assert done == ["answer"]  # three calls, one connection
+        await upstreams.aclose()
+
+
+@CLIENTS
+async def test_a_reply_without_a_length_ends_when_the_provider_closes(transport: type[httpx.AsyncHTTPTransport] | None) -> None:
+    with provider(lambda n: "unsized") as (base, done):
+        upstreams = upstreams_with(transport)
+        response = await upstreams.send(upstreams.request(target(base), "/v1/chat/completions", b"{}", []))
+        assert await response.aread() == b'{"ok": true}'
+        await response.aclose()
+        assert await call(upstreams, base) == 200 and len(done) == 2  # not kept: the provider closed it
         await upstreams.aclose()
 
 

@@ -79,7 +79,16 @@ class _Connection(asyncio.Protocol):
             self._fail(httpx.ReadError(str(exc)) if exc else
                        httpx.RemoteProtocolError("Server disconnected without sending a response."))
         elif self.head is not None:
+            if exc is None and self._ends_at_close():  # HTTP/1.1 without a length: the body ends here
+                self.complete, self.keep_alive = True, False
+                self.wake.set()
+                return
             self._fail(httpx.ReadError(str(exc) if exc else "the provider closed the connection mid-reply"))
+
+    def _ends_at_close(self) -> bool:
+        names = {name for name, _ in self._header_items}
+        chunked = any(n == "transfer-encoding" and "chunked" in v.lower() for n, v in self._header_items)
+        return "content-length" not in names and not chunked
 
     # -- httptools callbacks ------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ class Target:
 
 # Failures of a connection before any reply byte (not timeouts: TimeoutException is not among them).
 _BROKE_BEFORE_REPLY = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+# Plain bodies (the recorder reads them), and a name for the provider's logs.
+_ALWAYS = ((b"accept-encoding", b"identity"), (b"user-agent", b"fleetui-serve"))
 _CLOSED_UNANSWERED = "Server disconnected without sending a response"  # httpcore's words for it
 
 
@@ -107,7 +109,7 @@ class Upstreams:
     def request(self, target: Target, path: str, content: bytes, extra: list[tuple[bytes, bytes]]) -> Any:
         """A request to `path` under the target's own base URL, with the target's own key: the
         only way a key leaves the gateway."""
-        headers = [*self.headers(target), *extra, (b"accept-encoding", b"identity")]
+        headers = [*self.headers(target), *extra, *_ALWAYS]
         where = self._urls.get((target.base_url, path))
         if where is None:
             url = target.base_url + path
