@@ -88,7 +88,13 @@ def load(port: int, model: str, stream: bool, concurrency: int, requests: int, w
     out = subprocess.run([sys.executable, str(HERE / "gateway_load.py"), "127.0.0.1", str(port), model,
                           "1" if stream else "0", str(concurrency), str(requests), str(warmup)],
                          capture_output=True, text=True, check=True, env={**os.environ, "BENCH_GATEWAY_TOKEN": TOKEN})
-    return json.loads(out.stdout)
+    try:
+        return json.loads(out.stdout)
+    except ValueError:
+        kept = Path(tempfile.mkstemp(prefix="gateway-load-", suffix=".out")[1])
+        kept.write_text(out.stdout + "\n--- stderr ---\n" + out.stderr, encoding="utf-8")
+        raise SystemExit(f"the load generator's output for port {port} (stream={stream}, c={concurrency}) is not "
+                         f"JSON; kept in {kept}") from None
 
 
 def main() -> None:

@@ -92,4 +92,7 @@ if __name__ == "__main__":
     host, port, model, stream, concurrency, requests = sys.argv[1:7]
     warmup = int(sys.argv[7]) if len(sys.argv) > 7 else 100
     result = uvloop.run(main(host, int(port), model, stream == "1", int(concurrency), int(requests), warmup))
+    # The result is hundreds of kB; stdout (a pipe) was seen non-blocking by now, and the write cut
+    # at 128 KiB without an error (the benchmark then read broken JSON). Blocking, it is whole.
+    os.set_blocking(sys.stdout.fileno(), True)
     print(json.dumps(result))

@@ -26,11 +26,18 @@ import httpx
 from fleetui.providers.anthropic import API_VERSION
 from fleetui.routing.router import Router
 from fleetui.serve.recording import GatewayExchange
-from fleetui.shim.exchange import READ_TO_END
 from fleetui.serve.resolve import AUTO, ModelNames, Plan
 from fleetui.serve.status import GatewayStats, write_status
 from fleetui.serve.upstream import MissingKey, Target, Upstreams
-from fleetui.serve.wire import ENDPOINTS, BadRequest, Endpoint, Wire, error_body, parse_body
+from fleetui.serve.wire import (
+    ENDPOINTS,
+    BadRequest,
+    Endpoint,
+    Wire,
+    error_body,
+    parse_body,
+)
+from fleetui.shim.exchange import READ_TO_END
 from fleetui.shim.exchange import _prompt as prompt_of
 from fleetui.shim.recorder import Recorder
 from fleetui.store.records import new_call_id

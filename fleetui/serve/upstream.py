@@ -9,14 +9,15 @@ as credentials is forwarded.
 from __future__ import annotations
 
 import functools
-import itertools
 import ssl
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from fleetui.config.schema import Fleet, Model, ProviderKind
 from fleetui.secrets import resolve_key
+from fleetui.serve.client import Pool, header_block, split_url
 from fleetui.serve.wire import Wire
 
 # Which client wire format each kind of provider serves, and where under its base URL.
@@ -40,9 +41,10 @@ class Target:
     enabled: bool
 
 
-_POOLS = 16
 # Failures of a connection before any reply byte (not timeouts: TimeoutException is not among them).
 _BROKE_BEFORE_REPLY = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+# Plain bodies (the recorder reads them), and a name for the provider's logs.
+_ALWAYS = ((b"accept-encoding", b"identity"), (b"user-agent", b"fleetui-serve"))
 _CLOSED_UNANSWERED = "Server disconnected without sending a response"  # httpcore's words for it
 
 
@@ -67,28 +69,26 @@ def target_of(fleet: Fleet, model: Model) -> Target:
 class Upstreams:
     """Targets of the current fleet, their auth headers, and one pool of upstream connections.
 
-    Requests go straight to an httpx transport (its public `handle_async_request`): an
-    AsyncClient's cookie, auth-flow, redirect and URL-merging layers cost more than half of the
-    relay's own time on these machines (0.56 against 1.1 ms of CPU a request, measured), and
-    the gateway needs none of them. Connections are pooled per origin by the transport.
+    Requests go through fleetui.serve.client (asyncio protocols, httptools), one pool per
+    origin: an httpx AsyncClient's layers cost more than half of the relay's own time, and
+    httpx's bare transport still most of the rest (see client.py). Given an httpx transport
+    instead (tests), requests go through it.
     """
 
     def __init__(self, *, timeouts: Timeouts = Timeouts(), max_connections: int = 512,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._timeouts = timeouts
+        self._max_connections = max_connections
+        # Given a transport (tests, other servers), requests go through httpx; else through
+        # fleetui.serve.client's pools, one per origin.
+        self._transport = transport
         self._timeout = {"connect": timeouts.connect_s, "read": timeouts.read_s, "write": timeouts.read_s,
                          "pool": timeouts.pool_s}
-        # httpcore's pool walks all its connections and polls each idle one's socket whenever it
-        # hands one out, which at 64 concurrent requests took a third of the gateway's time
-        # (163 req/s); requests spread over small pools keep that walk short.
-        each = max(1, max_connections // _POOLS)
-        self._transports: list[httpx.AsyncBaseTransport] = [transport] if transport else [
-            httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=each, max_keepalive_connections=each),
-                                     verify=_tls()) for _ in range(_POOLS)]
-        self._turn = itertools.cycle(self._transports)
+        self._pools: dict[str, Pool] = {}
         self._fleet: Fleet | None = None
         self._targets: dict[str, Target] = {}
         self._auth: dict[tuple[str, str | None], list[tuple[bytes, bytes]]] = {}
-        self._urls: dict[tuple[str, str], httpx.URL] = {}
+        self._urls: dict[tuple[str, str], tuple[Pool, bytes] | httpx.URL] = {}
 
     def targets(self, fleet: Fleet) -> dict[str, Target]:
         """Model id → target for this fleet (rebuilt when the router took a new fleet)."""
@@ -106,16 +106,20 @@ class Upstreams:
             found = self._auth[key] = self._resolve(target)
         return found
 
-    def request(self, target: Target, path: str, content: bytes, extra: list[tuple[bytes, bytes]]) -> httpx.Request:
+    def request(self, target: Target, path: str, content: bytes, extra: list[tuple[bytes, bytes]]) -> Any:
         """A request to `path` under the target's own base URL, with the target's own key: the
         only way a key leaves the gateway."""
-        url = self._urls.get((target.base_url, path))
-        if url is None:
-            url = self._urls[(target.base_url, path)] = httpx.URL(target.base_url + path)
-        headers = [*self.headers(target), *extra, (b"accept-encoding", b"identity")]
-        return httpx.Request("POST", url, headers=headers, content=content, extensions={"timeout": self._timeout})
+        headers = [*self.headers(target), *extra, *_ALWAYS]
+        where = self._urls.get((target.base_url, path))
+        if where is None:
+            url = target.base_url + path
+            where = self._urls[(target.base_url, path)] = httpx.URL(url) if self._transport else self._pool_for(url)
+        if isinstance(where, httpx.URL):
+            return httpx.Request("POST", where, headers=headers, content=content, extensions={"timeout": self._timeout})
+        pool, request_target = where
+        return pool, request_target, header_block(headers), content
 
-    async def send(self, request: httpx.Request) -> httpx.Response:
+    async def send(self, request: Any) -> Any:
         """The reply's status and headers; its body is read (or streamed) by the caller.
 
         A connection that fails before a single byte of the reply came back is tried once more
@@ -130,11 +134,28 @@ class Upstreams:
         working on it, and the chain's fallback handles them.
         """
         try:
-            return await next(self._turn).handle_async_request(request)
+            return await self._send(request)
         except _BROKE_BEFORE_REPLY as exc:
             if isinstance(exc, httpx.RemoteProtocolError) and not str(exc).startswith(_CLOSED_UNANSWERED):
                 raise  # a reply came back malformed: the provider did answer
-            return await next(self._turn).handle_async_request(request)
+            return await self._send(request)
+
+    async def _send(self, request: Any) -> Any:
+        if self._transport is not None:
+            return await self._transport.handle_async_request(request)
+        pool, target, headers, content = request
+        return await pool.send(target, headers, content)
+
+    def _pool_for(self, url: str) -> tuple[Pool, bytes]:
+        scheme, host, port, path = split_url(url)
+        origin = f"{scheme}://{host}:{port}"
+        pool = self._pools.get(origin)
+        if pool is None:
+            timeouts = self._timeouts
+            pool = self._pools[origin] = Pool(scheme, host, port, _tls() if scheme == "https" else None,
+                                              limit=self._max_connections, connect_s=timeouts.connect_s,
+                                              read_s=timeouts.read_s, pool_s=timeouts.pool_s)
+        return pool, path.encode("ascii")
 
     def _resolve(self, target: Target) -> list[tuple[bytes, bytes]]:
         if target.key_ref is None:
@@ -160,8 +181,10 @@ class Upstreams:
         return missing
 
     async def aclose(self) -> None:
-        for transport in self._transports:
-            await transport.aclose()
+        if self._transport is not None:
+            await self._transport.aclose()
+        for pool in self._pools.values():
+            pool.close()
 
 
 @functools.cache
