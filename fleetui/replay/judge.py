@@ -8,13 +8,12 @@ answer they read first (or second) by several points, and swapping cancels that 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from fleetui.store.replays import answers_hash  # the key judgments are stored under
+from fleetui.store.replays import answers_hash as answers_hash  # re-exported: the key judgments are stored under
 
 # Change the version whenever the rubric or the prompt changes: cached scores are keyed by it.
 RUBRIC_VERSION = "pairwise-4c-v1"
