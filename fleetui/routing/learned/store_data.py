@@ -12,7 +12,6 @@ Rows without prompt text (privacy "hash" or "none") cannot teach a text router a
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from fleetui.routing.learned.samples import Sample, SampleChecker
