@@ -56,10 +56,10 @@ def detail_text(rec: Recommendation) -> str:
     monthly = n.get("saving_monthly_usd")
     if isinstance(monthly, int | float):
         yearly = n.get("saving_yearly_usd", 12 * monthly)
-        lines.append(f"[dim]saves[/] {_usd(monthly / 30)} a day · {_usd(monthly)} a month · {_usd(yearly)} a year"
+        lines.append(f"[dim]saves[/] {_usd(monthly / 30)} a day · {_usd(monthly)} per 30 days · {_usd(yearly)} a year"
                      + (f" ({n['saving_pct']:.0f}%)" if isinstance(n.get("saving_pct"), int | float) else ""))
         if isinstance(n.get("current_monthly_usd"), int | float) and isinstance(n.get("projected_monthly_usd"), int | float):
-            lines.append(f"[dim]cost[/] {_usd(n['current_monthly_usd'])} a month now → "
+            lines.append(f"[dim]cost[/] {_usd(n['current_monthly_usd'])} per 30 days now → "
                          f"{_usd(n['projected_monthly_usd'])} after")
     evidence = _evidence(rec, n)
     if evidence:

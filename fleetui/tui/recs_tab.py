@@ -22,7 +22,7 @@ from fleetui.tui.base import DataTab
 from fleetui.tui.rec_detail import detail_text
 from fleetui.tui.tables import Column, Row, cursor_key, refill, table_width
 
-COLUMNS = [Column("Severity", 2), Column("Recommendation", flex=True), Column("Saving/month"), Column("n"),
+COLUMNS = [Column("Severity", 2), Column("Recommendation", flex=True), Column("Saving/30d"), Column("n"),
            Column("Status", 1)]
 SEVERITY_STYLE = {Severity.HIGH: "[red]HIGH[/]", Severity.MEDIUM: "[yellow]MEDIUM[/]", Severity.LOW: "[dim]LOW[/]"}
 
