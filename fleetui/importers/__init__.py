@@ -3,7 +3,8 @@
 Formats: fleetui's own JSONL; simonw/llm's logs.db (the current threads/turns schema and the
 older responses table); LiteLLM's spend logs (JSON, JSONL or CSV) and its StandardLoggingPayload
 JSONL; Claude Code's and Codex CLI's session logs; OpenTelemetry GenAI spans as the Collector's
-file exporter writes them (OTLP JSON).
+file exporter writes them (OTLP JSON); graded prompts in the labelled-routing format
+(`labels`: one model's answer to a prompt id with its quality, what `router train` learns from).
 
 Every reader yields `Found` calls and `Problem`s, each with the line (or row) it came from, so a
 bad line is reported and skipped instead of stopping the import. `read()` checks every call
@@ -37,7 +38,8 @@ class Found:
 
 Row = Found | Problem
 
-FORMATS = ("jsonl", "llm", "litellm-json", "litellm-csv", "litellm-payload", "claude-code", "codex", "otlp")
+FORMATS = ("jsonl", "llm", "litellm-json", "litellm-csv", "litellm-payload", "claude-code", "codex", "otlp",
+           "labels")
 _HEAD = 65_536  # one StandardLoggingPayload line is ~10 kB; the detector needs a whole one
 
 
@@ -68,6 +70,8 @@ def detect(path: Path) -> str:
             return "codex"
         if b'"sessionId"' in head and (b'"parentUuid"' in head or b'"leafUuid"' in head):
             return "claude-code"
+        if b'"prompt_id"' in head and b'"quality"' in head and b'"model"' in compact:
+            return "labels"
     return "jsonl"
 
 
@@ -115,6 +119,10 @@ def _reader(path: Path, fmt: str) -> Iterator[Row]:
         from fleetui.importers.claude_code import read_claude_code
 
         return read_claude_code(path)
+    if fmt == "labels":
+        from fleetui.importers.labels import read_labels
+
+        return read_labels(path)
     if fmt == "otlp":
         from fleetui.importers.otlp import read_otlp
 

@@ -10,6 +10,7 @@ reference. APGR follows RouteLLM (arXiv 2406.18665) for the reference/cheapest p
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from typing import Any
 
@@ -21,17 +22,23 @@ from fleetui.routing.learned.samples import Table
 EVAL_SHARES = (0.90, 0.95, 0.99)
 
 
+def _nanmean(values: np.ndarray) -> np.ndarray:
+    # A model with no answer in a category is NaN here (filled in by the caller); numpy warns
+    # about that through `warnings`, which np.errstate does not reach, and a user would see it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=0)
+
+
 def category_table(train: Table, held_out: Table) -> np.ndarray:
     """Per-category mean quality per model on the training prompts, as predictions."""
-    with np.errstate(all="ignore"):
-        overall = np.nan_to_num(np.nanmean(train.quality, axis=0), nan=0.5)
+    overall = np.nan_to_num(_nanmean(train.quality), nan=0.5)
     rows: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(train.categories):
         rows[c].append(i)
     means = {}
     for c, index in rows.items():
-        with np.errstate(all="ignore"):
-            m = np.nanmean(train.quality[index], axis=0)
+        m = _nanmean(train.quality[index])
         means[c] = np.where(np.isnan(m), overall, m)
     return np.array([means.get(c, overall) for c in held_out.categories]).reshape(len(held_out.prompts), -1)
 
