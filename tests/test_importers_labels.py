@@ -66,3 +66,12 @@ def test_a_graded_set_imports_once_and_trains_a_router(tmp_path: Path, capsys: p
     assert "of 2 models (store (field))" in out
     body = json.loads((tmp_path / "graded.router.json").read_text())
     assert body["models"] == ["gpt-4", "gpt-4o-mini"]
+
+    # A router trained beside the fleet file that no rule uses yet is itself a recommendation.
+    assert main([*base, "recommend"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert 'learned router graded: a rule with learned = "graded"' in said and "not used by any rule yet" in said
+    assert main([*base, "savings", "--json"]) == 0
+    entry = next(e for e in json.loads(capsys.readouterr().out)["learned_routers"] if e["router"] == "graded")
+    assert entry["in_use"] is False
+    assert entry["recommendation"] is None or entry["recommendation"]["share"] >= 0.95

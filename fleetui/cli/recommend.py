@@ -56,6 +56,11 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 indent=9)
         elif r.can_verify:
             say(f"verify: fleetui replay --recommendation {r.id}", indent=9)
+    from fleetui.cli.router import learned_recommendations, print_learned
+
+    # Learned routers' targets come from their held-out figures, not from the store's
+    # recommendations table (`fleetui savings --json` has them as JSON).
+    print_learned(learned_recommendations(ctx), fleet.recommendations.max_quality_drop_pct)
     return 0
 
 

@@ -79,8 +79,8 @@ def labelled_samples(args: argparse.Namespace, ctx: CliContext) -> tuple[list[Sa
         except DataError as exc:
             raise CliError(str(exc)) from None
         return samples, checker, {"source": f"file {args.calls.name}"}
-    from fleetui.routing.learned.store_data import samples_from_store
     from fleetui.clock import parse_since, utc_day
+    from fleetui.routing.learned.store_data import samples_from_store
 
     try:
         since = parse_since(args.since)
@@ -169,22 +169,57 @@ def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
 
 
 def learned_recommendations(ctx: CliContext) -> list[dict[str, Any]]:
-    """For each learned router the fleet's rules use: its recommendation within the fleet's
-    `max_quality_drop_pct` and the evidence, or why there is none (`fleetui savings`)."""
+    """For each learned router — the ones the fleet's rules use, and the ones trained beside the
+    fleet file that no rule uses yet (`in_use` False: the recommendation is to add a rule) — its
+    cheapest target within the fleet's `max_quality_drop_pct` and the evidence, or why there is
+    none (`fleetui savings`, `fleetui recommend`)."""
     from fleetui.routing.learned.fileformat import RouterFileError, load, path_for
 
     fleet = ctx.fleet()
+    fleet_file = ctx.fleet_source().path
+    used = list(dict.fromkeys(r.learned for r in fleet.rules if r.learned and r.enabled))
+    trained = sorted(p.name.removesuffix(".router.json") for p in fleet_file.parent.glob("*.router.json"))
     out: list[dict[str, Any]] = []
-    for name in dict.fromkeys(r.learned for r in fleet.rules if r.learned and r.enabled):
+    for name in dict.fromkeys([*used, *trained]):
         assert name is not None
+        in_use = name in used
         try:
-            saved = load(path_for(ctx.fleet_source().path, name))
+            saved = load(path_for(fleet_file, name))
         except RouterFileError as exc:
-            out.append({"router": name, "recommendation": None, "problem": str(exc)})
+            out.append({"router": name, "in_use": in_use, "recommendation": None, "problem": str(exc)})
+            continue
+        if not set(saved.model.models) <= {m.id for m in fleet.models}:
+            if in_use:  # `fleetui validate` says more; an unused router of another fleet is not ours
+                out.append({"router": name, "in_use": True, "recommendation": None,
+                            "problem": "it names models this fleet does not have; retrain it"})
             continue
         found = recommendation(saved, fleet.recommendations.max_quality_drop_pct)
-        out.append({"router": name, "recommendation": found, "data": saved.meta["data"]})
+        out.append({"router": name, "in_use": in_use, "recommendation": found, "data": saved.meta["data"]})
     return out
+
+
+def print_learned(learned: list[dict[str, Any]], max_drop_pct: float) -> None:
+    """One sentence per learned router, with its evidence (savings and recommend print these)."""
+    from fleetui.cli.output import say
+
+    for entry in learned:
+        found = entry["recommendation"]
+        name = entry["router"]
+        if entry.get("problem"):
+            say(f"learned router {name}: {entry['problem']}")
+        elif found is None:
+            say(f"learned router {name}: no target keeps quality within {max_drop_pct:g}% on held-out logs")
+        else:
+            low, high = found["cost_share_ci"]
+            rule = (f'quality_target = "{found["share"]:.0%} of {found["reference"]}"'
+                    if entry.get("in_use", True) else
+                    f'a rule with learned = "{name}", quality_target = "{found["share"]:.0%} of {found["reference"]}" '
+                    "(trained, not used by any rule yet)")
+            say(f"learned router {name}: {rule} costs {100 * found['cost_share']:.1f}% [{100 * low:.1f}–{100 * high:.1f}%] "
+                f"of all-{found['reference']}, quality ≥ {100 * found['quality_share_ci'][0]:.1f}% of it (95% interval), "
+                f"measured apart at {100 * found['test']['cost_share']:.1f}% cost / "
+                f"{100 * found['test']['quality_share']:.1f}% quality; evidence: {entry['data']['calibration_prompts']} "
+                f"+ {entry['data']['test_prompts']} held-out prompts", hang=2)
 
 
 def _summary(saved: SavedRouter) -> dict[str, Any]:

@@ -25,8 +25,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.analysis.recommend import savings
     from fleetui.cli.output import Column, print_table, say
-
-    from fleetui.cli.router import learned_recommendations
+    from fleetui.cli.router import learned_recommendations, print_learned
 
     result = savings(ctx.fleet(), ctx.store(), days=args.days)
     learned = learned_recommendations(ctx)  # the fleet's learned routers, from their held-out figures
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         print("DEMO DATA")
     if result.saving_pct is None:
         print("no priced calls to compare yet")
-        _print_learned(learned, result.max_quality_drop_pct)
+        print_learned(learned, result.max_quality_drop_pct)
         return 0
     say(f"per 30 days at the last {result.window_days} days' rate: actual ${result.actual_per_30_days_usd:,.2f}, "
         f"with the switches below ${result.optimal_per_30_days_usd:,.2f} — could save "
@@ -53,21 +52,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                   row.reason) for row in result.per_use_case], indent=2)
     if any(row.best_model for row in result.per_use_case):
         say("(ACTUAL and AFTER are over the window; `fleetui savings --json` has each switch's evidence)", indent=2)
-    _print_learned(learned, result.max_quality_drop_pct)
+    print_learned(learned, result.max_quality_drop_pct)
     return 0
-
-
-def _print_learned(learned: list[dict[str, Any]], max_drop_pct: float) -> None:
-    for entry in learned:
-        found = entry["recommendation"]
-        if entry.get("problem"):
-            print(f"learned router {entry['router']}: {entry['problem']}")
-        elif found is None:
-            print(f"learned router {entry['router']}: no target keeps quality within {max_drop_pct:g}% on held-out logs")
-        else:
-            low, high = found["cost_share_ci"]
-            print(f"learned router {entry['router']}: quality_target = \"{found['share']:.0%} of {found['reference']}\" "
-                  f"costs {100 * found['cost_share']:.1f}% [{100 * low:.1f}–{100 * high:.1f}%] of all-{found['reference']}, "
-                  f"quality ≥ {100 * found['quality_share_ci'][0]:.1f}% of it (95% interval), measured apart at "
-                  f"{100 * found['test']['cost_share']:.1f}% cost / {100 * found['test']['quality_share']:.1f}% quality; "
-                  f"evidence: {entry['data']['calibration_prompts']} + {entry['data']['test_prompts']} held-out prompts")
