@@ -44,7 +44,16 @@ class DataTab(Vertical, Generic[T]):
             self.app.call_from_thread(self._show, data)
 
     def _show(self, data: T) -> None:
-        self.show(data)
+        from textual.css.query import NoMatches
+
+        if not self.is_attached:
+            return  # the app closed while the load ran: nothing to show it on
+        try:
+            self.show(data)
+        except NoMatches:
+            if self.is_attached and self.app.is_running:
+                raise
+            return  # the widgets went while the app was shutting down (q pressed during a load)
         self.loaded = True
         self.loads += 1
         self._loaded_at = time.monotonic()
