@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlparse
@@ -253,12 +254,40 @@ def format_cost(cost: float | None) -> str:
 
 
 def format_known_cost(cost: float | None, unpriced_calls: int) -> str:
-    """A sum over calls of which some may be unpriced: "$1.20 +3 unpriced", or "unpriced" when
+    """A sum over calls of which some may be unpriced: "$1.20 + 3 unpriced", or "unpriced" when
     none had a price (never $0.00 for an unknown)."""
     if cost is None:
         return "unpriced"
-    return format_cost(cost) + (f" +{unpriced_calls:,} unpriced" if unpriced_calls else "")
+    return format_cost(cost) + (f" + {unpriced_calls:,} unpriced" if unpriced_calls else "")
 
+
+def format_calls_cost(cost_usd: float, calls: int, unpriced_calls: int) -> str:
+    """The cost of `calls` calls of which `unpriced_calls` had no price (and are not in
+    `cost_usd`): "—" for no calls, "unpriced" when none had a price."""
+    if calls == 0:
+        return "—"
+    return format_known_cost(None if unpriced_calls >= calls else cost_usd, unpriced_calls)
+
+
+def format_price_per_mtok(usd: float) -> str:
+    """A price per 1M tokens: "$15", "$1.25", "$0.075", "$0.0007" — at least two significant
+    digits, so a cheap model never reads as free."""
+    if usd == 0:
+        return "$0"
+    if usd >= 100:
+        return f"${usd:,.0f}"
+    decimals = max(2, 1 - math.floor(math.log10(abs(usd))))
+    text = f"{usd:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"${text}"
+
+
+def format_price_pair(input_usd: float | None, output_usd: float | None) -> str:
+    """Input / output price per 1M tokens, or "unpriced"."""
+    if input_usd is None or output_usd is None:
+        return "unpriced"
+    return f"{format_price_per_mtok(input_usd)} / {format_price_per_mtok(output_usd)}"
 
 @dataclass(frozen=True, slots=True)
 class CatalogModel:

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from fleetui.config.fleetfile import FleetSource
 from fleetui.store import CallRecord, Store
-from fleetui.tui import fmt
+from fleetui.pricing import format_calls_cost, format_price_pair, format_price_per_mtok
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 from fleetui.tui.model_detail import ModelDetail
@@ -77,10 +77,10 @@ async def test_unpriced_model_and_partly_priced_sums(tmp_path: Path) -> None:
 
 
 def test_prices_keep_their_digits() -> None:
-    assert [fmt.price(x) for x in (15, 1.25, 0.075, 0.0007, 0)] == ["$15", "$1.25", "$0.075", "$0.0007", "$0"]
-    assert fmt.price_pair(None, 2.0) == "unpriced"
-    assert fmt.cost_of_calls(0.0, 4, 4) == "unpriced" and fmt.cost_of_calls(1.2, 5, 3) == "$1.20 + 3 unpriced"
-    assert fmt.cost_of_calls(0.0, 0, 0) == "—"
+    assert [format_price_per_mtok(x) for x in (15, 1.25, 0.075, 0.0007, 0)] == ["$15", "$1.25", "$0.075", "$0.0007", "$0"]
+    assert format_price_pair(None, 2.0) == "unpriced"
+    assert format_calls_cost(0.0, 4, 4) == "unpriced" and format_calls_cost(1.2, 5, 3) == "$1.20 + 3 unpriced"
+    assert format_calls_cost(0.0, 0, 0) == "—"
 
 
 async def test_fleet_tab_has_the_spec_pieces(tmp_path: Path) -> None:

@@ -128,11 +128,12 @@ def _count(by_source: dict[str, dict[str, Any]], call: CallRecord) -> None:
 
 
 def _print_sources(by_source: dict[str, dict[str, Any]]) -> None:
+    from fleetui.pricing import format_calls_cost
+
     for source, entry in sorted(by_source.items()):
-        cost = f"${entry['cost_usd']:,.4f}" if entry["unpriced"] < entry["calls"] else "unpriced"
-        unpriced = f" ({entry['unpriced']:,} unpriced)" if entry["unpriced"] and cost != "unpriced" else ""
+        cost = format_calls_cost(entry["cost_usd"], entry["calls"], entry["unpriced"])
         print(f"  {source}: {plural(entry['calls'], 'call')}, {entry['input_tokens']:,} input and "
-              f"{entry['output_tokens']:,} output tokens, {cost}{unpriced}")
+              f"{entry['output_tokens']:,} output tokens, {cost}")
 
 
 def _fleet(ctx: CliContext) -> tuple[Fleet, str | None]:

@@ -58,13 +58,16 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def render(status: dict[str, Any], width: int | None = None) -> str:
     from fleetui.cli.output import Column, render_table
-    from fleetui.pricing import format_cost, format_known_cost
+    from fleetui.pricing import (
+        format_calls_cost,
+        format_cost,
+        format_known_cost,
+        format_price_pair,
+    )
 
     def price(row: dict[str, Any]) -> str:
         p = row["price_per_mtok"]
-        if p is None:
-            return "unpriced"
-        return f"${_num(p['input'])} / ${_num(p['output'])}"
+        return format_price_pair(p["input"], p["output"]) if p is not None else "unpriced"
 
     def probe(row: dict[str, Any]) -> str:
         p = row["last_probe"]
@@ -74,7 +77,7 @@ def render(status: dict[str, Any], width: int | None = None) -> str:
         return f"{p['status']}{latency}"
 
     def cost(row: dict[str, Any]) -> str:
-        return format_known_cost(row["cost_today"], row["unpriced_calls_today"]) if row["calls_today"] else "—"
+        return format_calls_cost(row["cost_today"] or 0.0, row["calls_today"], row["unpriced_calls_today"])
 
     # What goes first when the terminal is narrow: whether it is on, then the provider, the
     # probe, the roles. Name, price, calls and cost always stay, and are never cut.
@@ -133,10 +136,6 @@ def _store_notes(counts: dict[str, Any]) -> str:
     if fixed:
         notes.append(f"{fixed:,} odd values coerced or stored as NULL")
     return f"\nNOTE: {'; '.join(notes)} — see `fleetui doctor`" if notes else ""
-
-
-def _num(value: float) -> str:
-    return f"{value:g}" if value >= 1 or value == 0 else f"{value:.3g}"
 
 
 def _tokens(count: int) -> str:

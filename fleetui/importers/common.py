@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fleetui.importers import Problem
+from fleetui.importers import Found, Problem
+from fleetui.store.records import CallRecord
 
 # Finish reasons as the shim records them (OpenAI's words; Anthropic's mapped onto them).
 FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter",
@@ -152,3 +153,17 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any, str] | Problem]:
                 yield Problem(number, f"not JSON ({exc.msg} at column {exc.colno})")
             except RecursionError:
                 yield Problem(number, "not JSON (nested too deeply)")
+
+
+def one_call_a_line(path: Path, convert: Callable[[Any, str], CallRecord]) -> Iterator[Found | Problem]:
+    """For formats that hold one call per JSON line: `convert(value, line text)` makes the call
+    or raises ValueError/TypeError/OverflowError, which becomes that line's Problem."""
+    for item in json_lines(path):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        number, obj, line = item
+        try:
+            yield Found(number, convert(obj, line))
+        except (ValueError, TypeError, OverflowError) as exc:
+            yield Problem(number, str(exc))

@@ -15,8 +15,8 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from fleetui.importers import Found, Problem, Row
-from fleetui.importers.common import json_lines, parse_time
+from fleetui.importers import Row
+from fleetui.importers.common import one_call_a_line, parse_time
 from fleetui.store.records import CallRecord
 
 _FIELDS = {f.name: f for f in fields(CallRecord)}
@@ -77,12 +77,4 @@ def call_from(obj: Any, origin: str) -> CallRecord:
 
 
 def read_jsonl(path: Path) -> Iterator[Row]:
-    for item in json_lines(path):
-        if isinstance(item, Problem):
-            yield item
-            continue
-        number, obj, line = item
-        try:
-            yield Found(number, call_from(obj, line.strip()))
-        except (ValueError, TypeError, OverflowError) as exc:
-            yield Problem(number, str(exc))
+    return one_call_a_line(path, lambda obj, line: call_from(obj, line.strip()))

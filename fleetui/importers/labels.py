@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from fleetui.importers import Found, Problem, Row
-from fleetui.importers.common import json_lines, parse_time
+from fleetui.importers import Row
+from fleetui.importers.common import one_call_a_line, parse_time
 from fleetui.store.records import CallRecord
 
 KEYS = frozenset({"prompt_id", "prompt", "model", "quality", "cost_usd", "category", "use_case", "task", "ts"})
@@ -71,13 +71,5 @@ def call_from(row: Any, now: float) -> CallRecord:
 
 
 def read_labels(path: Path) -> Iterator[Row]:
-    now = time.time()
-    for item in json_lines(path):
-        if isinstance(item, Problem):
-            yield item
-            continue
-        number, obj, _ = item
-        try:
-            yield Found(number, call_from(obj, now))
-        except (ValueError, TypeError, OverflowError) as exc:
-            yield Problem(number, str(exc))
+    now = time.time()  # one import time for the rows that carry none
+    return one_call_a_line(path, lambda obj, _line: call_from(obj, now))

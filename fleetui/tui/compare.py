@@ -69,8 +69,8 @@ class ComparePanel(ModalScreen[None]):
     def run_compare(self, prompt: str, models: list[str]) -> None:
         import asyncio
 
-        from fleetui.providers import ChatRequest
         from fleetui.probes import run_trials, trial_record
+        from fleetui.providers import ChatRequest
 
         fleet = self.session.fleet
         request = ChatRequest.of(prompt)

@@ -16,9 +16,8 @@ from fleetui.analysis.costs import (
     cost_report,
     what_it_would_have_cost,
 )
-from fleetui.pricing import format_cost
+from fleetui.pricing import format_calls_cost, format_cost
 from fleetui.tui.base import DataTab
-from fleetui.tui.fmt import cost_of_calls
 from fleetui.tui.tables import Column, Row, refill, table_width
 
 
@@ -93,7 +92,7 @@ class CostsTab(DataTab[CostsData]):
         for widget_id, first, rows in (("costs-models", "Model", report.by_model), ("costs-tasks", "Task", report.by_task)):
             table = self.query_one(f"#{widget_id}", DataTable)
             refill(table, [Column(first, flex=True), Column("Cost"), Column("%", 1)], [Row(t.key or "(none)", [
-                t.key or "(none)", cost_of_calls(t.cost_usd, t.calls, t.unpriced_calls),
+                t.key or "(none)", format_calls_cost(t.cost_usd, t.calls, t.unpriced_calls),
                 f"{100 * t.cost_usd / total:.1f}%"]) for t in rows], table_width(table))
         table = self.query_one("#costs-whatif", DataTable)
         what_if: list[Row] = []

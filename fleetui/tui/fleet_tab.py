@@ -22,10 +22,9 @@ from fleetui.analysis.fleet_extras import (
     saving_vs_priciest,
 )
 from fleetui.analysis.overview import fleet_overview
-from fleetui.pricing import format_cost
+from fleetui.pricing import format_calls_cost, format_cost, format_price_pair
 from fleetui.serve.status import GatewayStatus, read_status
 from fleetui.tui.base import DataTab
-from fleetui.tui.fmt import cost_of_calls, price_pair
 from fleetui.tui.tables import Column, Row, cursor_key, refill, table_width
 
 STATUS_STYLE = {"online": ("●", "green"), "degraded": ("◐", "yellow"), "offline": ("○", "red"),
@@ -70,11 +69,11 @@ def fleet_cells(r: dict[str, Any], quality: Quality | None, saved: float | None)
         r["provider"],
         ", ".join(x["name"] for x in r["roles"]) or "—",
         f"{r['calls_today']:,}",
-        cost_of_calls(r["cost_today"], r["calls_today"], r["unpriced_calls_today"]),
+        format_calls_cost(r["cost_today"], r["calls_today"], r["unpriced_calls_today"]),
         "—" if quality is None or quality.score is None else f"{100 * quality.score:.0f}%",
         f"{100 * r['success_today']:.1f}%" if r["success_today"] is not None else "—",
         f"{r['p50_ms_today'] / 1000:.1f}s" if r["p50_ms_today"] else "—",
-        price_pair(price["input"], price["output"]) if price else "unpriced",
+        format_price_pair(price["input"], price["output"]) if price else "unpriced",
         "—" if saved is None else format_cost(saved),
     ]
 
@@ -146,7 +145,7 @@ class FleetTab(DataTab[FleetData]):
             # would undo a tab key pressed before the first load finished.
             self.query_one("#fleet-table", DataTable).focus()
         today, month, budget = data["today"], data["month_to_date"], data["budget"]
-        spent = cost_of_calls(today["cost"], today["calls"], today["unpriced_calls"]) if today["calls"] else "$0.00"
+        spent = format_calls_cost(today["cost"], today["calls"], today["unpriced_calls"]) if today["calls"] else "$0.00"
         line = (f"TODAY {spent} | {today['calls']:,} calls | {today['tokens']:,} tokens"
                 f"    MONTH {format_cost(month['cost'])}")
         if budget["used_pct"] is not None:  # budget use: projected month-end (analysis.costs.fleet_budget)

@@ -16,8 +16,12 @@ from textual.widgets import Button, Footer, Label, Static
 
 from fleetui import clock
 from fleetui.analysis.fleet_extras import Quality, is_standby, quality_by_model
-from fleetui.pricing import Pricer, blended_per_mtok
-from fleetui.tui import fmt
+from fleetui.pricing import (
+    Pricer,
+    blended_per_mtok,
+    format_calls_cost,
+    format_price_per_mtok,
+)
 from fleetui.tui.data import Session
 
 
@@ -115,8 +119,8 @@ class ModelDetail(Screen[None]):
             costs = "costs per 1K tokens: unpriced (add a [models.price] override)"
         else:
             avg = blended_per_mtok(price) / 1000
-            costs = (f"costs per 1K tokens: in {fmt.price(price.input_per_mtok / 1000)} · "
-                     f"out {fmt.price(price.output_per_mtok / 1000)} · avg {fmt.price(avg)} ({price.source})")
+            costs = (f"costs per 1K tokens: in {format_price_per_mtok(price.input_per_mtok / 1000)} · "
+                     f"out {format_price_per_mtok(price.output_per_mtok / 1000)} · avg {format_price_per_mtok(avg)} ({price.source})")
         self.query_one("#detail-costs", Static).update(costs)
 
     @work(thread=True, exclusive=True)
@@ -154,16 +158,16 @@ class ModelDetail(Screen[None]):
 
     def _show(self, by_task: list[Any], month: list[Any], probes: list[Any], errors: list[Any], status: str) -> None:
         total = sum(t.calls for t in by_task)
-        spent = fmt.cost_of_calls(sum(t.cost_usd for t in by_task), total, sum(t.unpriced_calls for t in by_task))
+        spent = format_calls_cost(sum(t.cost_usd for t in by_task), total, sum(t.unpriced_calls for t in by_task))
         lines = [f"[b]today[/]: {total:,} calls, {sum(t.tokens for t in by_task):,} tokens, {spent}"]
         for t in sorted(by_task, key=lambda t: -t.calls):
             lines.append(f"  {t.key or '(no task)':<14} {t.calls:>6,} calls "
-                         f"{fmt.cost_of_calls(t.cost_usd, t.calls, t.unpriced_calls):>10} {100 * t.calls / total:5.1f}%")
+                         f"{format_calls_cost(t.cost_usd, t.calls, t.unpriced_calls):>10} {100 * t.calls / total:5.1f}%")
         if month:
             m = month[0]
             lines.append(f"[b]30 days[/]: success {100 * (m.success_rate or 0):.1f}% of {m.calls:,}, "
                          f"p50 {(m.p50_ms or 0) / 1000:.2f}s, p95 {(m.p95_ms or 0) / 1000:.2f}s, "
-                         f"{fmt.cost_of_calls(m.cost_usd, m.calls, m.unpriced_calls)}")
+                         f"{format_calls_cost(m.cost_usd, m.calls, m.unpriced_calls)}")
         self.query_one("#detail-usage", Static).update("\n".join(lines))
         health = [f"[b]health[/]: {status}"]
         for p in probes:

@@ -13,11 +13,10 @@ from textual.widgets import DataTable, Label, Select, Static
 from fleetui import clock
 from fleetui.analysis.abtests import ABResult, ab_results
 from fleetui.analysis.usage import RoutingStats, routing_stats, top_prompts, usage
-from fleetui.pricing import format_cost
+from fleetui.pricing import format_calls_cost, format_cost
 from fleetui.routing.ab import ABVerdict, ArmResult
 from fleetui.store import Totals
 from fleetui.tui.base import DataTab
-from fleetui.tui.fmt import cost_of_calls
 from fleetui.tui.tables import Column, Row, refill, table_width
 
 # Side by side at 80 columns each table has ~38: the name, calls and cost stay.
@@ -68,7 +67,7 @@ class UsageTab(DataTab[UsageData]):
             refill(table, [Column(first, flex=True), *TOTALS_COLUMNS], [Row(t.key or "(none)", [
                 t.key or "(none)", f"{t.calls:,}", f"{100 * t.errors / t.calls:.1f}" if t.calls else "—",
                 f"{t.tokens:,}", _seconds(t.p50_ms), _seconds(t.p95_ms),
-                cost_of_calls(t.cost_usd, t.calls, t.unpriced_calls),
+                format_calls_cost(t.cost_usd, t.calls, t.unpriced_calls),
             ]) for t in rows], table_width(table))
         prompts = self.query_one("#usage-prompts", DataTable)
         refill(prompts, PROMPT_COLUMNS, [Row(str(i), [
