@@ -63,7 +63,7 @@ def test_a_graded_set_imports_once_and_trains_a_router(tmp_path: Path, capsys: p
 
     assert main([*base, "router", "train", "graded", "--quality", "field", "--since", "1d"]) == 0
     out = capsys.readouterr().out
-    assert "of 2 models (store (field))" in out
+    assert "2 models (store (field)), trained on" in out
     body = json.loads((tmp_path / "graded.router.json").read_text())
     assert body["models"] == ["gpt-4", "gpt-4o-mini"]
 

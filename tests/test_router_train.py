@@ -225,7 +225,7 @@ def test_train_from_the_stores_feedback_and_judge_scores(tmp_path: Path, capsys:
         assert main(["--config", str(fleet), "--db", str(db), "router", "train", quality, "--quality", quality,
                      "--out", str(out_file)]) == 0, capsys.readouterr().err
         out = capsys.readouterr().out
-        assert f"store ({quality})" in out and "84 prompts of 2 models" in out
+        assert f"2 models (store ({quality})), trained on 102 prompts" in out and "measured on 18 held out" in out
         body = json.loads(out_file.read_text())
         assert body["data"]["source"] == f"store ({quality})" and body["models"] == ["big", "small"]
         assert body["data"]["since"] <= body["data"]["until"]
@@ -255,3 +255,52 @@ def test_a_target_nothing_reaches_is_met_by_the_reference() -> None:
     result = calibrate.calibrate(predicted, table, np.array([1.0, 0.1]), 0, 0.99, boots=50)
     assert result.price_weight is None and result.quality == pytest.approx(0.9) and result.cost_share == 1.0
     assert result.quality_share_ci == (1.0, 1.0)
+
+
+def by_category(n: int = 240, seed: int = 3) -> list[dict[str, object]]:
+    """Long prompts of the same random words; only the category says which model is needed."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{k}" for k in range(300)]
+    lines: list[dict[str, object]] = []
+    for i in range(n):
+        hard = i % 2 == 0
+        prompt = " ".join(rng.sample(vocabulary, 60))
+        for model, cost, quality in (("big", 0.01, 0.9), ("small", 0.001, 0.2 if hard else 0.9)):
+            lines.append({"prompt_id": i, "prompt": prompt, "model": model, "category": "math" if hard else "chat",
+                          "quality": min(1.0, max(0.0, quality + rng.uniform(-0.05, 0.05))), "cost_usd": cost})
+    return lines
+
+
+@pytest.mark.parametrize("copies", [1, 3])  # 2 models: the Python path; 6: the numpy path
+def test_a_category_routes_whatever_the_prompts_length(copies: int) -> None:
+    from fleetui.config.schema import RoutingRule
+    from fleetui.routing.learned.decide import LearnedTarget
+
+    rows = [dict(r, model=f"{r['model']}-{k}", cost_usd=float(r["cost_usd"]) * (1 + k))  # type: ignore[arg-type]
+            for r in by_category() for k in range(copies)]
+    saved = train_router(samples_of(rows), name="c")
+    target = LearnedTarget(RoutingRule(name="r", when="true", learned="c", price_weight=0.1), saved,
+                           set(saved.model.models))
+    prompt = " ".join(f"w{k}" for k in range(100, 160))  # never seen as a whole
+    for category, first in (("math", "big-0"), ("chat", "small-0"), ("MATH", "big-0")):
+        ordered, _ = target.choose(prompt, category, {"big-0", "small-0"}, 0)
+        assert ordered[0] == first, category
+        batch = saved.model.predict([prompt], [category])[0]
+        assert np.allclose(saved.model.predict_one(prompt, category), batch)
+        assert target.predict(prompt, category) == pytest.approx(
+            list(batch[[saved.model.models.index(m) for m in target.models]]), abs=1e-6)  # float32 qualities, 60 words summed in another order
+    assert target.predict(prompt, "never seen") == pytest.approx(target.predict(prompt, ""), abs=1e-6)
+    assert saved.meta["metrics"]["router"][1]["cost_share"] < 0.75  # chat goes to the small model
+
+
+def test_a_small_log_is_cross_fitted_and_a_large_one_is_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fleetui.routing.learned import train as train_module
+
+    small = train_router(noisy(0), name="t").meta["data"]
+    # Every prompt but the test half is calibrated on, each predicted without its own fold.
+    assert small["cross_fitted_folds"] == 5
+    assert small["calibration_prompts"] == small["train_prompts"] > 4 * small["test_prompts"]
+    monkeypatch.setattr(train_module, "CROSS_FIT_BELOW", 0)
+    large = train_router(noisy(0), name="t").meta["data"]
+    assert large["cross_fitted_folds"] is None
+    assert large["calibration_prompts"] + large["test_prompts"] + large["train_prompts"] == small["prompts"]

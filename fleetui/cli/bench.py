@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.cli.router import print_evaluation
     from fleetui.routing.learned.samples import DataError, SampleChecker, read_calls
-    from fleetui.routing.learned.train import train_router
+    from fleetui.routing.learned.train import split_summary, train_router
 
     if not 0 < args.test_fraction < 1:
         raise CliError("--test-fraction must be between 0 and 1, e.g. 0.3")
@@ -63,7 +63,6 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     if missing:
         print("prompts without a call of a model (trained on, never measured on): "
               + ", ".join(f"{m} {n}" for m, n in missing.items()))
-    print(f"{d['train_prompts']} training prompts, {d['calibration_prompts']} to calibrate and {d['test_prompts']} "
-          f"to measure on (seed {d['seed']}), {len(saved.model.models)} models; {saved.meta['train_seconds']} s")
+    print(f"{split_summary(d)} (seed {d['seed']}), {len(saved.model.models)} models; {saved.meta['train_seconds']} s")
     print_evaluation(saved.meta["metrics"], saved.meta["calibration"])
     return 0

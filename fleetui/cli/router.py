@@ -99,7 +99,7 @@ def labelled_samples(args: argparse.Namespace, ctx: CliContext) -> tuple[list[Sa
 def _train(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.routing.learned.fileformat import dumps, save
     from fleetui.routing.learned.samples import DataError
-    from fleetui.routing.learned.train import train_router
+    from fleetui.routing.learned.train import split_summary, train_router
 
     samples, checker, data = labelled_samples(args, ctx)
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
@@ -122,8 +122,7 @@ def _train(args: argparse.Namespace, ctx: CliContext) -> int:
         if line:
             print(f"warning: {line}")
     d = saved.meta["data"]
-    print(f"trained {args.name!r} on {d['train_prompts']} prompts of {len(saved.model.models)} models "
-          f"({d['source']}); held out {d['calibration_prompts']} to calibrate + {d['test_prompts']} to measure; "
+    print(f"trained {args.name!r}: {len(saved.model.models)} models ({d['source']}), {split_summary(d)}; "
           f"{saved.meta['train_seconds']} s")
     print_evaluation(saved.meta["metrics"], saved.meta["calibration"])
     print_recommendation(saved, _max_drop(ctx))
@@ -153,6 +152,8 @@ def recommendation(saved: SavedRouter, max_drop_pct: float) -> dict[str, Any] | 
 
 
 def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
+    from fleetui.routing.learned.train import evidence_summary
+
     c = recommendation(saved, max_drop_pct)
     d = saved.meta["data"]
     if c is None:
@@ -164,7 +165,7 @@ def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
           f"\"{c['share']:.0%} of {c['reference']}\" costs {_pct(c['cost_share'])} [{_pct(low)}, {_pct(high)}] of "
           f"sending every call to {c['reference']}, quality {_pct(c['quality_share_ci'][0])}–{_pct(c['quality_share_ci'][1])} "
           f"of it (measured apart: {_pct(c['test']['cost_share'])} at {_pct(c['test']['quality_share'])} on "
-          f"{d['test_prompts']} more); evidence: {d['calibration_prompts']} held-out prompts, {d['source']}"
+          f"{d['test_prompts']} more); evidence: {evidence_summary(d)}, {d['source']}"
           + (f" since {d['since']}" if d.get("since") else ""))
 
 
@@ -201,6 +202,7 @@ def learned_recommendations(ctx: CliContext) -> list[dict[str, Any]]:
 def print_learned(learned: list[dict[str, Any]], max_drop_pct: float) -> None:
     """One sentence per learned router, with its evidence (savings and recommend print these)."""
     from fleetui.cli.output import say
+    from fleetui.routing.learned.train import evidence_summary
 
     for entry in learned:
         found = entry["recommendation"]
@@ -218,8 +220,7 @@ def print_learned(learned: list[dict[str, Any]], max_drop_pct: float) -> None:
             say(f"learned router {name}: {rule} costs {100 * found['cost_share']:.1f}% [{100 * low:.1f}–{100 * high:.1f}%] "
                 f"of all-{found['reference']}, quality ≥ {100 * found['quality_share_ci'][0]:.1f}% of it (95% interval), "
                 f"measured apart at {100 * found['test']['cost_share']:.1f}% cost / "
-                f"{100 * found['test']['quality_share']:.1f}% quality; evidence: {entry['data']['calibration_prompts']} "
-                f"+ {entry['data']['test_prompts']} held-out prompts", hang=2)
+                f"{100 * found['test']['quality_share']:.1f}% quality; evidence: {evidence_summary(entry['data'])}", hang=2)
 
 
 def _summary(saved: SavedRouter) -> dict[str, Any]:

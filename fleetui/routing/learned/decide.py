@@ -80,16 +80,22 @@ class LearnedTarget:
         self.relative_cost = (cost / (float(np.mean(model.typical_cost)) or 1.0)).tolist()
 
     def predict(self, prompt: str, category: str = "") -> list[float]:
-        buckets, weight, shape = features.one(prompt, category, self.bits)
+        buckets, weight, shape, cat = features.one(prompt, category, self.bits)
         if self.dense is not None:
             matrix, intercept = self.dense
-            raw = np.dot([weight] * len(buckets) + shape, matrix[buckets + self.shape_rows]) + intercept
+            rows, values = buckets + self.shape_rows, [weight] * len(buckets) + shape
+            if cat >= 0:
+                rows, values = [*rows, cat], [*values, features.CATEGORY_WEIGHT]
+            raw = np.dot(values, matrix[rows]) + intercept
             return np.clip(raw, 0.0, 1.0).tolist()  # type: ignore[no-any-return]
         get = self.rows.get
         found = [row for b in buckets if (row := get(b)) is not None]
         sums = [sum(column) for column in zip(*found, strict=True)] if found else [0.0] * len(self.models)
+        intercepts = self.intercepts
+        if cat >= 0 and (by_category := get(cat)) is not None:
+            intercepts = [b + features.CATEGORY_WEIGHT * c for b, c in zip(intercepts, by_category, strict=True)]
         return [min(1.0, max(0.0, b + weight * s + sum(map(mul, shape, sc))))
-                for b, s, sc in zip(self.intercepts, sums, self.shape_columns, strict=True)]
+                for b, s, sc in zip(intercepts, sums, self.shape_columns, strict=True)]
 
     def choose(self, prompt: str, category: str, available: Collection[str], steps: int) -> tuple[list[str], LearnedChoice]:
         """Available models best first (`steps` down the budget curve), and the evidence."""

@@ -16,8 +16,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
 DEFAULT_BITS = 16  # 65,536 word buckets: collisions stay rare at a few thousand distinct words
+# A call's category (its use case or task) is a feature of its own, at full weight whatever the
+# prompt's length: folded into the words' normalisation it was worth 1/√(words) and a long prompt
+# drowned it, while on graded sets a subject alone often says most of what a router can know.
+CATEGORY_WEIGHT = 1.0
 # Beyond this many characters a prompt's words add little and would make a decision slower.
 MAX_CHARS = 2000
 
@@ -57,24 +61,26 @@ def _shape(text: str, words: list[str]) -> list[float]:
     return out
 
 
-def tokens(text: str, category: str = "") -> list[str]:
-    words = _WORD.findall(text[:MAX_CHARS].lower())
-    if category:
-        words.append(f"__category={category.lower()}")
-    return words
+def tokens(text: str) -> list[str]:
+    return _WORD.findall(text[:MAX_CHARS].lower())
 
 
-def one(text: str, category: str, bits: int) -> tuple[list[int], float, list[float]]:
-    """(word bucket indices, the weight of each, shape features) of one prompt.
+def category_bucket(category: str, bits: int) -> int:
+    """The bucket of a category, or -1 for none."""
+    return zlib.crc32(f"__category={category.lower()}".encode()) & ((1 << bits) - 1) if category else -1
+
+
+def one(text: str, category: str, bits: int) -> tuple[list[int], float, list[float], int]:
+    """(word bucket indices, the weight of each, shape features, category bucket or -1) of one prompt.
 
     Word weights are binary and L2-normalised, so a long prompt does not predict more extreme
-    qualities than a short one."""
-    words = tokens(text, category)
+    qualities than a short one; the category counts CATEGORY_WEIGHT on its own."""
+    words = tokens(text)
     mask = (1 << bits) - 1
     crc32 = zlib.crc32
     buckets = sorted({crc32(w.encode()) & mask for w in words})
     weight = 1.0 / math.sqrt(len(buckets)) if buckets else 0.0
-    return buckets, weight, _shape(text[:MAX_CHARS], words)
+    return buckets, weight, _shape(text[:MAX_CHARS], words), category_bucket(category, bits)
 
 
 def matrix(texts: Sequence[str], categories: Sequence[str], bits: int) -> tuple[object, np.ndarray]:
@@ -86,9 +92,12 @@ def matrix(texts: Sequence[str], categories: Sequence[str], bits: int) -> tuple[
     values: list[float] = []
     shapes = np.empty((len(texts), N_SHAPE))
     for i, (text, category) in enumerate(zip(texts, categories, strict=True)):
-        buckets, weight, shape = one(text, category, bits)
+        buckets, weight, shape, cat = one(text, category, bits)
         indices += buckets
         values += [weight] * len(buckets)
+        if cat >= 0:  # a bucket shared with a word is summed, as `one`'s users add it
+            indices.append(cat)
+            values.append(CATEGORY_WEIGHT)
         indptr.append(len(indices))
         shapes[i] = shape
     words = csr_matrix((np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32),

@@ -42,14 +42,19 @@ class QualityModel:
         return np.clip(raw, 0.0, 1.0)
 
     def predict_one(self, text: str, category: str = "") -> np.ndarray:
-        buckets, weight, shape = features.one(text, category, self.bits)
+        buckets, weight, shape, cat = features.one(text, category, self.bits)
         raw = self.intercept + np.asarray(shape) @ self.shape
         if buckets:
             raw = raw + self.words[buckets].sum(axis=0) * weight
+        if cat >= 0:
+            raw = raw + self.words[cat] * features.CATEGORY_WEIGHT
         return np.clip(raw, 0.0, 1.0)
 
 
-def fit(train: Table, *, bits: int = features.DEFAULT_BITS, seed: int = 0) -> QualityModel:
+def fit(train: Table, *, bits: int = features.DEFAULT_BITS, seed: int = 0,
+        alphas: Sequence[float] | None = None) -> QualityModel:
+    """`alphas`: one penalty per model, chosen already (cross-fitting reuses the full fit's), so
+    the search over ALPHAS is skipped."""
     from scipy.sparse import csr_matrix, hstack  # type: ignore[import-untyped]
 
     words, shapes = features.matrix(train.texts, train.categories, bits)
@@ -66,7 +71,10 @@ def fit(train: Table, *, bits: int = features.DEFAULT_BITS, seed: int = 0) -> Qu
     for j in range(k):
         rows = np.where(~np.isnan(train.quality[:, j]))[0]
         y = train.quality[rows, j]
-        alpha = _choose_alpha(x[rows], y, rng) if len(rows) >= 20 else ALPHAS[1]
+        if alphas is not None:
+            alpha = alphas[j]
+        else:
+            alpha = _choose_alpha(x[rows], y, rng) if len(rows) >= 20 else ALPHAS[1]
         b, coef = _ridge(x[rows], y, alpha)
         intercept[j] = b
         word_w[:, j] = coef[: 1 << bits]

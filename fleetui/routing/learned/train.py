@@ -4,7 +4,13 @@ and `bench routing` share.
 Prompts are split by a seeded shuffle: 70% train (any prompt, even one only some models
 answered), 30% held out among the prompts every chosen model answered (only those say what
 another choice would have given). The held-out prompts are halved: λ is calibrated on one half,
-the figures reported are measured on the other.
+the figures reported are measured on the other, which nothing else ever sees.
+
+A small log gives a small calibration half (120 prompts of AlpacaEval's 805), too few to hold a
+target on the test half (2 of 5 seeds missed 95%). Below CROSS_FIT_BELOW calibration prompts the
+router is therefore cross-fitted: every prompt but the test half is predicted by a model fitted
+without its fold, λ is calibrated on all those out-of-fold predictions (5.7× the prompts on
+AlpacaEval), and the saved model is fitted on all of them.
 """
 
 from __future__ import annotations
@@ -23,6 +29,23 @@ from fleetui.routing.learned.samples import DataError, Sample, Table
 MIN_CALLS_PER_MODEL = 10
 MIN_HELD_OUT = 20  # prompts every model answered, to calibrate on and to measure on
 PROFILES = {"economy": 0.90, "balanced": 0.95, "quality": 0.99}
+CROSS_FIT_BELOW = 5000  # calibration prompts; above it one fit on the training share is enough
+FOLDS = 5
+
+
+def split_summary(data: dict[str, Any]) -> str:
+    """How a router's prompts were used, in words (train, calibration, test)."""
+    if data.get("cross_fitted_folds"):
+        return (f"trained on {data['train_prompts']} prompts; calibrated on {data['calibration_prompts']} of them, "
+                f"each predicted by a fit without it ({data['cross_fitted_folds']} folds); measured on "
+                f"{data['test_prompts']} held out")
+    return (f"trained on {data['train_prompts']} prompts; held out {data['calibration_prompts']} to calibrate + "
+            f"{data['test_prompts']} to measure")
+
+
+def evidence_summary(data: dict[str, Any]) -> str:
+    kind = "out-of-fold" if data.get("cross_fitted_folds") else "held-out"
+    return f"{data['calibration_prompts']} {kind} + {data['test_prompts']} held-out prompts"
 
 
 def prepare(samples: Sequence[Sample], models: Sequence[str] | None) -> Table:
@@ -67,8 +90,19 @@ def train_router(samples: Sequence[Sample], *, name: str, models: Sequence[str] 
     started = time.perf_counter()
     table = prepare(samples, models)
     train_rows, calib_rows, test_rows = split(table, seed, test_fraction)
-    train, calib, test = table.rows(train_rows), table.rows(calib_rows), table.rows(test_rows)
+    cross_fit = len(calib_rows) < CROSS_FIT_BELOW
+    if cross_fit:
+        train_rows = np.sort(np.concatenate([train_rows, calib_rows]))
+    train = table.rows(train_rows)
     model = fit(train, seed=seed)
+    if cross_fit:
+        # Out-of-fold predictions for every prompt but the test half; calibrate on the complete ones.
+        p_fit, lookup_fit = _out_of_fold(table, train_rows, seed, model.alphas)
+        complete = np.isin(train_rows, table.complete())
+        calib_rows, p_calib, lookup_c = train_rows[complete], p_fit[complete], lookup_fit[complete]
+    calib, test = table.rows(calib_rows), table.rows(test_rows)
+    if not cross_fit:
+        p_calib, lookup_c = model.predict(calib.texts, calib.categories), evaluation.category_table(train, calib)
     with np.errstate(all="ignore"):
         mean_q = np.nanmean(train.quality, axis=0)
     if reference is not None and reference not in table.models:
@@ -79,11 +113,10 @@ def train_router(samples: Sequence[Sample], *, name: str, models: Sequence[str] 
             raise DataError(f"{option} {value!r} is not among the models: {', '.join(table.models)}")
     # APGR is for the reference against the cheapest model unless told another weak model.
     cheapest = table.models.index(weak) if weak else int(np.argmin(model.typical_cost))
-    p_calib = model.predict(calib.texts, calib.categories)
     p_test = model.predict(test.texts, test.categories)
     calibrations = [calibrate.calibrate(p_calib, calib, model.typical_cost, ref, share, boots=boots, seed=seed).as_json()
                     for share in sorted(set(PROFILES.values()))]
-    lookup_c, lookup_t = evaluation.category_table(train, calib), evaluation.category_table(train, test)
+    lookup_t = evaluation.category_table(train, test)
     metrics: dict[str, Any] = {
         "reference": table.models[ref], "weak": table.models[cheapest],
         "router": evaluation.at_shares(p_calib, calib, p_test, test, model.typical_cost, ref),
@@ -105,9 +138,27 @@ def train_router(samples: Sequence[Sample], *, name: str, models: Sequence[str] 
         "trained_at": round(time.time(), 3),
         "data": {**(data or {}), "prompts": len(table.prompts), "train_prompts": len(train_rows),
                  "calibration_prompts": len(calib_rows), "test_prompts": len(test_rows), "seed": seed,
+                 "cross_fitted_folds": FOLDS if cross_fit else None,
                  "missing_calls_by_model": table.missing_by_model()},
         "default_reference": table.models[ref], "profiles": PROFILES,
         "calibration": calibrations, "curves": curves, "metrics": metrics,
         "train_seconds": round(time.perf_counter() - started, 2),
     }
     return SavedRouter(name, model, meta)
+
+
+def _out_of_fold(table: Table, rows: np.ndarray, seed: int, alphas: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions of the router and of the per-category table for `rows`, each from a fit on
+    the other folds (rows × models each). The folds reuse the full fit's penalties: one solve
+    per model and fold, so cross-fitting costs about one more fit, not five."""
+    fold_of = np.random.default_rng(seed + 1).permutation(len(rows)) % FOLDS
+    router = np.empty((len(rows), len(table.models)))
+    lookup = np.empty_like(router)
+    for k in range(FOLDS):
+        inside, outside = rows[fold_of != k], fold_of == k
+        if not outside.any():
+            continue
+        fold_train, held = table.rows(inside), table.rows(rows[outside])
+        router[outside] = fit(fold_train, seed=seed, alphas=alphas).predict(held.texts, held.categories)
+        lookup[outside] = evaluation.category_table(fold_train, held)
+    return router, lookup
