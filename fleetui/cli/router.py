@@ -25,10 +25,13 @@ def register(subparsers: Any) -> None:
         description="Learned routing. `train [NAME]` fits a router on labelled calls and saves NAME.router.json "
         "beside the fleet file (NAME defaults to 'default'); `eval NAME` prints its held-out figures beside "
         "random routing, the best single model, a per-category table and the oracle; `show NAME` what it "
-        "was trained on. Reference it from a rule: learned = \"NAME\", quality_target = \"95% of MODEL\".")
+        "was trained on; `eval NAME --calls FILE` (or `--since 7d`, the store's labelled calls) routes new "
+        "labelled prompts with the saved price weights and says whether it keeps what it promised. "
+        "Reference it from a rule: learned = \"NAME\", quality_target = \"95% of MODEL\".")
     parser.add_argument("action", choices=["train", "eval", "show"])
     parser.add_argument("name", nargs="?", default="default", help="the router's name (default: default)")
-    parser.add_argument("--since", default="30d", help="labelled calls since (7d, 24h, 2026-11-01; default 30d)")
+    parser.add_argument("--since", help="labelled calls since (7d, 24h, 2026-11-01); train: default 30d; "
+                        "eval: measure on the store's calls since then (at the earliest, since the router was trained)")
     parser.add_argument("--models", help="comma-separated model ids to choose among (default: every labelled model)")
     parser.add_argument("--quality", choices=["feedback", "judge", "field"], default="feedback",
                         help="the quality signal: user feedback, replay judge scores, or an imported quality field")
@@ -37,6 +40,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--reference", help="the model quality targets are shares of (default: the best on training data)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the held-out split")
     parser.add_argument("--out", type=Path, help="where to save (default: NAME.router.json beside the fleet file)")
+    parser.add_argument("--check", action="store_true",
+                        help="eval on new calls: exit 1 when quality falls below the promised interval at a target")
     parser.add_argument("--json", action="store_true", help="print as JSON")
     parser.set_defaults(run=run)
 
@@ -51,6 +56,8 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         saved = load(args.out or _path(ctx, args.name, writing=False))
     except RouterFileError as exc:
         raise CliError(str(exc), exit_code=1) from None
+    if args.action == "eval" and (args.calls is not None or args.since is not None):
+        return _eval_new(args, ctx, saved)
     if args.json:
         ctx.print_json(saved.meta if args.action == "eval" else _summary(saved))
     elif args.action == "eval":
@@ -61,6 +68,53 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     return 0
 
 
+def _eval_new(args: argparse.Namespace, ctx: CliContext, saved: SavedRouter) -> int:
+    """Route new labelled prompts with the saved price weights; set what they reach beside the promise."""
+    from fleetui.routing.learned import promise
+    from fleetui.routing.learned.samples import DataError
+
+    # From the store, calls from before training may be what it learned from: never those.
+    samples, checker, data = labelled_samples(args, ctx, not_before=float(saved.meta["trained_at"]))
+    try:
+        result = promise.check(saved, samples)
+    except DataError as exc:
+        extra = f" ({checker.summary()})" if checker.rejected else ""
+        raise CliError(f"{data['source']}: {exc}{extra}", exit_code=1) from None
+    if args.json:
+        ctx.print_json({"router": saved.name, "data": {**data, "left_out": checker.summary() or None},
+                        **result.as_json()})
+    else:
+        print_promise(saved, result, data, checker.summary())
+    return 1 if args.check and not result.holds else 0
+
+
+def print_promise(saved: SavedRouter, result: Any, data: dict[str, Any], left_out: str) -> None:
+    from fleetui.cli.output import say
+
+    window = f" from {data['since']} to {data['until']}" if data.get("since") else ""
+    say(f"router {saved.name!r} on {result.prompts} new prompts every one of its models answered "
+        f"({data['source']}{window}); quality and cost as shares of sending every prompt to {result.reference}:")
+    if result.incomplete or result.unknown_models or left_out:
+        parts = ([f"{result.incomplete} prompt(s) some model did not answer"] if result.incomplete else []) + \
+            ([f"calls of models it does not know ({', '.join(result.unknown_models)})"] if result.unknown_models else []) + \
+            ([left_out] if left_out else [])
+        say("left out: " + "; ".join(parts), indent=2)
+    for k in result.kept:
+        verdict = "keeps its promise" if k.holds else "BELOW its promise"
+        say(f"{k.share:.0%} of {result.reference}: quality {_pct(k.quality)} at cost {_pct(k.cost)} "
+            f"({_pct(k.to_reference)} of prompts to {result.reference}); promised {_pct(k.promised_quality)} "
+            f"[{_pct(k.promised_quality_ci[0])}, {_pct(k.promised_quality_ci[1])}] at {_pct(k.promised_cost)} "
+            f"[{_pct(k.promised_cost_ci[0])}, {_pct(k.promised_cost_ci[1])}]: {verdict}", indent=2, hang=2)
+    i95 = next((i for i, b in enumerate(result.baselines["random"]) if abs(b["share"] - 0.95) < 1e-9), None)
+    if i95 is not None:
+        single = result.baselines["best_single"][i95]
+        say(f"on the same prompts, cost at 95% of it: random routing {_pct(result.baselines['random'][i95]['cost_share'])}, "
+            f"best single model {_pct(single['cost_share'])} ({single['model']}), oracle "
+            f"{_pct(result.baselines['oracle'][i95]['cost_share'])}", indent=2, hang=2)
+    if not result.holds:
+        say("retrain on recent calls (fleetui router train) or raise the rule's quality_target", indent=2)
+
+
 def _path(ctx: CliContext, name: str, *, writing: bool) -> Path:
     from fleetui.routing.learned.fileformat import path_for
 
@@ -68,8 +122,10 @@ def _path(ctx: CliContext, name: str, *, writing: bool) -> Path:
     return path_for(source.path, name)
 
 
-def labelled_samples(args: argparse.Namespace, ctx: CliContext) -> tuple[list[Sample], SampleChecker, dict[str, Any]]:
-    """The labelled calls a command learns from, with what was left out, or one clear error."""
+def labelled_samples(args: argparse.Namespace, ctx: CliContext,
+                     not_before: float = 0.0) -> tuple[list[Sample], SampleChecker, dict[str, Any]]:
+    """The labelled calls a command learns from (from the store: none before `not_before`), with
+    what was left out, or one clear error."""
     from fleetui.routing.learned.samples import DataError, SampleChecker, read_calls
 
     if args.calls is not None:
@@ -83,9 +139,10 @@ def labelled_samples(args: argparse.Namespace, ctx: CliContext) -> tuple[list[Sa
     from fleetui.routing.learned.store_data import samples_from_store
 
     try:
-        since = parse_since(args.since)
+        since = parse_since(args.since or "30d")
     except ValueError as exc:
         raise CliError(f"--since: {exc}") from None
+    since = max(since, not_before)
     if not ctx.db_path().exists():
         raise CliError(f"{ctx.db_path()}: no database yet, so no logged calls to learn from")
     checker = SampleChecker("the store")
