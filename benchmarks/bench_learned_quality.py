@@ -90,6 +90,12 @@ SETS = {
 }
 
 
+def alone(metrics: dict) -> str:
+    """'alone' when, at the best single model's cost, routing did not beat that model on the
+    calibration prompts, so the router sends every prompt to it."""
+    return "alone" if metrics["at_best_single_cost"]["price_weight"] is None else "routed"
+
+
 def at95(rows: list[dict]) -> dict:
     return next(r for r in rows if abs(r["share"] - 0.95) < 1e-9)
 
@@ -116,7 +122,7 @@ def main() -> None:
             print(f"{name:<17} {seed:>4} {r['cost_share']:>11.1%} {r['quality_share']:>11.1%} "
                   f"{at95(m['category_table'])['cost_share']:>8.1%} {at95(m['random'])['cost_share']:>6.1%} "
                   f"{at95(m['oracle'])['cost_share'] or float('nan'):>6.1%} "
-                  f"{m['at_best_single_cost']['quality_share']:>11.1%} {apgr:>5.3f} "
+                  f"{m['at_best_single_cost']['quality_share']:>5.1%}{alone(m):>6} {apgr:>5.3f} "
                   f"{time.perf_counter() - started:>5.1f}", flush=True)
         print(f"{name:<17} mean {statistics.mean(costs):>11.1%} {statistics.mean(qualities):>11.1%}  "
               f"(seeds missing 95%: {sum(q < 0.95 - 1e-9 for q in qualities)})", flush=True)
