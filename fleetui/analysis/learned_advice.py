@@ -24,6 +24,7 @@ from fleetui.analysis.recommend import Severity
 from fleetui.config.schema import Fleet
 
 if TYPE_CHECKING:
+    from fleetui.config.change import Change
     from fleetui.routing.learned.fileformat import SavedRouter
 
 KIND = "learned_router"
@@ -300,3 +301,25 @@ def advise(saved: SavedRouter, max_drop_pct: float, rules: tuple[str, ...] = ())
     evidence, saving, basis = _evidence(saved, found)
     return LearnedAdvice(saved.name, bool(rules), rules, max_drop_pct, evidence=evidence,
                          saving_per_30_days_usd=saving, saving_basis=basis, found=found, data=saved.meta["data"])
+
+
+def plan_rule(advice: LearnedAdvice, fleet_file: Path) -> Change:
+    """The fleet-file change a learned router's recommendation asks for (`fleetui apply
+    learned:NAME`, `p` in the app). Raises AlreadyInFleet when a rule uses the router, CannotApply
+    (one line saying why) when there is nothing to add."""
+    from fleetui.routing.apply import AlreadyInFleet, CannotApply, plan_learned
+
+    name = advice.router
+    if advice.in_use:
+        raise AlreadyInFleet(f"rule {advice.rules[0]} in {fleet_file} already uses learned router {name!r}",
+                             advice.rules[0])
+    if advice.problem:
+        raise CannotApply(f"learned router {name}: {advice.problem}")
+    if advice.evidence is None:
+        raise CannotApply(f"learned router {name}: no target keeps quality within max_quality_drop_pct = "
+                          f"{advice.max_drop_pct:g}% on its held-out prompts; nothing to apply (retrain on more logs)")
+    if advice.saves is False:
+        raise CannotApply(f"learned router {name}: within the limit it costs as much as sending every prompt to "
+                          f"{advice.evidence.reference}; a rule would save nothing")
+    return plan_learned(fleet_file, name, advice.evidence.quality_target,
+                        f"Added by `fleetui apply {advice.id}`: {advice.sentence}")
