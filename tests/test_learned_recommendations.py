@@ -142,6 +142,8 @@ def test_apply_writes_the_rule_once_and_the_router_routes(tmp_path: Path, capsys
     assert entry["in_use"] is True and entry["status"] == "in use" and entry["rule_in_fleet"] == "learned-cheap"
     assert entry["change"] is None
 
+    code, out = _run(capsys, fleet, "recommend", "--dismiss", "learned:cheap")
+    assert code == 2 and "learned:cheap is not stored, so it has no status to mark" in out
     code, out = _run(capsys, fleet, "apply", "learned:nosuch", "--yes")
     assert code == 2 and "no learned router 'nosuch'" in out and "router train nosuch" in out
 

@@ -166,7 +166,7 @@ class LearnedAdvice:
                 if e.cost_share is None or e.cost_share_ci is None else
                 f"it costs {_pct(e.cost_share)} [{_pct(e.cost_share_ci[0])}–{_pct(e.cost_share_ci[1])}] of sending every "
                 f"prompt to {e.reference}")
-        saving = (f", about ${self.saving_per_30_days_usd:,.2f} less per 30 days ({self.saving_basis})"
+        saving = (f", about ${self.saving_per_30_days_usd:,.2f} less per 30 days than all-{e.reference}"
                   if self.saving_per_30_days_usd is not None else "")
         head = (f"Rule {', '.join(self.rules)} routes with {self.router}; at quality_target = \"{e.quality_target}\" it"
                 if self.in_use else f"A rule routing with {self.router} at quality_target = \"{e.quality_target}\"")

@@ -78,6 +78,10 @@ def _mark(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.store import analytics
 
     rec_id, status = (args.accept, "accepted") if args.accept else (args.dismiss, "dismissed")
+    if rec_id.startswith("learned:"):
+        name = rec_id.removeprefix("learned:")
+        raise CliError(f"{rec_id} is not stored, so it has no status to mark: `fleetui apply {rec_id}` adds its rule; "
+                       f"it goes when {name}.router.json does, or when a rule uses it")
     store = ctx.store()
     rec = analytics.recommendation(store, rec_id)
     if rec is None:
