@@ -237,7 +237,7 @@ def test_the_routers_arithmetic_is_the_trained_models(trained: Path) -> None:
 
 
 def test_the_recommendation_stays_within_the_fleets_quality_drop(trained: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from fleetui.cli.router import recommendation
+    from fleetui.analysis.learned_advice import recommendation
 
     saved = fileformat.load(trained.parent / "default.router.json")
     within_5 = recommendation(saved, 5.0)

@@ -36,12 +36,18 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     found = store_recommendations(store, recommend(fleet, store, days=args.days))
     shown = [r for r in found if args.all or r.status not in ("dismissed", "applied")]
     in_fleet = _rules_in_the_fleet(fleet, shown)
+    from fleetui.cli.router import learned_recommendations, print_learned
+
+    # Learned routers' targets come from their held-out figures, not from the store's
+    # recommendations table: they follow the store's, as entries of kind learned_router.
+    learned = learned_recommendations(ctx)
     if args.json:
-        ctx.print_json([r.as_json() | {"rule_in_fleet": in_fleet.get(r.id)} for r in shown])
+        ctx.print_json([r.as_json() | {"rule_in_fleet": in_fleet.get(r.id)} for r in shown]
+                       + [a.as_recommendation_json() for a in learned])
         return 0
     if ctx.is_demo_data:
         print("DEMO DATA")
-    if not shown:
+    if not shown and not learned:
         print("nothing to recommend: no calls yet, or the fleet already routes well")
     for r in shown:
         say(f"[{r.severity.upper():<6}] {r.id}  {r.title}", hang=9)
@@ -56,11 +62,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
                 indent=9)
         elif r.can_verify:
             say(f"verify: fleetui replay --recommendation {r.id}", indent=9)
-    from fleetui.cli.router import learned_recommendations, print_learned
-
-    # Learned routers' targets come from their held-out figures, not from the store's
-    # recommendations table (`fleetui savings --json` has them as JSON).
-    print_learned(learned_recommendations(ctx), fleet.recommendations.max_quality_drop_pct)
+    print_learned(learned, fleet.recommendations.max_quality_drop_pct)
     return 0
 
 
@@ -76,6 +78,10 @@ def _mark(args: argparse.Namespace, ctx: CliContext) -> int:
     from fleetui.store import analytics
 
     rec_id, status = (args.accept, "accepted") if args.accept else (args.dismiss, "dismissed")
+    if rec_id.startswith("learned:"):
+        name = rec_id.removeprefix("learned:")
+        raise CliError(f"{rec_id} is not stored, so it has no status to mark: `fleetui apply {rec_id}` adds its rule; "
+                       f"it goes when {name}.router.json does, or when a rule uses it")
     store = ctx.store()
     rec = analytics.recommendation(store, rec_id)
     if rec is None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fleetui.cli.context import CliContext, CliError
 
 if TYPE_CHECKING:
+    from fleetui.analysis.learned_advice import LearnedAdvice
     from fleetui.routing.learned.fileformat import SavedRouter
     from fleetui.routing.learned.samples import Sample, SampleChecker
 
@@ -194,90 +195,62 @@ def _max_drop(ctx: CliContext) -> float:
         return 5.0
 
 
-def recommendation(saved: SavedRouter, max_drop_pct: float) -> dict[str, Any] | None:
-    """The cheapest calibrated target within the fleet's `max_quality_drop_pct`, whose quality
-    interval on held-out prompts stays within it too; None when none does."""
-    floor = 1 - max_drop_pct / 100
-    # The test half never chose λ: its figure must stay within the limit too.
-    on_test = {p["share"]: p for p in saved.meta["metrics"]["router"]}
-    for c in sorted(saved.meta["calibration"], key=lambda c: c["share"]):
-        tested = on_test.get(c["share"], {}).get("quality_share")
-        if (c["share"] >= floor - 1e-9 and c["price_weight"] is not None and c["quality_share_ci"][0] >= floor - 1e-9
-                and tested is not None and tested >= floor - 1e-9):
-            return {**c, "test": on_test[c["share"]]}
-    return None
-
-
 def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
-    from fleetui.routing.learned.train import evidence_summary
+    from fleetui.analysis.learned_advice import advise
 
-    c = recommendation(saved, max_drop_pct)
-    d = saved.meta["data"]
-    if c is None:
+    advice = advise(saved, max_drop_pct)
+    e = advice.evidence
+    if e is None:
         print(f"recommendation: none — no calibrated target keeps quality within max_quality_drop_pct = "
-              f"{max_drop_pct:g}% on both halves of the held-out prompts (the 95% interval included)")
+              f"{max_drop_pct:g}% on the prompts it was calibrated and measured on (the 95% interval included)")
         return
-    low, high = c["cost_share_ci"]
+    if e.cost_share is None or e.cost_share_ci is None:
+        cost, apart = "costs an unknown share (its held-out calls carry no cost)", ""
+    else:
+        cost = (f"costs {_pct(e.cost_share)} [{_pct(e.cost_share_ci[0])}, {_pct(e.cost_share_ci[1])}] of "
+                f"sending every call to {e.reference}")
+        apart = f"{_pct(e.test_cost_share)} at "
     print(f"recommendation (within max_quality_drop_pct = {max_drop_pct:g}%): quality_target = "
-          f"\"{c['share']:.0%} of {c['reference']}\" costs {_pct(c['cost_share'])} [{_pct(low)}, {_pct(high)}] of "
-          f"sending every call to {c['reference']}, quality {_pct(c['quality_share_ci'][0])}–{_pct(c['quality_share_ci'][1])} "
-          f"of it (measured apart: {_pct(c['test']['cost_share'])} at {_pct(c['test']['quality_share'])} on "
-          f"{d['test_prompts']} more); evidence: {evidence_summary(d)}, {d['source']}"
-          + (f" since {d['since']}" if d.get("since") else ""))
+          f"\"{e.quality_target}\" {cost}, quality {_pct(e.quality_share_ci[0])}–{_pct(e.quality_share_ci[1])} "
+          f"of it (measured apart: {apart}{_pct(e.test_quality_share)} on {e.test_prompts} more); evidence: "
+          f"{e.calibration_prompts} {e.calibration_kind} + {e.test_prompts} held-out prompts, {e.source}" + (f" since {e.since}" if e.since else ""))
 
 
-def learned_recommendations(ctx: CliContext) -> list[dict[str, Any]]:
-    """For each learned router — the ones the fleet's rules use, and the ones trained beside the
-    fleet file that no rule uses yet (`in_use` False: the recommendation is to add a rule) — its
-    cheapest target within the fleet's `max_quality_drop_pct` and the evidence, or why there is
-    none (`fleetui savings`, `fleetui recommend`)."""
-    from fleetui.routing.learned.fileformat import RouterFileError, load, path_for
+def learned_recommendations(ctx: CliContext) -> list[LearnedAdvice]:
+    """Each learned router of the fleet as a recommendation (`fleetui savings`, `fleetui recommend`)."""
+    from fleetui.analysis.learned_advice import learned_advice
 
-    fleet = ctx.fleet()
-    fleet_file = ctx.fleet_source().path
-    used = list(dict.fromkeys(r.learned for r in fleet.rules if r.learned and r.enabled))
-    trained = sorted(p.name.removesuffix(".router.json") for p in fleet_file.parent.glob("*.router.json"))
-    out: list[dict[str, Any]] = []
-    for name in dict.fromkeys([*used, *trained]):
-        assert name is not None
-        in_use = name in used
-        try:
-            saved = load(path_for(fleet_file, name))
-        except RouterFileError as exc:
-            out.append({"router": name, "in_use": in_use, "recommendation": None, "problem": str(exc)})
-            continue
-        if not set(saved.model.models) <= {m.id for m in fleet.models}:
-            if in_use:  # `fleetui validate` says more; an unused router of another fleet is not ours
-                out.append({"router": name, "in_use": True, "recommendation": None,
-                            "problem": "it names models this fleet does not have; retrain it"})
-            continue
-        found = recommendation(saved, fleet.recommendations.max_quality_drop_pct)
-        out.append({"router": name, "in_use": in_use, "recommendation": found, "data": saved.meta["data"]})
-    return out
+    return learned_advice(ctx.fleet(), ctx.fleet_source().path)
 
 
-def print_learned(learned: list[dict[str, Any]], max_drop_pct: float) -> None:
+def print_learned(learned: list[LearnedAdvice], max_drop_pct: float) -> None:
     """One sentence per learned router, with its evidence (savings and recommend print these)."""
     from fleetui.cli.output import say
-    from fleetui.routing.learned.train import evidence_summary
 
     for entry in learned:
-        found = entry["recommendation"]
-        name = entry["router"]
-        if entry.get("problem"):
-            say(f"learned router {name}: {entry['problem']}")
+        found = entry.evidence
+        name = entry.router
+        if entry.problem:
+            say(f"learned router {name}: {entry.problem}")
         elif found is None:
             say(f"learned router {name}: no target keeps quality within {max_drop_pct:g}% on held-out logs")
         else:
-            low, high = found["cost_share_ci"]
-            rule = (f'quality_target = "{found["share"]:.0%} of {found["reference"]}"'
-                    if entry.get("in_use", True) else
-                    f'a rule with learned = "{name}", quality_target = "{found["share"]:.0%} of {found["reference"]}" '
-                    "(trained, not used by any rule yet)")
-            say(f"learned router {name}: {rule} costs {100 * found['cost_share']:.1f}% [{100 * low:.1f}–{100 * high:.1f}%] "
-                f"of all-{found['reference']}, quality ≥ {100 * found['quality_share_ci'][0]:.1f}% of it (95% interval), "
-                f"measured apart at {100 * found['test']['cost_share']:.1f}% cost / "
-                f"{100 * found['test']['quality_share']:.1f}% quality; evidence: {evidence_summary(entry['data'])}", hang=2)
+            rule = (f'quality_target = "{found.quality_target}"' if entry.in_use else
+                    f'a rule with learned = "{name}", quality_target = "{found.quality_target}" '
+                    "(trained, not used by any rule yet; " + (f"`fleetui apply {entry.id}` adds it)" if entry.actionable
+                                                              else f"it saves nothing over all-{found.reference})"))
+            if found.cost_share is None or found.cost_share_ci is None:
+                cost = "costs an unknown share (its held-out calls carry no cost)"
+            else:
+                low, high = found.cost_share_ci
+                cost = (f"costs {100 * found.cost_share:.1f}% [{100 * low:.1f}–{100 * high:.1f}%] "
+                        f"of all-{found.reference}")
+            tested = (f"{_pct(found.test_cost_share)} cost / " if found.test_cost_share is not None else "")
+            saving = (f"; about ${entry.saving_per_30_days_usd:,.2f} less per 30 days ({entry.saving_basis})"
+                      if entry.saving_per_30_days_usd is not None else "")
+            say(f"learned router {name}: {rule} {cost}, quality ≥ {100 * found.quality_share_ci[0]:.1f}% of it "
+                f"(95% interval), measured apart at {tested}{_pct(found.test_quality_share)} quality; evidence: "
+                f"{found.calibration_prompts} {found.calibration_kind} + {found.test_prompts} held-out prompts{saving}", hang=2)
 
 
 def _summary(saved: SavedRouter) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     result = savings(ctx.fleet(), ctx.store(), days=args.days)
     learned = learned_recommendations(ctx)  # the fleet's learned routers, from their held-out figures
     if args.json:
-        ctx.print_json({**result.as_json(), "learned_routers": learned})
+        ctx.print_json({**result.as_json(), "learned_routers": [a.as_savings_json() for a in learned]})
         return 0
     if ctx.is_demo_data:
         print("DEMO DATA")

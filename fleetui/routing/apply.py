@@ -1,7 +1,7 @@
-"""Turn an accepted recommendation into a routing rule in the fleet file, or end an A/B test
-by pointing its rule at the winner.
+"""Turn an accepted recommendation into a routing rule in the fleet file (a learned router's
+recommendation into a rule that routes with it), or end an A/B test by pointing its rule at the winner.
 
-Both edit the file in place (comments, order and layout stay; a new rule goes after the last
+All edit the file in place (comments, order and layout stay; a new rule goes after the last
 rule, not under another section's comments) and return a :class:`fleetui.config.change.Change`
 to show and write; the new text is validated as a whole fleet before anything is written.
 """
@@ -89,6 +89,36 @@ def plan(path: Path, rec: dict[str, Any]) -> Change:
         raise AlreadyInFleet(f"{rec['id']} is already in {path}: rule {present} routes {rec.get('use_case') or 'it'} "
                              f"to {rec.get('recommended_model')}", present)
     rule, comment = rule_for(rec, {r.name for r in fleet.rules})
+    return _add_rule(path, old, fleet, rule, comment)
+
+
+def plan_learned(path: Path, router: str, quality_target: str, note: str) -> Change:
+    """A rule routing every call no other rule takes with the learned router `router` at
+    `quality_target` ("95% of MODEL"), after the file's last rule; `note` is its comment. Raises
+    AlreadyInFleet when a rule uses the router already, CannotApply when the rule could not work."""
+    old = read_text(path)
+    fleet = parse_fleet(old, path)
+    using = next((r for r in fleet.rules if r.learned == router), None)
+    if using is not None:
+        raise AlreadyInFleet(f"rule {using.name} in {path} already uses learned router {router!r}"
+                             + ("" if using.enabled else " (disabled: set enabled = true)"), using.name)
+    catch_all = next((r for r in fleet.rules if r.enabled and _same_condition(r.when, "true")), None)
+    if catch_all is not None:
+        raise CannotApply(f"rule {catch_all.name} in {path} already takes every call (when = \"true\"); point it at "
+                          f"the router by hand: learned = \"{router}\", quality_target = \"{quality_target}\"")
+    name = _slug(f"learned-{router}")
+    base, n = name, 2
+    while name in {r.name for r in fleet.rules}:
+        name, n = f"{base}-{n}", n + 1
+    # Lower runs first: after every rule, so the router takes only what no rule decides.
+    priority = max((r.priority for r in fleet.rules), default=90) + 10
+    rule = {"name": name, "priority": priority, "when": "true", "learned": router, "quality_target": quality_target}
+    return _add_rule(path, old, fleet, rule, note)
+
+
+def _add_rule(path: Path, old: str, fleet: Fleet, rule: dict[str, Any], comment: str) -> Change:
+    """The fleet with `rule` added after its last rule, validated as a whole and written into the
+    file's own text (comments and layout kept)."""
     data = fleet.model_dump()
     data["rules"].append(rule)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from fleetui.analysis.learned_advice import LearnedAdvice
 from fleetui.analysis.recommend import Kind, Recommendation
 
 KIND_LABEL = {
@@ -102,3 +103,27 @@ def _evidence(rec: Recommendation, n: dict[str, Any]) -> str:
     if "status" in n and rec.kind == Kind.MODEL_UNHEALTHY:
         parts.append(f"last {n.get('n', 0)} probes: {n['status']}")
     return "; ".join(parts)
+
+
+def learned_detail_text(advice: LearnedAdvice) -> str:
+    """Rich markup for a learned router's row: its target, evidence and what to do, in sentences."""
+    lines = [f"[b]{escape(advice.title)}[/]   [dim]id[/] {advice.id}", escape(advice.sentence),
+             "[dim]type[/] route with a learned router   [dim]effort[/] "
+             + ("low: one routing rule (p writes it)" if advice.actionable else "none")]
+    if advice.saving_per_30_days_usd is not None:
+        lines.append(f"[dim]saves[/] {_usd(advice.saving_per_30_days_usd)} per 30 days "
+                     f"({escape(advice.saving_basis or '')})")
+    elif advice.actionable:
+        lines.append("[dim]saves[/] unknown in dollars: "
+                     + ("the held-out calls carry no cost (unpriced or free)" if advice.saves is None else
+                        "the router was trained on a file without dates, so there is no rate to scale"))
+    for sentence in advice.evidence_sentences():
+        lines.append(f"[dim]evidence[/] {escape(sentence)}")
+    if advice.rule_change:
+        lines.append(f"[dim]how[/] {escape(advice.rule_change)} (p here, or `fleetui apply {advice.id}`)")
+    elif advice.in_use:
+        lines.append(f"[dim]in use[/] by rule {escape(', '.join(advice.rules))}; `fleetui router eval {advice.router}` "
+                     "has every target's figures")
+    lines.append(f"[dim]v: verified on held-out logs at train time; retrain with `fleetui router train "
+                 f"{advice.router}`[/]")
+    return "\n".join(lines)

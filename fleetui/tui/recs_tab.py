@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.syntax import Syntax
@@ -11,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, Static
 
+from fleetui.analysis.learned_advice import LearnedAdvice, learned_advice
 from fleetui.analysis.recommend import (
     Recommendation,
     Severity,
@@ -19,7 +21,7 @@ from fleetui.analysis.recommend import (
 )
 from fleetui.store import analytics
 from fleetui.tui.base import DataTab
-from fleetui.tui.rec_detail import detail_text
+from fleetui.tui.rec_detail import detail_text, learned_detail_text
 from fleetui.tui.tables import Column, Row, cursor_key, refill, table_width
 
 COLUMNS = [Column("Severity", 2), Column("Recommendation", flex=True), Column("Saving/30d"), Column("n"),
@@ -27,12 +29,20 @@ COLUMNS = [Column("Severity", 2), Column("Recommendation", flex=True), Column("S
 SEVERITY_STYLE = {Severity.HIGH: "[red]HIGH[/]", Severity.MEDIUM: "[yellow]MEDIUM[/]", Severity.LOW: "[dim]LOW[/]"}
 
 
-class RecommendationsTab(DataTab[list[Recommendation]]):
-    """Its keys (x a v p) are bound in the app, which offers them while this tab shows."""
+@dataclass(frozen=True)
+class RecsData:
+    recs: list[Recommendation]  # the store's
+    learned: list[LearnedAdvice]  # the learned routers beside the fleet file, from their held-out figures
+
+
+class RecommendationsTab(DataTab[RecsData]):
+    """Its keys (x a v p) are bound in the app, which offers them while this tab shows. Rows are
+    the store's recommendations and the learned routers' (ids learned:NAME), by severity."""
 
     def __init__(self, session: Any) -> None:
         super().__init__(session)
         self.recs: list[Recommendation] = []
+        self.learned: list[LearnedAdvice] = []
         self.replayer_options: dict[str, Any] = {}  # tests pass a retry policy here
 
     def compose(self) -> ComposeResult:
@@ -40,44 +50,79 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
         with VerticalScroll(id="recs-detail-box"):  # at 80×24 the detail scrolls; the table keeps its rows
             yield Static("", id="recs-detail")
 
-    def load(self) -> list[Recommendation]:
+    def load(self) -> RecsData:
+        fleet, path = self.session.fleet, self.session.source.path
         with self.session.store() as store:
-            return store_recommendations(store, recommend(self.session.fleet, store))
+            recs = store_recommendations(store, recommend(fleet, store))
+        return RecsData(recs, learned_advice(fleet, path))  # reads the router files, here on the worker
 
-    def show(self, recs: list[Recommendation]) -> None:
-        self.recs = [r for r in recs if r.status != "dismissed"]
+    def show(self, data: RecsData) -> None:
+        self.recs = [r for r in data.recs if r.status != "dismissed"]
+        self.learned = data.learned
         self._fill()
-        if not self.recs:
+        first = self._items()[0] if self._items() else None
+        if first is None:
             self.query_one("#recs-detail", Static).update(
                 "Nothing to recommend yet: recommendations need logged calls (see the README's shim section).")
         else:
-            rec = self._selected()
-            self._detail(rec or self.recs[0])
+            self._detail(self._highlighted() or first)
+
+    def _items(self) -> list[Recommendation | LearnedAdvice]:
+        """The rows in order: by severity, the store's before the learned ones of the same severity."""
+        items: list[Recommendation | LearnedAdvice] = [*self.recs, *self.learned]
+        return sorted(items, key=lambda item: Severity(item.severity).rank)
 
     def _fill(self) -> None:
         rows = []
-        for r in self.recs:
-            saving = r.numbers.get("saving_monthly_usd")
-            rows.append(Row(r.id, [SEVERITY_STYLE[r.severity], r.title, f"${saving:,.2f}" if saving is not None else "—",
-                                   f"{r.numbers.get('n', 0):,}", _status(r)]))
+        for item in self._items():
+            if isinstance(item, LearnedAdvice):
+                rows.append(_learned_row(item))
+                continue
+            saving = item.numbers.get("saving_monthly_usd")
+            rows.append(Row(item.id, [SEVERITY_STYLE[item.severity], item.title,
+                                      f"${saving:,.2f}" if saving is not None else "—",
+                                      f"{item.numbers.get('n', 0):,}", _status(item)]))
         refill(self.query_one("#recs-table", DataTable), COLUMNS, rows, table_width(self))
 
     def on_resize(self) -> None:
         if self.loaded:
             self._fill()
 
-    def _detail(self, rec: Recommendation) -> None:
-        self.query_one("#recs-detail", Static).update(detail_text(rec))
+    def _detail(self, item: Recommendation | LearnedAdvice) -> None:
+        text = learned_detail_text(item) if isinstance(item, LearnedAdvice) else detail_text(item)
+        self.query_one("#recs-detail", Static).update(text)
+
+    def _highlighted(self) -> Recommendation | LearnedAdvice | None:
+        """The highlighted row's recommendation, found by its row key (never by position)."""
+        key = cursor_key(self.query_one("#recs-table", DataTable))
+        return next((item for item in self._items() if item.id == key), None)
 
     def _selected(self) -> Recommendation | None:
-        """The highlighted recommendation, found by its row key (never by position)."""
-        key = cursor_key(self.query_one("#recs-table", DataTable))
-        return next((r for r in self.recs if r.id == key), None)
+        """The highlighted store recommendation; a learned row's key says in one line why not."""
+        item = self._highlighted()
+        if isinstance(item, LearnedAdvice):
+            return None
+        return item
+
+    def _learned_refusal(self, key: str) -> bool:
+        """When a learned row is highlighted, say why `key` does nothing to it (True), else False."""
+        item = self._highlighted()
+        if not isinstance(item, LearnedAdvice):
+            return False
+        why = {
+            "x": f"{item.id} is not stored, so it cannot be dismissed: it goes when {item.router}.router.json "
+                 "does, or when a rule uses it",
+            "a": f"{item.id} is not stored, so there is nothing to mark accepted: p adds its rule to the fleet file",
+            "v": f"v: a learned router was verified on held-out logs at train time; retrain with "
+                 f"`fleetui router train {item.router}`",
+        }[key]
+        self.app.notify(why, title=key, severity="warning", timeout=6)
+        return True
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        rec = self._selected()
-        if rec:
-            self._detail(rec)
+        item = self._highlighted()
+        if item:
+            self._detail(item)
 
     def _set_status(self, status: str) -> None:
         rec = self._selected()
@@ -89,9 +134,12 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
         self.reload(force=True)
 
     def action_dismiss_rec(self) -> None:
-        self._set_status("dismissed")
+        if not self._learned_refusal("x"):
+            self._set_status("dismissed")
 
     def action_accept_rec(self) -> None:
+        if self._learned_refusal("a"):
+            return
         self._set_status("accepted")
         self._sync_after("accept")
 
@@ -105,16 +153,20 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
         from fleetui.config.change import write_change
         from fleetui.config.fleetfile import FleetFileError
         from fleetui.config.writer import FileChanged
+        from fleetui.analysis.learned_advice import plan_rule
         from fleetui.routing.apply import CannotApply, plan
 
-        rec = self._selected()
-        if rec is None:
+        item = self._highlighted()
+        if item is None:
             return
         if not self.session.can_save:
             self.app.notify("the sample fleet is read-only: create your own with `fleetui init`", severity="error")
             return
         try:
-            change = plan(self.session.source.path, rec.as_json())
+            if isinstance(item, LearnedAdvice):
+                change = plan_rule(item, self.session.source.path)
+            else:
+                change = plan(self.session.source.path, item.as_json())
         except (CannotApply, FleetFileError) as exc:
             self.app.notify(str(exc), title="Cannot apply", severity="error", timeout=8)
             return
@@ -128,7 +180,10 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
             except (FileChanged, FleetFileError, OSError) as exc:
                 self.app.notify(str(exc), title="Not written", severity="error", timeout=8)
                 return
-            self._set_status("applied")
+            if isinstance(item, LearnedAdvice):
+                self.reload(force=True)  # the router is in use now: its row says so
+            else:
+                self._set_status("applied")
             self.app.notify(f"rule {change.subject} added to {change.path}", title="Applied")
             self._sync_after("apply")
 
@@ -138,6 +193,8 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
         from fleetui.replay import ReplaySettings
         from fleetui.tui.replay_dialog import ReplayDialog
 
+        if self._learned_refusal("v"):
+            return
         rec = self._selected()
         if rec is None:
             return
@@ -154,6 +211,14 @@ class RecommendationsTab(DataTab[list[Recommendation]]):
                 self.reload(force=True)
 
         self.app.push_screen(ReplayDialog(self.session, settings, rec.title, self.replayer_options), finished)
+
+
+def _learned_row(item: LearnedAdvice) -> Row:
+    saving = item.saving_per_30_days_usd
+    e = item.evidence
+    shown = f"${saving:,.2f}" if saving is not None else "unknown" if item.actionable else "—"
+    prompts = f"{e.calibration_prompts + e.test_prompts:,}" if e else "—"
+    return Row(item.id, [SEVERITY_STYLE[item.severity], item.title, shown, prompts, item.status])
 
 
 def _status(rec: Recommendation) -> str:

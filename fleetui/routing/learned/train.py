@@ -43,11 +43,6 @@ def split_summary(data: dict[str, Any]) -> str:
             f"{data['test_prompts']} to measure")
 
 
-def evidence_summary(data: dict[str, Any]) -> str:
-    kind = "out-of-fold" if data.get("cross_fitted_folds") else "held-out"
-    return f"{data['calibration_prompts']} {kind} + {data['test_prompts']} held-out prompts"
-
-
 def prepare(samples: Sequence[Sample], models: Sequence[str] | None) -> Table:
     if not samples:
         raise DataError("no labelled calls to learn from")

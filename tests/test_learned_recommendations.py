@@ -1,0 +1,203 @@
+"""A learned router trained beside the fleet file is a recommendation everywhere: in `fleetui
+recommend --json` beside the store's, in `fleetui savings`, as a row of the app's
+Recommendations tab (with its evidence in sentences), and `fleetui apply learned:NAME` writes the
+rule that routes with it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Button, DataTable, Static
+
+from fleetui.cli import main
+from fleetui.config.fleetfile import FleetSource, load_fleet
+from fleetui.demo import generate_demo
+from fleetui.routing import Router
+from fleetui.routing.learned import fileformat
+from fleetui.routing.learned.samples import Sample
+from fleetui.routing.learned.train import train_router
+from fleetui.store import Store
+from fleetui.tui.app import FleetApp
+from fleetui.tui.data import Session
+from tests.conftest import SAMPLE_FLEET
+from tests.test_router_train import two_kinds
+from tests.test_tui import SIZE, settle
+
+BIG, SMALL = "claude-sonnet", "claude-haiku"  # two of the sample fleet's models
+WINDOW = {"source": "store (feedback)", "since": "2026-11-02", "until": "2026-12-02"}  # what train records
+MATH = "solve the equation 12 x plus 7 integral derivative"
+
+
+def _samples(priced: bool = True) -> list[Sample]:
+    """Math needs the big model; on chat the small one is as good at a tenth of the cost."""
+    names = {"big": BIG, "small": SMALL}
+    return [Sample(str(r["prompt_id"]), str(r["prompt"]), names[str(r["model"])], float(r["quality"]),  # type: ignore[arg-type]
+                   float(r["cost_usd"]) if priced else 0.0)  # type: ignore[arg-type]
+            for r in two_kinds()]
+
+
+def _fleet(tmp_path: Path, *, router: str = "cheap", priced: bool = True, data: dict[str, Any] | None = None) -> Path:
+    fleet = tmp_path / "fleet.toml"
+    shutil.copy(SAMPLE_FLEET, fleet)
+    saved = train_router(_samples(priced), name=router, data=dict(WINDOW if data is None else data), boots=100)
+    fileformat.save(fileformat.path_for(fleet, router), saved)
+    return fleet
+
+
+def _run(capsys: pytest.CaptureFixture[str], fleet: Path, *args: str) -> tuple[int, str]:
+    db = fleet.parent / "calls.db"
+    code = main(["--config", str(fleet), "--db", str(db), *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def _learned(capsys: pytest.CaptureFixture[str], fleet: Path) -> list[dict[str, Any]]:
+    code, out = _run(capsys, fleet, "recommend", "--json")
+    assert code == 0
+    return [r for r in json.loads(out) if r["kind"] == "learned_router"]
+
+
+def test_recommend_json_lists_the_router_beside_the_stores_recommendations(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = _fleet(tmp_path)
+    generate_demo(load_fleet(fleet), fleet.parent / "calls.db", calls=1500)
+    code, out = _run(capsys, fleet, "recommend", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    stores = [r for r in listed if r["kind"] != "learned_router"]
+    assert stores, "the demo store has recommendations of its own"
+    from fleetui.analysis.recommend import Recommendation, Kind, Severity
+
+    keys = set(Recommendation(Kind.LOW_SUCCESS, Severity.LOW, "t", "s", {}).as_json()) | {"rule_in_fleet"}
+    assert all(set(r) == keys for r in stores), "the store's entries keep exactly their keys"
+
+    (entry,) = [r for r in listed if r["kind"] == "learned_router"]
+    assert entry["id"] == "learned:cheap" and entry["in_use"] is False and entry["status"] == "new"
+    saved = fileformat.load(fleet.parent / "cheap.router.json")
+    e = entry["evidence"]
+    assert e["quality_target"] == f"95% of {BIG}" and e["quality_share_ci"][0] >= 0.95
+    assert 0.4 < e["cost_share"] < 0.8 and e["cost_share_ci"][0] <= e["cost_share"] <= e["cost_share_ci"][1]
+    assert e["calibration_prompts"] == saved.meta["data"]["calibration_prompts"] and e["test"]["prompts"] > 0
+    assert e["data"] == {"source": "store (feedback)", "since": "2026-11-02", "until": "2026-12-02"}
+    # 300 prompts in 30 days, each $0.01 on the big model: the saving is the share the router spares.
+    big_per_prompt = saved.meta["metrics"]["single_models"][BIG]["cost_usd"] / e["test"]["prompts"]
+    assert entry["numbers"]["saving_monthly_usd"] == pytest.approx(
+        big_per_prompt * (1 - e["test"]["cost_share"]) * 300, abs=0.01)
+    assert 0.8 < entry["numbers"]["saving_monthly_usd"] < 2.0
+    assert entry["change"] == {"learned": "cheap", "quality_target": f"95% of {BIG}", "when": "true",
+                               "apply": "fleetui apply learned:cheap"}
+    assert "$" in entry["sentence"] and "per 30 days" in entry["sentence"]
+
+    code, out = _run(capsys, fleet, "savings", "--json")
+    (saving,) = json.loads(out)["learned_routers"]
+    assert saving["recommendation"]["share"] == e["share"] and saving["in_use"] is False
+    assert saving["saving_per_30_days_usd"] == entry["numbers"]["saving_monthly_usd"]  # one function for both
+
+
+def test_a_router_from_a_file_without_dates_has_no_dollar_saving(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = _fleet(tmp_path, data={"source": "file calls.jsonl"})
+    (entry,) = _learned(capsys, fleet)
+    assert entry["numbers"]["saving_monthly_usd"] is None and entry["evidence"]["cost_share"] is not None
+    assert entry["severity"] == "medium" and "$" not in entry["sentence"]
+
+
+def test_an_unpriced_router_shows_unknown_cost_not_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = _fleet(tmp_path, router="free", priced=False)
+    (entry,) = _learned(capsys, fleet)
+    e = entry["evidence"]
+    assert e["cost_share"] is None and e["cost_share_ci"] is None and e["test"]["cost_share"] is None
+    assert entry["numbers"]["saving_monthly_usd"] is None and entry["severity"] == "low"
+    assert "no cost" in entry["sentence"] and "unknown" in entry["sentence"]
+    code, out = _run(capsys, fleet, "recommend")
+    said = " ".join(out.split())
+    assert code == 0 and "learned router free:" in said and "unknown share" in said
+    assert not re.search(r"(?<![\d.])0\.0%", said) and "$0.00" not in said, said
+    code, out = _run(capsys, fleet, "savings", "--json")
+    (saving,) = json.loads(out)["learned_routers"]
+    assert saving["saving_per_30_days_usd"] is None
+
+
+def test_apply_writes_the_rule_once_and_the_router_routes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = _fleet(tmp_path)
+    before = fleet.read_text()
+    code, out = _run(capsys, fleet, "apply", "learned:cheap", "--yes")
+    assert code == 0 and "added rule learned-cheap" in out
+    after = fleet.read_text()
+    assert after.startswith(before.rstrip("\n")[:200]) and (fleet.parent / "fleet.toml.bak").exists()
+    rule = next(r for r in load_fleet(fleet).rules if r.name == "learned-cheap")
+    assert (rule.learned, rule.quality_target, rule.when) == ("cheap", f"95% of {BIG}", "true")
+    assert rule.priority > max(r.priority for r in load_fleet(fleet).rules if r.name != "learned-cheap")
+    assert "# Added by `fleetui apply learned:cheap`" in after
+    assert Router.from_toml(fleet).route(MATH).model_id == BIG  # the rule works: math needs the big model
+
+    code, out = _run(capsys, fleet, "apply", "learned:cheap", "--yes")
+    assert code == 1 and "rule learned-cheap" in out and "already uses learned router 'cheap'" in out
+    assert len(out.strip().splitlines()) == 1 and fleet.read_text() == after
+    (entry,) = _learned(capsys, fleet)
+    assert entry["in_use"] is True and entry["status"] == "in use" and entry["rule_in_fleet"] == "learned-cheap"
+    assert entry["change"] is None
+
+    code, out = _run(capsys, fleet, "recommend", "--dismiss", "learned:cheap")
+    assert code == 2 and "learned:cheap is not stored, so it has no status to mark" in out
+    code, out = _run(capsys, fleet, "apply", "learned:nosuch", "--yes")
+    assert code == 2 and "no learned router 'nosuch'" in out and "router train nosuch" in out
+
+
+def test_apply_refuses_a_router_without_a_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = _fleet(tmp_path)
+    fleet.write_text(fleet.read_text().replace("max_quality_drop_pct = 5", "max_quality_drop_pct = 0"))
+    assert load_fleet(fleet).recommendations.max_quality_drop_pct == 0, "the sample sets the limit"
+    (entry,) = _learned(capsys, fleet)
+    # No calibrated target is 100% of the big model with its whole interval: nothing to add.
+    assert entry["evidence"] is None and entry["status"] == "no target" and entry["change"] is None
+    assert "no calibrated target" in entry["sentence"].lower()
+    code, out = _run(capsys, fleet, "apply", "learned:cheap", "--yes")
+    assert code == 2 and "nothing to apply" in out and len(out.strip().splitlines()) == 1
+    assert all(r.learned is None for r in load_fleet(fleet).rules)
+
+
+async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_path: Path) -> None:
+    fleet = _fleet(tmp_path)
+    db = tmp_path / "demo.db"
+    generate_demo(load_fleet(fleet), db, calls=1500)
+    session = Session(FleetSource(fleet, "--config"), db, demo=True)
+    app = FleetApp(session, refresh_s=0)
+    said: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("4")
+        await settle(app, pilot)
+        table = app.query_one("#recs-table", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("learned:cheap"))
+        await pilot.pause(0.1)
+        row = [str(c) for c in table.get_row("learned:cheap")]
+        assert row[1] == f"Route with learned router cheap at 95% of {BIG}" and row[2].startswith("$")
+        assert row[4] == "new"
+        detail = str(app.query_one("#recs-detail", Static).render())
+        assert "calibrated on" in detail and "held-out prompts" in detail and "measured apart on" in detail
+        assert "2026-11-02 to 2026-12-02" in detail and "learned:cheap" in detail
+
+        for key, words in (("v", "verified on held-out logs at train time"), ("x", "cannot be dismissed"),
+                           ("a", "nothing to mark accepted")):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert words in said[-1], key
+        with Store.open(db) as store:
+            assert store.db.execute("SELECT count(*) FROM recommendations WHERE id LIKE 'learned:%'").fetchone()[0] == 0
+
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert '+learned = "cheap"' in app.screen.diff  # type: ignore[attr-defined]
+        app.screen.query_one("#apply-yes", Button).press()
+        await settle(app, pilot)
+        assert [str(c) for c in table.get_row("learned:cheap")][4] == "in use"
+        await pilot.press("p")
+        await pilot.pause(0.1)
+        assert "already uses learned router 'cheap'" in said[-1]
+    assert load_fleet(fleet).rules[-1].learned == "cheap"
