@@ -304,3 +304,40 @@ def test_a_small_log_is_cross_fitted_and_a_large_one_is_not(monkeypatch: pytest.
     large = train_router(noisy(0), name="t").meta["data"]
     assert large["cross_fitted_folds"] is None
     assert large["calibration_prompts"] + large["test_prompts"] + large["train_prompts"] == small["prompts"]
+
+
+def test_links_follow_the_data_and_never_warn_or_overflow(recwarn: pytest.WarningsRecorder) -> None:
+    from fleetui.routing.learned.fit import fit_links
+
+    rng = np.random.default_rng(0)
+    score = rng.normal(size=(2000, 1))
+    truth = 1 / (1 + np.exp(-(3.0 * score[:, 0] - 0.5)))
+    correct = (rng.random(2000) < truth).astype(float)
+    soft = np.clip(truth + rng.normal(scale=0.05, size=2000), 0, 1)  # a judge's 0..1 scores, not 0/1
+    backwards = 1.0 - correct  # a better score meaning worse quality: the link stays flat, never inverted
+    raw = np.hstack([score, score, score, score])
+    quality = np.column_stack([correct, soft, backwards, np.ones(2000)])
+    quality[:500, 0] = np.nan  # a model that did not answer every prompt
+    links = fit_links(raw, quality)
+    assert links[0, 0] == pytest.approx(3.0, abs=0.5) and links[0, 1] == pytest.approx(-0.5, abs=0.3)
+    assert links[1, 0] == pytest.approx(3.0, abs=0.3)
+    assert links[2, 0] == 0.0
+    model = train_router(noisy(0), name="t").model
+    assert model.link is not None
+    model.link = np.vstack([links[3], links[3], links[3]])  # an always-right model: a huge offset
+    extreme = model.linked(np.array([[1e6, -1e6, 0.0]]))
+    assert np.isfinite(extreme).all() and ((extreme >= 0) & (extreme <= 1)).all()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_file_without_a_link_clips_its_scores(tmp_path: Path) -> None:
+    saved = train_router(noisy(0), name="t")
+    path = tmp_path / "t.router.json"
+    fileformat.save(path, saved)
+    loaded = fileformat.load(path)
+    texts = ["a proof by induction please", "hello garden music"]
+    assert loaded.model.link is not None
+    assert np.allclose(loaded.model.predict(texts, ["", ""]), saved.model.predict(texts, ["", ""]), atol=1e-4)
+    loaded.model.link = None
+    raw = loaded.model.scores(texts, ["", ""])
+    assert np.array_equal(loaded.model.predict(texts, ["", ""]), np.clip(raw, 0, 1))

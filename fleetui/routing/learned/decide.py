@@ -9,6 +9,7 @@ available models by predicted quality − λ · cost, and say why.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from operator import mul
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 from fleetui.config.schema import RoutingRule, parse_quality_target
 from fleetui.routing.learned import features
 from fleetui.routing.learned.calibrate import TARGETS
+from fleetui.routing.learned.fit import LINK_RANGE
 from fleetui.routing.learned.fileformat import (
     RouterFileError,
     SavedRouter,
@@ -71,10 +73,12 @@ class LearnedTarget:
         self.rows: dict[int, tuple[float, ...]] = {int(b): tuple(words[b].tolist()) for b in used}
         self.shape_columns = [tuple(model.shape[:, j].tolist()) for j in columns]
         self.intercepts = model.intercept[columns].tolist()
+        self.links = None if model.link is None else [tuple(model.link[j].tolist()) for j in columns]
         # Past a few models numpy's one call per step beats Python's loop per model.
         # Words and shape in one matrix: a decision is then one gather and one product.
         self.dense = (np.vstack([words, model.shape[:, columns]]), model.intercept[columns]) \
             if len(columns) > _PYTHON_UP_TO else None
+        self.link_columns = None if model.link is None else (model.link[columns, 0], model.link[columns, 1])
         self.shape_rows = list(range(1 << model.bits, (1 << model.bits) + features.N_SHAPE))
         cost = model.typical_cost[columns]
         self.relative_cost = (cost / (float(np.mean(model.typical_cost)) or 1.0)).tolist()
@@ -87,15 +91,20 @@ class LearnedTarget:
             if cat >= 0:
                 rows, values = [*rows, cat], [*values, features.CATEGORY_WEIGHT]
             raw = np.dot(values, matrix[rows]) + intercept
-            return np.clip(raw, 0.0, 1.0).tolist()  # type: ignore[no-any-return]
+            if self.link_columns is None:
+                return np.clip(raw, 0.0, 1.0).tolist()  # type: ignore[no-any-return]
+            slope, offset = self.link_columns
+            return (1.0 / (1.0 + np.exp(-np.clip(slope * raw + offset, -LINK_RANGE, LINK_RANGE)))).tolist()  # type: ignore[no-any-return]
         get = self.rows.get
         found = [row for b in buckets if (row := get(b)) is not None]
         sums = [sum(column) for column in zip(*found, strict=True)] if found else [0.0] * len(self.models)
         intercepts = self.intercepts
         if cat >= 0 and (by_category := get(cat)) is not None:
             intercepts = [b + features.CATEGORY_WEIGHT * c for b, c in zip(intercepts, by_category, strict=True)]
-        return [min(1.0, max(0.0, b + weight * s + sum(map(mul, shape, sc))))
-                for b, s, sc in zip(intercepts, sums, self.shape_columns, strict=True)]
+        raw = [b + weight * s + sum(map(mul, shape, sc)) for b, s, sc in zip(intercepts, sums, self.shape_columns, strict=True)]
+        if self.links is None:
+            return [min(1.0, max(0.0, r)) for r in raw]
+        return [_sigmoid(a * r + o) for r, (a, o) in zip(raw, self.links, strict=True)]
 
     def choose(self, prompt: str, category: str, available: Collection[str], steps: int) -> tuple[list[str], LearnedChoice]:
         """Available models best first (`steps` down the budget curve), and the evidence."""
@@ -111,6 +120,11 @@ class LearnedTarget:
                         reverse=True)
         evidence = LearnedChoice(self.name, self.target, weight, step, tuple((m, q) for _, m, q in ranked))
         return [m for _, m, _ in ranked], evidence
+
+
+def _sigmoid(z: float) -> float:
+    z = min(LINK_RANGE, max(-LINK_RANGE, z))  # as QualityModel.linked: exp never overflows
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def _weights(rule: RoutingRule, saved: SavedRouter) -> tuple[str, tuple[float, ...], str | None]:

@@ -79,6 +79,7 @@ def dumps(saved: SavedRouter) -> str:
         "typical_cost_usd": [_round(c) for c in m.typical_cost],
         "alphas": m.alphas,
         "intercept": [_round(v) for v in m.intercept],
+        "link": None if m.link is None else [[_round(v) for v in row] for row in m.link],
         "shape": [[_round(v) for v in row] for row in m.shape],
         "words": {"buckets": used.tolist(), "weights": [[_round(v) for v in m.words[b]] for b in used]},
         **saved.meta,
@@ -133,9 +134,12 @@ def _parse(body: dict[str, Any]) -> SavedRouter:
     cost = np.asarray(body["typical_cost_usd"], dtype=float).reshape(k)
     if not all(math.isfinite(float(v)) for v in (*intercept, *cost)):
         raise ValueError("non-finite weights")
-    model = QualityModel(bits, models, intercept, words, shape, cost, [float(a) for a in body["alphas"]])
+    link = None if body.get("link") is None else np.asarray(body["link"], dtype=float).reshape(k, 2)
+    if link is not None and not np.isfinite(link).all():
+        raise ValueError("non-finite link")
+    model = QualityModel(bits, models, intercept, words, shape, cost, [float(a) for a in body["alphas"]], link)
     weights_keys = {"format", "version", "features_version", "name", "bits", "models", "typical_cost_usd",
-                    "alphas", "intercept", "shape", "words"}
+                    "alphas", "intercept", "shape", "words", "link"}
     meta = {key: value for key, value in body.items() if key not in weights_keys}
     meta.setdefault("curves", {})
     return SavedRouter(str(body["name"]), model, meta)

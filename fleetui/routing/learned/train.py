@@ -23,7 +23,7 @@ import numpy as np
 
 from fleetui.routing.learned import calibrate, evaluation
 from fleetui.routing.learned.fileformat import SavedRouter
-from fleetui.routing.learned.fit import fit
+from fleetui.routing.learned.fit import fit, fit_links
 from fleetui.routing.learned.samples import DataError, Sample, Table
 
 MIN_CALLS_PER_MODEL = 10
@@ -91,13 +91,18 @@ def train_router(samples: Sequence[Sample], *, name: str, models: Sequence[str] 
     train = table.rows(train_rows)
     model = fit(train, seed=seed)
     if cross_fit:
-        # Out-of-fold predictions for every prompt but the test half; calibrate on the complete ones.
-        p_fit, lookup_fit = _out_of_fold(table, train_rows, seed, model.alphas)
+        # Out-of-fold scores for every prompt but the test half: the links are fitted on all of
+        # them, λ is calibrated on the complete ones.
+        raw_fit, lookup_fit = _out_of_fold(table, train_rows, seed, model.alphas)
+        model.link = fit_links(raw_fit, train.quality)
         complete = np.isin(train_rows, table.complete())
-        calib_rows, p_calib, lookup_c = train_rows[complete], p_fit[complete], lookup_fit[complete]
+        calib_rows, raw_calib, lookup_c = train_rows[complete], raw_fit[complete], lookup_fit[complete]
     calib, test = table.rows(calib_rows), table.rows(test_rows)
     if not cross_fit:
-        p_calib, lookup_c = model.predict(calib.texts, calib.categories), evaluation.category_table(train, calib)
+        # The calibration half is the one share the scores never saw: the links are fitted there.
+        raw_calib, lookup_c = model.scores(calib.texts, calib.categories), evaluation.category_table(train, calib)
+        model.link = fit_links(raw_calib, calib.quality)
+    p_calib = model.linked(raw_calib)
     with np.errstate(all="ignore"):
         mean_q = np.nanmean(train.quality, axis=0)
     if reference is not None and reference not in table.models:
@@ -143,8 +148,8 @@ def train_router(samples: Sequence[Sample], *, name: str, models: Sequence[str] 
 
 
 def _out_of_fold(table: Table, rows: np.ndarray, seed: int, alphas: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions of the router and of the per-category table for `rows`, each from a fit on
-    the other folds (rows × models each). The folds reuse the full fit's penalties: one solve
+    """Scores of the router (before its link) and predictions of the per-category table for
+    `rows`, each from a fit on the other folds (rows × models each). The folds reuse the full fit's penalties: one solve
     per model and fold, so cross-fitting costs about one more fit, not five."""
     fold_of = np.random.default_rng(seed + 1).permutation(len(rows)) % FOLDS
     router = np.empty((len(rows), len(table.models)))
@@ -154,6 +159,6 @@ def _out_of_fold(table: Table, rows: np.ndarray, seed: int, alphas: Sequence[flo
         if not outside.any():
             continue
         fold_train, held = table.rows(inside), table.rows(rows[outside])
-        router[outside] = fit(fold_train, seed=seed, alphas=alphas).predict(held.texts, held.categories)
+        router[outside] = fit(fold_train, seed=seed, alphas=alphas).scores(held.texts, held.categories)
         lookup[outside] = evaluation.category_table(fold_train, held)
     return router, lookup
