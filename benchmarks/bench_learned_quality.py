@@ -13,6 +13,20 @@ Sets:
   router find what a subject table finds, and what the words add) — it says nothing about real
   benchmarks.
 
+Real graded sets, when `--graded-dir DIR` holds the files the converters write (they need the
+source repositories' published outputs, which nothing here downloads; see benchmarks/README.md):
+- mmlu-pro-gemini-mixtral, mmlu-pro-llama70-8b: MMLU-Pro (TIGER-AI-Lab, Apache-2.0), 12,020
+  questions, 14 subjects as categories, quality = the model's extracted answer is right (0/1);
+  `mmlu_pro_4models.jsonl` from `graded_from_mmlu_pro.py`.
+- mmlu-pro-4: the same, all four models.
+- gsm8k-175b-6b: GSM8K test (openai/grade-school-math, MIT), 1,319 questions, GPT-3 175B with a
+  verifier vs 6B fine-tuned, graded `is_correct`; `gsm8k_gpt3.jsonl` from
+  `graded_from_grade_school_math.py`.
+Pairs are run twice: with the converters' per-token prices (long chain-of-thought answers make the
+weak model cost nearly as much as the strong one per call) and, marked "1:20", with every weak
+call at 1/20 of the strong model's mean call cost — the ratio of GPT-4 to Mixtral list prices
+RouteLLM's figures assume.
+
 Each row: the router's cost at 95% of the reference's quality and the quality it reached on
 the test half (λ calibrated without it), beside the per-category table, random routing and the
 oracle, and the router's quality at the best single model's cost.
@@ -83,6 +97,32 @@ def graded_synthetic(n: int = 4000, seed: int = 12345) -> list[Sample]:
     return out
 
 
+def graded(path: Path, models: tuple[str, ...] | None, ratio: float | None = None) -> list[Sample]:
+    out = []
+    for line in open(path, encoding="utf-8"):
+        row = json.loads(line)
+        if models and row["model"] not in models:
+            continue
+        out.append(Sample(str(row["prompt_id"]), row["prompt"], row["model"], float(row["quality"]),
+                          float(row["cost_usd"]), row.get("category") or ""))
+    if ratio is not None and models:
+        strong = [x.cost for x in out if x.model == models[0]]
+        flat = sum(strong) / len(strong)
+        out = [Sample(x.prompt_id, x.prompt, x.model, x.quality, flat if x.model == models[0] else flat / ratio,
+                      x.category) for x in out]
+    return out
+
+
+GRADED = {  # set → (file, models (reference first) or None for all, weak price ratio)
+    "mmlu-pro-gemini-mixtral": ("mmlu_pro_4models.jsonl", ("gemini-1.5-pro-002", "Mixtral-8x7B-Instruct-v0.1"), None),
+    "mmlu-pro-gemini-mixtral-1:20": ("mmlu_pro_4models.jsonl", ("gemini-1.5-pro-002", "Mixtral-8x7B-Instruct-v0.1"), 20.0),
+    "mmlu-pro-llama70-8b": ("mmlu_pro_4models.jsonl", ("Meta-Llama-3_1-70B-Instruct", "Meta-Llama-3_1-8B-Instruct"), None),
+    "mmlu-pro-llama70-8b-1:20": ("mmlu_pro_4models.jsonl", ("Meta-Llama-3_1-70B-Instruct", "Meta-Llama-3_1-8B-Instruct"), 20.0),
+    "mmlu-pro-4": ("mmlu_pro_4models.jsonl", None, None),
+    "gsm8k-175b-6b": ("gsm8k_gpt3.jsonl", ("gpt3-175b-verifier", "gpt3-6b-finetuned"), None),
+    "gsm8k-175b-6b-1:20": ("gsm8k_gpt3.jsonl", ("gpt3-175b-verifier", "gpt3-6b-finetuned"), 20.0),
+}
+
 SETS = {
     "alpaca-pair": (lambda: alpaca(PAIR), PAIR[0]),
     "alpaca-all": (lambda: alpaca(None), None),
@@ -103,8 +143,15 @@ def at95(rows: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--sets", help="comma-separated (default: every set whose data is there)")
+    parser.add_argument("--graded-dir", type=Path, help="folder of the graded converters' JSONL files")
     args = parser.parse_args()
+    if args.graded_dir:
+        for name, (file, models, ratio) in GRADED.items():
+            if (args.graded_dir / file).exists():
+                SETS[name] = ((lambda f=args.graded_dir / file, m=models, r=ratio: graded(f, m, r)),
+                              models[0] if models else None)
+    args.sets = args.sets or ",".join(SETS)
     print(f"{'set':<17} {'seed':>4} {'router cost':>11} {'its quality':>11} {'category':>8} {'random':>6} "
           f"{'oracle':>6} {'q@best cost':>11} {'APGR':>5} {'sec':>5}")
     for name in args.sets.split(","):

@@ -276,18 +276,30 @@ def print_summary(saved: SavedRouter) -> None:
 
 def print_evaluation(metrics: dict[str, Any], calibration: list[dict[str, Any]]) -> None:
     """Cost at 90/95/99% of the reference model's quality, held-out prompts, beside baselines."""
+    from fleetui.cli.output import Column, print_table, say
+
     ref = metrics["reference"]
     print(f"on held-out prompts, cost as a share of sending every prompt to {ref} (quality reached in brackets):")
-    print(f"  {'target':>7}  {'router':>15}  {'category table':>15}  {'random':>7}  {'best single':>28}  {'oracle':>7}")
+
+    def cell(point: dict[str, Any]) -> str:
+        return f"{_pct(point['cost_share'])} ({_pct(point['quality_share'])})"
+
+    ranking = metrics.get("router_ranking_only")  # files trained before it was measured have none
+    rows = []
     for i, target in enumerate(metrics["router"]):
-        router, table = target, metrics["category_table"][i]
         single = metrics["best_single"][i]
-
-        def cell(point: dict[str, Any]) -> str:
-            return f"{_pct(point['cost_share'])} ({_pct(point['quality_share'])})"
-
-        print(f"  {target['share']:>7.0%}  {cell(router):>15}  {cell(table):>15}  {_pct(metrics['random'][i]['cost_share']):>7}"
-              f"  {_pct(single['cost_share']) + ' ' + single['model'][:22]:>28}  {_pct(metrics['oracle'][i]['cost_share']):>7}")
+        rows.append([f"{target['share']:.0%}", cell(target), _pct(ranking[i]["cost_share"]) if ranking else "—",
+                     cell(metrics["category_table"][i]), _pct(metrics["random"][i]["cost_share"]),
+                     f"{_pct(single['cost_share'])} {single['model']}", _pct(metrics["oracle"][i]["cost_share"])])
+    print_table([Column("target", numeric=True), Column("router", numeric=True),
+                 Column("ranking only", numeric=True, drop=2), Column("category table", numeric=True, drop=1),
+                 Column("random", numeric=True), Column("best single", drop=3, max_width=30),
+                 Column("oracle", numeric=True)], rows, indent=2)
+    se = metrics.get("test_quality_se")
+    say("router: λ calibrated without the test half — what routing will do; ranking only: its threshold picked "
+        "on the test half, as RouteLLM's CPT" + (f"; the test half measures quality to ±{_pct(se)} (one standard "
+                                                  "error), so a target met exactly shows a little above or below it"
+                                                  if se else ""), indent=2)
     apgr = metrics.get("apgr")
     if apgr:
         print(f"  APGR {ref} vs {metrics['weak']}: router {apgr['router']:.3f}, oracle {apgr['oracle']:.3f}, "
@@ -296,7 +308,7 @@ def print_evaluation(metrics: dict[str, Any], calibration: list[dict[str, Any]])
     if at_cost:
         print(f"  at the cost of the best single model ({at_cost['model']}): router quality "
               f"{_pct(at_cost['quality_share'])} of it at {_pct(at_cost['cost_share'])} of its cost")
-    print("calibrated price weights (chosen on the calibration half; 95% bootstrap intervals):")
+    print("calibrated price weights (chosen on the calibration prompts; 95% bootstrap intervals):")
     for c in calibration:
         weight = "none reaches it" if c["price_weight"] is None else f"λ = {c['price_weight']:g}"
         ci = c["price_weight_ci"]

@@ -9,6 +9,7 @@ confidence interval. The same curve of (target → λ) is what budgets step down
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,9 +42,36 @@ def affordable(typical_cost: np.ndarray, reference: int) -> np.ndarray:
     return typical_cost <= typical_cost[reference] * (1 + 1e-9)
 
 
-def sweep(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+def sweep(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, allowed: np.ndarray | None = None,
+          weights: Sequence[float] = PRICE_WEIGHTS) -> np.ndarray:
     """(λ, realised quality, realised cost) per price weight: rows of a 3-column array."""
-    return np.array([(w, *realised(table, choose(predicted, typical_cost, w, allowed))) for w in PRICE_WEIGHTS])
+    return np.array([(w, *realised(table, choose(predicted, typical_cost, w, allowed))) for w in weights])
+
+
+REFINE_STEPS = 12
+
+
+def weights_for(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, allowed: np.ndarray | None,
+                goals: Sequence[float]) -> tuple[float, ...]:
+    """PRICE_WEIGHTS with, for each goal quality, the λ between the grid's last point reaching it
+    and the next one found by bisection. A grid step can move a whole block of look-alike prompts
+    (one category, say) at once; without this a target of 95% would often be met at 97% and
+    the cost between the two thrown away."""
+    curve = sweep(predicted, table, typical_cost, allowed)
+    extra: set[float] = set()
+    for goal in goals:
+        row = cheapest_reaching(curve, goal)
+        if row is None or row + 1 >= len(curve):
+            continue
+        low, high = float(curve[row, 0]), float(curve[row + 1, 0])
+        for _ in range(REFINE_STEPS):
+            mid = (low + high) / 2 if low == 0 else float(np.sqrt(low * high))
+            extra.add(round(mid, 9))
+            if realised(table, choose(predicted, typical_cost, mid, allowed))[0] >= goal - 1e-12:
+                low = mid
+            else:
+                high = mid
+    return tuple(sorted({*PRICE_WEIGHTS, *extra}))
 
 
 def cheapest_reaching(curve: np.ndarray, target_quality: float) -> int | None:
@@ -83,12 +111,13 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
     resample is one matrix product (no per-resample pass over the prompts)."""
     n = len(held_out.prompts)
     allowed = affordable(typical_cost, reference)
-    picks = np.array([choose(predicted, typical_cost, w, allowed) for w in PRICE_WEIGHTS])  # weights × prompts
+    grid = weights_for(predicted, held_out, typical_cost, allowed, [share * float(np.mean(held_out.quality[:, reference]))])
+    picks = np.array([choose(predicted, typical_cost, w, allowed) for w in grid])  # weights × prompts
     rows = np.arange(n)
     q_by = held_out.quality[rows[None, :], picks]  # weights × prompts
     c_by = held_out.cost[rows[None, :], picks]
     ref_q, ref_c = held_out.quality[:, reference], held_out.cost[:, reference]
-    weights = np.asarray(PRICE_WEIGHTS)
+    weights = np.asarray(grid)
 
     def cheapest(q: np.ndarray, c: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """Per column (resample), the row of the cheapest weight reaching the goal; -1: none."""
@@ -111,7 +140,7 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
     finite = weights[again[again >= 0]]
     return Calibration(
         reference=held_out.models[reference], share=share,
-        price_weight=PRICE_WEIGHTS[chosen] if chosen >= 0 else None,
+        price_weight=grid[chosen] if chosen >= 0 else None,
         quality=float(q_by[row].mean()), reference_quality=float(ref_q.mean()),
         cost_share=float(c_by[row].sum() / ref_c.sum()) if ref_c.sum() else 0.0,
         quality_share_ci=_interval(q_shares), cost_share_ci=_interval(c_shares),
@@ -126,8 +155,10 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
 def curve_for(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, reference: int) -> dict[str, float | None]:
     """λ per target share of the reference's quality ("0.95" → λ), no bootstrap: the curve saved
     for every reference model, which rules and budget step-downs read."""
-    curve = sweep(predicted, held_out, typical_cost, affordable(typical_cost, reference))
+    allowed = affordable(typical_cost, reference)
     ref_q = float(np.mean(held_out.quality[:, reference]))
+    curve = sweep(predicted, held_out, typical_cost, allowed,
+                  weights_for(predicted, held_out, typical_cost, allowed, [share * ref_q for share in TARGETS]))
     out: dict[str, float | None] = {}
     for share in TARGETS:
         row = cheapest_reaching(curve, share * ref_q)

@@ -2,7 +2,8 @@
 
 At 90/95/99% of a reference model's quality: the cost of the router (λ chosen on a calibration
 half of the held-out prompts, measured on the other half), of random routing between the
-reference and the cheapest model, of the cheapest single model that reaches the target, of a
+reference and the cheapest model, of the cheapest single model that reaches the target, of the
+router's ranking with its threshold picked on the test half (RouteLLM's CPT), of a
 per-category lookup table (the same calibration over per-category mean qualities) and of the
 oracle (which knows every answer's quality). Costs are shares of sending every prompt to the
 reference. APGR follows RouteLLM (arXiv 2406.18665) for the reference/cheapest pair.
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetui.routing.learned.calibrate import affordable, cheapest_reaching, choose, realised, sweep
+from fleetui.routing.learned.calibrate import affordable, cheapest_reaching, choose, realised, sweep, weights_for
 from fleetui.routing.learned.samples import Table
 
 EVAL_SHARES = (0.90, 0.95, 0.99)
@@ -47,8 +48,9 @@ def at_shares(predicted_calib: np.ndarray, calib: Table, predicted_test: np.ndar
               typical_cost: np.ndarray, reference: int) -> list[dict[str, Any]]:
     """Per target share: λ on the calibration half, then quality and cost share on the test half."""
     allowed = affordable(typical_cost, reference)
-    calib_curve = sweep(predicted_calib, calib, typical_cost, allowed)
     ref_q_calib = float(np.mean(calib.quality[:, reference]))
+    calib_curve = sweep(predicted_calib, calib, typical_cost, allowed,
+                        weights_for(predicted_calib, calib, typical_cost, allowed, [s * ref_q_calib for s in EVAL_SHARES]))
     ref_q, ref_cost = float(np.mean(test.quality[:, reference])), float(np.sum(test.cost[:, reference]))
     out = []
     for share in EVAL_SHARES:
@@ -63,10 +65,37 @@ def at_shares(predicted_calib: np.ndarray, calib: Table, predicted_test: np.ndar
     return out
 
 
+def quality_share_se(test: Table, reference: int) -> float | None:
+    """One standard error of a mean quality on the test half, as a share of the reference's: how
+    far a figure measured there may sit from the truth by chance alone (a target calibrated
+    exactly is missed on the test half about half the time, by about this much)."""
+    q = test.quality[:, reference]
+    mean = float(np.mean(q))
+    return round(float(np.std(q, ddof=1) / np.sqrt(len(q)) / mean), 4) if mean > 0 and len(q) > 1 else None
+
+
+def ranking_only(predicted_test: np.ndarray, test: Table, typical_cost: np.ndarray, reference: int) -> list[dict[str, Any]]:
+    """Per target share, the cost share of the router's ranking with the threshold picked on the
+    test half itself, as RouteLLM's CPT is measured: what the ranking is worth, comparable with
+    published figures, but not a promise (the calibrated figure is what routing will do)."""
+    allowed = affordable(typical_cost, reference)
+    ref_q, ref_cost = float(np.mean(test.quality[:, reference])), float(np.sum(test.cost[:, reference]))
+    curve = sweep(predicted_test, test, typical_cost, allowed,
+                  weights_for(predicted_test, test, typical_cost, allowed, [s * ref_q for s in EVAL_SHARES]))
+    out = []
+    for share in EVAL_SHARES:
+        row = cheapest_reaching(curve, share * ref_q)
+        out.append({"share": share, "cost_share": _share(curve[row, 2], ref_cost) if row is not None else 1.0})
+    return out
+
+
 def baselines(test: Table, reference: int, cheapest: int) -> dict[str, list[dict[str, Any]]]:
     ref_q, ref_cost = float(np.mean(test.quality[:, reference])), float(np.sum(test.cost[:, reference]))
     mean_q, total_c = np.mean(test.quality, axis=0), np.sum(test.cost, axis=0)
-    oracle_curve = sweep(np.where(np.isnan(test.quality), -np.inf, test.quality), test, np.nanmean(test.cost, axis=0))
+    known = np.where(np.isnan(test.quality), -np.inf, test.quality)
+    mean_cost = np.nanmean(test.cost, axis=0)
+    oracle_curve = sweep(known, test, mean_cost, None,
+                         weights_for(known, test, mean_cost, None, [s * ref_q for s in EVAL_SHARES]))
     out: dict[str, list[dict[str, Any]]] = {"random": [], "best_single": [], "oracle": []}
     for share in EVAL_SHARES:
         goal = share * ref_q

@@ -120,6 +120,8 @@ def train_router(samples: Sequence[Sample], *, name: str, models: Sequence[str] 
     metrics: dict[str, Any] = {
         "reference": table.models[ref], "weak": table.models[cheapest],
         "router": evaluation.at_shares(p_calib, calib, p_test, test, model.typical_cost, ref),
+        "router_ranking_only": evaluation.ranking_only(p_test, test, model.typical_cost, ref),
+        "test_quality_se": evaluation.quality_share_se(test, ref),
         "category_table": evaluation.at_shares(lookup_c, calib, lookup_t, test, model.typical_cost, ref),
         **evaluation.baselines(test, ref, cheapest),
         "at_best_single_cost": evaluation.at_cost_of(p_calib, calib, p_test, test, model.typical_cost,
