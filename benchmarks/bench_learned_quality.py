@@ -152,12 +152,12 @@ def main() -> None:
                 SETS[name] = ((lambda f=args.graded_dir / file, m=models, r=ratio: graded(f, m, r)),
                               models[0] if models else None)
     args.sets = args.sets or ",".join(SETS)
-    print(f"{'set':<17} {'seed':>4} {'router cost':>11} {'its quality':>11} {'category':>8} {'random':>6} "
-          f"{'oracle':>6} {'q@best cost':>11} {'APGR':>5} {'sec':>5}")
+    print(f"{'set':<28} {'seed':>4} {'router cost':>11} {'its quality':>11} {'ranking':>7} {'category':>8} "
+          f"{'random':>6} {'oracle':>6} {'q@best cost':>11} {'APGR':>5} {'sec':>5}")
     for name in args.sets.split(","):
         make, reference = SETS[name]
         samples = make()
-        costs, qualities = [], []
+        costs, qualities, rankings = [], [], []
         for seed in range(args.seeds):
             started = time.perf_counter()
             saved = train_router(samples, name="bench", reference=reference, seed=seed, boots=50)
@@ -165,13 +165,16 @@ def main() -> None:
             r = at95(m["router"])
             costs.append(r["cost_share"])
             qualities.append(r["quality_share"])
+            rankings.append(at95(m["router_ranking_only"])["cost_share"])
             apgr = m["apgr"]["router"] if m.get("apgr") else float("nan")
-            print(f"{name:<17} {seed:>4} {r['cost_share']:>11.1%} {r['quality_share']:>11.1%} "
+            print(f"{name:<28} {seed:>4} {r['cost_share']:>11.1%} {r['quality_share']:>11.1%} "
+                  f"{at95(m['router_ranking_only'])['cost_share']:>7.1%} "
                   f"{at95(m['category_table'])['cost_share']:>8.1%} {at95(m['random'])['cost_share']:>6.1%} "
                   f"{at95(m['oracle'])['cost_share'] or float('nan'):>6.1%} "
                   f"{m['at_best_single_cost']['quality_share']:>5.1%}{alone(m):>6} {apgr:>5.3f} "
                   f"{time.perf_counter() - started:>5.1f}", flush=True)
-        print(f"{name:<17} mean {statistics.mean(costs):>11.1%} {statistics.mean(qualities):>11.1%}  "
+        print(f"{name:<28} mean {statistics.mean(costs):>11.1%} {statistics.mean(qualities):>11.1%} "
+              f"{statistics.mean(rankings):>7.1%} "
               f"(seeds missing 95%: {sum(q < 0.95 - 1e-9 for q in qualities)})", flush=True)
 
 
