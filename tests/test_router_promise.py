@@ -31,7 +31,8 @@ def test_a_router_keeps_its_promise_on_new_prompts_and_says_so(tmp_path: Path,
     base = ["--config", str(fleet)]
     train = write(tmp_path / "train.jsonl", two_kinds(300, seed=1))
     assert main([*base, "router", "train", "r", "--calls", str(train), "--reference", "big"]) == 0
-    capsys.readouterr()
+    # The sample fleet has no big or small model: said on stderr, so --json stays one document.
+    assert "note: big, small not in the fleet: rules cannot route to them" in capsys.readouterr().err
     fresh = write(tmp_path / "new.jsonl", _renumbered(two_kinds(200, seed=7), 10_000))
     assert main([*base, "router", "eval", "r", "--calls", str(fresh), "--check"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # the lines wrap at the terminal's width

@@ -9,6 +9,7 @@ share of the prompts, calibrates the price weight for each profile there, and sa
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,10 +169,12 @@ def _train(args: argparse.Namespace, ctx: CliContext) -> int:
     except DataError as exc:
         extra = f" ({checker.summary()})" if checker.rejected else ""
         raise CliError(f"{exc}{extra}", exit_code=1) from None
-    if models is None and args.calls is None and ctx.fleet_source().path.exists():
+    if ctx.fleet_source().path.exists():
         unknown = [m for m in saved.model.models if m not in {x.id for x in ctx.fleet().models}]
         if unknown:
-            print(f"note: {', '.join(unknown)} not in the fleet: rules cannot route to them (retrain with --models)")
+            # stderr: `--json` keeps stdout one JSON document
+            print(f"note: {', '.join(unknown)} not in the fleet: rules cannot route to them (use the fleet's model "
+                  "ids in the calls, or leave them out with --models)", file=sys.stderr)
     save(path, saved)
     if args.json:
         ctx.print_json({"path": str(path), **saved.meta})
