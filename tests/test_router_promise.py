@@ -86,6 +86,7 @@ def test_too_few_new_prompts_and_the_store_never_counts_calls_from_before_traini
     assert main([*base, "router", "eval", "s", "--since", "7d"]) == 1
     err = capsys.readouterr().err
     assert "store (feedback): too little data: 0 new prompt(s) answered by every model" in err
+    assert "UTC, never count)" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     store(_renumbered(two_kinds(80, seed=9), 1000), time.time() + 1)
     assert main([*base, "router", "eval", "s", "--since", "7d", "--json"]) == 0
@@ -94,3 +95,15 @@ def test_too_few_new_prompts_and_the_store_never_counts_calls_from_before_traini
     few = write(tmp_path / "few.jsonl", two_kinds(5))
     assert main([*base, "router", "eval", "s", "--calls", str(few)]) == 1
     assert "file few.jsonl: too little data: 5 new prompt(s)" in capsys.readouterr().err
+
+
+def test_calls_of_models_the_router_does_not_know_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = _fleet(tmp_path)
+    base = ["--config", str(fleet)]
+    assert main([*base, "router", "train", "r", "--calls", str(write(tmp_path / "t.jsonl", two_kinds(200)))]) == 0
+    others = [dict(r, model=f"other-{r['model']}") for r in two_kinds(50)]
+    capsys.readouterr()
+    assert main([*base, "router", "eval", "r", "--calls", str(write(tmp_path / "o.jsonl", others))]) == 1
+    err = capsys.readouterr().err
+    assert "0 new prompt(s) answered by every model of router 'r' (big, small)" in err
+    assert "the calls are of other-big, other-small, which it does not know" in err

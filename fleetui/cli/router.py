@@ -81,6 +81,11 @@ def _eval_new(args: argparse.Namespace, ctx: CliContext, saved: SavedRouter) -> 
         result = promise.check(saved, samples)
     except DataError as exc:
         extra = f" ({checker.summary()})" if checker.rejected else ""
+        if args.calls is None:
+            import time
+
+            trained = time.strftime("%Y-%m-%d %H:%M", time.gmtime(float(saved.meta["trained_at"])))
+            extra += f" (calls from before it was trained, {trained} UTC, never count)"
         raise CliError(f"{data['source']}: {exc}{extra}", exit_code=1) from None
     if args.json:
         ctx.print_json({"router": saved.name, "data": {**data, "left_out": checker.summary() or None},

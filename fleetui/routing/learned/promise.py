@@ -79,8 +79,10 @@ def check(saved: SavedRouter, samples: Sequence[Sample]) -> PromiseCheck:
     table = Table.of([s for s in samples if s.model in known], list(model.models))
     complete = table.complete()
     if len(complete) < MIN_PROMPTS:
+        others = f"; the calls are of {', '.join(unknown)}, which it does not know" if unknown else ""
         raise DataError(f"too little data: {len(complete)} new prompt(s) answered by every model of router "
-                        f"{saved.name!r} ({', '.join(model.models)}); at least {MIN_PROMPTS} are needed to measure it")
+                        f"{saved.name!r} ({', '.join(model.models)}); at least {MIN_PROMPTS} are needed to measure "
+                        f"it{others}")
     new = table.rows(complete)
     predicted = model.predict(new.texts, new.categories)
     reference = model.models.index(saved.default_reference)
