@@ -201,3 +201,28 @@ async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_pat
         await pilot.pause(0.1)
         assert "already uses learned router 'cheap'" in said[-1]
     assert load_fleet(fleet).rules[-1].learned == "cheap"
+
+
+def test_a_rule_whose_target_lets_quality_fall_past_the_limit_is_flagged(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fleet = _fleet(tmp_path)
+    assert _run(capsys, fleet, "apply", "learned:cheap", "--yes")[0] == 0
+    (entry,) = _learned(capsys, fleet)
+    assert entry["rules_outside_limit"] == [] and entry["severity"] != "high"  # 95% within the 5% limit
+    written = fleet.read_text()
+    for target, said in ((f'quality_target = "80% of {BIG}"', f'asks for quality_target = "80% of {BIG}": up to 20% '
+                                                               "less quality"),
+                         ('profile = "economy"', f'asks for profile = "economy" (90% of {BIG}): up to 10% less')):
+        fleet.write_text(written.replace(f'quality_target = "95% of {BIG}"', target))
+        (entry,) = _learned(capsys, fleet)
+        assert entry["severity"] == "high" and entry["in_use"] is True
+        (sentence,) = entry["rules_outside_limit"]
+        assert sentence.startswith("Rule learned-cheap " + said) and "max_quality_drop_pct = 5%" in sentence
+        assert entry["sentence"].startswith(sentence)
+        code, out = _run(capsys, fleet, "recommend")
+        assert code == 0 and "a target outside max_quality_drop_pct = 5%" in " ".join(out.split())
+        assert f'How: set quality_target = "95% of {BIG}" in rule learned-cheap' in " ".join(out.split())
+        assert entry["implementation"].startswith(f'set quality_target = "95% of {BIG}"')
+    fleet.write_text(written.replace(f'quality_target = "95% of {BIG}"', "price_weight = 0.5"))
+    (entry,) = _learned(capsys, fleet)
+    assert entry["rules_outside_limit"] == []  # a price weight is no quality promise to hold it to

@@ -16,12 +16,12 @@ otherwise it is unknown (None), never $0.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetui.analysis.recommend import Severity
-from fleetui.config.schema import Fleet
+from fleetui.config.schema import Fleet, RoutingRule, parse_quality_target
 
 if TYPE_CHECKING:
     from fleetui.config.change import Change
@@ -105,6 +105,8 @@ class LearnedAdvice:
     # What the file said, for `fleetui savings --json` (the keys it has always had).
     found: dict[str, Any] | None = field(default=None, repr=False)
     data: dict[str, Any] | None = field(default=None, repr=False)
+    # Rules using the router whose own target is outside the limit, in sentences.
+    outside: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -125,6 +127,8 @@ class LearnedAdvice:
 
     @property
     def severity(self) -> Severity:
+        if self.outside:  # the fleet routes now at a quality its own limit does not allow
+            return Severity.HIGH
         if not self.actionable:
             return Severity.LOW
         saving = self.saving_per_30_days_usd
@@ -145,6 +149,9 @@ class LearnedAdvice:
         e = self.evidence
         if self.problem:
             return f"Learned router {self.router} cannot be used"
+        if self.outside:
+            return (f"Learned router {self.router} (rule {', '.join(self.rules)}): a target outside "
+                    f"max_quality_drop_pct = {self.max_drop_pct:g}%")
         if e is None:
             return f"Learned router {self.router}: no target within {self.max_drop_pct:g}% of quality"
         if self.in_use:
@@ -161,7 +168,23 @@ class LearnedAdvice:
         return f'add a rule: when = "true", learned = "{self.router}", quality_target = "{self.evidence.quality_target}"'
 
     @property
+    def fix(self) -> str | None:
+        """What to change when a rule's target is outside the limit; None when nothing is."""
+        if not self.outside:
+            return None
+        if self.evidence is None:
+            return (f"raise the rule's target, or retrain {self.router} on more logs: no calibrated target of it "
+                    "stays within the limit")
+        return (f'set quality_target = "{self.evidence.quality_target}" in rule {", ".join(self.rules)}: the cheapest '
+                "target its held-out logs keep within the limit")
+
+    @property
     def sentence(self) -> str:
+        if self.outside and not self.problem:
+            return " ".join(self.outside) + " " + self._sentence()
+        return self._sentence()
+
+    def _sentence(self) -> str:
         e = self.evidence
         if self.problem:
             return f"{self.problem}"
@@ -214,11 +237,11 @@ class LearnedAdvice:
                 "recommended_model": None, "current_model": None, "use_case": None,
                 "numbers": {"saving_monthly_usd": self.saving_per_30_days_usd, "saving_basis": self.saving_basis},
                 "evidence": None if self.evidence is None else self.evidence.as_json(),
-                "implementation": self.rule_change or "",
+                "implementation": self.rule_change or self.fix or "",
                 "change": None if self.rule_change is None or self.evidence is None else
                 {"learned": self.router, "quality_target": self.evidence.quality_target, "when": "true",
                  "apply": f"fleetui apply {self.id}"},
-                "problem": self.problem}
+                "problem": self.problem, "rules_outside_limit": list(self.outside)}
 
 
 def _pct(value: float | None) -> str:
@@ -296,8 +319,47 @@ def learned_advice(fleet: Fleet, fleet_file: Path) -> list[LearnedAdvice]:
                 out.append(LearnedAdvice(name, True, rules, limit,
                                          problem="it names models this fleet does not have; retrain it"))
             continue
-        out.append(advise(saved, limit, rules))
+        advice = advise(saved, limit, rules)
+        outside = tuple(found for rule in fleet.rules if rule.enabled and rule.learned == name
+                        if (found := rule_outside_limit(rule, saved, limit)) is not None)
+        out.append(replace(advice, outside=outside) if outside else advice)
     return out
+
+
+def rule_outside_limit(rule: RoutingRule, saved: SavedRouter, max_drop_pct: float) -> str | None:
+    """A sentence when the rule's own target lets quality fall further than the fleet's limit:
+    a share below it, or a calibrated target whose 95% interval (or test-half figure) does.
+    None when it stays within, or when the rule sets a price weight (no quality to compare)."""
+    from fleetui.routing.learned.train import PROFILES
+
+    if rule.price_weight is not None:
+        return None
+    floor = 1 - max_drop_pct / 100
+    if rule.quality_target is not None:
+        try:
+            share, reference = parse_quality_target(rule.quality_target)
+        except ValueError:
+            return None  # `fleetui validate` reports it
+        asked = f'quality_target = "{rule.quality_target}"'
+    else:
+        share, reference = PROFILES[rule.profile or "balanced"], saved.default_reference
+        asked = f'profile = "{rule.profile or "balanced"}" ({share:.0%} of {reference})'
+    if share < floor - 1e-9:
+        return (f"Rule {rule.name} asks for {asked}: up to {1 - share:.0%} less quality than {reference}, beyond "
+                f"max_quality_drop_pct = {max_drop_pct:g}%.")
+    if reference != saved.default_reference:
+        return None  # calibrated against another model: no interval to read
+    on_test = {p["share"]: p for p in saved.meta["metrics"]["router"]}
+    for c in saved.meta["calibration"]:
+        if abs(c["share"] - share) > 1e-9:
+            continue
+        low, tested = c["quality_share_ci"][0], on_test.get(c["share"], {}).get("quality_share")
+        if c["price_weight"] is not None and (low < floor - 1e-9 or (tested is not None and tested < floor - 1e-9)):
+            measured = f"{_pct(low)} at the low end of its 95% interval" if low < floor - 1e-9 else \
+                f"{_pct(tested)} on the test half"
+            return (f"Rule {rule.name} asks for {asked}; held-out logs put its quality at {measured} of "
+                    f"{reference}'s, beyond max_quality_drop_pct = {max_drop_pct:g}%.")
+    return None
 
 
 def advise(saved: SavedRouter, max_drop_pct: float, rules: tuple[str, ...] = ()) -> LearnedAdvice:

@@ -238,6 +238,9 @@ def print_learned(learned: list[LearnedAdvice], max_drop_pct: float) -> None:
     for entry in learned:
         found = entry.evidence
         name = entry.router
+        for sentence in entry.outside:  # first: the fleet routes now past its own limit
+            say(f"learned router {name}: a target outside max_quality_drop_pct = {max_drop_pct:g}% — {sentence} "
+                f"How: {entry.fix}", hang=2)
         if entry.problem:
             say(f"learned router {name}: {entry.problem}")
         elif found is None:

@@ -119,6 +119,8 @@ def learned_detail_text(advice: LearnedAdvice) -> str:
                         "the router was trained on a file without dates, so there is no rate to scale"))
     for sentence in advice.evidence_sentences():
         lines.append(f"[dim]evidence[/] {escape(sentence)}")
+    if advice.fix:
+        lines.append(f"[dim]how[/] {escape(advice.fix)}")
     if advice.rule_change:
         lines.append(f"[dim]how[/] {escape(advice.rule_change)} (p here, or `fleetui apply {advice.id}`)")
     elif advice.in_use:
