@@ -253,6 +253,12 @@ def format_cost(cost: float | None) -> str:
     return f"${cost:,.2f}"
 
 
+def format_share(share: float | None) -> str:
+    """A share (of a reference model's cost or quality) as every view shows it: "54.5%", "—"
+    when it is unknown (never 0%)."""
+    return "—" if share is None else f"{100 * share:.1f}%"
+
+
 def format_known_cost(cost: float | None, unpriced_calls: int) -> str:
     """A sum over calls of which some may be unpriced: "$1.20 + 3 unpriced", or "unpriced" when
     none had a price (never $0.00 for an unknown)."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetui.analysis.recommend import Severity
 from fleetui.config.schema import Fleet, RoutingRule, parse_quality_target
+from fleetui.pricing import format_share
 
 if TYPE_CHECKING:
     from fleetui.config.change import Change
@@ -31,17 +32,33 @@ KIND = "learned_router"
 ID_PREFIX = "learned:"
 
 
+def _measured(saved: SavedRouter) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each calibrated target, lowest share first, with its figures on the test half (None when
+    the file has none for it)."""
+    on_test = {p["share"]: p for p in saved.meta["metrics"]["router"]}
+    return [(c, on_test.get(c["share"])) for c in sorted(saved.meta["calibration"], key=lambda c: c["share"])]
+
+
+def _falls_below(c: dict[str, Any], tested: dict[str, Any] | None, floor: float) -> str | None:
+    """How a calibrated target's quality falls below `floor`, in words; None when it does not.
+    The test half never chose λ, so its figure must stay within the limit too."""
+    low = c["quality_share_ci"][0]
+    if low < floor - 1e-9:
+        return f"{format_share(low)} at the low end of its 95% interval"
+    share = None if tested is None else tested.get("quality_share")
+    if share is not None and share < floor - 1e-9:
+        return f"{format_share(share)} on the test half"
+    return None
+
+
 def recommendation(saved: SavedRouter, max_drop_pct: float) -> dict[str, Any] | None:
     """The cheapest calibrated target within the fleet's `max_quality_drop_pct`, whose quality
     interval on held-out prompts stays within it too; None when none does."""
     floor = 1 - max_drop_pct / 100
-    # The test half never chose λ: its figure must stay within the limit too.
-    on_test = {p["share"]: p for p in saved.meta["metrics"]["router"]}
-    for c in sorted(saved.meta["calibration"], key=lambda c: c["share"]):
-        tested = on_test.get(c["share"], {}).get("quality_share")
-        if (c["share"] >= floor - 1e-9 and c["price_weight"] is not None and c["quality_share_ci"][0] >= floor - 1e-9
-                and tested is not None and tested >= floor - 1e-9):
-            return {**c, "test": on_test[c["share"]]}
+    for c, tested in _measured(saved):
+        if (c["share"] >= floor - 1e-9 and c["price_weight"] is not None and tested is not None
+                and tested.get("quality_share") is not None and _falls_below(c, tested, floor) is None):
+            return {**c, "test": tested}
     return None
 
 
@@ -193,13 +210,13 @@ class LearnedAdvice:
                     f"{self.max_drop_pct:g}% on the prompts it was calibrated and measured on (the 95% interval included).")
         cost = ("its held-out calls carry no cost (unpriced or free), so the saving is unknown"
                 if e.cost_share is None or e.cost_share_ci is None else
-                f"it costs {_pct(e.cost_share)} [{_pct(e.cost_share_ci[0])}–{_pct(e.cost_share_ci[1])}] of sending every "
+                f"it costs {format_share(e.cost_share)} [{format_share(e.cost_share_ci[0])}–{format_share(e.cost_share_ci[1])}] of sending every "
                 f"prompt to {e.reference}")
         saving = (f", about ${self.saving_per_30_days_usd:,.2f} less per 30 days than all-{e.reference}"
                   if self.saving_per_30_days_usd is not None else "")
         head = (f"Rule {', '.join(self.rules)} routes with {self.router}; at quality_target = \"{e.quality_target}\" it"
                 if self.in_use else f"A rule routing with {self.router} at quality_target = \"{e.quality_target}\"")
-        return (f"{head} keeps {_pct(e.quality_share_ci[0])}–{_pct(e.quality_share_ci[1])} of {e.reference}'s "
+        return (f"{head} keeps {format_share(e.quality_share_ci[0])}–{format_share(e.quality_share_ci[1])} of {e.reference}'s "
                 f"quality on held-out prompts; {cost}{saving}.")
 
     def evidence_sentences(self) -> list[str]:
@@ -207,14 +224,14 @@ class LearnedAdvice:
         e = self.evidence
         if e is None:
             return []
-        out = [f"calibrated on {e.calibration_prompts} {e.calibration_kind} prompts: quality {_pct(e.quality_share)} of "
-               f"{e.reference}'s (95% interval {_pct(e.quality_share_ci[0])}–{_pct(e.quality_share_ci[1])})"
+        out = [f"calibrated on {e.calibration_prompts} {e.calibration_kind} prompts: quality {format_share(e.quality_share)} of "
+               f"{e.reference}'s (95% interval {format_share(e.quality_share_ci[0])}–{format_share(e.quality_share_ci[1])})"
                + ("" if e.cost_share is None or e.cost_share_ci is None else
-                  f", cost {_pct(e.cost_share)} of all-{e.reference} (95% interval {_pct(e.cost_share_ci[0])}–"
-                  f"{_pct(e.cost_share_ci[1])})"),
-               f"measured apart on {e.test_prompts} more: quality {_pct(e.test_quality_share)}, cost "
+                  f", cost {format_share(e.cost_share)} of all-{e.reference} (95% interval {format_share(e.cost_share_ci[0])}–"
+                  f"{format_share(e.cost_share_ci[1])})"),
+               f"measured apart on {e.test_prompts} more: quality {format_share(e.test_quality_share)}, cost "
                + ("unknown (no priced calls)" if e.test_cost_share is None or e.cost_share is None
-                  else _pct(e.test_cost_share)),
+                  else format_share(e.test_cost_share)),
                f"trained on {e.prompts} labelled prompts from {e.window}"]
         return out
 
@@ -242,10 +259,6 @@ class LearnedAdvice:
                 {"learned": self.router, "quality_target": self.evidence.quality_target, "when": "true",
                  "apply": f"fleetui apply {self.id}"},
                 "problem": self.problem, "rules_outside_limit": list(self.outside)}
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
 
 
 def _window_days(data: dict[str, Any]) -> int | None:
@@ -349,14 +362,10 @@ def rule_outside_limit(rule: RoutingRule, saved: SavedRouter, max_drop_pct: floa
                 f"max_quality_drop_pct = {max_drop_pct:g}%.")
     if reference != saved.default_reference:
         return None  # calibrated against another model: no interval to read
-    on_test = {p["share"]: p for p in saved.meta["metrics"]["router"]}
-    for c in saved.meta["calibration"]:
-        if abs(c["share"] - share) > 1e-9:
-            continue
-        low, tested = c["quality_share_ci"][0], on_test.get(c["share"], {}).get("quality_share")
-        if c["price_weight"] is not None and (low < floor - 1e-9 or (tested is not None and tested < floor - 1e-9)):
-            measured = f"{_pct(low)} at the low end of its 95% interval" if low < floor - 1e-9 else \
-                f"{_pct(tested)} on the test half"
+    for c, tested in _measured(saved):
+        measured = _falls_below(c, tested, floor) if abs(c["share"] - share) <= 1e-9 and c["price_weight"] is not None \
+            else None
+        if measured is not None:
             return (f"Rule {rule.name} asks for {asked}; held-out logs put its quality at {measured} of "
                     f"{reference}'s, beyond max_quality_drop_pct = {max_drop_pct:g}%.")
     return None

@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from fleetui.cli.context import CliContext, CliError
+from fleetui.pricing import format_share
 
 
 def register(subparsers: Any) -> None:
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         ("cost", *(format_cost(s.cost_usd) for s in sides), change),
         ("per 30 days", *(format_cost(monthly[k]) for k in ("history_usd", "current_usd", "candidate_usd")),
          f"at the last {monthly['window_days']:g} days' rate"),
-        ("success", *(_pct(s.success) for s in sides), ""),
+        ("success", *(format_share(s.success) for s in sides), ""),
         ("latency", *(_seconds(s.latency_ms) for s in sides), "mean"),
     ])
     left_out = result.calls - result.compared_calls
@@ -100,10 +101,6 @@ def _per_30_days(result: Any, ctx: CliContext, since: float) -> dict[str, float]
     return {"window_days": days, "history_all_calls_usd": round(per_30_days(spent, days), 6),
             **{f"{name}_usd": round(per_30_days(getattr(result, name).cost_usd, days), 6)
                for name in ("history", "current", "candidate")}}
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
 
 
 def _seconds(ms: float | None) -> str:

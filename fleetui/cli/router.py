@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetui.cli.context import CliContext, CliError
+from fleetui.pricing import format_share
 
 if TYPE_CHECKING:
     from fleetui.analysis.learned_advice import LearnedAdvice
@@ -108,16 +109,16 @@ def print_promise(saved: SavedRouter, result: Any, data: dict[str, Any], left_ou
         say("left out: " + "; ".join(parts), indent=2)
     for k in result.kept:
         verdict = "keeps its promise" if k.holds else "BELOW its promise"
-        say(f"{k.share:.0%} of {result.reference}: quality {_pct(k.quality)} at cost {_pct(k.cost)} "
-            f"({_pct(k.to_reference)} of prompts to {result.reference}); promised {_pct(k.promised_quality)} "
-            f"[{_pct(k.promised_quality_ci[0])}, {_pct(k.promised_quality_ci[1])}] at {_pct(k.promised_cost)} "
-            f"[{_pct(k.promised_cost_ci[0])}, {_pct(k.promised_cost_ci[1])}]: {verdict}", indent=2, hang=2)
+        say(f"{k.share:.0%} of {result.reference}: quality {format_share(k.quality)} at cost {format_share(k.cost)} "
+            f"({format_share(k.to_reference)} of prompts to {result.reference}); promised {format_share(k.promised_quality)} "
+            f"[{format_share(k.promised_quality_ci[0])}, {format_share(k.promised_quality_ci[1])}] at {format_share(k.promised_cost)} "
+            f"[{format_share(k.promised_cost_ci[0])}, {format_share(k.promised_cost_ci[1])}]: {verdict}", indent=2, hang=2)
     i95 = next((i for i, b in enumerate(result.baselines["random"]) if abs(b["share"] - 0.95) < 1e-9), None)
     if i95 is not None:
         single = result.baselines["best_single"][i95]
-        say(f"on the same prompts, cost at 95% of it: random routing {_pct(result.baselines['random'][i95]['cost_share'])}, "
-            f"best single model {_pct(single['cost_share'])} ({single['model']}), oracle "
-            f"{_pct(result.baselines['oracle'][i95]['cost_share'])}", indent=2, hang=2)
+        say(f"on the same prompts, cost at 95% of it: random routing {format_share(result.baselines['random'][i95]['cost_share'])}, "
+            f"best single model {format_share(single['cost_share'])} ({single['model']}), oracle "
+            f"{format_share(result.baselines['oracle'][i95]['cost_share'])}", indent=2, hang=2)
     if not result.holds:
         say("retrain on recent calls (fleetui router train) or raise the rule's quality_target", indent=2)
 
@@ -215,12 +216,12 @@ def print_recommendation(saved: SavedRouter, max_drop_pct: float) -> None:
     if e.cost_share is None or e.cost_share_ci is None:
         cost, apart = "costs an unknown share (its held-out calls carry no cost)", ""
     else:
-        cost = (f"costs {_pct(e.cost_share)} [{_pct(e.cost_share_ci[0])}, {_pct(e.cost_share_ci[1])}] of "
+        cost = (f"costs {format_share(e.cost_share)} [{format_share(e.cost_share_ci[0])}, {format_share(e.cost_share_ci[1])}] of "
                 f"sending every call to {e.reference}")
-        apart = f"{_pct(e.test_cost_share)} at "
+        apart = f"{format_share(e.test_cost_share)} at "
     print(f"recommendation (within max_quality_drop_pct = {max_drop_pct:g}%): quality_target = "
-          f"\"{e.quality_target}\" {cost}, quality {_pct(e.quality_share_ci[0])}–{_pct(e.quality_share_ci[1])} "
-          f"of it (measured apart: {apart}{_pct(e.test_quality_share)} on {e.test_prompts} more); evidence: "
+          f"\"{e.quality_target}\" {cost}, quality {format_share(e.quality_share_ci[0])}–{format_share(e.quality_share_ci[1])} "
+          f"of it (measured apart: {apart}{format_share(e.test_quality_share)} on {e.test_prompts} more); evidence: "
           f"{e.calibration_prompts} {e.calibration_kind} + {e.test_prompts} held-out prompts, {e.source}" + (f" since {e.since}" if e.since else ""))
 
 
@@ -256,11 +257,11 @@ def print_learned(learned: list[LearnedAdvice], max_drop_pct: float) -> None:
                 low, high = found.cost_share_ci
                 cost = (f"costs {100 * found.cost_share:.1f}% [{100 * low:.1f}–{100 * high:.1f}%] "
                         f"of all-{found.reference}")
-            tested = (f"{_pct(found.test_cost_share)} cost / " if found.test_cost_share is not None else "")
+            tested = (f"{format_share(found.test_cost_share)} cost / " if found.test_cost_share is not None else "")
             saving = (f"; about ${entry.saving_per_30_days_usd:,.2f} less per 30 days ({entry.saving_basis})"
                       if entry.saving_per_30_days_usd is not None else "")
             say(f"learned router {name}: {rule} {cost}, quality ≥ {100 * found.quality_share_ci[0]:.1f}% of it "
-                f"(95% interval), measured apart at {tested}{_pct(found.test_quality_share)} quality; evidence: "
+                f"(95% interval), measured apart at {tested}{format_share(found.test_quality_share)} quality; evidence: "
                 f"{found.calibration_prompts} {found.calibration_kind} + {found.test_prompts} held-out prompts{saving}", hang=2)
 
 
@@ -293,22 +294,22 @@ def print_evaluation(metrics: dict[str, Any], calibration: list[dict[str, Any]])
     print(f"on held-out prompts, cost as a share of sending every prompt to {ref} (quality reached in brackets):")
 
     def cell(point: dict[str, Any]) -> str:
-        return f"{_pct(point['cost_share'])} ({_pct(point['quality_share'])})"
+        return f"{format_share(point['cost_share'])} ({format_share(point['quality_share'])})"
 
     ranking = metrics.get("router_ranking_only")  # files trained before it was measured have none
     rows = []
     for i, target in enumerate(metrics["router"]):
         single = metrics["best_single"][i]
-        rows.append([f"{target['share']:.0%}", cell(target), _pct(ranking[i]["cost_share"]) if ranking else "—",
-                     cell(metrics["category_table"][i]), _pct(metrics["random"][i]["cost_share"]),
-                     f"{_pct(single['cost_share'])} {single['model']}", _pct(metrics["oracle"][i]["cost_share"])])
+        rows.append([f"{target['share']:.0%}", cell(target), format_share(ranking[i]["cost_share"]) if ranking else "—",
+                     cell(metrics["category_table"][i]), format_share(metrics["random"][i]["cost_share"]),
+                     f"{format_share(single['cost_share'])} {single['model']}", format_share(metrics["oracle"][i]["cost_share"])])
     print_table([Column("target", numeric=True), Column("router", numeric=True),
                  Column("ranking only", numeric=True, drop=2), Column("category table", numeric=True, drop=1),
                  Column("random", numeric=True), Column("best single", drop=3, max_width=30),
                  Column("oracle", numeric=True)], rows, indent=2)
     se = metrics.get("test_quality_se")
     say("router: λ calibrated without the test half — what routing will do; ranking only: its threshold picked "
-        "on the test half, as RouteLLM's CPT" + (f"; the test half measures quality to ±{_pct(se)} (one standard "
+        "on the test half, as RouteLLM's CPT" + (f"; the test half measures quality to ±{format_share(se)} (one standard "
                                                   "error), so a target met exactly shows a little above or below it"
                                                   if se else ""), indent=2)
     apgr = metrics.get("apgr")
@@ -318,17 +319,13 @@ def print_evaluation(metrics: dict[str, Any], calibration: list[dict[str, Any]])
     at_cost = metrics.get("at_best_single_cost")
     if at_cost:
         print(f"  at the cost of the best single model ({at_cost['model']}): router quality "
-              f"{_pct(at_cost['quality_share'])} of it at {_pct(at_cost['cost_share'])} of its cost")
+              f"{format_share(at_cost['quality_share'])} of it at {format_share(at_cost['cost_share'])} of its cost")
     print("calibrated price weights (chosen on the calibration prompts; 95% bootstrap intervals):")
     for c in calibration:
         weight = "none reaches it" if c["price_weight"] is None else f"λ = {c['price_weight']:g}"
         ci = c["price_weight_ci"]
         print(f"  {c['share']:.0%} of {c['reference']}: {weight}"
               + (f" [{ci[0]:g}, {ci[1]:g}]" if ci else "")
-              + f"; quality {_pct(c['quality'] / c['reference_quality'] if c['reference_quality'] else None)}"
-              f" [{_pct(c['quality_share_ci'][0])}, {_pct(c['quality_share_ci'][1])}] at cost "
-              f"{_pct(c['cost_share'])} [{_pct(c['cost_share_ci'][0])}, {_pct(c['cost_share_ci'][1])}]")
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
+              + f"; quality {format_share(c['quality'] / c['reference_quality'] if c['reference_quality'] else None)}"
+              f" [{format_share(c['quality_share_ci'][0])}, {format_share(c['quality_share_ci'][1])}] at cost "
+              f"{format_share(c['cost_share'])} [{format_share(c['cost_share_ci'][0])}, {format_share(c['cost_share_ci'][1])}]")
