@@ -51,14 +51,14 @@ def sweep(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, allowed
 REFINE_STEPS = 12
 
 
-def weights_for(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, allowed: np.ndarray | None,
-                goals: Sequence[float]) -> tuple[float, ...]:
-    """PRICE_WEIGHTS with, for each goal quality, the λ between the grid's last point reaching it
-    and the next one found by bisection. A grid step can move a whole block of look-alike prompts
-    (one category, say) at once; without this a target of 95% would often be met at 97% and
-    the cost between the two thrown away."""
+def refined_sweep(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, allowed: np.ndarray | None,
+                  goals: Sequence[float]) -> np.ndarray:
+    """`sweep` over PRICE_WEIGHTS plus, for each goal quality, the λ between the grid's last point
+    reaching it and the next one, found by bisection (rows sorted by λ). A grid step can move a
+    whole block of look-alike prompts (one category, say) at once; without this a target of 95%
+    would often be met at 97% and the cost between the two thrown away."""
     curve = sweep(predicted, table, typical_cost, allowed)
-    extra: set[float] = set()
+    extra = []
     for goal in goals:
         row = cheapest_reaching(curve, goal)
         if row is None or row + 1 >= len(curve):
@@ -66,12 +66,17 @@ def weights_for(predicted: np.ndarray, table: Table, typical_cost: np.ndarray, a
         low, high = float(curve[row, 0]), float(curve[row + 1, 0])
         for _ in range(REFINE_STEPS):
             mid = (low + high) / 2 if low == 0 else float(np.sqrt(low * high))
-            extra.add(round(mid, 9))
-            if realised(table, choose(predicted, typical_cost, mid, allowed))[0] >= goal - 1e-12:
+            point = (mid, *realised(table, choose(predicted, typical_cost, mid, allowed)))
+            extra.append(point)
+            if point[1] >= goal - 1e-12:
                 low = mid
             else:
                 high = mid
-    return tuple(sorted({*PRICE_WEIGHTS, *extra}))
+    if not extra:
+        return curve
+    merged = np.vstack([curve, np.array(extra)])
+    _, first = np.unique(merged[:, 0], return_index=True)  # sorted by λ, each λ once
+    return merged[first]
 
 
 def cheapest_reaching(curve: np.ndarray, target_quality: float) -> int | None:
@@ -111,7 +116,8 @@ def calibrate(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
     resample is one matrix product (no per-resample pass over the prompts)."""
     n = len(held_out.prompts)
     allowed = affordable(typical_cost, reference)
-    grid = weights_for(predicted, held_out, typical_cost, allowed, [share * float(np.mean(held_out.quality[:, reference]))])
+    grid = tuple(refined_sweep(predicted, held_out, typical_cost, allowed,
+                               [share * float(np.mean(held_out.quality[:, reference]))])[:, 0].tolist())
     picks = np.array([choose(predicted, typical_cost, w, allowed) for w in grid])  # weights × prompts
     rows = np.arange(n)
     q_by = held_out.quality[rows[None, :], picks]  # weights × prompts
@@ -157,8 +163,7 @@ def curve_for(predicted: np.ndarray, held_out: Table, typical_cost: np.ndarray, 
     for every reference model, which rules and budget step-downs read."""
     allowed = affordable(typical_cost, reference)
     ref_q = float(np.mean(held_out.quality[:, reference]))
-    curve = sweep(predicted, held_out, typical_cost, allowed,
-                  weights_for(predicted, held_out, typical_cost, allowed, [share * ref_q for share in TARGETS]))
+    curve = refined_sweep(predicted, held_out, typical_cost, allowed, [share * ref_q for share in TARGETS])
     out: dict[str, float | None] = {}
     for share in TARGETS:
         row = cheapest_reaching(curve, share * ref_q)

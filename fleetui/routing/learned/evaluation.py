@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetui.routing.learned.calibrate import affordable, cheapest_reaching, choose, realised, sweep, weights_for
+from fleetui.routing.learned.calibrate import affordable, cheapest_reaching, choose, realised, refined_sweep, sweep
 from fleetui.routing.learned.samples import Table
 
 EVAL_SHARES = (0.90, 0.95, 0.99)
@@ -49,8 +49,7 @@ def at_shares(predicted_calib: np.ndarray, calib: Table, predicted_test: np.ndar
     """Per target share: λ on the calibration half, then quality and cost share on the test half."""
     allowed = affordable(typical_cost, reference)
     ref_q_calib = float(np.mean(calib.quality[:, reference]))
-    calib_curve = sweep(predicted_calib, calib, typical_cost, allowed,
-                        weights_for(predicted_calib, calib, typical_cost, allowed, [s * ref_q_calib for s in EVAL_SHARES]))
+    calib_curve = refined_sweep(predicted_calib, calib, typical_cost, allowed, [s * ref_q_calib for s in EVAL_SHARES])
     ref_q, ref_cost = float(np.mean(test.quality[:, reference])), float(np.sum(test.cost[:, reference]))
     out = []
     for share in EVAL_SHARES:
@@ -80,8 +79,7 @@ def ranking_only(predicted_test: np.ndarray, test: Table, typical_cost: np.ndarr
     published figures, but not a promise (the calibrated figure is what routing will do)."""
     allowed = affordable(typical_cost, reference)
     ref_q, ref_cost = float(np.mean(test.quality[:, reference])), float(np.sum(test.cost[:, reference]))
-    curve = sweep(predicted_test, test, typical_cost, allowed,
-                  weights_for(predicted_test, test, typical_cost, allowed, [s * ref_q for s in EVAL_SHARES]))
+    curve = refined_sweep(predicted_test, test, typical_cost, allowed, [s * ref_q for s in EVAL_SHARES])
     out = []
     for share in EVAL_SHARES:
         row = cheapest_reaching(curve, share * ref_q)
@@ -94,8 +92,7 @@ def baselines(test: Table, reference: int, cheapest: int) -> dict[str, list[dict
     mean_q, total_c = np.mean(test.quality, axis=0), np.sum(test.cost, axis=0)
     known = np.where(np.isnan(test.quality), -np.inf, test.quality)
     mean_cost = np.nanmean(test.cost, axis=0)
-    oracle_curve = sweep(known, test, mean_cost, None,
-                         weights_for(known, test, mean_cost, None, [s * ref_q for s in EVAL_SHARES]))
+    oracle_curve = refined_sweep(known, test, mean_cost, None, [s * ref_q for s in EVAL_SHARES])
     out: dict[str, list[dict[str, Any]]] = {"random": [], "best_single": [], "oracle": []}
     for share in EVAL_SHARES:
         goal = share * ref_q
