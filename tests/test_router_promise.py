@@ -107,3 +107,13 @@ def test_calls_of_models_the_router_does_not_know_are_named(tmp_path: Path, caps
     err = capsys.readouterr().err
     assert "0 new prompt(s) answered by every model of router 'r' (big, small)" in err
     assert "the calls are of other-big, other-small, which it does not know" in err
+
+
+def test_the_demo_trains_from_its_own_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`fleetui --demo router train` makes the demo store on first use, as every --demo command
+    does, instead of saying there is no database yet."""
+    out = tmp_path / "d.router.json"
+    code = main(["--demo", "router", "train", "--models", "gpt-4,claude-sonnet", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert "no database yet" not in captured.err and "Creating demo data" in captured.err
+    assert code == 0 and out.exists() and "2 models (store (feedback))" in captured.out

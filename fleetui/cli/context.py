@@ -94,6 +94,10 @@ class CliContext:
             return locations.demo_db()
         return locations.default_db()
 
+    def has_calls_store(self) -> bool:
+        """A store to read calls from exists, or `store()` will make it (the demo's, on first use)."""
+        return self.db_path().exists() or (self.demo and not self.db)
+
     def store(self) -> Store:
         if self._store is None:
             from fleetui.store import Store, StoreError

@@ -151,7 +151,7 @@ def labelled_samples(args: argparse.Namespace, ctx: CliContext,
     except ValueError as exc:
         raise CliError(f"--since: {exc}") from None
     since = max(since, not_before)
-    if not ctx.db_path().exists():
+    if not ctx.has_calls_store():
         raise CliError(f"{ctx.db_path()}: no database yet, so no logged calls to learn from")
     checker = SampleChecker("the store")
     samples = samples_from_store(ctx.store(), args.quality, since, checker)
