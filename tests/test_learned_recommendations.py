@@ -29,7 +29,7 @@ from tests.test_router_train import two_kinds
 from tests.test_tui import SIZE, settle
 
 BIG, SMALL = "claude-sonnet", "claude-haiku"  # two of the sample fleet's models
-WINDOW = {"source": "store (feedback)", "since": "2026-11-02", "until": "2026-12-02"}  # what train records
+WINDOW = {"source": "store (feedback)", "since": "2026-11-03", "until": "2026-12-02"}  # train's --since 30d on 12-02
 MATH = "solve the equation 12 x plus 7 integral derivative"
 
 
@@ -83,7 +83,7 @@ def test_recommend_json_lists_the_router_beside_the_stores_recommendations(
     assert e["quality_target"] == f"95% of {BIG}" and e["quality_share_ci"][0] >= 0.95
     assert 0.4 < e["cost_share"] < 0.8 and e["cost_share_ci"][0] <= e["cost_share"] <= e["cost_share_ci"][1]
     assert e["calibration_prompts"] == saved.meta["data"]["calibration_prompts"] and e["test"]["prompts"] > 0
-    assert e["data"] == {"source": "store (feedback)", "since": "2026-11-02", "until": "2026-12-02"}
+    assert e["data"] == {"source": "store (feedback)", "since": "2026-11-03", "until": "2026-12-02"}
     # 300 prompts in 30 days, each $0.01 on the big model: the saving is the share the router spares.
     big_per_prompt = saved.meta["metrics"]["single_models"][BIG]["cost_usd"] / e["test"]["prompts"]
     assert entry["numbers"]["saving_monthly_usd"] == pytest.approx(
@@ -181,7 +181,7 @@ async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_pat
         assert row[4] == "new"
         detail = str(app.query_one("#recs-detail", Static).render())
         assert "calibrated on" in detail and "held-out prompts" in detail and "measured apart on" in detail
-        assert "2026-11-02 to 2026-12-02" in detail and "learned:cheap" in detail
+        assert "2026-11-03 to 2026-12-02" in detail and "learned:cheap" in detail
 
         for key, words in (("v", "verified on held-out logs at train time"), ("x", "cannot be dismissed"),
                            ("a", "nothing to mark accepted")):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fleetui.analysis.costs import per_30_days
 from fleetui.analysis.recommend import Severity
 from fleetui.config.schema import Fleet, RoutingRule, parse_quality_target
 from fleetui.pricing import format_share
@@ -262,11 +263,13 @@ class LearnedAdvice:
 
 
 def _window_days(data: dict[str, Any]) -> int | None:
+    """The calendar days of a training window, both ends counted: `--since 30d` on 2026-12-02
+    records 2026-11-03 to 2026-12-02, 30 days (fleetui.clock's N-day windows)."""
     since, until = data.get("since"), data.get("until")
     if not since or not until:
         return None
     try:
-        days = (dt.date.fromisoformat(str(until)) - dt.date.fromisoformat(str(since))).days
+        days = (dt.date.fromisoformat(str(until)) - dt.date.fromisoformat(str(since))).days + 1
     except ValueError:
         return None
     return max(days, 1)
@@ -296,7 +299,7 @@ def _evidence(saved: SavedRouter, found: dict[str, Any]) -> tuple[LearnedEvidenc
         return evidence, None, None
     assert isinstance(ref_test_cost, int | float)
     per_prompt = float(ref_test_cost) / evidence.test_prompts * (1 - evidence.test_cost_share)
-    saving = round(per_prompt * evidence.prompts * 30 / days, 2)
+    saving = round(per_30_days(per_prompt * evidence.prompts, days), 2)
     basis = (f"against sending each of the {evidence.prompts} labelled prompts of {days} day{'s' * (days != 1)} to {ref}, "
              "at the cost share measured on the test half")
     return evidence, saving, basis
