@@ -259,3 +259,34 @@ def test_bad_lines_of_a_collector_file_are_named_by_file_and_line(tmp_path: Path
     assert "Traceback" not in err
     with Store.open(tmp_path / "c.db") as store:
         assert store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 1  # the good line
+
+
+def test_extreme_values_in_a_collector_file_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A time past float range and message attributes that are not a list, or nested past the
+    parser's depth, once ended the import with a traceback."""
+    good = FIXTURE.read_text(encoding="utf-8").splitlines()[1]
+    span = json.loads(good)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+
+    def line(start: str | None = None, messages: str | None = None) -> str:
+        changed = json.loads(json.dumps(span))
+        if start is not None:
+            changed["startTimeUnixNano"] = start
+        if messages is not None:
+            changed["attributes"] = [a for a in changed["attributes"] if a["key"] != "gen_ai.input.messages"]
+            changed["attributes"].append({"key": "gen_ai.input.messages", "value": {"stringValue": messages}})
+        changed["attributes"] = [a for a in changed["attributes"] if a["key"] != "fleetui.call_id"]
+        changed["spanId"] = f"{len(str(start)) + len(str(messages)):016x}"
+        return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [changed]}]}]})
+
+    log = tmp_path / "traces.jsonl"
+    lines = [good, line(start="1" + "0" * 400), line(messages="5"), line(messages="[" * 100_000 + "]" * 100_000)]
+    log.write_text("".join(f"{text}\n" for text in lines), encoding="utf-8")
+    fleetui(tmp_path / "c.db", "import", str(log), "--format", "otlp")
+    err = capsys.readouterr().err
+    where = "resourceSpans[0].scopeSpans[0].spans[0]"
+    assert f"{log}:2: {where}: startTimeUnixNano '1000" in err and "is not a time in nanoseconds" in err
+    assert f"{log}:3: {where}: gen_ai.input.messages is not a list of messages" in err
+    assert f"{log}:4: {where}: a message attribute is nested too deeply" in err
+    assert "Traceback" not in err
+    with Store.open(tmp_path / "c.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 1  # the good line
