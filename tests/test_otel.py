@@ -5,6 +5,10 @@ Collector's file-exporter output imported back into calls."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -153,6 +157,44 @@ def test_the_gateway_sends_a_span_per_call(tmp_path: Path, fake_providers: FakeP
     assert json.loads(attributes["gen_ai.input.messages"])[0]["parts"][0]["content"] == "hi span"
 
 
+def _app_that_exits(tmp_path: Path, fleet: Path, body: str) -> subprocess.CompletedProcess[str]:
+    """A script that records calls and ends at once, with no flush or close: the exit hook's work."""
+    code = textwrap.dedent(f"""
+        import atexit
+        from fleetui.shim.recorder import Recorder
+        from fleetui.store.records import CallRecord
+        recorder = Recorder({str(tmp_path / "calls.db")!r}, fleet_path={str(fleet)!r}, interval_s=60.0)
+        atexit.register(recorder._at_exit)
+        def call(model):
+            recorder.record(CallRecord(provider_name="openai", request_model=model, input_tokens=5, output_tokens=3,
+                                       latency_ms=10.0))
+    """) + textwrap.dedent(body)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ)
+
+
+def test_the_last_calls_before_exit_get_their_spans(tmp_path: Path, receiver: Receiver) -> None:
+    """The SDK's own exit hook once shut the exporter down before the recorder's stored the last
+    batch: a script's final call was stored without a span."""
+    done = _app_that_exits(tmp_path, fleet_with_otel(tmp_path, receiver.url),
+                           'call("first")\nassert recorder.flush(30)\ncall("last")\n')
+    assert done.returncode == 0, done.stderr
+    models = sorted(s["attributes"]["gen_ai.request.model"] for s in receiver.wait_for(2))
+    assert models == ["first", "last"]
+    with Store.open(tmp_path / "calls.db") as store:
+        assert store.count_calls() == 2
+
+
+def test_a_call_right_before_exit_is_stored_when_spans_cannot_start(tmp_path: Path, receiver: Receiver) -> None:
+    """The writer's first batch comes during exit, when OpenTelemetry can no longer be imported:
+    the call is stored all the same (it was once left in the spool), with one line saying so."""
+    done = _app_that_exits(tmp_path, fleet_with_otel(tmp_path, receiver.url), 'call("only")\n')
+    assert done.returncode == 0, done.stderr
+    assert "unexpected error" not in done.stderr
+    with Store.open(tmp_path / "calls.db") as store:
+        assert [r["request_model"] for r in store.db.query("SELECT request_model FROM calls")] == ["only"]
+    assert not (tmp_path / "calls.db.spool.jsonl").exists()
+
+
 def test_without_the_extra_the_fleet_file_gets_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     import fleetui.otel
@@ -214,6 +256,37 @@ def test_bad_lines_of_a_collector_file_are_named_by_file_and_line(tmp_path: Path
     assert f"{log}:3: not an OTLP ExportTraceServiceRequest" in err
     assert f"{log}:4: resourceSpans[0].scopeSpans[0].spans[0]: startTimeUnixNano 'x" in err
     assert f"{log}:5: resourceSpans[0].scopeSpans[0].spans[0]: gen_ai.usage.input_tokens 1.5 is not a whole number" in err
+    assert "Traceback" not in err
+    with Store.open(tmp_path / "c.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 1  # the good line
+
+
+def test_extreme_values_in_a_collector_file_are_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A time past float range and message attributes that are not a list, or nested past the
+    parser's depth, once ended the import with a traceback."""
+    good = FIXTURE.read_text(encoding="utf-8").splitlines()[1]
+    span = json.loads(good)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+
+    def line(start: str | None = None, messages: str | None = None) -> str:
+        changed = json.loads(json.dumps(span))
+        if start is not None:
+            changed["startTimeUnixNano"] = start
+        if messages is not None:
+            changed["attributes"] = [a for a in changed["attributes"] if a["key"] != "gen_ai.input.messages"]
+            changed["attributes"].append({"key": "gen_ai.input.messages", "value": {"stringValue": messages}})
+        changed["attributes"] = [a for a in changed["attributes"] if a["key"] != "fleetui.call_id"]
+        changed["spanId"] = f"{len(str(start)) + len(str(messages)):016x}"
+        return json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [changed]}]}]})
+
+    log = tmp_path / "traces.jsonl"
+    lines = [good, line(start="1" + "0" * 400), line(messages="5"), line(messages="[" * 100_000 + "]" * 100_000)]
+    log.write_text("".join(f"{text}\n" for text in lines), encoding="utf-8")
+    fleetui(tmp_path / "c.db", "import", str(log), "--format", "otlp")
+    err = capsys.readouterr().err
+    where = "resourceSpans[0].scopeSpans[0].spans[0]"
+    assert f"{log}:2: {where}: startTimeUnixNano '1000" in err and "is not a time in nanoseconds" in err
+    assert f"{log}:3: {where}: gen_ai.input.messages is not a list of messages" in err
+    assert f"{log}:4: {where}: a message attribute is nested too deeply" in err
     assert "Traceback" not in err
     with Store.open(tmp_path / "c.db") as store:
         assert store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 1  # the good line

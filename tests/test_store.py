@@ -428,3 +428,24 @@ def test_trials_stored_as_calls_before_move_out_of_calls_and_rollups(tmp_path: P
         trials = list(store.db.query("SELECT ok, sent, error_type, cost_usd FROM trials ORDER BY ts"))
     assert [(t["ok"], t["sent"], t["error_type"]) for t in trials] == [(0, 0, "misconfigured"), (1, 1, None)]
     assert trials[1]["cost_usd"] == 0.002
+
+
+def test_steps_10_to_13_taken_twice_change_nothing(tmp_path: Path) -> None:
+    """A file that took the steps from 10 on already (a build that numbered them otherwise) takes
+    them again safely: the same calls, trials, provider names and rollups."""
+    db = tmp_path / "twice.db"
+    now = time.time()
+
+    def rollups(store: Store) -> list[dict[str, object]]:
+        return sorted(store.rollup_rows(), key=lambda r: (r["day"], r["model_id"], r["use_case"], r["task"]))
+    with Store.open(db) as store:
+        store.insert_calls([CallRecord(ts=now - 60 * i, model_id=f"m{i % 2}", provider_name="vertex_ai",
+                                       cost_usd=0.01 * i, latency_ms=10.0 * i) for i in range(5)])
+        before = (list(store.db.query("SELECT * FROM calls ORDER BY call_id")), rollups(store))
+        store.db.execute("PRAGMA user_version = 9")
+    with Store.open(db) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert (list(store.db.query("SELECT * FROM calls ORDER BY call_id")), rollups(store)) == before
+        assert {r["provider_name"] for r in before[0]} == {"gcp.vertex_ai"}
+        assert {"replay_runs", "replay_answers", "trials"} <= set(store.db.table_names())
+        assert_rollups_equal_log(store)

@@ -58,11 +58,13 @@ def read_otlp(path: Path) -> Iterator[Row]:
         for where, span in _spans(request):
             try:
                 call = span_call(span)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, OverflowError) as exc:
                 yield Problem(line, f"{where}: {exc}")
-                continue
-            if call is not None:
-                yield Found(line, call)
+            except RecursionError:  # gen_ai.*.messages is JSON inside the line's JSON
+                yield Problem(line, f"{where}: a message attribute is nested too deeply")
+            else:
+                if call is not None:
+                    yield Found(line, call)
 
 
 def _spans(request: dict[str, Any]) -> Iterator[tuple[str, Any]]:
@@ -153,7 +155,7 @@ def _nanos(value: Any, name: str) -> int:
         nanos = int(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} {value!r} is not a time in nanoseconds since 1970") from None
-    if nanos <= 0:
+    if not 0 < nanos < 2**64:  # OTLP's fixed64
         raise ValueError(f"{name} {value!r} is not a time in nanoseconds since 1970")
     return nanos
 
@@ -166,6 +168,8 @@ def _message_text(raw: Any, name: str) -> str | None:
         messages = json.loads(raw) if isinstance(raw, str) else raw
     except ValueError:
         raise ValueError(f"{name} is not JSON") from None
+    if not isinstance(messages, list):
+        raise ValueError(f"{name} is not a list of messages")
     parts: list[str] = [p["content"] for m in messages if isinstance(m, dict) for p in m.get("parts") or []
              if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("content"), str)]
     return "\n".join(parts) if parts else None

@@ -21,7 +21,11 @@ class SpanExporter:
     def __init__(self, endpoint: str, *, service_name: str = "fleetui", content: bool = False) -> None:
         # The provider is this exporter's own, not the process's global one: an app that set up
         # OpenTelemetry for itself keeps its own pipeline, and fleetui's spans go where the fleet says.
-        self._provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        # No atexit hook of the SDK's own: it would shut the provider down before the recorder's
+        # exit hook stores (and spans) the last calls, and registering one fails when the writer
+        # makes the exporter during exit. The recorder flushes it after its last batch instead.
+        self._provider = TracerProvider(resource=Resource.create({"service.name": service_name}),
+                                        shutdown_on_exit=False)
         self._provider.add_span_processor(BatchSpanProcessor(
             OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")))
         self._tracer = self._provider.get_tracer("fleetui")

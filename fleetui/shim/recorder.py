@@ -155,6 +155,7 @@ class Recorder:
         self.flush(timeout)
         self._stop_and_spool()
         self._close_store()
+        self._flush_spans(timeout, close=True)
 
     def _settled(self) -> bool:
         return not self._queue and not self._inflight and not self._tally and not spool.pending(self.db_path)
@@ -168,6 +169,19 @@ class Recorder:
         except Exception:
             pass
         self._stop_and_spool()
+        self._flush_spans(self.exit_timeout_s)
+
+    def _flush_spans(self, timeout: float, *, close: bool = False) -> None:
+        """Send the spans of the last batches (the exporter's thread batches them), waiting at
+        most `timeout`: a collector that is down costs the exit that long, never the calls."""
+        spans, self._spans = self._spans, (None if close else self._spans)
+        if spans:
+            try:
+                spans.flush(timeout)
+                if close:
+                    spans.close()
+            except Exception as exc:
+                self._warn("otel", f"fleetui recorder: could not send the last spans ({exc!r})")
 
     def _stop_and_spool(self) -> None:
         """Stop the writer and append what is still queued to the spool, synchronously: a fast
@@ -280,7 +294,12 @@ class Recorder:
         if self._spans is None:
             from fleetui.otel import exporter_for
 
-            self._spans = exporter_for(enricher.fleet, lambda line: self._warn("otel", line)) or False
+            try:
+                self._spans = exporter_for(enricher.fleet, lambda line: self._warn("otel", line)) or False
+            except Exception as exc:  # e.g. first needed while the interpreter exits: no imports then
+                self._spans = False
+                self._warn("otel", f"fleetui recorder: could not start OpenTelemetry ({exc!r}); "
+                                   "calls are stored without spans")
         if self._spans:
             try:
                 self._spans.emit(calls)

@@ -249,9 +249,13 @@ def _step_11_trials(db: sqlite_utils.Database) -> None:
 
 def _step_12_replay_names(db: sqlite_utils.Database) -> None:
     """One name for what `fleetui replay` keeps: a verification run is a replay run
-    (`replay_runs`), a paid-for answer a replay answer (`replay_answers`)."""
-    db.execute("ALTER TABLE verifications RENAME TO replay_runs")
-    db.execute("ALTER TABLE replays RENAME TO replay_answers")
+    (`replay_runs`), a paid-for answer a replay answer (`replay_answers`). Idempotent, like steps
+    10, 11 and 13: a file that took it already keeps its tables."""
+    tables = set(db.table_names())
+    if "verifications" in tables and "replay_runs" not in tables:
+        db.execute("ALTER TABLE verifications RENAME TO replay_runs")
+    if "replays" in tables and "replay_answers" not in tables:
+        db.execute("ALTER TABLE replays RENAME TO replay_answers")
 
 
 def _step_13_trials_out_of_calls(db: sqlite_utils.Database) -> None:
