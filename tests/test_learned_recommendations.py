@@ -49,6 +49,14 @@ def _fleet(tmp_path: Path, *, router: str = "cheap", priced: bool = True, data: 
     return fleet
 
 
+def _with_demo_calls(tmp_path: Path) -> tuple[Path, Path, Session]:
+    """The fleet with its router, and a store of demo calls: the app's Recommendations tab has both kinds."""
+    fleet = _fleet(tmp_path)
+    db = tmp_path / "demo.db"
+    generate_demo(load_fleet(fleet), db, calls=1500)
+    return fleet, db, Session(FleetSource(fleet, "--config"), db, demo=True)
+
+
 def _run(capsys: pytest.CaptureFixture[str], fleet: Path, *args: str) -> tuple[int, str]:
     db = fleet.parent / "calls.db"
     code = main(["--config", str(fleet), "--db", str(db), *args])
@@ -162,10 +170,7 @@ def test_apply_refuses_a_router_without_a_target(tmp_path: Path, capsys: pytest.
 
 
 async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_path: Path) -> None:
-    fleet = _fleet(tmp_path)
-    db = tmp_path / "demo.db"
-    generate_demo(load_fleet(fleet), db, calls=1500)
-    session = Session(FleetSource(fleet, "--config"), db, demo=True)
+    fleet, db, session = _with_demo_calls(tmp_path)
     app = FleetApp(session, refresh_s=0)
     said: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -201,6 +206,56 @@ async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_pat
         await pilot.pause(0.1)
         assert "already uses learned router 'cheap'" in said[-1]
     assert load_fleet(fleet).rules[-1].learned == "cheap"
+
+
+async def test_keys_act_on_the_highlighted_learned_row_after_a_refresh_and_a_tab_switch(tmp_path: Path) -> None:
+    """Arrows to the learned row; another session dismisses a stored row above it; the timer
+    refreshes; the user leaves the tab and comes back (which reloads it): x and p still answer
+    for the learned row, and up then x dismisses the stored row above it — no Tab pressed."""
+    from fleetui.store import analytics
+    from fleetui.tui.recs_tab import DiffConfirm, RecommendationsTab
+    from fleetui.tui.tables import cursor_key
+    from tests.test_tui_keys import show_tab, status_of, until
+
+    fleet, db, session = _with_demo_calls(tmp_path)
+    app = FleetApp(session, refresh_s=0)
+    said: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        tab = await show_tab(pilot, "4", "recommendations")
+        assert isinstance(tab, RecommendationsTab) and len(tab.recs) >= 2
+        table = app.query_one("#recs-table", DataTable)
+        at = table.get_row_index("learned:cheap")
+        assert at >= 2
+        await pilot.press(*["down"] * at)
+        assert cursor_key(table) == "learned:cheap"
+        with Store.open(db) as store:  # `fleetui recommend --dismiss` elsewhere, on the top row
+            analytics.set_recommendation_status(store, tab.recs[0].id, "dismissed")
+        before = tab.loads
+        app._refresh_if_idle()
+        await until(pilot, lambda: tab.loads > before, "the refresh")
+        assert cursor_key(table) == "learned:cheap" and table.cursor_row == at - 1
+        tab.FRESH_S = 0  # coming back reloads, as after 10 s away
+        await show_tab(pilot, "1", "fleet")
+        before = tab.loads
+        await pilot.press("4")
+        await until(pilot, lambda: tab.loads > before, "the reload on return")
+        assert cursor_key(table) == "learned:cheap"
+        assert "learned:cheap" in str(app.query_one("#recs-detail", Static).render())
+        await pilot.press("x")
+        await until(pilot, lambda: bool(said), "the answer to x")
+        assert "learned:cheap is not stored, so it cannot be dismissed" in said[-1]
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, DiffConfirm), "the diff")
+        assert '+learned = "cheap"' in app.screen.diff  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, DiffConfirm), "the diff closed")
+        await pilot.press("up")
+        above = cursor_key(table)
+        assert above is not None and not above.startswith("learned:")
+        await pilot.press("x")
+        await until(pilot, lambda: status_of(session, above) == "dismissed", "the dismissal of the row above")
+    assert all(r.learned is None for r in load_fleet(fleet).rules), "escape wrote nothing"
 
 
 def test_a_rule_whose_target_lets_quality_fall_past_the_limit_is_flagged(
