@@ -203,3 +203,24 @@ async def test_fleet_keys_follow_the_highlighted_model_across_a_reorder(session:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ModelDetail), "the model's detail")
         assert app.screen.model_id == chosen  # type: ignore[attr-defined]
+
+
+async def test_at_80_columns_the_footer_shows_each_tabs_own_keys(session: Session) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for digit, pane, keys in (("4", "recommendations", {"x", "a", "v", "p"}), ("1", "fleet", {"slash", "s"})):
+            await show_tab(pilot, digit, pane)
+
+            def laid_out() -> bool:  # the footer recomposes after the bindings change, then is laid out
+                regions = {k.key: k.region for k in app.screen.query(FooterKey)}
+                return keys <= set(regions) and all(regions[k].width for k in keys)
+
+            await until(pilot, laid_out, f"{pane}'s keys in the footer")
+            shown = {k.key: k.region for k in app.screen.query(FooterKey)}
+            cut = sorted(k for k in keys if shown[k].right > 80)
+            assert not cut, f"{pane}: {cut} past the right edge: {shown}"
+            overlapping = [(a, b) for a in shown for b in shown
+                           if a < b and shown[a].y == shown[b].y and shown[a].intersection(shown[b]).area]
+            assert not overlapping, overlapping
