@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from textual.widgets import Button, DataTable, Static
 
+from fleetui.analysis.learned_advice import learned_advice
 from fleetui.cli import main
 from fleetui.config.fleetfile import FleetSource, load_fleet
 from fleetui.demo import generate_demo
+from fleetui.pricing import format_cost
 from fleetui.routing import Router
 from fleetui.routing.learned import fileformat
 from fleetui.routing.learned.samples import Sample
@@ -183,6 +185,8 @@ async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_pat
         await pilot.pause(0.1)
         row = [str(c) for c in table.get_row("learned:cheap")]
         assert row[1] == f"Route with learned router cheap at 95% of {BIG}" and row[2].startswith("$")
+        (advice,) = learned_advice(load_fleet(fleet), fleet)  # what `fleetui recommend --json` reports
+        assert advice.saving_per_30_days_usd is not None and row[2] == format_cost(advice.saving_per_30_days_usd)
         assert row[4] == "new"
         detail = str(app.query_one("#recs-detail", Static).render())
         assert "calibrated on" in detail and "held-out prompts" in detail and "measured apart on" in detail
