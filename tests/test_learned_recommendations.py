@@ -262,6 +262,44 @@ async def test_keys_act_on_the_highlighted_learned_row_after_a_refresh_and_a_tab
     assert all(r.learned is None for r in load_fleet(fleet).rules), "escape wrote nothing"
 
 
+async def test_the_rules_editor_shows_tries_and_keeps_a_learned_rule(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `p` (here `fleetui apply`), `e`: the rule's target reads learned:cheap, a prompt tried
+    routes through the router (its file read once however much is typed), a new priority keeps
+    the router and its target, and a model typed in replaces them."""
+    from textual.widgets import Input
+
+    from fleetui.routing.learned import decide
+    from fleetui.tui.rules_editor import RulesEditor
+    from tests.test_tui import open_editor
+
+    fleet = _fleet(tmp_path)
+    assert _run(capsys, fleet, "apply", "learned:cheap", "--yes")[0] == 0
+    reads: list[Path] = []
+    real_load = decide.load
+    monkeypatch.setattr(decide, "load", lambda path: reads.append(path) or real_load(path))
+    session = Session(FleetSource(fleet, "--config"), tmp_path / "calls.db", demo=False)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        at = [r.name for r in session.fleet.rules].index("learned-cheap")
+        editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", at)
+        table = editor.query_one("#rules-table", DataTable)
+        assert [str(c) for c in table.get_row_at(table.cursor_row)][1:] == ["learned-cheap", "true", "learned:cheap"]
+        editor.query_one("#rule-try", Input).focus()
+        await pilot.press(*"solve the equation")
+        hit = str(editor.query_one("#rule-hit", Static).render())
+        assert "rule learned-cheap" in hit and "learned:cheap at 95% of" in hit, hit
+        assert len(reads) == 1, reads
+        editor.query_one("#rule-priority", Input).value = "150"
+        assert editor.update_rule()
+        rule = editor.fleet.rules[at]
+        assert (rule.priority, rule.learned, rule.quality_target) == (150, "cheap", f"95% of {BIG}")
+        editor.query_one("#rule-model", Input).value = SMALL
+        assert editor.update_rule()
+        rule = editor.fleet.rules[at]
+        assert (rule.model_id, rule.learned, rule.quality_target) == (SMALL, None, None)
+
+
 def test_a_rule_whose_target_lets_quality_fall_past_the_limit_is_flagged(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fleet = _fleet(tmp_path)
