@@ -275,6 +275,8 @@ async def test_the_rules_editor_shows_tries_and_keeps_a_learned_rule(
 
     fleet = _fleet(tmp_path)
     assert _run(capsys, fleet, "apply", "learned:cheap", "--yes")[0] == 0
+    fleet.write_text(fleet.read_text().replace('learned = "cheap"\n',
+                                               'learned = "cheap"\ndescription = "kept"\nbudget_degrade = false\n'))
     reads: list[Path] = []
     real_load = decide.load
     monkeypatch.setattr(decide, "load", lambda path: reads.append(path) or real_load(path))
@@ -294,6 +296,7 @@ async def test_the_rules_editor_shows_tries_and_keeps_a_learned_rule(
         assert editor.update_rule()
         rule = editor.fleet.rules[at]
         assert (rule.priority, rule.learned, rule.quality_target) == (150, "cheap", f"95% of {BIG}")
+        assert (rule.description, rule.budget_degrade) == ("kept", False), "what the form has no field for stays"
         editor.query_one("#rule-model", Input).value = SMALL
         assert editor.update_rule()
         rule = editor.fleet.rules[at]
