@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from fleetui.config.fleetfile import FleetSource
 from fleetui.store import CallRecord, Store
-from fleetui.pricing import format_calls_cost, format_price_pair, format_price_per_mtok
+from fleetui.pricing import format_calls_cost, format_cost, format_price_pair, format_price_per_mtok
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 from fleetui.tui.model_detail import ModelDetail
@@ -115,6 +115,8 @@ async def test_fleet_tab_has_the_spec_pieces(tmp_path: Path) -> None:
         totals = str(app.query_one("#fleet-totals", Static).render())
         assert "today vs using GPT-4 for all" in totals
         assert f"HIGH IMPACT: {top.title}" in totals and top.id in totals
+        # the same figure, by the same formatter, as its row on the Recommendations tab
+        assert f"save {format_cost(top.numbers['saving_monthly_usd'])} per 30 days" in totals
         await app.push_screen(ModelDetail(session, "gpt-4"))
         box = app.screen.query_one("#detail-quality", Static)
         await until(pilot, lambda: "quality" in str(box.render()), "the detail's quality")

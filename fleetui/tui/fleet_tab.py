@@ -155,7 +155,7 @@ class FleetTab(DataTab[FleetData]):
         if vs.priciest_id and vs.by_model:
             line += f"\nsaving {format_cost(vs.saving_usd)} today vs using {vs.priciest_name} for all"
         if top is not None:
-            line += (f"\n[b]HIGH IMPACT[/]: {escape(top.title)} → save ${top.saving_monthly_usd:,.0f} per 30 days"
+            line += (f"\n[b]HIGH IMPACT[/]: {escape(top.title)} → save {format_cost(top.saving_monthly_usd)} per 30 days"
                      f" [dim](Recommendations, {top.id})[/]")
         if data.get("last_sync"):
             line += f"    [dim]{data['last_sync']}[/]"
