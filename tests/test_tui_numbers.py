@@ -76,6 +76,17 @@ async def test_unpriced_model_and_partly_priced_sums(tmp_path: Path) -> None:
         assert "unpriced" in text and "$0.00" not in text
 
 
+async def test_costs_tab_share_of_an_unpriced_model_is_unknown(tmp_path: Path) -> None:
+    app = FleetApp(session_with_calls(tmp_path), refresh_s=0)
+    async with app.run_test(size=(200, 40)) as pilot:  # wide enough for the share column beside the cost
+        await pilot.press("3")
+        costs = app.query_one("#costs-models", DataTable)
+        await until(pilot, lambda: costs.row_count == 2, "the costs rows")
+        assert [str(c.label) for c in costs.ordered_columns] == ["Model", "Cost", "%"]
+        assert cells(costs, "mystery")[1:] == ["unpriced", "—"], "an unpriced model's share is unknown, not 0%"
+        assert cells(costs, "cheap")[1:] == ["$0.50 + 3 unpriced", "100.0%"]
+
+
 def test_prices_keep_their_digits() -> None:
     assert [format_price_per_mtok(x) for x in (15, 1.25, 0.075, 0.0007, 0)] == ["$15", "$1.25", "$0.075", "$0.0007", "$0"]
     assert format_price_pair(None, 2.0) == "unpriced"
