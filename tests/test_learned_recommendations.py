@@ -262,6 +262,27 @@ async def test_keys_act_on_the_highlighted_learned_row_after_a_refresh_and_a_tab
     assert all(r.learned is None for r in load_fleet(fleet).rules), "escape wrote nothing"
 
 
+async def test_at_80x24_a_learned_rows_detail_is_a_tab_away_and_scrolls_to_its_end(tmp_path: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    from tests.test_tui_keys import show_tab, until
+
+    _, _, session = _with_demo_calls(tmp_path)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_tab(pilot, "4", "recommendations")
+        table = app.query_one("#recs-table", DataTable)
+        await pilot.press(*["down"] * table.get_row_index("learned:cheap"))
+        box = app.query_one("#recs-detail-box", VerticalScroll)
+        await until(pilot, lambda: "learned:cheap" in str(app.query_one("#recs-detail", Static).render()), "its detail")
+        assert table.size.height >= 6, "the table keeps rows to choose from"
+        assert box.max_scroll_y > 0 and box.scroll_y == 0, "taller than its box at 80x24: it must scroll"
+        await pilot.press("tab")
+        assert app.focused is box
+        await pilot.press("end")
+        await until(pilot, lambda: box.scroll_y == box.max_scroll_y, "the end of the detail (retrain with …)")
+
+
 async def test_the_rules_editor_shows_tries_and_keeps_a_learned_rule(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """After `p` (here `fleetui apply`), `e`: the rule's target reads learned:cheap, a prompt tried
