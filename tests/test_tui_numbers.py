@@ -74,6 +74,7 @@ async def test_unpriced_model_and_partly_priced_sums(tmp_path: Path) -> None:
         await until(pilot, lambda: "today" in str(usage.render()), "the detail's usage")
         text = str(usage.render()) + str(app.screen.query_one("#detail-costs", Static).render())
         assert "unpriced" in text and "$0.00" not in text
+        assert "p50 —, p95 —" in text and "0.00s" not in text, "no latency measured: unknown, not 0s"
 
 
 async def test_costs_tab_share_of_an_unpriced_model_is_unknown(tmp_path: Path) -> None:
