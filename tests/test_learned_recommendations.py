@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from textual.widgets import Button, DataTable, Static
 
+from fleetui.analysis.learned_advice import learned_advice
 from fleetui.cli import main
 from fleetui.config.fleetfile import FleetSource, load_fleet
 from fleetui.demo import generate_demo
+from fleetui.pricing import format_cost
 from fleetui.routing import Router
 from fleetui.routing.learned import fileformat
 from fleetui.routing.learned.samples import Sample
@@ -47,6 +49,14 @@ def _fleet(tmp_path: Path, *, router: str = "cheap", priced: bool = True, data: 
     saved = train_router(_samples(priced), name=router, data=dict(WINDOW if data is None else data), boots=100)
     fileformat.save(fileformat.path_for(fleet, router), saved)
     return fleet
+
+
+def _with_demo_calls(tmp_path: Path) -> tuple[Path, Path, Session]:
+    """The fleet with its router, and a store of demo calls: the app's Recommendations tab has both kinds."""
+    fleet = _fleet(tmp_path)
+    db = tmp_path / "demo.db"
+    generate_demo(load_fleet(fleet), db, calls=1500)
+    return fleet, db, Session(FleetSource(fleet, "--config"), db, demo=True)
 
 
 def _run(capsys: pytest.CaptureFixture[str], fleet: Path, *args: str) -> tuple[int, str]:
@@ -162,10 +172,7 @@ def test_apply_refuses_a_router_without_a_target(tmp_path: Path, capsys: pytest.
 
 
 async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_path: Path) -> None:
-    fleet = _fleet(tmp_path)
-    db = tmp_path / "demo.db"
-    generate_demo(load_fleet(fleet), db, calls=1500)
-    session = Session(FleetSource(fleet, "--config"), db, demo=True)
+    fleet, db, session = _with_demo_calls(tmp_path)
     app = FleetApp(session, refresh_s=0)
     said: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -178,6 +185,8 @@ async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_pat
         await pilot.pause(0.1)
         row = [str(c) for c in table.get_row("learned:cheap")]
         assert row[1] == f"Route with learned router cheap at 95% of {BIG}" and row[2].startswith("$")
+        (advice,) = learned_advice(load_fleet(fleet), fleet)  # what `fleetui recommend --json` reports
+        assert advice.saving_per_30_days_usd is not None and row[2] == format_cost(advice.saving_per_30_days_usd)
         assert row[4] == "new"
         detail = str(app.query_one("#recs-detail", Static).render())
         assert "calibrated on" in detail and "held-out prompts" in detail and "measured apart on" in detail
@@ -201,6 +210,118 @@ async def test_the_tab_lists_the_router_with_its_evidence_and_applies_it(tmp_pat
         await pilot.pause(0.1)
         assert "already uses learned router 'cheap'" in said[-1]
     assert load_fleet(fleet).rules[-1].learned == "cheap"
+
+
+async def test_keys_act_on_the_highlighted_learned_row_after_a_refresh_and_a_tab_switch(tmp_path: Path) -> None:
+    """Arrows to the learned row; another session dismisses a stored row above it; the timer
+    refreshes; the user leaves the tab and comes back (which reloads it): x and p still answer
+    for the learned row, and up then x dismisses the stored row above it — no Tab pressed."""
+    from fleetui.store import analytics
+    from fleetui.tui.recs_tab import DiffConfirm, RecommendationsTab
+    from fleetui.tui.tables import cursor_key
+    from tests.test_tui_keys import show_tab, status_of, until
+
+    fleet, db, session = _with_demo_calls(tmp_path)
+    app = FleetApp(session, refresh_s=0)
+    said: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.notify = lambda message, **kw: said.append(str(message))  # type: ignore[method-assign]
+        tab = await show_tab(pilot, "4", "recommendations")
+        assert isinstance(tab, RecommendationsTab) and len(tab.recs) >= 2
+        table = app.query_one("#recs-table", DataTable)
+        at = table.get_row_index("learned:cheap")
+        assert at >= 2
+        await pilot.press(*["down"] * at)
+        assert cursor_key(table) == "learned:cheap"
+        with Store.open(db) as store:  # `fleetui recommend --dismiss` elsewhere, on the top row
+            analytics.set_recommendation_status(store, tab.recs[0].id, "dismissed")
+        before = tab.loads
+        app._refresh_if_idle()
+        await until(pilot, lambda: tab.loads > before, "the refresh")
+        assert cursor_key(table) == "learned:cheap" and table.cursor_row == at - 1
+        tab.FRESH_S = 0  # coming back reloads, as after 10 s away
+        await show_tab(pilot, "1", "fleet")
+        before = tab.loads
+        await pilot.press("4")
+        await until(pilot, lambda: tab.loads > before, "the reload on return")
+        assert cursor_key(table) == "learned:cheap"
+        assert "learned:cheap" in str(app.query_one("#recs-detail", Static).render())
+        await pilot.press("x")
+        await until(pilot, lambda: bool(said), "the answer to x")
+        assert "learned:cheap is not stored, so it cannot be dismissed" in said[-1]
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, DiffConfirm), "the diff")
+        assert '+learned = "cheap"' in app.screen.diff  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, DiffConfirm), "the diff closed")
+        await pilot.press("up")
+        above = cursor_key(table)
+        assert above is not None and not above.startswith("learned:")
+        await pilot.press("x")
+        await until(pilot, lambda: status_of(session, above) == "dismissed", "the dismissal of the row above")
+    assert all(r.learned is None for r in load_fleet(fleet).rules), "escape wrote nothing"
+
+
+async def test_at_80x24_a_learned_rows_detail_is_a_tab_away_and_scrolls_to_its_end(tmp_path: Path) -> None:
+    from textual.containers import VerticalScroll
+
+    from tests.test_tui_keys import show_tab, until
+
+    _, _, session = _with_demo_calls(tmp_path)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show_tab(pilot, "4", "recommendations")
+        table = app.query_one("#recs-table", DataTable)
+        await pilot.press(*["down"] * table.get_row_index("learned:cheap"))
+        box = app.query_one("#recs-detail-box", VerticalScroll)
+        await until(pilot, lambda: "learned:cheap" in str(app.query_one("#recs-detail", Static).render()), "its detail")
+        assert table.size.height >= 6, "the table keeps rows to choose from"
+        assert box.max_scroll_y > 0 and box.scroll_y == 0, "taller than its box at 80x24: it must scroll"
+        await pilot.press("tab")
+        assert app.focused is box
+        await pilot.press("end")
+        await until(pilot, lambda: box.scroll_y == box.max_scroll_y, "the end of the detail (retrain with …)")
+
+
+async def test_the_rules_editor_shows_tries_and_keeps_a_learned_rule(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `p` (here `fleetui apply`), `e`: the rule's target reads learned:cheap, a prompt tried
+    routes through the router (its file read once however much is typed), a new priority keeps
+    the router and its target, and a model typed in replaces them."""
+    from textual.widgets import Input
+
+    from fleetui.routing.learned import decide
+    from fleetui.tui.rules_editor import RulesEditor
+    from tests.test_tui import open_editor
+
+    fleet = _fleet(tmp_path)
+    assert _run(capsys, fleet, "apply", "learned:cheap", "--yes")[0] == 0
+    fleet.write_text(fleet.read_text().replace('learned = "cheap"\n',
+                                               'learned = "cheap"\ndescription = "kept"\nbudget_degrade = false\n'))
+    reads: list[Path] = []
+    real_load = decide.load
+    monkeypatch.setattr(decide, "load", lambda path: reads.append(path) or real_load(path))
+    session = Session(FleetSource(fleet, "--config"), tmp_path / "calls.db", demo=False)
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        at = [r.name for r in session.fleet.rules].index("learned-cheap")
+        editor = await open_editor(app, pilot, "e", RulesEditor, "#rules-table", at)
+        table = editor.query_one("#rules-table", DataTable)
+        assert [str(c) for c in table.get_row_at(table.cursor_row)][1:] == ["learned-cheap", "true", "learned:cheap"]
+        editor.query_one("#rule-try", Input).focus()
+        await pilot.press(*"solve the equation")
+        hit = str(editor.query_one("#rule-hit", Static).render())
+        assert "rule learned-cheap" in hit and "learned:cheap at 95% of" in hit, hit
+        assert len(reads) == 1, reads
+        editor.query_one("#rule-priority", Input).value = "150"
+        assert editor.update_rule()
+        rule = editor.fleet.rules[at]
+        assert (rule.priority, rule.learned, rule.quality_target) == (150, "cheap", f"95% of {BIG}")
+        assert (rule.description, rule.budget_degrade) == ("kept", False), "what the form has no field for stays"
+        editor.query_one("#rule-model", Input).value = SMALL
+        assert editor.update_rule()
+        rule = editor.fleet.rules[at]
+        assert (rule.model_id, rule.learned, rule.quality_target) == (SMALL, None, None)
 
 
 def test_a_rule_whose_target_lets_quality_fall_past_the_limit_is_flagged(

@@ -352,15 +352,20 @@ async def test_add_a_local_model_with_its_own_keyless_provider_and_prices(tmp_pa
     assert saved.key_ref_of(model) is None, "a keyless server is sent no key, not OPENAI_API_KEY"
 
 
+def two_model_session(tmp_path: Path, fake: FakeProviders, model_id: str, model: str, extra: str = "") -> Session:
+    """The fake fleet's tiny model and one more, `model` on the fake server."""
+    path = fake_fleet(tmp_path, fake)
+    path.write_text(path.read_text() + f'[[models]]\nid = "{model_id}"\nname = "{model_id.title()}"\n'
+                    f'provider = "local"\nmodel = "{model}"\n{extra}')
+    return Session(FleetSource(path, "--config"), tmp_path / "s.db", demo=False)
+
+
 async def test_compare_two_models_side_by_side(tmp_path: Path, fake_providers: FakeProviders) -> None:
     from textual.widgets import SelectionList
 
     from fleetui.tui.compare import ComparePanel
 
-    path = fake_fleet(tmp_path, fake_providers)
-    path.write_text(path.read_text() + '[[models]]\nid = "big"\nname = "Big"\nprovider = "local"\n'
-                    'model = "fake-large"\nprice = { input = 2.0, output = 4.0 }\n')
-    session = Session(FleetSource(path, "--config"), tmp_path / "s.db", demo=False)
+    session = two_model_session(tmp_path, fake_providers, "big", "fake-large", "price = { input = 2.0, output = 4.0 }\n")
     app = FleetApp(session, refresh_s=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -385,3 +390,30 @@ async def test_compare_two_models_side_by_side(tmp_path: Path, fake_providers: F
         calls = store.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
     assert [(r["model_id"], r["sent"]) for r in rows] == [("big", 1), ("tiny", 1)]
     assert calls == 0  # trials are kept apart: no usage, cost or ranking counts them
+
+
+async def test_closing_compare_before_the_replies_come_is_no_crash(tmp_path: Path, fake_providers: FakeProviders) -> None:
+    """Esc while a slow model is still answering: the replies arrive at a closed panel, and the
+    app carries on (the trials are still logged)."""
+    from fleetui.tui.compare import ComparePanel
+
+    fake_providers.slow_s = 1.0
+    session = two_model_session(tmp_path, fake_providers, "slowpoke", "slow")
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        panel = ComparePanel(session, ["tiny", "slowpoke"])
+        await app.push_screen(panel)
+        panel.query_one("#compare-prompt", Input).focus()
+        await pilot.press(*"hi", "enter")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ComparePanel)
+        from tests.test_tui_keys import until
+
+        def logged() -> int:
+            with Store.open(tmp_path / "s.db") as store:
+                return int(store.db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+
+        await until(pilot, lambda: logged() == 2, "both trials logged")
+        await pilot.pause(0.3)  # the replies' arrival at the closed panel has been handled
+        assert app.is_running and app.return_code is None

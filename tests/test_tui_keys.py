@@ -160,3 +160,68 @@ def test_savings_rank_above_models_without_a_key(session: Session) -> None:
     first_unhealthy = kinds.index(Kind.MODEL_UNHEALTHY)
     assert all(r.numbers.get("saving_monthly_usd") is None for r in recs[first_unhealthy:])
     assert any(r.numbers.get("saving_monthly_usd") for r in recs[:first_unhealthy])
+
+
+async def test_fleet_keys_follow_the_highlighted_model_across_a_reorder(session: Session) -> None:
+    """Sorted by calls, a refresh that moves another model above the cursor: `c` and `enter`
+    still take the model the user highlighted, after a tab switch too, without Tab pressed."""
+    import time
+
+    from fleetui.store import CallRecord
+    from fleetui.tui.compare import ComparePanel
+    from fleetui.tui.model_detail import ModelDetail
+    from fleetui.tui.tables import cursor_key
+    from textual.widgets import SelectionList
+
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await show_tab(pilot, "2", "usage")
+        tab = await show_tab(pilot, "1", "fleet")
+        assert tab is not None
+        await pilot.press("s", "s")  # by calls today
+        assert tab.sort == "calls"  # type: ignore[attr-defined]
+        table = app.query_one("#fleet-table", DataTable)
+        await pilot.press(*["up"] * table.row_count, "down")  # the second row (today's calls vary by the hour)
+        chosen, at = cursor_key(table), table.cursor_row
+        assert at == 1
+        last = str(table.coordinate_to_cell_key((table.row_count - 1, 0)).row_key.value)
+        assert chosen and last != chosen
+        with Store.open(session.db_path) as store:  # the least-used model gets busy meanwhile
+            store.insert_calls([CallRecord(ts=time.time() - 5, model_id=last, success=True) for _ in range(5000)])
+        before = tab.loads
+        app._refresh_if_idle()
+        await until(pilot, lambda: tab.loads > before, "the refresh")
+        assert cursor_key(table) == chosen and table.cursor_row == at + 1, "the model moved down one; so did the cursor"
+        assert table.coordinate_to_cell_key((0, 0)).row_key.value == last
+
+        await show_tab(pilot, "4", "recommendations")
+        await show_tab(pilot, "1", "fleet")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ComparePanel), "the compare panel")
+        assert list(app.screen.query_one("#compare-models", SelectionList).selected) == [chosen]
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ComparePanel), "the panel closed")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ModelDetail), "the model's detail")
+        assert app.screen.model_id == chosen  # type: ignore[attr-defined]
+
+
+async def test_at_80_columns_the_footer_shows_each_tabs_own_keys(session: Session) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = FleetApp(session, refresh_s=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for digit, pane, keys in (("4", "recommendations", {"x", "a", "v", "p"}), ("1", "fleet", {"slash", "s"})):
+            await show_tab(pilot, digit, pane)
+
+            def laid_out() -> bool:  # the footer recomposes after the bindings change, then is laid out
+                regions = {k.key: k.region for k in app.screen.query(FooterKey)}
+                return keys <= set(regions) and all(regions[k].width for k in keys)
+
+            await until(pilot, laid_out, f"{pane}'s keys in the footer")
+            shown = {k.key: k.region for k in app.screen.query(FooterKey)}
+            cut = sorted(k for k in keys if shown[k].right > 80)
+            assert not cut, f"{pane}: {cut} past the right edge: {shown}"
+            overlapping = [(a, b) for a in shown for b in shown
+                           if a < b and shown[a].y == shown[b].y and shown[a].intersection(shown[b]).area]
+            assert not overlapping, overlapping

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 
 from fleetui.config.fleetfile import FleetSource
 from fleetui.store import CallRecord, Store
-from fleetui.pricing import format_calls_cost, format_price_pair, format_price_per_mtok
+from fleetui.pricing import format_calls_cost, format_cost, format_price_pair, format_price_per_mtok
 from fleetui.tui.app import FleetApp
 from fleetui.tui.data import Session
 from fleetui.tui.model_detail import ModelDetail
@@ -74,6 +74,18 @@ async def test_unpriced_model_and_partly_priced_sums(tmp_path: Path) -> None:
         await until(pilot, lambda: "today" in str(usage.render()), "the detail's usage")
         text = str(usage.render()) + str(app.screen.query_one("#detail-costs", Static).render())
         assert "unpriced" in text and "$0.00" not in text
+        assert "p50 —, p95 —" in text and "0.00s" not in text, "no latency measured: unknown, not 0s"
+
+
+async def test_costs_tab_share_of_an_unpriced_model_is_unknown(tmp_path: Path) -> None:
+    app = FleetApp(session_with_calls(tmp_path), refresh_s=0)
+    async with app.run_test(size=(200, 40)) as pilot:  # wide enough for the share column beside the cost
+        await pilot.press("3")
+        costs = app.query_one("#costs-models", DataTable)
+        await until(pilot, lambda: costs.row_count == 2, "the costs rows")
+        assert [str(c.label) for c in costs.ordered_columns] == ["Model", "Cost", "%"]
+        assert cells(costs, "mystery")[1:] == ["unpriced", "—"], "an unpriced model's share is unknown, not 0%"
+        assert cells(costs, "cheap")[1:] == ["$0.50 + 3 unpriced", "100.0%"]
 
 
 def test_prices_keep_their_digits() -> None:
@@ -115,6 +127,8 @@ async def test_fleet_tab_has_the_spec_pieces(tmp_path: Path) -> None:
         totals = str(app.query_one("#fleet-totals", Static).render())
         assert "today vs using GPT-4 for all" in totals
         assert f"HIGH IMPACT: {top.title}" in totals and top.id in totals
+        # the same figure, by the same formatter, as its row on the Recommendations tab
+        assert f"save {format_cost(top.numbers['saving_monthly_usd'])} per 30 days" in totals
         await app.push_screen(ModelDetail(session, "gpt-4"))
         box = app.screen.query_one("#detail-quality", Static)
         await until(pilot, lambda: "quality" in str(box.render()), "the detail's quality")

@@ -32,6 +32,14 @@ FIELDS = [
 
 
 NEW_PROVIDER = "+new"  # the provider choice that shows the new-provider fields
+
+
+def provider_options(fleet: Fleet) -> list[tuple[str, str]]:
+    """The provider choice: the fleet's providers, then one to create."""
+    return [*((f"{p.id} ({p.kind})", p.id) for p in fleet.providers),
+            ("+ a new provider (e.g. a local server)", NEW_PROVIDER)]
+
+
 PROVIDER_FIELDS = [
     ("new_id", "New provider id", "e.g. my-vllm"),
     ("new_base_url", "Base URL", "e.g. http://localhost:8000/v1"),
@@ -65,8 +73,7 @@ class AddModelTab(VerticalScroll):
         self.query_one("#add-save", Button).label = "Save changes"
 
     def compose(self) -> ComposeResult:
-        providers = [(f"{p.id} ({p.kind})", p.id) for p in self.session.fleet.providers]
-        providers.append(("+ a new provider (e.g. a local server)", NEW_PROVIDER))
+        providers = provider_options(self.session.fleet)
         yield Label("Provider")
         yield Select(providers, id="add-provider", prompt="choose a provider from the fleet file")
         # A provider of its own, so a local server does not share (and send) another's key.
@@ -280,7 +287,6 @@ class AddModelTab(VerticalScroll):
     def _refresh_providers(self) -> None:
         """The provider just created is one of the fleet's now: offer it in the list."""
         select = self.query_one("#add-provider", Select)
-        options = [(f"{p.id} ({p.kind.value})", p.id) for p in self.session.fleet.providers]
         with select.prevent(Select.Changed):
-            select.set_options([*options, ("+ a new provider (e.g. a local server)", NEW_PROVIDER)])
+            select.set_options(provider_options(self.session.fleet))
         self.query_one("#add-new-provider").add_class("hidden")

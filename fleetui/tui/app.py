@@ -33,6 +33,13 @@ class FleetApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "fleetui"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The Recommendations tab's keys live here so they work as soon as the tab shows, without
+        # first moving focus into its table; `check_action` offers them on that tab only.
+        # First, so the footer shows them first: at 80 columns the keys after `c` are cut off.
+        Binding("x", "recs('dismiss_rec')", "Dismiss", id="recs.dismiss"),
+        Binding("a", "recs('accept_rec')", "Accept", id="recs.accept"),
+        Binding("v", "recs('verify_rec')", "Verify", id="recs.verify"),
+        Binding("p", "recs('apply_rec')", "Apply", id="recs.apply"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         # Both keys, as README and `?` say: binding `:` alone stops Textual adding its own ctrl+p.
@@ -42,12 +49,6 @@ class FleetApp(App[None]):
         Binding("e", "rules", "Rules", id="rules"),
         Binding("c", "compare", "Compare", id="compare"),
         Binding("o", "roles", "Roles", id="roles"),
-        # The Recommendations tab's keys live here so they work as soon as the tab shows, without
-        # first moving focus into its table; `check_action` offers them on that tab only.
-        Binding("x", "recs('dismiss_rec')", "Dismiss", id="recs.dismiss"),
-        Binding("a", "recs('accept_rec')", "Accept", id="recs.accept"),
-        Binding("v", "recs('verify_rec')", "Verify", id="recs.verify"),
-        Binding("p", "recs('apply_rec')", "Apply", id="recs.apply"),
         Binding("1", "show_tab('fleet')", "Fleet", show=False, id="tab.fleet"),
         Binding("2", "show_tab('usage')", "Usage", show=False, id="tab.usage"),
         Binding("3", "show_tab('costs')", "Costs", show=False, id="tab.costs"),
@@ -83,7 +84,8 @@ class FleetApp(App[None]):
                 yield RecommendationsTab(self.session)
             with TabPane(TABS["add"], id="add"):
                 yield AddModelTab(self.session)
-        yield Footer()
+        # `:` is in the footer already; Textual's own ctrl+p entry, docked right, would cover a key at 80 columns.
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.session.fleet.name} — {self.session.source.path.name}"

@@ -16,9 +16,16 @@ from fleetui.analysis.costs import (
     cost_report,
     what_it_would_have_cost,
 )
+from fleetui.analysis.usage import known_cost
 from fleetui.pricing import format_calls_cost, format_cost
 from fleetui.tui.base import DataTab
 from fleetui.tui.tables import Column, Row, refill, table_width
+
+
+def _share(cost: float | None, total: float) -> str:
+    """A row's share of the month's priced spend; "—" for a row none of whose calls had a price
+    (unknown, not 0%), as `fleetui costs` leaves it blank."""
+    return "—" if cost is None else f"{100 * cost / total:.1f}%"
 
 
 def budget_bar(used_pct: float, warn: float, critical: float, width: int = 40) -> str:
@@ -93,7 +100,7 @@ class CostsTab(DataTab[CostsData]):
             table = self.query_one(f"#{widget_id}", DataTable)
             refill(table, [Column(first, flex=True), Column("Cost"), Column("%", 1)], [Row(t.key or "(none)", [
                 t.key or "(none)", format_calls_cost(t.cost_usd, t.calls, t.unpriced_calls),
-                f"{100 * t.cost_usd / total:.1f}%"]) for t in rows], table_width(table))
+                _share(known_cost(t), total)]) for t in rows], table_width(table))
         table = self.query_one("#costs-whatif", DataTable)
         what_if: list[Row] = []
         for w in self.data.what_if:

@@ -25,7 +25,7 @@ from fleetui.analysis.overview import fleet_overview
 from fleetui.pricing import format_calls_cost, format_cost, format_price_pair
 from fleetui.serve.status import GatewayStatus, read_status
 from fleetui.tui.base import DataTab
-from fleetui.tui.tables import Column, Row, cursor_key, refill, table_width
+from fleetui.tui.tables import Column, Row, cursor_key, refill, seconds, table_width
 
 STATUS_STYLE = {"online": ("●", "green"), "degraded": ("◐", "yellow"), "offline": ("○", "red"),
                 "auth_failed": ("✗", "red"), "rate_limited": ("◔", "yellow"), "misconfigured": ("!", "red")}
@@ -72,7 +72,7 @@ def fleet_cells(r: dict[str, Any], quality: Quality | None, saved: float | None)
         format_calls_cost(r["cost_today"], r["calls_today"], r["unpriced_calls_today"]),
         "—" if quality is None or quality.score is None else f"{100 * quality.score:.0f}%",
         f"{100 * r['success_today']:.1f}%" if r["success_today"] is not None else "—",
-        f"{r['p50_ms_today'] / 1000:.1f}s" if r["p50_ms_today"] else "—",
+        seconds(r["p50_ms_today"]),
         format_price_pair(price["input"], price["output"]) if price else "unpriced",
         "—" if saved is None else format_cost(saved),
     ]
@@ -155,7 +155,7 @@ class FleetTab(DataTab[FleetData]):
         if vs.priciest_id and vs.by_model:
             line += f"\nsaving {format_cost(vs.saving_usd)} today vs using {vs.priciest_name} for all"
         if top is not None:
-            line += (f"\n[b]HIGH IMPACT[/]: {escape(top.title)} → save ${top.saving_monthly_usd:,.0f} per 30 days"
+            line += (f"\n[b]HIGH IMPACT[/]: {escape(top.title)} → save {format_cost(top.saving_monthly_usd)} per 30 days"
                      f" [dim](Recommendations, {top.id})[/]")
         if data.get("last_sync"):
             line += f"    [dim]{data['last_sync']}[/]"

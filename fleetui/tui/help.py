@@ -19,7 +19,7 @@ HELP = """\
 | `:` or `ctrl+p` | command palette: go to a tab, probe all models, change theme |
 | `/` | filter the fleet table; `esc` clears |
 | `s` | change the fleet table's sort (name, cost, calls, price) |
-| `enter` | open the selected model: `t` test, `d` disable/enable, `p` probe, `x` remove, `esc` back |
+| `enter` | open the selected model: `t` test, `ctrl+e` edit, `d` disable/enable, `p` probe, `x` remove, `esc` back |
 | `a` / `x` / `p` / `v` | on a recommendation: accept, dismiss, apply (shows the diff, asks, writes), verify (replays past prompts on the cheaper model, a judge scores both answers; the plan and its budget first, `esc` cancels) |
 | `y` | on the Fleet tab, when `[sync]` names a git remote or a bucket: sync now (pull, commit, push / publish); the last sync shows under the table |
 | `c` | compare: one prompt on several models at once, replies side by side (the highlighted model comes ticked) |

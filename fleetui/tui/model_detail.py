@@ -23,6 +23,7 @@ from fleetui.pricing import (
     format_price_per_mtok,
 )
 from fleetui.tui.data import Session
+from fleetui.tui.tables import seconds
 
 
 def bar(label: str, score: int | None, width: int = 30) -> str:
@@ -165,8 +166,9 @@ class ModelDetail(Screen[None]):
                          f"{format_calls_cost(t.cost_usd, t.calls, t.unpriced_calls):>10} {100 * t.calls / total:5.1f}%")
         if month:
             m = month[0]
-            lines.append(f"[b]30 days[/]: success {100 * (m.success_rate or 0):.1f}% of {m.calls:,}, "
-                         f"p50 {(m.p50_ms or 0) / 1000:.2f}s, p95 {(m.p95_ms or 0) / 1000:.2f}s, "
+            success = "—" if m.success_rate is None else f"{100 * m.success_rate:.1f}%"
+            lines.append(f"[b]30 days[/]: success {success} of {m.calls:,}, "
+                         f"p50 {seconds(m.p50_ms, 2)}, p95 {seconds(m.p95_ms, 2)}, "
                          f"{format_calls_cost(m.cost_usd, m.calls, m.unpriced_calls)}")
         self.query_one("#detail-usage", Static).update("\n".join(lines))
         health = [f"[b]health[/]: {status}"]

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from fleetui.analysis.learned_advice import LearnedAdvice
 from fleetui.analysis.recommend import Kind, Recommendation
+from fleetui.pricing import format_cost
 
 KIND_LABEL = {
     Kind.CHEAPER_MODEL: "switch a use case to a cheaper model",
@@ -40,10 +41,6 @@ def _pct(rate: Any) -> str:
     return "—" if rate is None else f"{100 * float(rate):.1f}%"
 
 
-def _usd(x: float) -> str:
-    return f"${x:,.2f}"
-
-
 def detail_text(rec: Recommendation) -> str:
     """Rich markup for the detail pane under the Recommendations table."""
     kind = Kind(rec.kind)
@@ -57,11 +54,11 @@ def detail_text(rec: Recommendation) -> str:
     monthly = n.get("saving_monthly_usd")
     if isinstance(monthly, int | float):
         yearly = n.get("saving_yearly_usd", 12 * monthly)
-        lines.append(f"[dim]saves[/] {_usd(monthly / 30)} a day · {_usd(monthly)} per 30 days · {_usd(yearly)} a year"
+        lines.append(f"[dim]saves[/] {format_cost(monthly / 30)} a day · {format_cost(monthly)} per 30 days · {format_cost(yearly)} a year"
                      + (f" ({n['saving_pct']:.0f}%)" if isinstance(n.get("saving_pct"), int | float) else ""))
         if isinstance(n.get("current_monthly_usd"), int | float) and isinstance(n.get("projected_monthly_usd"), int | float):
-            lines.append(f"[dim]cost[/] {_usd(n['current_monthly_usd'])} per 30 days now → "
-                         f"{_usd(n['projected_monthly_usd'])} after")
+            lines.append(f"[dim]cost[/] {format_cost(n['current_monthly_usd'])} per 30 days now → "
+                         f"{format_cost(n['projected_monthly_usd'])} after")
     evidence = _evidence(rec, n)
     if evidence:
         lines.append(f"[dim]evidence[/] {evidence}")
@@ -94,8 +91,8 @@ def _evidence(rec: Recommendation, n: dict[str, Any]) -> str:
     if "share_pct" in n:
         parts.append(f"{n.get('n', 0):,} of {n.get('total_calls', 0):,} calls ({n['share_pct']:.1f}%)")
     if "projected_usd" in n and "budget_usd" in n:
-        parts.append(f"month to date {_usd(n.get('month_to_date_usd') or 0)}, projected {_usd(n['projected_usd'])}"
-                     f" of {_usd(n['budget_usd'] or 0)}")
+        parts.append(f"month to date {format_cost(n.get('month_to_date_usd') or 0)}, projected {format_cost(n['projected_usd'])}"
+                     f" of {format_cost(n['budget_usd'] or 0)}")
     if "override_rate" in n and n["override_rate"] is not None:
         parts.append(f"{100 * n['override_rate']:.1f}% of {n.get('n', 0):,} routed calls overridden")
     if "mean_confidence" in n and n["mean_confidence"] is not None:
@@ -111,7 +108,7 @@ def learned_detail_text(advice: LearnedAdvice) -> str:
              "[dim]type[/] route with a learned router   [dim]effort[/] "
              + ("low: one routing rule (p writes it)" if advice.actionable else "none")]
     if advice.saving_per_30_days_usd is not None:
-        lines.append(f"[dim]saves[/] {_usd(advice.saving_per_30_days_usd)} per 30 days "
+        lines.append(f"[dim]saves[/] {format_cost(advice.saving_per_30_days_usd)} per 30 days "
                      f"({escape(advice.saving_basis or '')})")
     elif advice.actionable:
         lines.append("[dim]saves[/] unknown in dollars: "

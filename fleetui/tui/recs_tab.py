@@ -19,6 +19,7 @@ from fleetui.analysis.recommend import (
     recommend,
     store_recommendations,
 )
+from fleetui.pricing import format_cost
 from fleetui.store import analytics
 from fleetui.tui.base import DataTab
 from fleetui.tui.rec_detail import detail_text, learned_detail_text
@@ -80,7 +81,7 @@ class RecommendationsTab(DataTab[RecsData]):
                 continue
             saving = item.numbers.get("saving_monthly_usd")
             rows.append(Row(item.id, [SEVERITY_STYLE[item.severity], item.title,
-                                      f"${saving:,.2f}" if saving is not None else "—",
+                                      format_cost(saving) if saving is not None else "—",
                                       f"{item.numbers.get('n', 0):,}", _status(item)]))
         refill(self.query_one("#recs-table", DataTable), COLUMNS, rows, table_width(self))
 
@@ -216,7 +217,7 @@ class RecommendationsTab(DataTab[RecsData]):
 def _learned_row(item: LearnedAdvice) -> Row:
     saving = item.saving_per_30_days_usd
     e = item.evidence
-    shown = f"${saving:,.2f}" if saving is not None else "unknown" if item.actionable else "—"
+    shown = format_cost(saving) if saving is not None else "unknown" if item.actionable else "—"
     prompts = f"{e.calibration_prompts + e.test_prompts:,}" if e else "—"
     return Row(item.id, [SEVERITY_STYLE[item.severity], item.title, shown, prompts, item.status])
 

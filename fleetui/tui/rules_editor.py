@@ -32,6 +32,7 @@ class RulesEditor(FleetEditor):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.editing: int | None = None
+        self._tried: tuple[str, Router] | None = None  # the fleet (as JSON) `_try` last routed with, and its router
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="rules"):
@@ -61,7 +62,7 @@ class RulesEditor(FleetEditor):
         table.clear()
         split = set(self._ab_tests_of().values())
         for rule in self.fleet.rules:
-            target = rule.model_id or f"role:{rule.role}"
+            target = rule.model_id or (f"learned:{rule.learned}" if rule.learned else f"role:{rule.role}")
             if rule.name in split:  # its traffic is split by user (the form names the test); first, so it shows
                 target = f"A/B {target}"
             when = rule.when if len(rule.when) <= 24 else rule.when[:23] + "…"
@@ -130,7 +131,15 @@ class RulesEditor(FleetEditor):
             data["model"] = self._value("model")
         if self._value("role"):
             data["role"] = self._value("role")
-        return RoutingRule.model_validate(data)
+        if self.editing is None or self.editing >= len(self.fleet.rules):
+            return RoutingRule.model_validate(data)
+        # What the form has no field for (enabled, description, a learned router and its target)
+        # stays as the rule had it; a model or role typed in replaces a learned router.
+        kept = self.fleet.rules[self.editing].model_dump(
+            by_alias=True, exclude={"name", "priority", "when", "model_id", "role", "fallbacks"})
+        if "model" in data or "role" in data:
+            kept.update(learned=None, quality_target=None, price_weight=None, profile=None)
+        return RoutingRule.model_validate({**kept, **data})
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "rule-update":
@@ -192,8 +201,16 @@ class RulesEditor(FleetEditor):
                 attrs["tags"] = [t for t in value.split(",") if t]
         hit = self.query_one("#rule-hit", Static)
         try:
-            decision = Router(self.fleet).route(prompt.strip(), **attrs)
+            decision = self._router().route(prompt.strip(), **attrs)
         except (NoRoute, ValueError) as exc:
             hit.update(f"[red]{exc}[/]")
             return
         hit.update(f"→ [b]{decision.model_id}[/]  {decision.reason}  (complexity {decision.complexity})")
+
+    def _router(self) -> Router:
+        """A router over the rules as edited, built again only when they change: a learned
+        rule's router file (beside the fleet file) is read once, not at every key typed."""
+        key = self.fleet.model_dump_json()
+        if self._tried is None or self._tried[0] != key:
+            self._tried = (key, Router(self.fleet, routers_dir=self.session.source.path.parent))
+        return self._tried[1]

@@ -112,3 +112,8 @@ def table_width(widget: Any) -> int:
     """The width a table in this widget gets: its own once laid out, else the screen's."""
     width = widget.size.width
     return width if width > 0 else widget.app.size.width
+
+
+def seconds(ms: float | None, digits: int = 1) -> str:
+    """A latency in seconds; "—" when none was measured (never 0s)."""
+    return "—" if ms is None else f"{ms / 1000:.{digits}f}s"

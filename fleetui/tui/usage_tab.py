@@ -17,7 +17,7 @@ from fleetui.pricing import format_calls_cost, format_cost
 from fleetui.routing.ab import ABVerdict, ArmResult
 from fleetui.store import Totals
 from fleetui.tui.base import DataTab
-from fleetui.tui.tables import Column, Row, refill, table_width
+from fleetui.tui.tables import Column, Row, refill, seconds, table_width
 
 # Side by side at 80 columns each table has ~38: the name, calls and cost stay.
 TOTALS_COLUMNS = [Column("Calls"), Column("Err%", 2), Column("Tokens", 4), Column("p50", 3), Column("p95", 5),
@@ -66,7 +66,7 @@ class UsageTab(DataTab[UsageData]):
             table = self.query_one(f"#{widget_id}", DataTable)
             refill(table, [Column(first, flex=True), *TOTALS_COLUMNS], [Row(t.key or "(none)", [
                 t.key or "(none)", f"{t.calls:,}", f"{100 * t.errors / t.calls:.1f}" if t.calls else "—",
-                f"{t.tokens:,}", _seconds(t.p50_ms), _seconds(t.p95_ms),
+                f"{t.tokens:,}", seconds(t.p50_ms), seconds(t.p95_ms),
                 format_calls_cost(t.cost_usd, t.calls, t.unpriced_calls),
             ]) for t in rows], table_width(table))
         prompts = self.query_one("#usage-prompts", DataTable)
@@ -115,10 +115,6 @@ class UsageTab(DataTab[UsageData]):
 def _short(text: str, width: int) -> str:
     """A list of model ids is text: shortened with … so the prompt and its cost keep their room."""
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _seconds(ms: float | None) -> str:
-    return "—" if ms is None else f"{ms / 1000:.1f}s"
 
 
 def _arms(found: ABVerdict) -> str:
