@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fleetui.analysis.costs import per_30_days
 from fleetui.analysis.recommend import Severity
 from fleetui.config.schema import Fleet, RoutingRule, parse_quality_target
-from fleetui.pricing import format_share
+from fleetui.pricing import format_cost, format_share
 
 if TYPE_CHECKING:
     from fleetui.config.change import Change
@@ -213,7 +213,7 @@ class LearnedAdvice:
                 if e.cost_share is None or e.cost_share_ci is None else
                 f"it costs {format_share(e.cost_share)} [{format_share(e.cost_share_ci[0])}–{format_share(e.cost_share_ci[1])}] of sending every "
                 f"prompt to {e.reference}")
-        saving = (f", about ${self.saving_per_30_days_usd:,.2f} less per 30 days than all-{e.reference}"
+        saving = (f", about {format_cost(self.saving_per_30_days_usd)} less per 30 days than all-{e.reference}"
                   if self.saving_per_30_days_usd is not None else "")
         head = (f"Rule {', '.join(self.rules)} routes with {self.router}; at quality_target = \"{e.quality_target}\" it"
                 if self.in_use else f"A rule routing with {self.router} at quality_target = \"{e.quality_target}\"")

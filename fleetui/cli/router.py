@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetui.cli.context import CliContext, CliError
-from fleetui.pricing import format_share
+from fleetui.pricing import format_cost, format_share
 
 if TYPE_CHECKING:
     from fleetui.analysis.learned_advice import LearnedAdvice
@@ -258,7 +258,7 @@ def print_learned(learned: list[LearnedAdvice], max_drop_pct: float) -> None:
                 cost = (f"costs {100 * found.cost_share:.1f}% [{100 * low:.1f}–{100 * high:.1f}%] "
                         f"of all-{found.reference}")
             tested = (f"{format_share(found.test_cost_share)} cost / " if found.test_cost_share is not None else "")
-            saving = (f"; about ${entry.saving_per_30_days_usd:,.2f} less per 30 days ({entry.saving_basis})"
+            saving = (f"; about {format_cost(entry.saving_per_30_days_usd)} less per 30 days ({entry.saving_basis})"
                       if entry.saving_per_30_days_usd is not None else "")
             say(f"learned router {name}: {rule} {cost}, quality ≥ {100 * found.quality_share_ci[0]:.1f}% of it "
                 f"(95% interval), measured apart at {tested}{format_share(found.test_quality_share)} quality; evidence: "
